@@ -1,0 +1,3 @@
+"""ketadose: decision support for sub-anaesthetic ketamine regimens."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from ketadose.cli import main
+
+main()

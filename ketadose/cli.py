@@ -1,0 +1,168 @@
+"""Command-line interface: parse, call the core, pick a renderer, set the exit code.
+
+Exit codes: 0 ok (warnings allowed), 1 blocking findings, 2 usage or input error,
+3 internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ketadose import __version__
+from ketadose.errors import KetadoseError
+
+OK, BLOCKED, INPUT_ERROR, INTERNAL = 0, 1, 2, 3
+
+
+class InputError(click.ClickException):
+    """A KetadoseError surfaced through click: one line on stderr, exit 2."""
+
+    exit_code = INPUT_ERROR
+
+    def show(self, file=None):
+        click.echo(f"ketadose: error: {self.message}", err=True)
+
+
+class Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KetadoseError as exc:
+            raise InputError(str(exc)) from None
+
+
+def format_option(*choices, default=None):
+    return click.option("--format", "fmt", type=click.Choice(choices), default=default or choices[0],
+                        show_default=True, help="Output format.")
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="ketadose")
+@click.option("--regimens", "regimen_dirs", multiple=True, metavar="DIR",
+              help="Extra folder of regimen templates (repeatable); also $KETADOSE_REGIMENS.")
+@click.pass_context
+def cli(ctx, regimen_dirs):
+    """Decision support for sub-anaesthetic ketamine regimens in chronic neuropathic pain.
+
+    Not a substitute for clinical judgement: every number names its source so that
+    a clinician can check it.
+    """
+    ctx.obj = {"regimen_dirs": tuple(regimen_dirs)}
+
+
+def _dirs(ctx) -> tuple:
+    return ctx.find_root().obj["regimen_dirs"]
+
+
+# ----------------------------------------------------------------------------- validate
+@cli.command()
+@click.argument("files", nargs=-1, required=True)
+@format_option("text", "json", "github")
+@click.pass_context
+def validate(ctx, files, fmt):
+    """Check regimen FILES (or ids, or '-' for stdin) against format v1 and the limits.
+
+    Exit 0 when no file has an error, 1 when any has, 2 when a file cannot be read.
+    """
+    from ketadose.commands.validate import run
+
+    ctx.exit(run(files, fmt, _dirs(ctx)))
+
+
+# ----------------------------------------------------------------------------- schema
+@cli.command()
+@click.argument("what", type=click.Choice(["regimen"]))
+def schema(what):
+    """Print the JSON Schema of a document (regimen)."""
+    from ketadose.regimen_format import REGIMEN
+    from ketadose.render.data import to_json
+    from ketadose.spec import to_json_schema
+
+    doc = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+           "$id": "https://ketadose.invalid/schema/regimen-v1.json",
+           "title": "ketadose regimen, format v1", **to_json_schema(REGIMEN)}
+    click.echo(to_json(doc), nl=False)
+
+
+# ----------------------------------------------------------------------------- limits, rules
+@cli.command()
+@format_option("table", "json", "yaml")
+def limits(fmt):
+    """Print the dose-limit library (hard and soft limits with their sources)."""
+    from ketadose.commands.reference import show_limits
+
+    show_limits(fmt)
+
+
+@cli.command()
+@format_option("table", "json")
+@click.argument("rule_id", required=False)
+def rules(fmt, rule_id):
+    """List every rule with its explanation, example and source (or one RULE_ID in full)."""
+    from ketadose.commands.reference import show_rules
+
+    show_rules(fmt, rule_id)
+
+
+# ----------------------------------------------------------------------------- library
+@cli.command("list")
+@click.option("--condition", help="Only regimens for this condition id (e.g. crps).")
+@click.option("--route", type=click.Choice(["iv", "sc", "oral", "topical"]), help="Only this route.")
+@format_option("table", "json", "yaml")
+@click.pass_context
+def list_(ctx, condition, route, fmt):
+    """List the regimen templates (shipped and from --regimens folders)."""
+    from ketadose.commands.library import list_regimens
+
+    list_regimens(_dirs(ctx), condition, route, fmt)
+
+
+@cli.command()
+@click.argument("ref", metavar="ID|FILE")
+@format_option("table", "yaml", "json")
+@click.pass_context
+def show(ctx, ref, fmt):
+    """Show a whole regimen: phases, caps, adjuncts, monitoring, stop rules, evidence."""
+    from ketadose.commands.library import show_regimen
+
+    show_regimen(_dirs(ctx), ref, fmt)
+
+
+@cli.command()
+@click.option("--from", "from_id", required=True, metavar="ID", help="Template to copy.")
+@click.option("--id", "new_id", metavar="ID", help="Id of the new regimen [default: ID-local].")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomic).")
+@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
+@click.pass_context
+def new(ctx, from_id, new_id, output, force):
+    """Start a custom regimen from a template, with comments that explain each field."""
+    from ketadose.commands.library import new_regimen
+
+    new_regimen(_dirs(ctx), from_id, new_id, output, force)
+
+
+def main(argv=None):
+    """Entry point: never a traceback for bad input; a bug is reported on one line, exit 3."""
+    try:
+        rc = cli.main(args=argv, prog_name="ketadose", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("ketadose: aborted", err=True)
+        rc = INPUT_ERROR
+    except click.ClickException as exc:
+        exc.show()
+        rc = exc.exit_code
+    except KetadoseError as exc:  # raised outside a command (e.g. while parsing)
+        click.echo(f"ketadose: error: {exc}", err=True)
+        rc = INPUT_ERROR
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (e.g. `| head`): not an error of ours
+        rc = OK
+    except click.exceptions.Exit as exc:
+        rc = exc.exit_code
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
+        click.echo(f"ketadose: internal error (please report): {type(exc).__name__}: {exc}",
+                   err=True)
+        rc = INTERNAL
+    sys.exit(rc if isinstance(rc, int) else OK)

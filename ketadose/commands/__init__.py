@@ -1,0 +1,1 @@
+"""One module per command family: the glue between the CLI, the core and the renderers."""

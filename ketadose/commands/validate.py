@@ -1,0 +1,69 @@
+"""`ketadose validate`: findings per file, one line each, then a summary."""
+
+from __future__ import annotations
+
+import click
+
+from ketadose.errors import KetadoseError
+from ketadose.findings import Finding
+from ketadose.io.library import limit_library
+from ketadose.io.regimens import resolve
+from ketadose.render.data import to_json
+from ketadose.validate import validate
+
+
+def findings_for(ref: str, dirs) -> list:
+    """Located findings for one file; unreadable files raise KetadoseError (exit 2)."""
+    from ketadose.io.files import read_bytes
+    from ketadose.io.regimens import looks_like_path
+    from ketadose.io.yamlsrc import decode, load_text
+
+    if looks_like_path(ref):
+        raw = read_bytes(ref)  # not found / too big: exit 2, the file could not be read
+        name = "<stdin>" if ref == "-" else ref
+        try:
+            doc = load_text(decode(raw, name), name)
+        except KetadoseError as exc:  # the content is the finding: exit 1
+            return [Finding("KD-V001", "error", exc.message, "YAML 1.2 / ketadose format v1",
+                            where=exc.where or f"{name}:1:1")]
+    else:
+        doc = resolve(ref, dirs).doc
+    if not isinstance(doc.data, dict):
+        kind = "a list" if isinstance(doc.data, list) else "a single value"
+        return [Finding("KD-V001", "error", f"the document is {kind}; a regimen is a mapping of keys",
+                        "ketadose regimen format v1", where=doc.where(()))]
+    _regimen, findings = validate(doc.data, limit_library())
+    located = [f.located(doc.where(f.path, f.at_key)) for f in findings]
+    return sorted(located, key=_order)
+
+
+def _order(f):
+    _file, line, col = (f.as_dict()[k] for k in ("file", "line", "column"))
+    return (line or 0, col or 0, f.rule)
+
+
+def run(refs, fmt, dirs) -> int:
+    results = [(ref, findings_for(ref, dirs)) for ref in refs]
+    everything = [f for _ref, fs in results for f in fs]
+    if fmt == "json":
+        click.echo(to_json([f.as_dict() for f in everything]), nl=False)
+    elif fmt == "github":
+        for f in everything:
+            d = f.as_dict()
+            level = {"error": "error", "warning": "warning"}.get(f.severity, "notice")
+            click.echo(f"::{level} file={d['file']},line={d['line']},col={d['column']},"
+                       f"title={f.rule}::{_escape(f.message)}")
+    else:
+        for f in everything:
+            tag = f" [UNVERIFIED basis: {f.unverified}]" if f.unverified else ""
+            click.echo(f"{f.where}: {f.severity} {f.rule} {f.message}{tag}")
+        errors = sum(f.severity == "error" for f in everything)
+        warnings = sum(f.severity == "warning" for f in everything)
+        bad = sum(any(f.severity == "error" for f in fs) for _r, fs in results)
+        click.echo(f"{len(results)} file(s) checked: {errors} error(s), {warnings} warning(s); "
+                   f"{'all valid' if not bad else f'{bad} invalid'}")
+    return 1 if any(f.severity == "error" for f in everything) else 0
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

@@ -1,0 +1,1 @@
+"""The shell's input side: files, packaged data, folders of templates."""

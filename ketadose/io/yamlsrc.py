@@ -1,0 +1,175 @@
+"""Safe YAML/JSON loading that keeps every value's line and column.
+
+PyYAML's own loaders are not used to build Python objects: we compose the node
+graph (no constructors run, so no object tags can execute) and convert it
+ourselves, which lets us refuse duplicate keys, non-standard tags, aliases that
+expand too far, and YAML 1.1 surprises (``no`` -> False, ``010`` -> 8,
+``12:30`` -> 750). Scalars follow the YAML 1.2 core schema: only ``true``/
+``false``, ``null``/``~``/empty and plain decimal numbers are typed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import yaml
+
+from ketadose.errors import KetadoseError
+
+MAX_BYTES = 1 << 20  # 1 MiB: a regimen or patient file is a few kB
+MAX_NODES = 20_000  # after alias expansion: stops "billion laughs"
+MAX_DEPTH = 40
+
+Path = tuple  # of str keys and int indices
+
+
+@dataclass(frozen=True)
+class Mark:
+    line: int  # 1-based
+    column: int  # 1-based
+
+
+@dataclass
+class Document:
+    """Plain data plus the source position of every value and every key."""
+
+    data: object
+    name: str
+    values: dict = field(default_factory=dict)  # Path -> Mark of the value
+    keys: dict = field(default_factory=dict)  # Path -> Mark of the key
+
+    def where(self, path: Path, key: bool = False) -> str:
+        """``name:line:col`` for a path; a missing path falls back to its nearest parent."""
+        path = tuple(path)
+        while True:
+            mark = (self.keys.get(path) if key else None) or self.values.get(path)
+            if mark is not None or not path:
+                break
+            path = path[:-1]
+        if mark is None:
+            return f"{self.name}:1:1"
+        return f"{self.name}:{mark.line}:{mark.column}"
+
+
+class _Resolver(yaml.resolver.BaseResolver):
+    """YAML 1.2 core schema instead of PyYAML's YAML 1.1 implicit types."""
+
+
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$"), list("-+0123456789"))
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+               r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+    list("-+0123456789."))
+
+
+class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
+              yaml.composer.Composer, _Resolver):
+    def __init__(self, stream):
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        _Resolver.__init__(self)
+
+
+_STD = "tag:yaml.org,2002:"
+_ALLOWED_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "map", "seq")}
+
+
+def decode(raw: bytes, name: str) -> str:
+    if len(raw) > MAX_BYTES:
+        raise KetadoseError(f"file is larger than {MAX_BYTES // 1024} KiB; refusing to read it",
+                            f"{name}:1:1")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise KetadoseError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", f"{name}:{line}:{col}")
+    if "\x00" in text:
+        raise KetadoseError("file contains NUL bytes; is it a binary file?", f"{name}:1:1")
+    return text
+
+
+def load_text(text: str, name: str) -> Document:
+    """Parse one YAML (or JSON) document into a Document, or raise KetadoseError."""
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "\t" in problem or "'\\t'" in problem:
+            problem += " (tabs cannot indent YAML; use spaces)"
+        where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+        raise KetadoseError(f"invalid YAML: {problem}", where) from None
+    except yaml.YAMLError as exc:
+        raise KetadoseError(f"invalid YAML: {str(exc).splitlines()[0]}", name) from None
+    except RecursionError:
+        raise KetadoseError(f"nesting deeper than {MAX_DEPTH} levels", name) from None
+    if node is None:
+        raise KetadoseError("the file is empty; expected a mapping of keys", f"{name}:1:1")
+    doc = Document(None, name)
+    budget = [MAX_NODES]
+    doc.data = _convert(node, (), doc, budget, 0)
+    return doc
+
+
+def _mark(node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def _convert(node, path, doc: Document, budget, depth):
+    budget[0] -= 1
+    where = f"{doc.name}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+    if budget[0] < 0:
+        raise KetadoseError(f"more than {MAX_NODES} values (an alias bomb?); refusing", where)
+    if depth > MAX_DEPTH:
+        raise KetadoseError(f"nesting deeper than {MAX_DEPTH} levels", where)
+    if node.tag not in _ALLOWED_TAGS:
+        raise KetadoseError(f"tag {node.tag.replace(_STD, '!!')!r} is not allowed; "
+                            "only plain YAML values are read", where)
+    doc.values[path] = _mark(node)
+    if isinstance(node, yaml.MappingNode):
+        out = {}
+        for key_node, value_node in node.value:
+            kwhere = f"{doc.name}:{key_node.start_mark.line + 1}:{key_node.start_mark.column + 1}"
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _STD + "merge":
+                raise KetadoseError("keys must be plain text", kwhere)
+            key = key_node.value
+            if key in out:
+                first = doc.keys[path + (key,)]
+                raise KetadoseError(f"duplicate key {key!r} (first at line {first.line}); "
+                                    "a second value would silently replace the first", kwhere)
+            doc.keys[path + (key,)] = _mark(key_node)
+            out[key] = _convert(value_node, path + (key,), doc, budget, depth + 1)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(v, path + (i,), doc, budget, depth + 1) for i, v in enumerate(node.value)]
+    return _scalar(node, where)
+
+
+def _scalar(node, where):
+    tag, value = node.tag, node.value
+    if tag == _STD + "null":
+        return None
+    if tag == _STD + "bool":
+        return value.lower() == "true"
+    if tag == _STD + "int":
+        return int(value)
+    if tag == _STD + "float":
+        low = value.lower()
+        if "nan" in low or "inf" in low:
+            raise KetadoseError(f"{value!r} is not a finite number", where)
+        return float(value)
+    return value

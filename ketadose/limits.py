@@ -1,0 +1,148 @@
+"""The dose-limit library and the check of one number against it.
+
+Works like a smart-pump drug library: each limit is per drug form, route and
+measure, with a soft value (a warning the regimen must confirm with a reason)
+and a hard value (refused, no override). A regimen's setting can move limits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ketadose.findings import Finding
+from ketadose.units import Quantity, display, parse_unit
+
+DRUGS = ("racemic-ketamine", "esketamine")
+ROUTES = ("iv", "sc", "oral", "topical")
+
+
+@dataclass(frozen=True)
+class Limit:
+    id: str
+    name: str
+    what: str
+    drug: str  # a drug form or "any"
+    routes: tuple
+    measure: str
+    unit: str
+    soft: float | None
+    hard: float | None
+    source: str
+    hard_inclusive: bool = False
+    unverified: str | None = None
+    settings: dict = field(default_factory=dict)  # setting -> {soft, hard, note, unverified}
+
+    def applies(self, drug: str, route: str, measure: str) -> bool:
+        return self.measure == measure and route in self.routes and self.drug in ("any", drug)
+
+    def bounds(self, setting: str):
+        """(soft, hard, note, unverified) in force for a regimen's setting."""
+        moved = self.settings.get(setting)
+        if moved is None:
+            return self.soft, self.hard, None, self.unverified
+        return (moved.get("soft"), moved.get("hard"), moved.get("note"),
+                moved.get("unverified", self.unverified))
+
+
+@dataclass(frozen=True)
+class LimitLibrary:
+    version: str
+    limits: tuple
+
+    def find(self, drug: str, route: str, measure: str):
+        return [lim for lim in self.limits if lim.applies(drug, route, measure)]
+
+    def by_id(self, rule_id: str):
+        return next((lim for lim in self.limits if lim.id == rule_id), None)
+
+
+def library_from_data(data: dict) -> LimitLibrary:
+    """Build the library from its YAML data (shipped; tests check that it loads)."""
+    limits = []
+    for raw in data["limits"]:
+        routes = raw["route"] if isinstance(raw["route"], list) else [raw["route"]]
+        parse_unit(raw["unit"])  # a typo in the library must fail loudly
+        limits.append(Limit(
+            id=raw["id"], name=raw["name"], what=raw["what"], drug=raw["drug"],
+            routes=tuple(routes), measure=raw["measure"], unit=raw["unit"],
+            soft=raw.get("soft"), hard=raw.get("hard"), source=" ".join(raw["source"].split()),
+            hard_inclusive=bool(raw.get("hard_inclusive", False)),
+            unverified=" ".join(raw["unverified"].split()) if raw.get("unverified") else None,
+            settings=dict(raw.get("settings") or {}),
+        ))
+    ids = [lim.id for lim in limits]
+    if len(ids) != len(set(ids)):
+        raise ValueError("duplicate limit id in the library")
+    return LimitLibrary(str(data["version"]), tuple(limits))
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a limit check needs to know about the regimen."""
+
+    drug: str
+    route: str
+    setting: str
+    confirmed: dict  # rule id -> reason
+
+
+def check(library: LimitLibrary, ctx: Context, measure: str, qty: Quantity, what: str,
+          path: tuple = ()) -> list:
+    """Check one number against every limit for its measure; return findings."""
+    findings = []
+    for lim in library.find(ctx.drug, ctx.route, measure):
+        soft, hard, _note, unverified = lim.bounds(ctx.setting)
+        value = qty.magnitude(lim.unit)
+        shown = f"{what} {display(qty)}" + (
+            "" if qty.unit.symbol == lim.unit else f" (= {display(qty.to(lim.unit))})")
+        over_hard = hard is not None and (value >= hard if lim.hard_inclusive else value > hard)
+        if over_hard:
+            op = "at or above" if lim.hard_inclusive else "above"
+            hint = unit_hint(qty, lim, hard)
+            findings.append(Finding(
+                lim.id, "error",
+                f"{shown} is {op} the hard limit of {_num(hard)} {lim.unit} for "
+                f"{ctx.drug} {lim.what}; refused, no override{hint}",
+                lim.source, path, unverified=unverified))
+        elif soft is not None and value > soft:
+            reason = ctx.confirmed.get(lim.id)
+            if reason:
+                findings.append(Finding(
+                    lim.id, "info",
+                    f"{shown} is above the soft limit of {_num(soft)} {lim.unit}; "
+                    f"confirmed: {reason}", lim.source, path, unverified=unverified))
+            else:
+                findings.append(Finding(
+                    lim.id, "warning",
+                    f"{shown} is above the soft limit of {_num(soft)} {lim.unit} for "
+                    f"{lim.what}; confirm it with a reason (confirm: {{{lim.id}: \"...\"}})",
+                    lim.source, path, unverified=unverified))
+    return findings
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+def unit_hint(qty: Quantity, lim: Limit, hard: float) -> str:
+    """Suggest the unit the writer probably meant, if that reading is plausible.
+
+    Three slips are tried: the review article's "22.2 mg/hr/kg" was mg/h per 70 kg
+    (basis notes section 0); per minute written for per hour (60-fold); and mg
+    written for mcg (1000-fold). A reading is offered when it falls within the soft limit.
+    """
+    ceiling = lim.soft if lim.soft is not None else hard
+    readings = []
+    if qty.kind == "rate_per_kg":
+        readings.append((f"{_num(qty.value)} mg/h per 70 kg",
+                         Quantity(qty.value / 70.0, parse_unit("mg/kg/h"))))
+    sym = qty.unit.symbol
+    if sym.endswith("/min"):
+        per_h = sym[: -len("/min")] + "/h"
+        readings.append((f"{_num(qty.value)} {per_h}", Quantity(qty.value, parse_unit(per_h))))
+    if sym.startswith("mg"):
+        mcg = "mcg" + sym[2:]
+        readings.append((f"{_num(qty.value)} {mcg}", Quantity(qty.value, parse_unit(mcg))))
+    hints = [f"{text} would be {display(q.to(lim.unit))}" for text, q in readings
+             if q.magnitude(lim.unit) <= ceiling]
+    return "; likely unit error? " + "; or ".join(hints) if hints else ""

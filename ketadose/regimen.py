@@ -1,0 +1,198 @@
+"""The regimen model (frozen dataclasses) and building it from checked data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from ketadose.regimen_format import REGIMEN
+from ketadose.spec import Checker
+from ketadose.units import OverTime, Quantity
+
+
+@dataclass(frozen=True)
+class Phase:
+    index: int
+    name: str
+    kind: str
+    source: str
+    unverified: dict = field(default_factory=dict)
+    notes: str | None = None
+    # infusion
+    rate: Quantity | None = None
+    dose: object = None  # Quantity (bolus, oral) or OverTime (infusion)
+    duration: Quantity | None = None
+    max_rate: Quantity | None = None
+    conditional: str | None = None
+    # bolus
+    over: Quantity | None = None
+    max_dose: Quantity | None = None
+    # titration
+    start: Quantity | None = None
+    step: Quantity | None = None
+    max: Quantity | None = None
+    step_every: Quantity | None = None
+    titrate_to: str | None = None
+    # escalation
+    steps: tuple = ()
+    step_duration: Quantity | None = None
+    escalate_if: str | None = None
+    hold: Quantity | None = None
+    # oral / topical
+    times_per_day: int | None = None
+    titrate: str | None = None
+    strength: Quantity | None = None
+    applications_per_day: int | None = None
+    amount: Quantity | None = None
+    site: str | None = None
+
+    def hours(self) -> float | None:
+        """Length of the phase in hours; None for oral and topical (they are per day)."""
+        if self.kind == "infusion":
+            return (self.dose.duration if isinstance(self.dose, OverTime) else self.duration).canonical()
+        if self.kind == "bolus":
+            return self.over.canonical()
+        if self.kind == "titration":
+            return self.duration.canonical()
+        if self.kind == "escalation":
+            return len(self.steps) * self.step_duration.canonical() + self.hold.canonical()
+        return None
+
+    def per_kg_values(self):
+        """Every dose quantity of this phase that needs a body weight."""
+        return [q for q in self.quantities() if getattr(q, "unit", None) is not None and q.unit.per_kg
+                or isinstance(q, OverTime) and q.amount.unit.per_kg]
+
+    def quantities(self):
+        out = [self.rate, self.dose, self.start, self.step, self.max, *self.steps]
+        return [q for q in out if q is not None]
+
+
+@dataclass(frozen=True)
+class Adjunct:
+    name: str
+    dose: Quantity
+    route: str
+    timing: str
+    source: str
+    unverified: dict = field(default_factory=dict)
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    what: str
+    when: str
+    source: str
+    unverified: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StopRule:
+    when: str
+    action: str
+    source: str
+    unverified: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    citation: str
+    pmid: int | None
+    design: str
+    n: int | None
+    result: str
+    role: str
+    doi: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class Retreatment:
+    minimum_interval: Quantity | None
+    relief_lasted: str
+    source: str
+    liver_warning: str | None = None
+
+
+@dataclass(frozen=True)
+class Preparation:
+    source: str
+    concentration: Quantity | None = None
+    volume: Quantity | None = None
+    diluent: str | None = None
+
+
+@dataclass(frozen=True)
+class Regimen:
+    format: int
+    id: str
+    title: str
+    conditions: tuple
+    drug: str
+    route: str
+    setting: str
+    pattern: str
+    days: int
+    phases: tuple
+    schedule_source: str
+    monitoring: tuple
+    stop_rules: tuple
+    retreatment: Retreatment
+    evidence: tuple
+    weight_basis: str | None = None
+    preparation: Preparation | None = None
+    adjuncts: tuple = ()
+    confirm: dict = field(default_factory=dict)
+    notes: str | None = None
+    schedule_unverified: dict = field(default_factory=dict)
+
+    def weight_based(self) -> bool:
+        return any(p.per_kg_values() for p in self.phases)
+
+    def session_hours(self) -> float | None:
+        hours = [p.hours() for p in self.phases]
+        return None if any(h is None for h in hours) else sum(hours)
+
+    def unverified(self):
+        """(where, field, why) for every number the template marks UNVERIFIED."""
+        out = [("schedule", k, v) for k, v in self.schedule_unverified.items()]
+        for p in self.phases:
+            out += [(f"phase {p.name!r}", k, v) for k, v in p.unverified.items()]
+        for group, items in (("adjunct", self.adjuncts), ("monitoring", self.monitoring),
+                             ("stop rule", self.stop_rules)):
+            for item in items:
+                label = getattr(item, "name", None) or getattr(item, "what", None) or item.when
+                out += [(f"{group} {label!r}", k, v) for k, v in item.unverified.items()]
+        return out
+
+
+def _make(cls, data: dict, **extra):
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names}, **extra)
+
+
+def build(data) -> tuple:
+    """Check data against format v1 and build a Regimen: (regimen or None, findings)."""
+    checker = Checker()
+    clean = checker.check(REGIMEN, data)
+    if checker.findings or clean is None:
+        return None, checker.findings
+    sched = clean["schedule"]
+    phases = tuple(
+        _make(Phase, {**p, "steps": tuple(p.get("steps", ()))}, index=i)
+        for i, p in enumerate(sched["phases"]))
+    regimen = Regimen(
+        format=clean["format"], id=clean["id"], title=clean["title"],
+        conditions=tuple(clean["conditions"]), drug=clean["drug"], route=clean["route"],
+        setting=clean["setting"], weight_basis=clean.get("weight_basis"),
+        pattern=sched["pattern"], days=sched["days"], phases=phases,
+        schedule_source=sched["source"], schedule_unverified=sched.get("unverified") or {},
+        preparation=_make(Preparation, clean["preparation"]) if clean.get("preparation") else None,
+        adjuncts=tuple(_make(Adjunct, a) for a in clean.get("adjuncts") or ()),
+        monitoring=tuple(_make(Monitoring, m) for m in clean["monitoring"]),
+        stop_rules=tuple(_make(StopRule, s) for s in clean["stop_rules"]),
+        retreatment=_make(Retreatment, clean["retreatment"]),
+        evidence=tuple(_make(Evidence, e) for e in clean["evidence"]),
+        confirm=dict(clean.get("confirm") or {}), notes=clean.get("notes"),
+    )
+    return regimen, []

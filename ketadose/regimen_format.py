@@ -1,0 +1,162 @@
+"""Regimen format v1: the one description behind the checker, the JSON Schema and the docs."""
+
+from __future__ import annotations
+
+from ketadose.spec import Field, Node
+
+FORMAT_VERSION = 1
+
+DRUGS = ("racemic-ketamine", "esketamine")
+ROUTES = ("iv", "sc", "oral", "topical")
+SETTINGS = ("inpatient", "monitored-outpatient", "home", "icu")
+WEIGHT_BASES = ("actual", "ideal", "adjusted")
+PATTERNS = ("daily", "continuous")
+DESIGNS = ("rct", "rct-protocol", "open-label", "case-series", "case-report", "retrospective",
+           "meta-analysis", "guideline", "review", "preclinical", "pk-pd")
+RESULTS = ("positive", "negative", "mixed", "not-applicable")
+ROLES = ("primary", "supporting", "background")
+ADJUNCT_ROUTES = ("iv", "sc", "im", "oral", "sublingual", "topical")
+
+TEXT = Node("text")
+ID_PATTERN = r"[a-z0-9][a-z0-9-]*"
+RULE_ID_PATTERN = r"KD-[A-Z]+-?[0-9]+"
+
+RATE = ("rate", "rate_per_kg")
+DOSE = ("mass", "mass_per_kg")
+
+
+def _q(kinds, doc=""):
+    return Node("quantity", doc=doc, kinds=kinds)
+
+
+_COMMON_PHASE = (
+    Field("name", Node("text", doc="Short name shown in plans, e.g. 'infusion'"), True),
+    Field("kind", Node("enum", enum=("infusion", "bolus", "titration", "escalation", "oral",
+                                     "topical"))),
+    Field("source", Node("text", doc="Where every number of this phase comes from "
+                                     "(authors, year, PMID)"), True),
+    Field("unverified", Node("map", item=TEXT, doc="Fields whose number the basis notes mark "
+                                                   "UNVERIFIED -> why; shown to clinicians")),
+    Field("notes", TEXT),
+)
+
+PHASE = Node(
+    "object", doc="One phase of a session", fields=_COMMON_PHASE, discriminator="kind",
+    variants={
+        "infusion": (
+            Field("rate", _q(RATE, "Infusion rate (give rate or dose)")),
+            Field("dose", _q(("amount_over_time",), "Fixed amount over a time, e.g. '80 mg over 5 h'")),
+            Field("duration", _q(("duration",), "How long the phase runs (with rate)")),
+            Field("max_rate", _q(("rate",), "Absolute cap applied before pump rounding")),
+            Field("conditional", Node("text", doc="Criteria that must hold for this phase"))),
+        "bolus": (
+            Field("dose", _q(DOSE, "Bolus dose, mg or mg/kg"), True),
+            Field("over", _q(("duration",), "Given over (boluses are short infusions)"), True),
+            Field("max_dose", _q(("mass",), "Absolute cap on the bolus"))),
+        "titration": (
+            Field("start", _q(RATE, "Starting rate"), True),
+            Field("step", _q(RATE, "Increment per step"), True),
+            Field("max", _q(RATE, "Highest rate the titration may reach"), True),
+            Field("step_every", _q(("duration",), "Minimum time between steps")),
+            Field("duration", _q(("duration",), "Length of the titrated infusion"), True),
+            Field("max_rate", _q(("rate",), "Absolute cap applied before pump rounding")),
+            Field("titrate_to", Node("text", doc="Criteria for stepping up or down"), True)),
+        "escalation": (
+            Field("steps", Node("list", item=_q(RATE), min_items=1,
+                                doc="Rates in order, e.g. [100 mg/day, 300 mg/day]"), True),
+            Field("step_duration", _q(("duration",), "Time at each step before assessment"), True),
+            Field("escalate_if", Node("text", doc="Criteria to move to the next step"), True),
+            Field("hold", _q(("duration",), "Continue at the effective or maximum tolerated "
+                                            "step for this long"), True),
+            Field("max_rate", _q(("rate",), "Absolute cap applied before pump rounding"))),
+        "oral": (
+            Field("dose", _q(DOSE, "Dose per intake, mg or mg/kg"), True),
+            Field("times_per_day", Node("integer", minimum=1, maximum=6), True),
+            Field("titrate", Node("text", doc="How the dose is adjusted")),
+            Field("max_dose", _q(("mass",), "Absolute cap per intake"))),
+        "topical": (
+            Field("strength", _q(("percent",), "Strength, % w/v or w/w"), True),
+            Field("applications_per_day", Node("integer", minimum=1, maximum=6), True),
+            Field("amount", _q(("mass", "volume"), "Amount of product per application")),
+            Field("site", Node("text", doc="Where it is applied"))),
+    },
+)
+
+ADJUNCT = Node("object", fields=(
+    Field("name", Node("text", doc="Generic name"), True),
+    Field("dose", _q(("mass",), "Dose per administration"), True),
+    Field("route", Node("enum", enum=ADJUNCT_ROUTES), True),
+    Field("timing", Node("text", doc="When and how often"), True),
+    Field("source", TEXT, True),
+    Field("unverified", Node("map", item=TEXT)),
+    Field("notes", TEXT),
+))
+
+MONITORING = Node("object", fields=(
+    Field("what", TEXT, True), Field("when", TEXT, True), Field("source", TEXT, True),
+    Field("unverified", Node("map", item=TEXT)),
+))
+
+STOP_RULE = Node("object", fields=(
+    Field("when", TEXT, True), Field("action", TEXT, True), Field("source", TEXT, True),
+    Field("unverified", Node("map", item=TEXT)),
+))
+
+EVIDENCE = Node("object", fields=(
+    Field("citation", TEXT, True),
+    Field("pmid", Node("integer", minimum=1, nullable=True), True),
+    Field("doi", TEXT),
+    Field("design", Node("enum", enum=DESIGNS), True),
+    Field("n", Node("integer", minimum=1, nullable=True), True),
+    Field("result", Node("enum", enum=RESULTS), True),
+    Field("role", Node("enum", enum=ROLES), True),
+    Field("notes", TEXT),
+))
+
+SCHEDULE = Node("object", fields=(
+    Field("pattern", Node("enum", enum=PATTERNS,
+                          doc="daily: one session a day; continuous: one session spanning days"),
+          True),
+    Field("days", Node("integer", minimum=1, maximum=366, doc="Course length in days"), True),
+    Field("phases", Node("list", item=PHASE, min_items=1), True),
+    Field("source", TEXT, True),
+    Field("unverified", Node("map", item=TEXT)),
+))
+
+PREPARATION = Node("object", fields=(
+    Field("concentration", _q(("concentration",), "Final concentration")),
+    Field("volume", _q(("volume",), "Bag or syringe volume")),
+    Field("diluent", TEXT),
+    Field("source", TEXT, True),
+))
+
+RETREATMENT = Node("object", fields=(
+    Field("minimum_interval", Node("quantity", kinds=("duration",), nullable=True,
+                                   doc="null: no guideline sets a minimum"), True),
+    Field("relief_lasted", TEXT, True),
+    Field("liver_warning", TEXT),
+    Field("source", TEXT, True),
+))
+
+REGIMEN = Node("object", doc="A ketadose regimen, format v1", fields=(
+    Field("format", Node("integer", minimum=1, maximum=FORMAT_VERSION,
+                         doc="Format version of this file"), True),
+    Field("id", Node("text", pattern=ID_PATTERN, doc="Stable id, kebab-case"), True),
+    Field("title", TEXT, True),
+    Field("conditions", Node("list", item=Node("text", pattern=ID_PATTERN), min_items=1), True),
+    Field("drug", Node("enum", enum=DRUGS, doc="Never mixed up: esketamine is about twice as "
+                                               "potent as the racemate"), True),
+    Field("route", Node("enum", enum=ROUTES), True),
+    Field("setting", Node("enum", enum=SETTINGS), True),
+    Field("weight_basis", Node("enum", enum=WEIGHT_BASES,
+                               doc="Required when any dose is per kg")),
+    Field("schedule", SCHEDULE, True),
+    Field("preparation", PREPARATION),
+    Field("adjuncts", Node("list", item=ADJUNCT)),
+    Field("monitoring", Node("list", item=MONITORING), True),
+    Field("stop_rules", Node("list", item=STOP_RULE), True),
+    Field("retreatment", RETREATMENT, True),
+    Field("evidence", Node("list", item=EVIDENCE, min_items=1), True),
+    Field("confirm", Node("map", item=TEXT, doc="Soft limits confirmed: rule id -> reason")),
+    Field("notes", TEXT),
+))

@@ -1,0 +1,1 @@
+"""The shell's output side: terminal tables and machine formats."""

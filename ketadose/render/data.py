@@ -1,0 +1,42 @@
+"""Machine formats: plain data from core values, then JSON / YAML / CSV text."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+
+from ketadose.units import OverTime, Quantity, format_quantity
+
+
+def plain(obj):
+    """Core values -> JSON-ready data; quantities become their exact text form."""
+    if isinstance(obj, (Quantity, OverTime)):
+        return format_quantity(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, dict):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    return obj
+
+
+def to_json(data) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def to_yaml(data) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+
+
+def to_csv(rows, columns) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(row)
+    return buf.getvalue()

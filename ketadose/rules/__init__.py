@@ -1,0 +1,39 @@
+"""Rule registry: every rule id ketadose can emit, with its documentation.
+
+Each rule lives in a family module beside its check and is registered here
+explicitly, so "is every rule documented?" is a one-line test. Limit rules
+(KD-LIM-...) are data: they come from the limit library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    severity: str
+    summary: str
+    doc: str  # what it does, why, example (FAIL/PASS)
+    source: str
+    check: object = None  # callable(regimen) -> findings, for semantic rules
+
+
+def rule(id, name, severity, source):
+    """Decorator: a check function whose docstring is the rule's documentation."""
+    def wrap(fn):
+        doc = (fn.__doc__ or "").strip()
+        return Rule(id, name, severity, doc.splitlines()[0], doc, source, fn)
+    return wrap
+
+
+def registry() -> dict:
+    from ketadose.rules import format as fmt
+    from ketadose.rules import regimen as reg
+
+    rules = list(fmt.RULES) + list(reg.RULES)
+    out = {r.id: r for r in rules}
+    assert len(out) == len(rules), "duplicate rule id"
+    return out

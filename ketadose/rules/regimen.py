@@ -1,0 +1,262 @@
+"""Regimen consistency rules (KD-V010...): a file of the right shape that still does not
+make sense as a regimen. Each check takes (regimen, library) and returns findings."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ketadose.findings import Finding
+from ketadose.rules import rule
+from ketadose.units import OverTime
+
+_FMT = "ketadose regimen format v1 (docs/regimen-format.md)"
+_COHEN = ("Cohen SP et al. Consensus guidelines on IV ketamine for chronic pain, Reg Anesth Pain "
+          "Med 2018;43(5):521-546, doi:10.1097/AAP.0000000000000808")
+
+
+def _phase_path(p, key=None):
+    return ("schedule", "phases", p.index) + ((key,) if key else ())
+
+
+@rule("KD-V010", "weight-basis-required", "error", _FMT)
+def weight_basis(regimen, library):
+    """A per-kg dose needs the regimen to state its weight basis.
+
+    No silent default: actual, ideal and adjusted weight give different doses.
+
+    FAIL:
+        rate: 0.35 mg/kg/h      # and no weight_basis
+    PASS:
+        weight_basis: actual
+    """
+    if regimen.weight_based() and not regimen.weight_basis:
+        return [Finding("KD-V010", "error", "the regimen doses per kg but does not say which "
+                        "weight: add weight_basis: actual | ideal | adjusted", _FMT, ())]
+    return []
+
+
+_ROUTE_KINDS = {
+    "iv": {"infusion", "bolus", "titration", "escalation"},
+    "sc": {"infusion", "escalation", "titration"},
+    "oral": {"oral"},
+    "topical": {"topical"},
+}
+
+
+@rule("KD-V011", "phase-route", "error", _FMT)
+def phase_route(regimen, library):
+    """A phase kind that the regimen's route cannot deliver.
+
+    FAIL:
+        route: oral
+        phases: [{kind: infusion, ...}]
+    PASS:
+        route: oral
+        phases: [{kind: oral, dose: 0.5 mg/kg, times_per_day: 3, ...}]
+    """
+    allowed = _ROUTE_KINDS[regimen.route]
+    return [Finding("KD-V011", "error", f"a {p.kind} phase cannot be given by the "
+                    f"{regimen.route} route (allowed: {', '.join(sorted(allowed))})", _FMT,
+                    _phase_path(p, "kind"))
+            for p in regimen.phases if p.kind not in allowed]
+
+
+@rule("KD-V012", "schedule-length", "error", _FMT)
+def schedule_length(regimen, library):
+    """The phases do not fit the schedule.
+
+    A daily session must last under 24 h; a continuous session must end on the
+    last day of the course (days = hours / 24, rounded up).
+
+    FAIL:
+        pattern: continuous
+        days: 3
+        phases: [{duration: 100 h, ...}]     # 100 h needs 5 days
+    PASS:
+        days: 5
+    """
+    hours = regimen.session_hours()
+    if hours is None:
+        return []
+    if regimen.pattern == "daily" and hours > 24:
+        return [Finding("KD-V012", "error", f"a daily session of {hours:g} h is longer than a day; "
+                        "use pattern: continuous", _FMT, ("schedule", "pattern"))]
+    if regimen.pattern == "continuous":
+        need = math.ceil(hours / 24 - 1e-9)
+        if need != regimen.days:
+            return [Finding("KD-V012", "error", f"the continuous phases last {hours:g} h, which "
+                            f"spans {need} day(s), but days is {regimen.days}", _FMT,
+                            ("schedule", "days"))]
+    return []
+
+
+@rule("KD-V013", "infusion-dose-form", "error", _FMT)
+def infusion_dose_form(regimen, library):
+    """An infusion needs either a rate with a duration, or a fixed dose 'N mg over T h'.
+
+    FAIL:
+        rate: 16 mg/h
+        dose: 80 mg over 5 h     # both: which one is meant?
+    PASS:
+        dose: 80 mg over 5 h
+    """
+    out = []
+    for p in regimen.phases:
+        if p.kind != "infusion":
+            continue
+        if (p.rate is None) == (p.dose is None):
+            out.append(Finding("KD-V013", "error", f"phase {p.name!r} needs exactly one of rate "
+                               "(with duration) or dose ('N mg over T h')", _FMT, _phase_path(p)))
+        elif p.rate is not None and p.duration is None:
+            out.append(Finding("KD-V013", "error", f"phase {p.name!r} has a rate but no duration",
+                               _FMT, _phase_path(p)))
+        elif p.dose is not None and p.duration is not None:
+            out.append(Finding("KD-V013", "error", f"phase {p.name!r}: the dose already says how "
+                               "long ('over'); remove duration", _FMT, _phase_path(p, "duration")))
+    return out
+
+
+@rule("KD-V014", "titration-order", "error", _FMT)
+def titration_order(regimen, library):
+    """Titration and escalation steps must rise: start < max, steps in increasing order.
+
+    FAIL:
+        start: 7.2 mcg/kg/min
+        max: 1.2 mcg/kg/min
+    PASS:
+        start: 1.2 mcg/kg/min
+        max: 7.2 mcg/kg/min
+    """
+    out = []
+    for p in regimen.phases:
+        if p.kind == "titration":
+            if p.start.kind != p.max.kind or p.step.kind != p.max.kind:
+                out.append(Finding("KD-V014", "error", f"phase {p.name!r}: start, step and max must "
+                                   "all be per kg or all absolute", _FMT, _phase_path(p)))
+            elif p.start.canonical() >= p.max.canonical():
+                out.append(Finding("KD-V014", "error", f"phase {p.name!r}: start {p.start} is not "
+                                   f"below max {p.max}", _FMT, _phase_path(p, "max")))
+            elif p.step.canonical() > p.max.canonical() - p.start.canonical() + 1e-12:
+                out.append(Finding("KD-V014", "error", f"phase {p.name!r}: one step {p.step} "
+                                   f"overshoots max {p.max}", _FMT, _phase_path(p, "step")))
+        if p.kind == "escalation":
+            values = [(s.kind, s.canonical()) for s in p.steps]
+            if len({k for k, _ in values}) > 1 or any(
+                    b[1] <= a[1] for a, b in zip(values, values[1:])):
+                out.append(Finding("KD-V014", "error", f"phase {p.name!r}: escalation steps must "
+                                   "rise and share one kind of unit", _FMT, _phase_path(p, "steps")))
+    return out
+
+
+_PHASE_NUMBERS = ("rate", "dose", "duration", "max_rate", "over", "max_dose", "start", "step",
+                  "max", "step_every", "steps", "step_duration", "hold", "times_per_day",
+                  "strength", "applications_per_day", "amount")
+
+
+@rule("KD-V015", "unverified-names-a-field", "error", _FMT)
+def unverified_fields(regimen, library):
+    """An 'unverified' note must name a number that the phase actually has.
+
+    FAIL:
+        rate: 0.35 mg/kg/h
+        unverified: {max: "..."}      # there is no max
+    PASS:
+        unverified: {rate: "not in the abstract (basis notes G2)"}
+    """
+    out = []
+    for p in regimen.phases:
+        for key in p.unverified:
+            if key not in _PHASE_NUMBERS or getattr(p, key) in (None, ()):
+                out.append(Finding("KD-V015", "error", f"phase {p.name!r}: unverified names "
+                                   f"{key!r}, which this phase does not have", _FMT,
+                                   _phase_path(p, "unverified") + (key,), at_key=True))
+    return out
+
+
+@rule("KD-V016", "primary-evidence", "error", _FMT)
+def primary_evidence(regimen, library):
+    """A template needs at least one evidence entry with role: primary.
+
+    FAIL:
+        evidence: [{role: background, ...}]
+    PASS:
+        evidence: [{role: primary, citation: "Schwartzman RJ et al. Pain 2009", pmid: 19783371, ...}]
+    """
+    if any(e.role == "primary" for e in regimen.evidence):
+        return []
+    return [Finding("KD-V016", "error", "no evidence entry has role: primary; which source does "
+                    "this regimen reproduce?", _FMT, ("evidence",))]
+
+
+@rule("KD-V017", "confirm-names-a-soft-limit", "error", _FMT)
+def confirm_known(regimen, library):
+    """'confirm' may only name soft limits of the library (hard limits have no override).
+
+    FAIL:
+        confirm: {KD-LIM-999: "..."}
+    PASS:
+        confirm: {KD-LIM-101: "Sigtermans 2009 titrated up to 7.2 mcg/kg/min"}
+    """
+    out = []
+    for rule_id, reason in regimen.confirm.items():
+        lim = library.by_id(rule_id)
+        if lim is None:
+            out.append(Finding("KD-V017", "error", f"confirm names {rule_id!r}, which is not a "
+                               "limit in the library (see `ketadose limits`)", _FMT,
+                               ("confirm", rule_id), at_key=True))
+        elif len(reason.strip()) < 10:
+            out.append(Finding("KD-V017", "error", f"the reason confirming {rule_id} is too short "
+                               "to tell a clinician why", _FMT, ("confirm", rule_id)))
+    return out
+
+
+_ESKETAMINE_WORDS = re.compile(r"\b(es-?ketamine|s\(\+\)-ketamine|s-ketamine|ketanest)\b", re.I)
+
+
+@rule("KD-V018", "drug-form-mismatch", "error", _FMT)
+def drug_form_mismatch(regimen, library):
+    """The title names esketamine but the drug is racemic ketamine, or the reverse.
+
+    Esketamine is about twice as potent as the racemate; a mix-up doubles or halves the dose.
+
+    FAIL:
+        title: S-ketamine infusion
+        drug: racemic-ketamine
+    PASS:
+        drug: esketamine
+    """
+    says_s = bool(_ESKETAMINE_WORDS.search(regimen.title))
+    if says_s != (regimen.drug == "esketamine"):
+        return [Finding("KD-V018", "error", f"the title says {'esketamine' if says_s else 'racemic '}"
+                        f"{'' if says_s else 'ketamine'} but drug is {regimen.drug}; esketamine is "
+                        "about twice as potent: check which form is meant", _FMT, ("drug",))]
+    return []
+
+
+@rule("KD-V020", "session-below-consensus-minimum", "info", _COHEN)
+def low_session(regimen, library):
+    """An IV session of a fixed amount under 80 mg or no longer than 2 h: likely subtherapeutic.
+
+    The consensus recommends at least 80 mg infused over more than 2 h (efficacy, not safety).
+
+    FAIL (info):
+        dose: 40 mg over 1 h
+    PASS:
+        dose: 80 mg over 5 h
+    """
+    if regimen.route != "iv" or regimen.pattern != "daily":
+        return []
+    out = []
+    for p in regimen.phases:
+        if p.kind == "infusion" and isinstance(p.dose, OverTime) and not p.dose.amount.unit.per_kg:
+            mg, h = p.dose.amount.canonical(), p.dose.duration.canonical()
+            if mg < 80 or h <= 2:
+                out.append(Finding("KD-V020", "info", f"phase {p.name!r} gives {mg:g} mg over {h:g} h; "
+                                   "the consensus minimum for chronic pain is 80 mg over more than 2 h",
+                                   _COHEN, _phase_path(p, "dose")))
+    return out
+
+
+RULES = (weight_basis, phase_route, schedule_length, infusion_dose_form, titration_order,
+         unverified_fields, primary_evidence, confirm_known, drug_form_mismatch, low_session)

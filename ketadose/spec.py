@@ -1,0 +1,272 @@
+"""A small declarative schema: one description of a document serves both the
+strict checker (typed values + findings with paths) and the JSON Schema export.
+
+Only the node types a regimen or patient needs: text, integer, boolean, enum,
+quantity (with allowed unit kinds), list, object (with optional discriminator),
+and map (free keys, one value type).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from ketadose.errors import UnitError
+from ketadose.findings import Finding
+from ketadose.units import CANONICAL, parse_quantity
+
+
+@dataclass(frozen=True)
+class Node:
+    type: str  # text | integer | boolean | enum | quantity | list | object | map | number
+    doc: str = ""
+    enum: tuple = ()
+    kinds: tuple = ()  # quantity kinds accepted
+    item: "Node | None" = None  # list item / map value
+    fields: tuple = ()  # object fields (Field)
+    variants: dict = field(default_factory=dict)  # discriminator value -> tuple of Field
+    discriminator: str = ""
+    min_items: int = 0
+    minimum: float | None = None  # integers and quantities: inclusive unless exclusive_min
+    exclusive_min: bool = False
+    maximum: float | None = None
+    pattern: str = ""
+    nullable: bool = False
+    example: object = None
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    node: Node
+    required: bool = False
+
+
+# Rule ids of the format checks; the rules registry documents them.
+SYNTAX, UNKNOWN_KEY, MISSING_KEY, WRONG_TYPE, BAD_UNIT, BAD_VALUE = (
+    "KD-V001", "KD-V002", "KD-V003", "KD-V004", "KD-V005", "KD-V006")
+
+_TYPE_NAMES = {"text": "text", "integer": "a whole number", "boolean": "true or false",
+               "number": "a number", "list": "a list", "object": "a mapping of keys",
+               "map": "a mapping of keys"}
+
+
+class Checker:
+    """Walks data against a Node; returns converted values, collects findings."""
+
+    def __init__(self):
+        self.findings: list[Finding] = []
+
+    def fail(self, rule, message, path, at_key=False):
+        self.findings.append(Finding(rule, "error", message, "ketadose regimen format v1",
+                                     tuple(path), at_key))
+
+    def check(self, node: Node, value, path=()):
+        if value is None:
+            if node.nullable:
+                return None
+            self.fail(WRONG_TYPE, f"{_name(path)} is empty; expected {_expect(node)}", path)
+            return None
+        return getattr(self, "_" + node.type)(node, value, path)
+
+    def _text(self, node, value, path):
+        if not isinstance(value, str) or not value.strip():
+            return self._wrong(node, value, path)
+        if node.pattern and not re.fullmatch(node.pattern, value):
+            self.fail(BAD_VALUE, f"{_name(path)} {value!r} must match {node.pattern}", path)
+        return value
+
+    def _integer(self, node, value, path):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return self._wrong(node, value, path)
+        return self._range(node, value, path, str(value))
+
+    def _number(self, node, value, path):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return self._wrong(node, value, path)
+        return self._range(node, value, path, str(value))
+
+    def _range(self, node, value, path, shown, unit=""):
+        low, high = node.minimum, node.maximum
+        if low is not None and (value <= low if node.exclusive_min else value < low):
+            op = "greater than" if node.exclusive_min else "at least"
+            self.fail(BAD_VALUE, f"{_name(path)} is {shown}; it must be {op} {low:g}{unit}", path)
+            return None
+        if high is not None and value > high:
+            self.fail(BAD_VALUE, f"{_name(path)} is {shown}; it must be at most {high:g}{unit}", path)
+            return None
+        return value
+
+    def _boolean(self, node, value, path):
+        if not isinstance(value, bool):
+            return self._wrong(node, value, path)
+        return value
+
+    def _enum(self, node, value, path):
+        if not isinstance(value, str) or value not in node.enum:
+            hint = _suggest(str(value), node.enum)
+            self.fail(BAD_VALUE, f"{_name(path)} {value!r} is not one of: "
+                      f"{', '.join(node.enum)}{hint}", path)
+            return None
+        return value
+
+    def _quantity(self, node, value, path):
+        try:
+            qty = parse_quantity(value, node.kinds)
+        except UnitError as exc:
+            self.fail(BAD_UNIT, f"{_name(path)}: {exc.message}", path)
+            return None
+        base = qty.rate() if qty.kind == "amount_over_time" else qty
+        amount = qty.amount.value if qty.kind == "amount_over_time" else qty.value
+        if amount <= 0 or base.value <= 0:
+            self.fail(BAD_VALUE, f"{_name(path)} is {value!r}; it must be greater than zero", path)
+            return None
+        return qty
+
+    def _list(self, node, value, path):
+        if not isinstance(value, list):
+            return self._wrong(node, value, path)
+        if len(value) < node.min_items:
+            self.fail(BAD_VALUE, f"{_name(path)} needs at least {node.min_items} item(s)", path)
+        return [self.check(node.item, v, path + (i,)) for i, v in enumerate(value)]
+
+    def _map(self, node, value, path):
+        if not isinstance(value, dict):
+            return self._wrong(node, value, path)
+        return {k: self.check(node.item, v, path + (k,)) for k, v in value.items()}
+
+    def _object(self, node, value, path):
+        if not isinstance(value, dict):
+            return self._wrong(node, value, path)
+        fields = list(node.fields)
+        if node.discriminator:
+            tag = value.get(node.discriminator)
+            if tag not in node.variants:
+                if node.discriminator in value:
+                    self.fail(BAD_VALUE, f"{_name(path + (node.discriminator,))} {tag!r} is not "
+                              f"one of: {', '.join(node.variants)}{_suggest(str(tag), node.variants)}",
+                              path + (node.discriminator,))
+                else:
+                    self.fail(MISSING_KEY, f"{_name(path)} has no '{node.discriminator}' "
+                              f"(one of: {', '.join(node.variants)})", path)
+                return None
+            fields += list(node.variants[tag])
+        known = {f.name: f for f in fields}
+        out = {}
+        for key, item in value.items():
+            spec = known.get(key)
+            if spec is None:
+                hint = _suggest(key, known)
+                self.fail(UNKNOWN_KEY, f"unknown key {key!r} in {_name(path)}{hint}",
+                          path + (key,), at_key=True)
+                continue
+            out[key] = self.check(spec.node, item, path + (key,))
+        for spec in fields:
+            if spec.required and spec.name not in value:
+                self.fail(MISSING_KEY, f"{_name(path)} is missing the required key "
+                          f"{spec.name!r} ({_expect(spec.node)})", path)
+        return out
+
+    def _wrong(self, node, value, path):
+        got = type(value).__name__
+        got = {"str": "text", "int": "a number", "float": "a number", "bool": "true/false",
+               "list": "a list", "dict": "a mapping"}.get(got, got)
+        hint = ""
+        if node.type == "quantity" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            hint = f"; add a unit, e.g. '{value} {CANONICAL[node.kinds[0]]}'"
+        self.fail(WRONG_TYPE, f"{_name(path)} is {got}; expected {_expect(node)}{hint}", path)
+        return None
+
+
+def _name(path) -> str:
+    if not path:
+        return "the document"
+    text = ""
+    for p in path:
+        text += f"[{p}]" if isinstance(p, int) else (f".{p}" if text else str(p))
+    return text
+
+
+def _expect(node: Node) -> str:
+    if node.type == "quantity":
+        forms = [CANONICAL.get(k, "N mg over T h") for k in node.kinds]
+        return "a quantity with a unit (" + ", ".join(dict.fromkeys(forms)) + ")"
+    if node.type == "enum":
+        return "one of " + ", ".join(node.enum)
+    return _TYPE_NAMES.get(node.type, node.type)
+
+
+def _suggest(word: str, options) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+# ----------------------------------------------------------------- JSON Schema export
+
+_QTY_PATTERN = {
+    "amount_over_time": r"^\s*[0-9.eE+-]+\s*\S+\s+over\s+[0-9.eE+-]+\s*\S+\s*$",
+}
+
+
+def to_json_schema(node: Node) -> dict:
+    """The JSON Schema (draft 2020-12) of a Node; units are checked as text patterns."""
+    out: dict = {}
+    if node.doc:
+        out["description"] = node.doc
+    t = node.type
+    if t == "text":
+        out["type"] = "string"
+        if node.pattern:
+            out["pattern"] = f"^(?:{node.pattern})$"
+        else:
+            out["minLength"] = 1
+    elif t in ("integer", "number"):
+        out["type"] = t
+        if node.minimum is not None:
+            out["exclusiveMinimum" if node.exclusive_min else "minimum"] = node.minimum
+        if node.maximum is not None:
+            out["maximum"] = node.maximum
+    elif t == "boolean":
+        out["type"] = "boolean"
+    elif t == "enum":
+        out["enum"] = list(node.enum)
+    elif t == "quantity":
+        out["type"] = "string"
+        out["pattern"] = r"^\s*[0-9.]+(?:[eE][+-]?[0-9]+)?\s*\S.*$"
+        out["description"] = (node.doc + " " if node.doc else "") + "Quantity with a unit: " + \
+            ", ".join(dict.fromkeys(CANONICAL.get(k, "N mg over T h") for k in node.kinds))
+    elif t == "list":
+        out["type"] = "array"
+        out["items"] = to_json_schema(node.item)
+        if node.min_items:
+            out["minItems"] = node.min_items
+    elif t == "map":
+        out["type"] = "object"
+        out["additionalProperties"] = to_json_schema(node.item)
+    elif t == "object":
+        out.update(_object_schema(node.fields))
+        if node.discriminator:
+            base = out
+            out = {k: v for k, v in base.items() if k != "additionalProperties"}
+            out["required"] = sorted(set(base.get("required", [])) | {node.discriminator})
+            branches = []
+            for tag, fields in node.variants.items():
+                branch = _object_schema(tuple(node.fields) + tuple(fields))
+                branch["properties"][node.discriminator] = {"const": tag}
+                branches.append(branch)
+            out["oneOf"] = branches
+            out["properties"] = {**out.get("properties", {}),
+                                 node.discriminator: {"enum": list(node.variants)}}
+    if node.nullable:
+        out = {"anyOf": [out, {"type": "null"}]}
+    return out
+
+
+def _object_schema(fields) -> dict:
+    return {
+        "type": "object",
+        "properties": {f.name: to_json_schema(f.node) for f in fields},
+        "required": [f.name for f in fields if f.required],
+        "additionalProperties": False,
+    }

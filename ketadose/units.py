@@ -1,0 +1,260 @@
+"""The closed unit vocabulary: parse, convert and format quantities.
+
+A unit is a product of atoms (mass, body weight, time, volume, length) with one
+numerator and up to two denominators, e.g. ``mcg/kg/min``. Only the dimensions
+listed in ``KINDS`` are accepted, so ``mg/mL/kg`` or ``kg/mg`` are refused even
+though they are built from known atoms. Canonical units: mg, kg, h, mL, cm.
+
+Every value keeps the unit it was written in; conversion is a multiplication by
+exact factors (float, relative error ~1e-16).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from ketadose.errors import UnitError
+
+# Dimension exponents: (drug mass, body weight, time, volume, length)
+_MASS, _BW, _TIME, _VOL, _LEN = range(5)
+
+
+@dataclass(frozen=True)
+class Atom:
+    symbol: str
+    dim: int
+    factor: float  # in canonical units of that dimension
+
+
+ATOMS = {
+    "g": Atom("g", _MASS, 1000.0),
+    "mg": Atom("mg", _MASS, 1.0),
+    "mcg": Atom("mcg", _MASS, 0.001),
+    "kg": Atom("kg", _BW, 1.0),
+    "lb": Atom("lb", _BW, 0.45359237),  # exact by definition (1959 agreement)
+    "min": Atom("min", _TIME, 1.0 / 60.0),
+    "h": Atom("h", _TIME, 1.0),
+    "day": Atom("day", _TIME, 24.0),
+    "24 h": Atom("24 h", _TIME, 24.0),
+    "mL": Atom("mL", _VOL, 1.0),
+    "L": Atom("L", _VOL, 1000.0),
+    "cm": Atom("cm", _LEN, 1.0),
+    "m": Atom("m", _LEN, 100.0),
+}
+
+# Spellings accepted on input -> atom symbol. µg/ug are read but shown as mcg (ISMP).
+ALIASES = {
+    "g": "g", "mg": "mg", "mcg": "mcg", "µg": "mcg", "μg": "mcg", "ug": "mcg",
+    "kg": "kg", "lb": "lb", "lbs": "lb",
+    "min": "min", "h": "h", "hr": "h", "hour": "h", "hours": "h",
+    "day": "day", "days": "day", "d": "day", "24h": "24 h",
+    "ml": "mL", "l": "L", "cm": "cm", "m": "m",
+}
+
+# Allowed dimensions -> kind name.  (mass, bw, time, volume, length)
+KINDS = {
+    (1, 0, 0, 0, 0): "mass",
+    (1, -1, 0, 0, 0): "mass_per_kg",
+    (1, 0, -1, 0, 0): "rate",
+    (1, -1, -1, 0, 0): "rate_per_kg",
+    (1, 0, 0, -1, 0): "concentration",
+    (0, 1, 0, 0, 0): "body_weight",
+    (0, 0, 1, 0, 0): "duration",
+    (0, 0, 0, 1, 0): "volume",
+    (0, 0, -1, 1, 0): "volume_rate",
+    (0, 0, 0, 0, 1): "length",
+    (0, 0, 0, 0, 0): "percent",  # only reachable through "%"
+}
+
+CANONICAL = {
+    "mass": "mg", "mass_per_kg": "mg/kg", "rate": "mg/h", "rate_per_kg": "mg/kg/h",
+    "concentration": "mg/mL", "body_weight": "kg", "duration": "h", "volume": "mL",
+    "volume_rate": "mL/h", "length": "cm", "percent": "%",
+}
+
+# A human list of what is accepted, for error messages.
+ACCEPTED = (
+    "mass g, mg, mcg (µg, ug); body weight kg, lb; time min, h, day; volume mL, L; "
+    "forms mg/kg, mg/h, mg/day, mg/24 h, mg/kg/h, mcg/kg/min, mg/kg/day, mg/mL, % (w/v), "
+    "mL/h, and 'N mg over T h'"
+)
+
+
+@dataclass(frozen=True)
+class Unit:
+    symbol: str
+    kind: str
+    factor: float  # multiply a value in this unit to get the canonical unit
+    # per-kilogram units need a body weight to become absolute
+    per_kg: bool = False
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: float
+    unit: Unit
+
+    @property
+    def kind(self) -> str:
+        return self.unit.kind
+
+    def to(self, symbol: str) -> "Quantity":
+        target = parse_unit(symbol)
+        if target.kind != self.unit.kind:
+            raise UnitError(f"cannot convert {format_quantity(self)} to {target.symbol}: "
+                            f"{self.unit.kind} is not {target.kind}")
+        return Quantity(self.value * self.unit.factor / target.factor, target)
+
+    def magnitude(self, symbol: str) -> float:
+        return self.to(symbol).value
+
+    def canonical(self) -> float:
+        return self.value * self.unit.factor
+
+    def scaled(self, k: float) -> "Quantity":
+        return Quantity(self.value * k, self.unit)
+
+    def __str__(self) -> str:
+        return format_quantity(self)
+
+
+@dataclass(frozen=True)
+class OverTime:
+    """A fixed amount given over a duration, e.g. ``80 mg over 5 h``."""
+
+    amount: Quantity
+    duration: Quantity
+
+    @property
+    def kind(self) -> str:
+        return "amount_over_time"
+
+    def rate(self) -> Quantity:
+        per_kg = self.amount.kind == "mass_per_kg"
+        value = self.amount.canonical() / self.duration.canonical()
+        return Quantity(value, parse_unit("mg/kg/h" if per_kg else "mg/h"))
+
+    def __str__(self) -> str:
+        return f"{format_quantity(self.amount)} over {format_quantity(self.duration)}"
+
+
+_unit_cache: dict[str, Unit] = {}
+
+
+def parse_unit(text: str) -> Unit:
+    """Parse a unit string such as ``mcg/kg/min`` into a Unit, or raise UnitError."""
+    cached = _unit_cache.get(text)
+    if cached is not None:
+        return cached
+    raw = text.strip()
+    if raw == "%":
+        unit = Unit("%", "percent", 1.0)
+    else:
+        parts = [p.strip() for p in re.sub(r"\s+", " ", raw).split("/")]
+        if not 1 <= len(parts) <= 3 or any(not p for p in parts):
+            raise UnitError(f"unknown unit {text!r}; accepted: {ACCEPTED}")
+        dims = [0] * 5
+        factor = 1.0
+        symbols = []
+        for i, part in enumerate(parts):
+            key = part.replace(" ", "")
+            alias = ALIASES.get(key) or ALIASES.get(key.lower() if key.lower() in ("ml", "l") else key)
+            if alias is None:
+                raise UnitError(f"unknown unit {text!r} ({part!r} is not in the vocabulary); "
+                                f"accepted: {ACCEPTED}")
+            atom = ATOMS[alias]
+            sign = 1 if i == 0 else -1
+            dims[atom.dim] += sign
+            factor = factor * atom.factor if sign > 0 else factor / atom.factor
+            symbols.append(atom.symbol)
+        kind = KINDS.get(tuple(dims))
+        if kind is None or kind == "percent" or len(set(symbols)) != len(symbols):
+            raise UnitError(f"unit {text!r} is not a dose, rate, weight, time, volume or "
+                            f"concentration; accepted: {ACCEPTED}")
+        # Denominators in the conventional order: per kg before per time.
+        if len(symbols) == 3 and ATOMS[ALIASES[parts[2].replace(" ", "")]].dim == _BW:
+            symbols = [symbols[0], symbols[2], symbols[1]]
+        unit = Unit("/".join(symbols), kind, factor, per_kg=dims[_BW] == -1)
+    _unit_cache[text] = unit
+    return unit
+
+
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_QTY = re.compile(rf"^\s*({_NUMBER})\s*(.*?)\s*$")
+_OVER = re.compile(r"^(.*?)\s+over\s+(.*)$", re.IGNORECASE)
+_DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+")
+
+
+def parse_number(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise UnitError(f"{text!r} is not a finite number")
+    return value
+
+
+def parse_quantity(text, kinds: tuple[str, ...] | None = None):
+    """Parse ``"0.35 mg/kg/h"`` or ``"80 mg over 5 h"``; check the kind if ``kinds`` given.
+
+    Returns a Quantity, or an OverTime for the ``over`` form (kind ``amount_over_time``).
+    """
+    if isinstance(text, bool) or not isinstance(text, (str, int, float)):
+        raise UnitError(f"expected a quantity with a unit, e.g. '0.35 mg/kg/h'; got {text!r}")
+    if isinstance(text, (int, float)):
+        raise UnitError(f"{text!r} has no unit; write it with one, e.g. '{text} mg'. "
+                        f"Accepted: {ACCEPTED}")
+    over = _OVER.match(text)
+    if over:
+        amount = parse_quantity(over.group(1), ("mass", "mass_per_kg"))
+        duration = parse_quantity(over.group(2), ("duration",))
+        if duration.value <= 0:
+            raise UnitError(f"{text!r}: the duration must be greater than zero")
+        result = OverTime(amount, duration)
+    else:
+        if _DECIMAL_COMMA.match(text):
+            raise UnitError(f"{text!r}: decimal comma? write {text.replace(',', '.', 1).strip()!r}")
+        m = _QTY.match(text)
+        if not m:
+            low = text.strip().lower()
+            if low.startswith(("nan", "inf", "+inf", "-inf", ".nan", ".inf")):
+                raise UnitError(f"{text!r} is not a finite number")
+            raise UnitError(f"{text!r} is not a number followed by a unit, e.g. '0.35 mg/kg/h'")
+        number, unit_text = m.groups()
+        if not unit_text:
+            raise UnitError(f"{text.strip()!r} has no unit; accepted: {ACCEPTED}")
+        value = parse_number(number)
+        if value < 0:
+            raise UnitError(f"{text!r}: a negative quantity is never valid here")
+        result = Quantity(value, parse_unit(unit_text))
+    if kinds is not None and result.kind not in kinds:
+        raise UnitError(f"{text!r} is a {result.kind.replace('_', ' ')}; expected "
+                        + " or ".join(k.replace("_", " ") for k in kinds)
+                        + f" (e.g. {', '.join(CANONICAL.get(k, 'N mg over T h') for k in kinds)})")
+    return result
+
+
+def format_number(value: float) -> str:
+    """Shortest text that reads back as exactly the same float."""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(value)
+
+
+def format_quantity(q) -> str:
+    """Exact text form; ``parse_quantity(format_quantity(q)) == q``."""
+    if isinstance(q, OverTime):
+        return str(q)
+    sep = "" if q.unit.symbol == "%" else " "
+    return f"{format_number(q.value)}{sep}{q.unit.symbol}"
+
+
+def display(q, digits: int = 3) -> str:
+    """Human form: up to ``digits`` significant decimals, trailing zeros dropped."""
+    if isinstance(q, OverTime):
+        return f"{display(q.amount, digits)} over {display(q.duration, digits)}"
+    text = f"{q.value:.{digits}f}".rstrip("0").rstrip(".") if q.value else "0"
+    if q.value and text in ("0", "-0"):
+        text = f"{q.value:.3g}"
+    sep = "" if q.unit.symbol == "%" else " "
+    return f"{text}{sep}{q.unit.symbol}"
