@@ -99,9 +99,16 @@ def resolve(ref: str, extra=()) -> Source:
 
 def load_regimen(ref: str, extra=()):
     """(Source, Regimen, findings) for a regimen that must be valid; raises otherwise."""
+    src = resolve(ref, extra)
+    return (src, *check_source(src))
+
+
+def check_source(src: Source):
+    """(Regimen, located findings) for a source that must be valid; raises otherwise."""
     from ketadose.validate import validate
 
-    src = resolve(ref, extra)
+    if not isinstance(src.doc.data, dict):
+        raise KetadoseError("a regimen is a mapping of keys", src.doc.where(()))
     regimen, findings = validate(src.doc.data, limit_library())
     errors = [f for f in findings if f.severity == "error"]
     if regimen is None or errors:
@@ -109,4 +116,4 @@ def load_regimen(ref: str, extra=()):
         raise KetadoseError(f"invalid regimen: {first.rule} {first.message} "
                             f"({len(errors)} error(s); run `ketadose validate {src.name}`)",
                             src.doc.where(first.path, first.at_key))
-    return src, regimen, [f.located(src.doc.where(f.path, f.at_key)) for f in findings]
+    return regimen, [f.located(src.doc.where(f.path, f.at_key)) for f in findings]

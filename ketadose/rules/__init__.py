@@ -7,6 +7,7 @@ explicitly, so "is every rule documented?" is a one-line test. Limit rules
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 
@@ -24,7 +25,7 @@ class Rule:
 def rule(id, name, severity, source):
     """Decorator: a check function whose docstring is the rule's documentation."""
     def wrap(fn):
-        doc = (fn.__doc__ or "").strip()
+        doc = inspect.cleandoc(fn.__doc__ or "")
         return Rule(id, name, severity, doc.splitlines()[0], doc, source, fn)
     return wrap
 

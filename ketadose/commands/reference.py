@@ -1,0 +1,84 @@
+"""`ketadose limits` and `ketadose rules`: the library and the rule documentation."""
+
+from __future__ import annotations
+
+import click
+
+from ketadose.io.library import limit_library
+from ketadose.render.data import plain, to_json, to_yaml
+
+
+def _bound(value, inclusive=False) -> str:
+    if value is None:
+        return "none"
+    return f"{'>=' if inclusive else '>'} {value:g}"
+
+
+def show_limits(fmt: str) -> None:
+    lib = limit_library()
+    if fmt != "table":
+        data = {"version": lib.version, "limits": [plain(lim) for lim in lib.limits]}
+        click.echo(to_json(data) if fmt == "json" else to_yaml(data), nl=False)
+        return
+    from ketadose.render.table import console, table
+
+    rows, notes = [], []
+    for lim in lib.limits:
+        moved = "\n".join(
+            f"{name}: soft {_bound(v.get('soft'))}, hard {_bound(v.get('hard'))}"
+            for name, v in lim.settings.items())
+        rows.append((lim.id, f"{lim.drug}\n{'/'.join(lim.routes)}", lim.what, lim.unit,
+                     _bound(lim.soft), _bound(lim.hard, lim.hard_inclusive), moved or "-"))
+        notes.append(f"[bold]{lim.id}[/bold] {lim.source}" +
+                     (f"\n  [yellow]UNVERIFIED:[/yellow] {lim.unverified}" if lim.unverified else ""))
+    nowrap = {"no_wrap": True}
+    cols = [("id", nowrap), ("drug / route", nowrap), ("limit", {"ratio": 1}), ("unit", nowrap),
+            ("soft", nowrap), ("hard", nowrap), ("by setting", nowrap)]
+    out = console()
+    out.print(table(f"Dose-limit library {lib.version}", cols, rows,
+                    "soft: warning unless the regimen confirms it with a reason; "
+                    "hard: refused, no override"))
+    out.print("Sources", style="bold")
+    for note in notes:
+        out.print(note)
+
+
+def all_rules():
+    """Every rule as (id, severity, name, summary, doc, source): code rules and limits."""
+    from ketadose.rules import registry
+
+    out = [(r.id, r.severity, r.name, r.summary, r.doc, r.source) for r in registry().values()]
+    for lim in limit_library().limits:
+        doc = (f"Soft limit {_bound(lim.soft)} {lim.unit} (warning unless confirmed); hard limit "
+               f"{_bound(lim.hard, lim.hard_inclusive)} {lim.unit} (refused).\n\n"
+               f"FAIL: a {lim.what} above the hard limit.\n"
+               f"PASS: within the soft limit, or above it with confirm: {{{lim.id}: \"reason\"}}.")
+        if lim.unverified:
+            doc += f"\n\nUNVERIFIED: {lim.unverified}"
+        out.append((lim.id, "error/warning", lim.name, f"{lim.what} ({lim.drug}, "
+                    f"{'/'.join(lim.routes)})", doc, lim.source))
+    return out
+
+
+def show_rules(fmt: str, rule_id: str | None) -> None:
+    from ketadose.errors import KetadoseError
+
+    rules = all_rules()
+    if rule_id:
+        rules = [r for r in rules if r[0] == rule_id.upper()]
+        if not rules:
+            raise KetadoseError(f"no rule {rule_id!r}; `ketadose rules` lists them")
+    keys = ("id", "severity", "name", "summary", "doc", "source")
+    if fmt == "json":
+        click.echo(to_json([dict(zip(keys, r)) for r in rules]), nl=False)
+        return
+    if rule_id:
+        rid, sev, name, _summary, doc, source = rules[0]
+        click.echo(f"{rid} {name} ({sev})\n\n{doc}\n\nSource: {source}")
+        return
+    from ketadose.render.table import console, table
+
+    console().print(table("Rules (`ketadose rules ID` shows one in full)",
+                          [("id", {"no_wrap": True}), ("severity", {"no_wrap": True}),
+                           ("what it checks", {"ratio": 2}), ("source", {"ratio": 3})],
+                          [(r[0], r[1], r[3], r[5]) for r in rules]))
