@@ -112,6 +112,8 @@ class Checker:
         return value
 
     def _quantity(self, node, value, path):
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            return self._wrong(node, value, path)
         try:
             qty = parse_quantity(value, node.kinds)
         except UnitError as exc:

@@ -23,7 +23,11 @@ def validate(data, library: lim.LimitLibrary):
         return None, findings
     from ketadose.rules import regimen as consistency
 
-    for r in consistency.RULES:
+    for r in consistency.SHAPE_RULES:
+        findings += r.check(regimen, library)
+    if findings:
+        return regimen, findings
+    for r in consistency.RULES[len(consistency.SHAPE_RULES):]:
         findings += r.check(regimen, library)
     if any(f.severity == "error" for f in findings):
         return regimen, findings  # limits on an inconsistent regimen would mislead

@@ -258,5 +258,7 @@ def low_session(regimen, library):
     return out
 
 
-RULES = (weight_basis, phase_route, schedule_length, infusion_dose_form, titration_order,
-         unverified_fields, primary_evidence, confirm_known, drug_form_mismatch, low_session)
+# Shape rules run first: the others assume every phase has a complete dose and duration.
+SHAPE_RULES = (infusion_dose_form, titration_order)
+RULES = SHAPE_RULES + (weight_basis, phase_route, schedule_length, unverified_fields,
+                       primary_evidence, confirm_known, drug_form_mismatch, low_session)

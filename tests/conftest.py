@@ -1,0 +1,43 @@
+"""Shared helpers: the shipped templates as data, and a runner for the CLI."""
+
+from __future__ import annotations
+
+import copy
+from importlib import resources
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from ketadose.cli import cli
+
+REGIMENS = resources.files("ketadose.regimens")
+TEMPLATE_NAMES = sorted(f.name for f in REGIMENS.iterdir() if f.name.endswith(".yaml"))
+
+
+def template_text(name="crps-schwartzman-2009.yaml") -> str:
+    return REGIMENS.joinpath(name).read_text(encoding="utf-8")
+
+
+def template_data(name="crps-schwartzman-2009.yaml") -> dict:
+    return copy.deepcopy(yaml.safe_load(template_text(name)))
+
+
+@pytest.fixture
+def run():
+    """Invoke the CLI in-process; returns click's Result (stdout and stderr kept apart)."""
+    def invoke(*args, input=None, env=None):
+        return CliRunner().invoke(cli, list(args), input=input, env=env, catch_exceptions=False)
+    return invoke
+
+
+@pytest.fixture
+def write(tmp_path):
+    """Write text (or a dict as YAML) to a file in tmp_path; returns its path as str."""
+    def _write(content, name="regimen.yaml"):
+        path = tmp_path / name
+        if isinstance(content, (dict, list)):
+            content = yaml.safe_dump(content, sort_keys=False)
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+        return str(path)
+    return _write
