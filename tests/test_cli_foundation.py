@@ -145,3 +145,12 @@ def test_subprocess_bad_input_has_no_traceback(tmp_path):
     bad.write_text("\n".join(lines))
     r = _installed("validate", str(bad))
     assert r.returncode == 1 and "Traceback" not in r.stderr + r.stdout
+
+
+def test_documented_minimal_example_validates(run, write):
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "regimen-format.md").read_text()
+    example = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    r = run("validate", write(example))
+    assert r.exit_code == 0, r.stdout
