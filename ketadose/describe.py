@@ -17,11 +17,12 @@ def phase_dose(p) -> str:
         return f"{display(p.dose)} over {display(p.over)}{top}"
     if p.kind == "titration":
         every = f" every {display(p.step_every)}" if p.step_every is not None else ""
-        return (f"start {display(p.start)}, steps of {display(p.step)}{every}, "
-                f"up to {display(p.max)}{cap}")
+        steps = f", steps of {display(p.step)}{every}" if p.step is not None else every
+        return f"start {display(p.start)}{steps}, up to {display(p.max)}{cap}"
     if p.kind == "escalation":
         steps = " -> ".join(display(s) for s in p.steps)
-        return f"{steps}, {display(p.step_duration)} per step, then hold {display(p.hold)}{cap}"
+        return (f"{steps}, {display(p.step_duration)} per step; {display(p.hold)} at the step "
+                f"reached{cap}")
     if p.kind == "oral":
         top = f", max {display(p.max_dose)}" if p.max_dose is not None else ""
         return f"{display(p.dose)} x {p.times_per_day} a day{top}"

@@ -95,16 +95,17 @@ def check(library: LimitLibrary, ctx: Context, measure: str, qty: Quantity, what
         value = qty.magnitude(lim.unit)
         shown = f"{what} {display(qty)}" + (
             "" if qty.unit.symbol == lim.unit else f" (= {display(qty.to(lim.unit))})")
-        over_hard = hard is not None and (value >= hard if lim.hard_inclusive else value > hard)
+        over_hard = hard is not None and (
+            _at_or_above(value, hard) if lim.hard_inclusive else _above(value, hard))
         if over_hard:
             op = "at or above" if lim.hard_inclusive else "above"
             hint = unit_hint(qty, lim, hard)
             findings.append(Finding(
                 lim.id, "error",
                 f"{shown} is {op} the hard limit of {_num(hard)} {lim.unit} for "
-                f"{ctx.drug} {lim.what}; refused, no override{hint}",
+                f"{lim.what} ({ctx.drug}); refused, no override{hint}",
                 lim.source, path, unverified=unverified))
-        elif soft is not None and value > soft:
+        elif soft is not None and _above(value, soft):
             reason = ctx.confirmed.get(lim.id)
             if reason:
                 findings.append(Finding(
@@ -118,6 +119,19 @@ def check(library: LimitLibrary, ctx: Context, measure: str, qty: Quantity, what
                     f"{lim.what}; confirm it with a reason (confirm: {{{lim.id}: \"...\"}})",
                     lim.source, path, unverified=unverified))
     return findings
+
+
+# Unit conversion is exact only to ~1e-16 relative: 7.2 mcg/kg/min is 0.43200000000000005
+# mg/kg/h. A number equal to a limit within 1e-9 is treated as equal to it.
+_TOL = 1e-9
+
+
+def _above(value: float, bound: float) -> bool:
+    return value > bound + abs(bound) * _TOL
+
+
+def _at_or_above(value: float, bound: float) -> bool:
+    return value >= bound - abs(bound) * _TOL
 
 
 def _num(x: float) -> str:

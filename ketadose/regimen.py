@@ -53,14 +53,14 @@ class Phase:
             return self.over.canonical()
         if self.kind == "titration":
             return self.duration.canonical()
-        if self.kind == "escalation":
-            return len(self.steps) * self.step_duration.canonical() + self.hold.canonical()
+        if self.kind == "escalation":  # the longest course: every escalation happens
+            return (len(self.steps) - 1) * self.step_duration.canonical() + self.hold.canonical()
         return None
 
     def per_kg_values(self):
         """Every dose quantity of this phase that needs a body weight."""
-        return [q for q in self.quantities() if getattr(q, "unit", None) is not None and q.unit.per_kg
-                or isinstance(q, OverTime) and q.amount.unit.per_kg]
+        return [q for q in self.quantities()
+                if (q.amount.unit.per_kg if isinstance(q, OverTime) else q.unit.per_kg)]
 
     def quantities(self):
         out = [self.rate, self.dose, self.start, self.step, self.max, *self.steps]

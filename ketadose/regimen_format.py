@@ -55,7 +55,7 @@ PHASE = Node(
             Field("max_dose", _q(("mass",), "Absolute cap on the bolus"))),
         "titration": (
             Field("start", _q(RATE, "Starting rate"), True),
-            Field("step", _q(RATE, "Increment per step"), True),
+            Field("step", _q(RATE, "Increment per step, where the source gives one")),
             Field("max", _q(RATE, "Highest rate the titration may reach"), True),
             Field("step_every", _q(("duration",), "Minimum time between steps")),
             Field("duration", _q(("duration",), "Length of the titrated infusion"), True),
@@ -66,8 +66,8 @@ PHASE = Node(
                                 doc="Rates in order, e.g. [100 mg/day, 300 mg/day]"), True),
             Field("step_duration", _q(("duration",), "Time at each step before assessment"), True),
             Field("escalate_if", Node("text", doc="Criteria to move to the next step"), True),
-            Field("hold", _q(("duration",), "Continue at the effective or maximum tolerated "
-                                            "step for this long"), True),
+            Field("hold", _q(("duration",), "Time at the effective or maximum tolerated step, "
+                                            "counted from the day it is reached"), True),
             Field("max_rate", _q(("rate",), "Absolute cap applied before pump rounding"))),
         "oral": (
             Field("dose", _q(DOSE, "Dose per intake, mg or mg/kg"), True),

@@ -121,6 +121,9 @@ def infusion_dose_form(regimen, library):
 def titration_order(regimen, library):
     """Titration and escalation steps must rise: start < max, steps in increasing order.
 
+    An escalation's hold (time at the step reached, counted from the day it is
+    reached) must be at least one step long.
+
     FAIL:
         start: 7.2 mcg/kg/min
         max: 1.2 mcg/kg/min
@@ -131,13 +134,14 @@ def titration_order(regimen, library):
     out = []
     for p in regimen.phases:
         if p.kind == "titration":
-            if p.start.kind != p.max.kind or p.step.kind != p.max.kind:
+            if p.start.kind != p.max.kind or (p.step is not None and p.step.kind != p.max.kind):
                 out.append(Finding("KD-V014", "error", f"phase {p.name!r}: start, step and max must "
                                    "all be per kg or all absolute", _FMT, _phase_path(p)))
             elif p.start.canonical() >= p.max.canonical():
                 out.append(Finding("KD-V014", "error", f"phase {p.name!r}: start {p.start} is not "
                                    f"below max {p.max}", _FMT, _phase_path(p, "max")))
-            elif p.step.canonical() > p.max.canonical() - p.start.canonical() + 1e-12:
+            elif p.step is not None and \
+                    p.step.canonical() > p.max.canonical() - p.start.canonical() + 1e-12:
                 out.append(Finding("KD-V014", "error", f"phase {p.name!r}: one step {p.step} "
                                    f"overshoots max {p.max}", _FMT, _phase_path(p, "step")))
         if p.kind == "escalation":
@@ -146,6 +150,10 @@ def titration_order(regimen, library):
                     b[1] <= a[1] for a, b in zip(values, values[1:])):
                 out.append(Finding("KD-V014", "error", f"phase {p.name!r}: escalation steps must "
                                    "rise and share one kind of unit", _FMT, _phase_path(p, "steps")))
+            elif p.hold.canonical() < p.step_duration.canonical():
+                out.append(Finding("KD-V014", "error", f"phase {p.name!r}: hold ({p.hold}) is "
+                                   f"shorter than one step ({p.step_duration})", _FMT,
+                                   _phase_path(p, "hold")))
     return out
 
 
