@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 from ketadose.errors import UnitError
 
@@ -25,23 +26,23 @@ _MASS, _BW, _TIME, _VOL, _LEN = range(5)
 class Atom:
     symbol: str
     dim: int
-    factor: float  # in canonical units of that dimension
+    factor: Fraction  # in canonical units of that dimension; exact, so mg/24 h -> mg/day is 1
 
 
 ATOMS = {
-    "g": Atom("g", _MASS, 1000.0),
-    "mg": Atom("mg", _MASS, 1.0),
-    "mcg": Atom("mcg", _MASS, 0.001),
-    "kg": Atom("kg", _BW, 1.0),
-    "lb": Atom("lb", _BW, 0.45359237),  # exact by definition (1959 agreement)
-    "min": Atom("min", _TIME, 1.0 / 60.0),
-    "h": Atom("h", _TIME, 1.0),
-    "day": Atom("day", _TIME, 24.0),
-    "24 h": Atom("24 h", _TIME, 24.0),
-    "mL": Atom("mL", _VOL, 1.0),
-    "L": Atom("L", _VOL, 1000.0),
-    "cm": Atom("cm", _LEN, 1.0),
-    "m": Atom("m", _LEN, 100.0),
+    "g": Atom("g", _MASS, Fraction(1000)),
+    "mg": Atom("mg", _MASS, Fraction(1)),
+    "mcg": Atom("mcg", _MASS, Fraction(1, 1000)),
+    "kg": Atom("kg", _BW, Fraction(1)),
+    "lb": Atom("lb", _BW, Fraction("0.45359237")),  # exact by definition (1959 agreement)
+    "min": Atom("min", _TIME, Fraction(1, 60)),
+    "h": Atom("h", _TIME, Fraction(1)),
+    "day": Atom("day", _TIME, Fraction(24)),
+    "24 h": Atom("24 h", _TIME, Fraction(24)),
+    "mL": Atom("mL", _VOL, Fraction(1)),
+    "L": Atom("L", _VOL, Fraction(1000)),
+    "cm": Atom("cm", _LEN, Fraction(1)),
+    "m": Atom("m", _LEN, Fraction(100)),
 }
 
 # Spellings accepted on input -> atom symbol. µg/ug are read but shown as mcg (ISMP).
@@ -86,7 +87,7 @@ ACCEPTED = (
 class Unit:
     symbol: str
     kind: str
-    factor: float  # multiply a value in this unit to get the canonical unit
+    factor: Fraction  # multiply a value in this unit to get the canonical unit
     # per-kilogram units need a body weight to become absolute
     per_kg: bool = False
 
@@ -105,13 +106,15 @@ class Quantity:
         if target.kind != self.unit.kind:
             raise UnitError(f"cannot convert {format_quantity(self)} to {target.symbol}: "
                             f"{self.unit.kind} is not {target.kind}")
-        return Quantity(self.value * self.unit.factor / target.factor, target)
+        ratio = self.unit.factor / target.factor
+        return Quantity(self.value if ratio == 1 else self.value * float(ratio), target)
 
     def magnitude(self, symbol: str) -> float:
         return self.to(symbol).value
 
     def canonical(self) -> float:
-        return self.value * self.unit.factor
+        factor = self.unit.factor
+        return self.value if factor == 1 else self.value * float(factor)
 
     def scaled(self, k: float) -> "Quantity":
         return Quantity(self.value * k, self.unit)
@@ -150,13 +153,13 @@ def parse_unit(text: str) -> Unit:
         return cached
     raw = text.strip()
     if raw == "%":
-        unit = Unit("%", "percent", 1.0)
+        unit = Unit("%", "percent", Fraction(1))
     else:
         parts = [p.strip() for p in re.sub(r"\s+", " ", raw).split("/")]
         if not 1 <= len(parts) <= 3 or any(not p for p in parts):
             raise UnitError(f"unknown unit {text!r}; accepted: {ACCEPTED}")
         dims = [0] * 5
-        factor = 1.0
+        factor = Fraction(1)
         symbols = []
         for i, part in enumerate(parts):
             key = part.replace(" ", "")
