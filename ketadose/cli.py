@@ -73,16 +73,18 @@ def validate(ctx, files, fmt):
 
 # ----------------------------------------------------------------------------- schema
 @cli.command()
-@click.argument("what", type=click.Choice(["regimen"]))
+@click.argument("what", type=click.Choice(["regimen", "patient"]))
 def schema(what):
-    """Print the JSON Schema of a document (regimen)."""
+    """Print the JSON Schema of a document (regimen, patient)."""
+    from ketadose.patient import PATIENT
     from ketadose.regimen_format import REGIMEN
     from ketadose.render.data import to_json
     from ketadose.spec import to_json_schema
 
+    node = {"regimen": REGIMEN, "patient": PATIENT}[what]
     doc = {"$schema": "https://json-schema.org/draft/2020-12/schema",
-           "$id": "https://ketadose.invalid/schema/regimen-v1.json",
-           "title": "ketadose regimen, format v1", **to_json_schema(REGIMEN)}
+           "$id": f"https://ketadose.invalid/schema/{what}-v1.json",
+           "title": f"ketadose {what}, format v1", **to_json_schema(node)}
     click.echo(to_json(doc), nl=False)
 
 
@@ -141,6 +143,85 @@ def new(ctx, from_id, new_id, output, force):
     from ketadose.commands.library import new_regimen
 
     new_regimen(_dirs(ctx), from_id, new_id, output, force)
+
+
+# ----------------------------------------------------------------------------- patients
+def patient_options(fn):
+    """The patient flags shared by check and plan (a file via --patient, or flags, or both)."""
+    opts = [
+        click.option("--patient", "patient_path", metavar="FILE",
+                     help="Patient record, YAML or JSON ('-' for stdin)."),
+        click.option("--weight", help="Body weight, e.g. 72kg or 160lb (a bare number means kg)."),
+        click.option("--height", help="Height with its unit, e.g. 168cm or 1.68m."),
+        click.option("--age", type=int, help="Age in years."),
+        click.option("--sex", type=click.Choice(["female", "male"])),
+        click.option("--pregnant/--not-pregnant", default=None, help="Pregnancy status."),
+        click.option("--breastfeeding/--not-breastfeeding", default=None),
+        click.option("--bp", metavar="SYS/DIA", help="Resting blood pressure in mmHg, e.g. 128/82."),
+        click.option("--heart-rate", type=int, help="Resting heart rate, beats/min."),
+        click.option("--condition", "conditions", multiple=True, metavar="ID",
+                     help="Condition id (repeatable); see `ketadose vocabulary`."),
+        click.option("--no-conditions", is_flag=True, help="Asked: the patient has none."),
+        click.option("--medication", "medications", multiple=True, metavar="NAME[:DOSE]",
+                     help="Medicine (repeatable), e.g. morphine:60mg/day."),
+        click.option("--no-medications", is_flag=True, help="Asked: the patient takes none."),
+        click.option("--allergy", "allergies", multiple=True, metavar="NAME"),
+        click.option("--no-allergies", is_flag=True, help="Asked: no allergies."),
+        click.option("--no-previous-courses", is_flag=True, help="Asked: no earlier ketamine course."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+_PATIENT_FLAGS = ("weight", "height", "age", "sex", "pregnant", "breastfeeding", "bp", "heart_rate",
+                  "conditions", "no_conditions", "medications", "no_medications", "allergies",
+                  "no_allergies", "no_previous_courses")
+
+
+def _pop_patient_flags(kwargs) -> dict:
+    return {k: kwargs.pop(k) for k in _PATIENT_FLAGS}
+
+
+def _date(value):
+    import datetime as dt
+
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise KetadoseError(f"--date {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+@cli.command()
+@click.argument("regimen", required=False, metavar="[ID|FILE]")
+@patient_options
+@click.option("--override", metavar="REASON", help="Proceed despite a contraindication; recorded.")
+@click.option("--date", "on_date", metavar="YYYY-MM-DD", help="Screening date [default: today].")
+@format_option("table", "json", "yaml")
+@click.pass_context
+def check(ctx, regimen, patient_path, override, on_date, fmt, **kwargs):
+    """Screen a patient for contraindications and interactions (optionally for a REGIMEN).
+
+    Status: contraindicated, incomplete, caution or clear. Exit 1 when contraindicated
+    unless --override "reason"; 0 otherwise.
+    """
+    from ketadose.commands.check import run_check
+
+    flags = _pop_patient_flags(kwargs)
+    if not patient_path and not any(v not in (None, (), False) for v in flags.values()):
+        raise click.UsageError("give --patient FILE and/or patient flags such as --weight")
+    ctx.exit(run_check(_dirs(ctx), regimen, patient_path, flags, override, _date(on_date), fmt))
+
+
+@cli.command()
+@format_option("table", "json", "yaml")
+def vocabulary(fmt):
+    """Print the controlled lists of conditions and medicines (with their classes)."""
+    from ketadose.commands.reference import show_vocabulary
+
+    show_vocabulary(fmt)
 
 
 def main(argv=None):

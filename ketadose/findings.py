@@ -6,8 +6,11 @@ from dataclasses import dataclass, replace
 
 # Validation severities, most severe first. error blocks (exit 1); warning and info do not.
 SEVERITIES = ("error", "warning", "info")
-# CDS Hooks card indicators for each severity (screening severities arrive with issue 4).
-INDICATOR = {"error": "critical", "warning": "warning", "info": "info"}
+# Screening severities, most severe first: absolute and relative contraindications block.
+SCREEN_SEVERITIES = ("absolute", "relative", "caution", "info")
+# CDS Hooks card indicators for each severity.
+INDICATOR = {"error": "critical", "warning": "warning", "info": "info",
+             "absolute": "critical", "relative": "critical", "caution": "warning"}
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class Finding:
     at_key: bool = False  # point at the key (unknown key) rather than at its value
     where: str | None = None  # "file:line:col" once located
     unverified: str | None = None  # the basis note when the rule rests on an UNVERIFIED number
+    title: str = ""  # short rule title (CDS Hooks card summary context)
 
     @property
     def indicator(self) -> str:

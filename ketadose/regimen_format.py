@@ -141,7 +141,8 @@ RETREATMENT = Node("object", fields=(
 REGIMEN = Node("object", doc="A ketadose regimen, format v1", fields=(
     Field("format", Node("integer", minimum=1, maximum=FORMAT_VERSION,
                          doc="Format version of this file"), True),
-    Field("id", Node("text", pattern=ID_PATTERN, doc="Stable id, kebab-case"), True),
+    Field("id", Node("text", pattern=ID_PATTERN, hint="kebab-case (a-z, 0-9, -)",
+                     doc="Stable id, kebab-case"), True),
     Field("title", TEXT, True),
     Field("conditions", Node("list", item=Node("text", pattern=ID_PATTERN), min_items=1), True),
     Field("drug", Node("enum", enum=DRUGS, doc="Never mixed up: esketamine is about twice as "

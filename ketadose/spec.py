@@ -33,7 +33,7 @@ class Node:
     maximum: float | None = None
     pattern: str = ""
     nullable: bool = False
-    example: object = None
+    hint: str = ""  # what a value matching `pattern` looks like, for messages
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,8 @@ class Checker:
         if not isinstance(value, str) or not value.strip():
             return self._wrong(node, value, path)
         if node.pattern and not re.fullmatch(node.pattern, value):
-            self.fail(BAD_VALUE, f"{_name(path)} {value!r} must match {node.pattern}", path)
+            self.fail(BAD_VALUE, f"{_name(path)} {value!r} is not "
+                      f"{node.hint or 'of the form ' + node.pattern}", path)
         return value
 
     def _integer(self, node, value, path):

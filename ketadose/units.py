@@ -18,8 +18,8 @@ from fractions import Fraction
 
 from ketadose.errors import UnitError
 
-# Dimension exponents: (drug mass, body weight, time, volume, length)
-_MASS, _BW, _TIME, _VOL, _LEN = range(5)
+# Dimension exponents: (drug mass, body weight, time, volume, length, enzyme units, amount)
+_MASS, _BW, _TIME, _VOL, _LEN, _ENZ, _MOL = range(7)
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,9 @@ ATOMS = {
     "L": Atom("L", _VOL, Fraction(1000)),
     "cm": Atom("cm", _LEN, Fraction(1)),
     "m": Atom("m", _LEN, Fraction(100)),
+    # laboratory values (liver tests) only
+    "U": Atom("U", _ENZ, Fraction(1)),
+    "umol": Atom("umol", _MOL, Fraction(1)),
 }
 
 # Spellings accepted on input -> atom symbol. µg/ug are read but shown as mcg (ISMP).
@@ -52,34 +55,38 @@ ALIASES = {
     "min": "min", "h": "h", "hr": "h", "hour": "h", "hours": "h",
     "day": "day", "days": "day", "d": "day", "24h": "24 h",
     "ml": "mL", "l": "L", "cm": "cm", "m": "m",
+    "U": "U", "IU": "U", "umol": "umol", "µmol": "umol", "μmol": "umol",
 }
 
-# Allowed dimensions -> kind name.  (mass, bw, time, volume, length)
+# Allowed dimensions -> kind name.  (mass, bw, time, volume, length, enzyme, amount)
 KINDS = {
-    (1, 0, 0, 0, 0): "mass",
-    (1, -1, 0, 0, 0): "mass_per_kg",
-    (1, 0, -1, 0, 0): "rate",
-    (1, -1, -1, 0, 0): "rate_per_kg",
-    (1, 0, 0, -1, 0): "concentration",
-    (0, 1, 0, 0, 0): "body_weight",
-    (0, 0, 1, 0, 0): "duration",
-    (0, 0, 0, 1, 0): "volume",
-    (0, 0, -1, 1, 0): "volume_rate",
-    (0, 0, 0, 0, 1): "length",
-    (0, 0, 0, 0, 0): "percent",  # only reachable through "%"
+    (1, 0, 0, 0, 0, 0, 0): "mass",
+    (1, -1, 0, 0, 0, 0, 0): "mass_per_kg",
+    (1, 0, -1, 0, 0, 0, 0): "rate",
+    (1, -1, -1, 0, 0, 0, 0): "rate_per_kg",
+    (1, 0, 0, -1, 0, 0, 0): "concentration",
+    (0, 1, 0, 0, 0, 0, 0): "body_weight",
+    (0, 0, 1, 0, 0, 0, 0): "duration",
+    (0, 0, 0, 1, 0, 0, 0): "volume",
+    (0, 0, -1, 1, 0, 0, 0): "volume_rate",
+    (0, 0, 0, 0, 1, 0, 0): "length",
+    (0, 0, 0, -1, 0, 1, 0): "enzyme_activity",
+    (0, 0, 0, -1, 0, 0, 1): "molar_concentration",
+    (0, 0, 0, 0, 0, 0, 0): "percent",  # only reachable through "%"
 }
 
 CANONICAL = {
     "mass": "mg", "mass_per_kg": "mg/kg", "rate": "mg/h", "rate_per_kg": "mg/kg/h",
     "concentration": "mg/mL", "body_weight": "kg", "duration": "h", "volume": "mL",
-    "volume_rate": "mL/h", "length": "cm", "percent": "%",
+    "volume_rate": "mL/h", "length": "cm", "percent": "%", "enzyme_activity": "U/L",
+    "molar_concentration": "umol/L",
 }
 
 # A human list of what is accepted, for error messages.
 ACCEPTED = (
     "mass g, mg, mcg (µg, ug); body weight kg, lb; time min, h, day; volume mL, L; "
     "forms mg/kg, mg/h, mg/day, mg/24 h, mg/kg/h, mcg/kg/min, mg/kg/day, mg/mL, % (w/v), "
-    "mL/h, and 'N mg over T h'"
+    "mL/h, and 'N mg over T h'; height cm, m; liver tests U/L, umol/L"
 )
 
 
@@ -158,12 +165,14 @@ def parse_unit(text: str) -> Unit:
         parts = [p.strip() for p in re.sub(r"\s+", " ", raw).split("/")]
         if not 1 <= len(parts) <= 3 or any(not p for p in parts):
             raise UnitError(f"unknown unit {text!r}; accepted: {ACCEPTED}")
-        dims = [0] * 5
+        dims = [0] * 7
         factor = Fraction(1)
         symbols = []
         for i, part in enumerate(parts):
             key = part.replace(" ", "")
             alias = ALIASES.get(key) or ALIASES.get(key.lower() if key.lower() in ("ml", "l") else key)
+            if alias is None and key.lower() in ("iu", "u"):
+                alias = "U"
             if alias is None:
                 raise UnitError(f"unknown unit {text!r} ({part!r} is not in the vocabulary); "
                                 f"accepted: {ACCEPTED}")

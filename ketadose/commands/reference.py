@@ -82,3 +82,30 @@ def show_rules(fmt: str, rule_id: str | None) -> None:
                           [("id", {"no_wrap": True}), ("severity", {"no_wrap": True}),
                            ("what it checks", {"ratio": 2}), ("source", {"ratio": 3})],
                           [(r[0], r[1], r[3], r[5]) for r in rules]))
+
+
+def show_vocabulary(fmt: str) -> None:
+    from ketadose.io.library import vocabulary
+
+    vocab = vocabulary()
+    if fmt != "table":
+        data = {"version": vocab.version, "conditions": vocab.conditions, "classes": vocab.classes,
+                "medicines": vocab.medicines}
+        click.echo(to_json(data) if fmt == "json" else to_yaml(data), nl=False)
+        return
+    from ketadose.render.table import console, table
+
+    out = console()
+    out.print(table("Conditions (ids for `conditions:` / --condition)",
+                    [("id", {"no_wrap": True}), "label", "note"],
+                    [(cid, c["label"] + (f" (grades: {', '.join(c['grades'])}; write "
+                                         f"{cid}:GRADE)" if c.get("grades") else ""),
+                      c.get("informational", "")) for cid, c in vocab.conditions.items()]))
+    by_class: dict = {}
+    for name, info in vocab.medicines.items():
+        for cls in info["classes"] or ["(no interaction class)"]:
+            by_class.setdefault(cls, []).append(name)
+    out.print(table("Medicines by class (generic names for `medications:` / --medication)",
+                    [("class", {"no_wrap": True}), ("medicines", {"ratio": 3})],
+                    [(f"{cls}\n{vocab.classes.get(cls, '')}", ", ".join(names))
+                     for cls, names in by_class.items()]))

@@ -23,3 +23,10 @@ def limit_library() -> LimitLibrary:
 
 def sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
+
+
+@functools.lru_cache(maxsize=None)
+def vocabulary():
+    from ketadose.patient import Vocabulary
+
+    return Vocabulary.from_data(yaml.safe_load(data_text("vocabulary.yaml")))

@@ -30,11 +30,18 @@ def rule(id, name, severity, source):
     return wrap
 
 
+def screening_rules() -> tuple:
+    """Patient rules, in the order they are reported."""
+    from ketadose.rules import contraindications, interactions, monitoring
+
+    return contraindications.RULES + interactions.RULES + monitoring.RULES
+
+
 def registry() -> dict:
     from ketadose.rules import format as fmt
     from ketadose.rules import regimen as reg
 
-    rules = list(fmt.RULES) + list(reg.RULES)
+    rules = list(fmt.RULES) + list(reg.RULES) + list(screening_rules())
     out = {r.id: r for r in rules}
     assert len(out) == len(rules), "duplicate rule id"
     return out

@@ -1,0 +1,77 @@
+"""`ketadose check`: screen a patient (for a regimen, or for ketamine in general)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import click
+
+from ketadose import __version__
+from ketadose.errors import KetadoseError
+from ketadose.io.patients import load_patient
+from ketadose.io.regimens import load_regimen
+from ketadose.render.data import to_json, to_yaml
+from ketadose.rules import screening_rules
+from ketadose.screen import Context, run
+
+
+def screen_for(patient, regimen, today: dt.date, override: str | None):
+    if override is not None and len(override.strip()) < 10:
+        raise KetadoseError("--override needs a reason a clinician can read (10 characters or more)")
+    return run(patient, Context(regimen, today), screening_rules(), override)
+
+
+def screen_data(screen) -> dict:
+    """The screen as the documented JSON contract."""
+    return {
+        "status": screen.status,
+        "blocking": screen.blocking,
+        "findings": [{"rule": f.rule, "severity": f.severity, "indicator": f.indicator,
+                      "title": f.title, "message": f.message, "source": f.source}
+                     for f in screen.findings],
+        "not_assessed": [{"rule": rid, "question": q} for rid, q in screen.not_assessed],
+        "override": screen.override,
+    }
+
+
+def run_check(dirs, regimen_ref, patient_path, flags, override, today, fmt) -> int:
+    regimen = src = None
+    if regimen_ref:
+        src, regimen, _findings = load_regimen(regimen_ref, dirs)
+    patient, _doc, _raw = load_patient(patient_path, flags)
+    screen = screen_for(patient, regimen, today, override)
+    data = {"ketadose_version": __version__,
+            "regimen": {"id": regimen.id, "sha256": src.sha256} if regimen else None,
+            "patient": {"id": patient.id}, "date": today.isoformat(), **screen_data(screen)}
+    if fmt == "json":
+        click.echo(to_json(data), nl=False)
+    elif fmt == "yaml":
+        click.echo(to_yaml(data), nl=False)
+    else:
+        render_screen(screen, regimen)
+    return 1 if screen.blocking else 0
+
+
+STATUS_STYLE = {"contraindicated": "bold white on red", "incomplete": "bold black on yellow",
+                "caution": "bold yellow", "clear": "bold green"}
+
+
+def render_screen(screen, regimen) -> None:
+    from ketadose.render.table import SEVERITY_STYLE, console, table
+
+    out = console()
+    what = f"for {regimen.id} ({regimen.drug}, {regimen.route})" if regimen else "for ketamine"
+    out.print(f"Screen {what}: [{STATUS_STYLE[screen.status]}] {screen.status.upper()} [/]")
+    if screen.override:
+        out.print(f"[bold]Override recorded:[/bold] {screen.override}")
+    if screen.findings:
+        out.print(table("Findings (most severe first)", [
+            ("severity", {"no_wrap": True}), ("rule", {"no_wrap": True}), ("finding", {"ratio": 3}),
+            ("source", {"ratio": 2})],
+            [(f"[{SEVERITY_STYLE.get(f.severity, '')}]{f.severity}[/]", f.rule,
+              f"[bold]{f.title}[/bold]: {f.message}", f.source) for f in screen.findings]))
+    if screen.not_assessed:
+        out.print(table("Not assessed: answer these before calling the screen clear",
+                        [("rule", {"no_wrap": True}), "question"], screen.not_assessed))
+    if not screen.findings and not screen.not_assessed:
+        out.print("No rule fired and every rule was assessed.")

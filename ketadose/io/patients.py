@@ -1,0 +1,81 @@
+"""Reading a patient record from a file, stdin and/or command-line flags."""
+
+from __future__ import annotations
+
+from ketadose.errors import KetadoseError
+from ketadose.io.files import read_bytes
+from ketadose.io.library import vocabulary
+from ketadose.io.yamlsrc import Document, decode, load_text
+from ketadose.patient import build
+
+
+def flags_to_data(flags: dict) -> dict:
+    """Patient keys from flag values (None = flag not given)."""
+    data: dict = {}
+    weight = flags.get("weight")
+    if weight is not None:
+        text = weight.strip()
+        # README: a bare weight number means kg (the issue's contract); anything else needs a unit
+        data["weight"] = f"{text} kg" if text.replace(".", "", 1).isdigit() else text
+    for key in ("height", "age", "sex", "pregnant", "breastfeeding", "heart_rate"):
+        if flags.get(key) is not None:
+            data[key] = flags[key]
+    if flags.get("bp") is not None:
+        data["blood_pressure"] = flags["bp"]
+    for key, none_flag in (("conditions", "no_conditions"), ("allergies", "no_allergies")):
+        values = list(flags.get(key) or ())
+        if flags.get(none_flag):
+            if values:
+                raise KetadoseError(f"--no-{key} contradicts --{key[:-1]}")
+            data[key] = []
+        elif values:
+            data[key] = values
+    meds = list(flags.get("medications") or ())
+    if flags.get("no_medications"):
+        if meds:
+            raise KetadoseError("--no-medications contradicts --medication")
+        data["medications"] = []
+    elif meds:
+        data["medications"] = [_medication(m) for m in meds]
+    if flags.get("no_previous_courses"):
+        data["previous_courses"] = []
+    return data
+
+
+_FLAG_NAMES = {"blood_pressure": "--bp", "conditions": "--condition", "allergies": "--allergy",
+               "medications": "--medication", "previous_courses": "--no-previous-courses"}
+
+
+def _medication(text: str) -> dict:
+    name, _, dose = text.partition(":")
+    return {"name": name.strip(), **({"dose": dose.strip()} if dose.strip() else {})}
+
+
+def load_patient(path: str | None, flags: dict):
+    """(Patient, Document or None, raw bytes) from --patient and flags; KetadoseError if invalid."""
+    doc, raw = None, b""
+    data: dict = {}
+    if path:
+        raw = read_bytes(path)
+        name = "<stdin>" if path == "-" else path
+        doc = load_text(decode(raw, name), name)
+        if not isinstance(doc.data, dict):
+            raise KetadoseError("a patient record is a mapping of keys", doc.where(()))
+        data = dict(doc.data)
+    from_flags = flags_to_data(flags)
+    for key, value in from_flags.items():
+        if key in data and data[key] != value:
+            raise KetadoseError(f"{key} is {data[key]!r} in the file but {value!r} on the command "
+                                "line; give it once", doc.where((key,)) if doc else None)
+        data[key] = value
+    patient, findings = build(data, vocabulary())
+    if patient is None:
+        first = findings[0]
+        key = first.path[0] if first.path else None
+        if doc is not None and key not in from_flags:
+            where = doc.where(first.path, first.at_key)
+        else:
+            where = _FLAG_NAMES.get(key, f"--{str(key).replace('_', '-')}") if key else "patient"
+        more = f" ({len(findings)} problems)" if len(findings) > 1 else ""
+        raise KetadoseError(f"invalid patient: {first.message}{more}", where)
+    return patient, doc, raw

@@ -1,0 +1,234 @@
+"""The patient record: its format (one spec for checker and JSON Schema), the model, and
+building it from data with the controlled vocabulary.
+
+``None`` always means "not asked"; an empty tuple means "asked: none". Screening
+treats the two differently: a rule that needs an unanswered field is not assessed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from dataclasses import dataclass
+
+from ketadose.findings import Finding
+from ketadose.spec import BAD_VALUE, Checker, Field, Node
+from ketadose.units import Quantity
+
+TEXT = Node("text")
+ROUTES = ("oral", "iv", "sc", "im", "transdermal", "sublingual", "intranasal", "topical", "inhaled")
+LIVER_TESTS = ("alt", "ast", "alp", "ggt")
+
+# Plausibility bounds, not clinical limits: they catch typing errors (700 kg, age 250).
+WEIGHT_KG = (2.0, 400.0)
+HEIGHT_CM = (45.0, 250.0)
+
+_Q = lambda kinds, doc="": Node("quantity", kinds=kinds, doc=doc)  # noqa: E731
+
+PATIENT = Node("object", doc="A ketadose patient record", fields=(
+    Field("id", Node("text", doc="Your identifier for this patient (batch output carries it)")),
+    Field("age", Node("integer", minimum=0, maximum=120, doc="Years")),
+    Field("sex", Node("enum", enum=("female", "male"))),
+    Field("weight", _Q(("body_weight",), f"Body weight, {WEIGHT_KG[0]:g}-{WEIGHT_KG[1]:g} kg "
+                                         "(lb accepted when written)")),
+    Field("height", _Q(("length",), f"Height, {HEIGHT_CM[0]:g}-{HEIGHT_CM[1]:g} cm")),
+    Field("pregnant", Node("boolean")),
+    Field("breastfeeding", Node("boolean")),
+    Field("blood_pressure", Node("text", pattern=r"\d{2,3}\s*/\s*\d{2,3}",
+                                 hint="systolic/diastolic in mmHg, e.g. 128/82",
+                                 doc="Resting systolic/diastolic in mmHg, e.g. 128/82")),
+    Field("heart_rate", Node("integer", minimum=20, maximum=300, doc="Beats per minute")),
+    Field("conditions", Node("list", doc="Ids from `ketadose vocabulary`; [] means asked, none",
+                             item=Node("text", doc="a condition id, or 'hepatic-impairment:moderate'"))),
+    Field("liver", Node("object", doc="Latest liver tests with the laboratory's upper limits",
+                        fields=tuple(Field(n, _Q(("enzyme_activity",))) for t in LIVER_TESTS
+                                     for n in (t, f"{t}_uln"))
+                        + (Field("bilirubin", _Q(("molar_concentration",))),
+                           Field("date", Node("text", pattern=r"\d{4}-\d{2}-\d{2}", hint="a date, YYYY-MM-DD"))))),
+    Field("medications", Node("list", doc="Generic names from `ketadose vocabulary`; [] means none",
+                              item=Node("object", fields=(
+                                  Field("name", TEXT, True),
+                                  Field("dose", _Q(("mass", "rate"), "e.g. 60 mg/day")),
+                                  Field("route", Node("enum", enum=ROUTES)),
+                                  Field("stopped", Node("text", pattern=r"\d{4}-\d{2}-\d{2}",
+                                                        hint="a date, YYYY-MM-DD",
+                                                        doc="Date stopped, if recently")))))),
+    Field("allergies", Node("list", item=TEXT, doc="e.g. [ketamine]; [] means none")),
+    Field("previous_courses", Node("list", doc="Earlier ketamine courses; [] means none",
+                                   item=Node("object", fields=(
+                                       Field("ended", Node("text", pattern=r"\d{4}-\d{2}-\d{2}", hint="a date, YYYY-MM-DD"), True),
+                                       Field("liver_injury", Node("boolean")),
+                                       Field("regimen", TEXT),
+                                       Field("hours", _Q(("duration",), "Infusion hours")))))),
+    Field("notes", TEXT),
+))
+
+
+@dataclass(frozen=True)
+class Condition:
+    id: str
+    grade: str | None = None
+
+
+@dataclass(frozen=True)
+class Medication:
+    name: str
+    classes: tuple
+    dose: Quantity | None = None
+    route: str | None = None
+    stopped: dt.date | None = None
+    study: str | None = None
+    mme_per_day: float | None = None
+
+
+@dataclass(frozen=True)
+class Course:
+    ended: dt.date
+    liver_injury: bool | None = None
+    regimen: str | None = None
+    hours: Quantity | None = None
+
+
+@dataclass(frozen=True)
+class Patient:
+    id: str | None = None
+    age: int | None = None
+    sex: str | None = None
+    weight: Quantity | None = None
+    height: Quantity | None = None
+    pregnant: bool | None = None
+    breastfeeding: bool | None = None
+    systolic: int | None = None
+    diastolic: int | None = None
+    heart_rate: int | None = None
+    conditions: tuple | None = None
+    liver: dict | None = None  # test name -> Quantity
+    medications: tuple | None = None
+    allergies: tuple | None = None
+    previous_courses: tuple | None = None
+
+    def has(self, condition_id: str) -> Condition | None:
+        return next((c for c in self.conditions or () if c.id == condition_id), None)
+
+    def with_class(self, cls: str) -> list:
+        return [m for m in self.medications or () if cls in m.classes]
+
+    def weight_kg(self) -> float | None:
+        return None if self.weight is None else self.weight.magnitude("kg")
+
+    def height_cm(self) -> float | None:
+        return None if self.height is None else self.height.magnitude("cm")
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    conditions: dict  # id -> {label, grades?, informational?}
+    classes: dict
+    medicines: dict  # name -> {classes, mme_factor?, mme_unit?, study?}
+    aliases: dict  # alias -> name
+    version: str = ""
+
+    @classmethod
+    def from_data(cls, data: dict) -> "Vocabulary":
+        aliases = {}
+        for name, info in data["medicines"].items():
+            for alias in info.get("aliases", ()):
+                aliases[_norm(alias)] = name
+            for c in info["classes"]:
+                if c not in data["classes"]:
+                    raise ValueError(f"medicine {name}: unknown class {c}")
+        return cls(data["conditions"], data["classes"], data["medicines"], aliases,
+                   str(data.get("version", "")))
+
+    def medicine(self, name: str) -> str | None:
+        key = _norm(name)
+        return key if key in self.medicines else self.aliases.get(key)
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[\s_]+", "-", name.strip().lower()).replace("'", "")
+
+
+def build(data, vocab: Vocabulary) -> tuple:
+    """Check data against the patient format: (Patient or None, findings)."""
+    checker = Checker()
+    clean = checker.check(PATIENT, data)
+    if clean is None or checker.findings:
+        return None, checker.findings
+    out: dict = {k: clean[k] for k in ("id", "age", "sex", "weight", "height", "pregnant",
+                                        "breastfeeding", "heart_rate") if k in clean}
+    fail = checker.findings
+
+    def bad(path, message):
+        fail.append(Finding(BAD_VALUE, "error", message, "ketadose patient format", path))
+
+    for key, unit, (low, high) in (("weight", "kg", WEIGHT_KG), ("height", "cm", HEIGHT_CM)):
+        if out.get(key) is not None and not low <= out[key].magnitude(unit) <= high:
+            bad((key,), f"{key} {out[key]} is outside {low:g}-{high:g} {unit}; is it a typing error?")
+    if "blood_pressure" in clean:
+        sys_, dia = (int(x) for x in re.split(r"\s*/\s*", clean["blood_pressure"]))
+        if not (40 <= sys_ <= 300 and 20 <= dia <= 200 and sys_ > dia):
+            bad(("blood_pressure",), f"blood pressure {clean['blood_pressure']} is not plausible "
+                "(systolic/diastolic mmHg, systolic first)")
+        out["systolic"], out["diastolic"] = sys_, dia
+    if "conditions" in clean:
+        out["conditions"] = tuple(_condition(c, i, vocab, bad) for i, c in enumerate(clean["conditions"]))
+    if "liver" in clean:
+        out["liver"] = {k: v for k, v in clean["liver"].items() if k != "date"}
+    if "medications" in clean:
+        out["medications"] = tuple(_medication(m, i, vocab, bad)
+                                   for i, m in enumerate(clean["medications"]))
+    if "allergies" in clean:
+        out["allergies"] = tuple(_norm(a) for a in clean["allergies"])
+    if "previous_courses" in clean:
+        out["previous_courses"] = tuple(
+            Course(_date(c["ended"], ("previous_courses", i, "ended"), bad), c.get("liver_injury"),
+                   c.get("regimen"), c.get("hours"))
+            for i, c in enumerate(clean["previous_courses"]))
+    if fail:
+        return None, fail
+    return Patient(**out), []
+
+
+def _suggest(word, options) -> str:
+    close = difflib.get_close_matches(word, list(options), n=3, cutoff=0.6)
+    return f"; did you mean {', '.join(close)}?" if close else "; see `ketadose vocabulary`"
+
+
+def _condition(text, i, vocab, bad):
+    cid, _, grade = _norm(text).partition(":")
+    info = vocab.conditions.get(cid)
+    if info is None:
+        bad(("conditions", i), f"unknown condition {text!r}{_suggest(cid, vocab.conditions)}")
+        return None
+    grades = info.get("grades")
+    if grade and (not grades or grade not in grades):
+        bad(("conditions", i), f"condition {cid!r} has no grade {grade!r}"
+            + (f" (grades: {', '.join(grades)})" if grades else ""))
+    return Condition(cid, grade or None)
+
+
+def _medication(m, i, vocab, bad):
+    name = vocab.medicine(m["name"])
+    if name is None:
+        bad(("medications", i, "name"), f"unknown medicine {m['name']!r}"
+            f"{_suggest(_norm(m['name']), vocab.medicines)}; use the generic name")
+        return None
+    info = vocab.medicines[name]
+    dose, route = m.get("dose"), m.get("route")
+    mme = None
+    if dose is not None and info.get("mme_factor") is not None:
+        unit = info.get("mme_unit", "mg/day")
+        if dose.kind == "rate":  # CDC factors apply to mg/day (fentanyl: mcg/h)
+            mme = dose.magnitude(unit) * info["mme_factor"]
+    stopped = _date(m["stopped"], ("medications", i, "stopped"), bad) if m.get("stopped") else None
+    return Medication(name, tuple(info["classes"]), dose, route, stopped, info.get("study"), mme)
+
+
+def _date(text, path, bad):
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        bad(path, f"{text!r} is not a date (YYYY-MM-DD)")
+        return None

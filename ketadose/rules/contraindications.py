@@ -1,0 +1,352 @@
+"""Contraindications and precautions (KD-CI-...): the patient's conditions, vital signs,
+pregnancy, age, allergies and liver.
+
+Severities: absolute (do not give), relative (do not proceed unless a clinician records why),
+caution (proceed with extra care or monitoring), info. Each check returns findings, nothing,
+or Missing(question) when it needs a field the record does not answer.
+"""
+
+from __future__ import annotations
+
+from ketadose.findings import Finding
+from ketadose.rules import rule
+from ketadose.screen import Missing
+
+LABEL = "US Ketalar (ketamine HCl) label, section 4 Contraindications"
+COHEN = ("Cohen SP et al. Consensus guidelines on IV ketamine for chronic pain, Reg Anesth Pain Med "
+         "2018;43(5):521-546, doi:10.1097/AAP.0000000000000808")
+SWISS = "Swiss Fachinfo ketamine (reg. 67199); ketamin-hameln 50 mg/mL PIL (DE)"
+UK = "UK Ketalar SmPC (Pfizer, MHRA 2019)"
+DE_PIL = "ketamin-hameln 50 mg/mL patient information leaflet (DE), precautions"
+NOPPERS = "Noppers IM et al. Pain 2011;152(9):2173-8, PMID 21546160"
+
+
+def _f(rid, severity, title, message, source):
+    return [Finding(rid, severity, message, source, title=title)]
+
+
+def _conditions_asked(patient):
+    return None if patient.conditions is not None else Missing(
+        "Which conditions does the patient have (ids from `ketadose vocabulary`; [] for none)?")
+
+
+@rule("KD-CI-001", "hypersensitivity", "absolute", LABEL)
+def hypersensitivity(patient, ctx):
+    """Known hypersensitivity to ketamine or esketamine.
+
+    FAIL: allergies: [ketamine]
+    PASS: allergies: []
+    """
+    if patient.allergies is None:
+        return Missing("Any allergy to ketamine or esketamine ([] for none)?")
+    if {"ketamine", "esketamine", "s-ketamine"} & set(patient.allergies):
+        return _f("KD-CI-001", "absolute", "Ketamine hypersensitivity",
+                  "Known hypersensitivity to ketamine: do not give ketamine or esketamine.", LABEL)
+    return None
+
+
+@rule("KD-CI-002", "blood-pressure", "absolute", f"{LABEL}; {SWISS}")
+def blood_pressure(patient, ctx):
+    """Uncontrolled hypertension: resting blood pressure above 180/100 mmHg, or recorded as uncontrolled.
+
+    A significant rise in blood pressure would be a serious hazard (label); the Swiss and German
+    labels set the line at 180/100 mmHg at rest. Between 160/100 and 180/100 is a caution (a
+    trial exclusion threshold).
+
+    FAIL: blood_pressure: 185/105
+    PASS: blood_pressure: 128/82
+    """
+    if patient.has("uncontrolled-hypertension"):
+        return _f("KD-CI-002", "absolute", "Uncontrolled hypertension",
+                  "Uncontrolled hypertension: a rise in blood pressure is a serious hazard; do not "
+                  "give ketamine until it is controlled.", f"{LABEL}; {SWISS}")
+    if patient.systolic is None:
+        return Missing("What is the resting blood pressure (e.g. 128/82)?")
+    bp = f"{patient.systolic}/{patient.diastolic} mmHg"
+    if patient.systolic > 180 or patient.diastolic > 100:
+        return _f("KD-CI-002", "absolute", "Blood pressure above 180/100",
+                  f"Resting blood pressure {bp} is above 180/100: treat it before ketamine.", SWISS)
+    if patient.systolic > 160:
+        return _f("KD-CI-002", "caution", "Blood pressure above 160/100",
+                  f"Resting blood pressure {bp} exceeds 160 systolic, a common trial exclusion: "
+                  "monitor blood pressure closely.",
+                  "neuropathic-pain RCT exclusion SBP > 160 and/or DBP > 100 (basis notes F1)")
+    return None
+
+
+@rule("KD-CI-003", "cardiovascular-disease", "relative", f"{COHEN}; {UK}; {DE_PIL}")
+def cardiovascular(patient, ctx):
+    """Ischaemic heart disease, recent MI, unstable angina, heart failure, tachyarrhythmia, stroke.
+
+    The consensus says ketamine "should not be used in patients with poorly controlled
+    cardiovascular disease" (relative, grade B); the UK SmPC says not in severe coronary or
+    myocardial disease or after a cerebrovascular accident; the German leaflet lists MI within
+    6 months, unstable angina and heart failure as cautions.
+
+    FAIL: conditions: [ischaemic-heart-disease]
+    PASS: conditions: []
+    """
+    asked = _conditions_asked(patient)
+    if asked:
+        return asked
+    out = []
+    relative = {"ischaemic-heart-disease": "ischaemic heart disease",
+                "tachyarrhythmia": "tachyarrhythmia",
+                "cerebrovascular-accident": "a previous stroke"}
+    for cid, label in relative.items():
+        if patient.has(cid):
+            out += _f("KD-CI-003", "relative", "Cardiovascular disease",
+                      f"Patient has {label}: ketamine raises blood pressure and heart rate; do not "
+                      "proceed unless it is well controlled and a clinician records why; get a "
+                      "baseline ECG.", f"{COHEN}; {UK}")
+    for cid, label in {"recent-myocardial-infarction": "a myocardial infarction within 6 months",
+                       "unstable-angina": "unstable angina", "heart-failure": "heart failure"}.items():
+        if patient.has(cid):
+            out += _f("KD-CI-003", "caution", "Cardiovascular disease",
+                      f"Patient has {label}: use with caution, with continuous ECG and blood "
+                      "pressure monitoring.", DE_PIL)
+    return out
+
+
+@rule("KD-CI-004", "intracranial-or-intraocular-pressure", "relative", f"{COHEN}; {UK}")
+def pressure(patient, ctx):
+    """Raised intracranial or intraocular pressure, head injury, glaucoma.
+
+    The consensus: with elevated ICP or IOP ketamine "should not be used or used only in lower
+    dosages with extreme caution" (grade C); the UK SmPC: not after cerebral trauma. Sources
+    disagree (Wang 2014 meta-analysis, PMID 24859931, found ICP not increased vs opioids).
+
+    FAIL: conditions: [raised-intracranial-pressure]
+    PASS: conditions: []
+    """
+    asked = _conditions_asked(patient)
+    if asked:
+        return asked
+    out = []
+    for cid, label, sev, src in (
+            ("raised-intracranial-pressure", "raised intracranial pressure", "relative", COHEN),
+            ("raised-intraocular-pressure", "raised intraocular pressure", "relative", COHEN),
+            ("head-injury", "a head injury (cerebral trauma)", "absolute", UK),
+            ("glaucoma", "glaucoma", "caution", DE_PIL)):
+        if patient.has(cid):
+            out += _f("KD-CI-004", sev, "Raised intracranial or intraocular pressure",
+                      f"Patient has {label}: avoid ketamine, or use lower doses with extreme "
+                      "caution (sources differ on the size of the risk).", src)
+    return out
+
+
+@rule("KD-CI-005", "psychiatric", "relative", f"{COHEN}; {DE_PIL}")
+def psychiatric(patient, ctx):
+    """Active psychosis (relative), schizophrenia or bipolar disorder (caution).
+
+    FAIL: conditions: [active-psychosis]
+    PASS: conditions: []
+    """
+    asked = _conditions_asked(patient)
+    if asked:
+        return asked
+    out = []
+    if patient.has("active-psychosis"):
+        out += _f("KD-CI-005", "relative", "Active psychosis",
+                  "Active or poorly controlled psychosis: ketamine should be avoided (consensus, "
+                  "grade B); do not proceed unless a psychiatrist agrees and the reason is recorded.",
+                  COHEN)
+    for cid in ("schizophrenia", "bipolar-disorder"):
+        if patient.has(cid):
+            out += _f("KD-CI-005", "caution", "Severe psychiatric illness",
+                      f"Patient has {cid.replace('-', ' ')}: psychotomimetic effects are more "
+                      "likely; monitor mental state during and after every session.", DE_PIL)
+    return out
+
+
+@rule("KD-CI-006", "substance-use", "relative", COHEN)
+def substance_use(patient, ctx):
+    """Active substance use or ketamine misuse: no serial infusions.
+
+    FAIL: conditions: [ketamine-misuse]
+    PASS: conditions: []
+    """
+    asked = _conditions_asked(patient)
+    if asked:
+        return asked
+    out = []
+    for cid, label in (("substance-use-disorder", "an active substance-use disorder"),
+                       ("ketamine-misuse", "ketamine misuse")):
+        if patient.has(cid):
+            out += _f("KD-CI-006", "relative", "Substance use",
+                      f"Patient has {label}: serial ketamine infusions should not be undertaken "
+                      "(consensus, grade C); watch for diversion and misuse.", COHEN)
+    if patient.has("alcohol-use-disorder"):
+        out += _f("KD-CI-006", "caution", "Chronic alcohol misuse",
+                  "Chronic alcohol misuse: use with caution and check liver tests before and after "
+                  "the course.", f"{UK}; {COHEN} (alcohol abuse -> consider liver tests)")
+    return out
+
+
+@rule("KD-CI-007", "pregnancy-and-breastfeeding", "relative",
+      f"{COHEN}; US Ketalar label 8.1; {UK}; LactMed (drugs.com, 15 Jul 2023)")
+def pregnancy(patient, ctx):
+    """Pregnancy (relative), pre-eclampsia or eclampsia (absolute), breastfeeding (info).
+
+    FAIL: pregnant: true
+    PASS: pregnant: false
+    """
+    out = []
+    if patient.has("pre-eclampsia"):
+        out += _f("KD-CI-007", "absolute", "Pre-eclampsia or eclampsia",
+                  "Pre-eclampsia or eclampsia: do not give ketamine.", f"{UK}; {SWISS}")
+    if patient.sex != "male":
+        if patient.pregnant is None:
+            return Missing("Is the patient pregnant (true/false)?")
+        if patient.pregnant:
+            out += _f("KD-CI-007", "relative", "Pregnancy",
+                      "Pregnant: ketamine is not recommended (safe use not established, label 8.1; "
+                      "relative contraindication in the consensus); do not proceed unless a "
+                      "clinician records why.", f"{COHEN}; US Ketalar label 8.1")
+        if patient.breastfeeding:
+            out += _f("KD-CI-007", "info", "Breastfeeding",
+                      "Breastfeeding: the relative infant dose is low (0.65-0.77%); monitor the "
+                      "infant for sedation.", "LactMed via drugs.com (15 Jul 2023), basis notes C1")
+    return out
+
+
+@rule("KD-CI-008", "age", "caution", "Sheehy KA et al. BMC Pediatr 2015;15:198, PMID 26620833; "
+      "Miller's Anesthesia 6th ed.; US Ketalar label 5.2")
+def age(patient, ctx):
+    """Under 18 (caution: outside most adult trials) or over 65 (info).
+
+    FAIL: age: 16
+    PASS: age: 45
+    """
+    if patient.age is None:
+        return Missing("How old is the patient (years)?")
+    if patient.age < 18:
+        return _f("KD-CI-008", "caution", "Under 18",
+                  f"Age {patient.age}: outside the adult trials these regimens come from "
+                  "(paediatric data are observational); involve a paediatric pain team.",
+                  "Sheehy KA et al. BMC Pediatr 2015;15:198, PMID 26620833")
+    if patient.age > 65:
+        return _f("KD-CI-008", "info", "Over 65",
+                  f"Age {patient.age}: a dose reduction is 'probably prudent' but unsupported by "
+                  "data; emergence reactions are least common over 65.",
+                  "Miller's Anesthesia 6th ed.; US Ketalar label 5.2")
+    return None
+
+
+@rule("KD-CI-009", "hepatic-impairment", "relative", f"{COHEN}; Ketalar SmPC (rxreasoner)")
+def hepatic(patient, ctx):
+    """Hepatic impairment: severe (relative: avoid), moderate (caution, monitor liver tests), mild (info).
+
+    FAIL: conditions: ["hepatic-impairment:severe"]
+    PASS: conditions: []
+    """
+    asked = _conditions_asked(patient)
+    if asked:
+        return asked
+    c = patient.has("hepatic-impairment")
+    if c is None:
+        return None
+    if c.grade is None:
+        return Missing("How severe is the hepatic impairment (hepatic-impairment:mild, "
+                       ":moderate or :severe)?")
+    if c.grade == "severe":
+        return _f("KD-CI-009", "relative", "Severe hepatic impairment",
+                  "Severe hepatic impairment: ketamine should be avoided (consensus, grade C).", COHEN)
+    if c.grade == "moderate":
+        return _f("KD-CI-009", "caution", "Moderate hepatic impairment",
+                  "Moderate hepatic impairment: give judiciously with liver-test monitoring "
+                  "(consensus, grade C); consider a lower dose.", COHEN)
+    return _f("KD-CI-009", "info", "Mild hepatic impairment",
+              "Mild hepatic impairment: the SmPC suggests considering a dose reduction.",
+              "ketamine SmPC (rxreasoner), basis notes E")
+
+
+@rule("KD-CI-010", "liver-tests", "relative", NOPPERS)
+def liver_tests(patient, ctx):
+    """Liver enzymes at 3 x the upper limit of normal or more; previous ketamine liver injury.
+
+    3 x ULN (ALT, AST, ALP or GGT) was the liver-injury signal in Noppers 2011, where 3 of 6
+    patients developed hepatotoxicity on a second 100-h course. For a prolonged (> 3 days) or
+    repeated course, liver tests are required: missing tests make the screen incomplete.
+
+    FAIL: liver: {alt: 150 U/L, alt_uln: 45 U/L}
+    PASS: liver: {alt: 40 U/L, alt_uln: 45 U/L}
+    """
+    out = []
+    injured = [c for c in patient.previous_courses or () if c.liver_injury]
+    if injured:
+        out += _f("KD-CI-010", "relative", "Previous ketamine liver injury",
+                  f"Liver injury after a previous ketamine course (ended {injured[0].ended}): do "
+                  "not repeat ketamine unless a hepatologist agrees and the reason is recorded.",
+                  NOPPERS)
+    needed = bool(ctx.prolonged()) or bool(patient.previous_courses)
+    if patient.liver is None:
+        if needed:
+            return Missing("Baseline liver tests (ALT, AST, ALP, GGT with upper limits): needed "
+                           "for a prolonged (> 3 days) or repeated course")
+        return out
+    high = []
+    for test in ("alt", "ast", "alp", "ggt"):
+        value, uln = patient.liver.get(test), patient.liver.get(f"{test}_uln")
+        if value is not None and uln is not None:
+            ratio = value.canonical() / uln.canonical()
+            if ratio >= 3:
+                high.append(f"{test.upper()} {ratio:.1f} x ULN")
+        elif value is not None and needed:
+            return Missing(f"Upper limit of normal for {test.upper()} ({test}_uln)")
+    if high:
+        out += _f("KD-CI-010", "relative", "Liver enzymes at 3 x ULN or more",
+                  f"{', '.join(high)}: the liver-injury signal used by Noppers 2011; do not start "
+                  "until explained and a clinician records why.", NOPPERS)
+    return out
+
+
+@rule("KD-CI-011", "thyroid-porphyria-seizures-urinary", "absolute",
+      f"{SWISS}; US Ketalar label 2.1 and adverse reactions")
+def other_conditions(patient, ctx):
+    """Untreated hyperthyroidism (absolute); lower urinary tract symptoms (caution); porphyria and
+    seizure disorder (informational: the basis notes give no rule).
+
+    FAIL: conditions: [hyperthyroidism]
+    PASS: conditions: []
+    """
+    asked = _conditions_asked(patient)
+    if asked:
+        return asked
+    out = []
+    if patient.has("hyperthyroidism"):
+        out += _f("KD-CI-011", "absolute", "Untreated hyperthyroidism",
+                  "Untreated hyperthyroidism: contraindicated in the Swiss and German labels; treat "
+                  "it first (if treated and euthyroid, record why with --override).", SWISS)
+    if patient.has("lower-urinary-tract-symptoms"):
+        out += _f("KD-CI-011", "caution", "Lower urinary tract symptoms",
+                  "Lower urinary tract symptoms: cystitis and genitourinary pain are reported with "
+                  "chronic or repeated ketamine; review symptoms and stop if they worsen.",
+                  "US Ketalar label 2.1 and adverse reactions (genitourinary)")
+    for cid in ("porphyria", "seizure-disorder"):
+        if patient.has(cid):
+            out += _f("KD-CI-011", "info", cid.replace("-", " ").capitalize(),
+                      f"{cid.replace('-', ' ').capitalize()}: the ketadose basis notes hold no rule "
+                      "for it; a clinician must judge.", "ketadose vocabulary (informational)")
+    return out
+
+
+@rule("KD-CI-012", "vital-signs", "caution", "NCT05803551 exclusion criteria (basis notes F1)")
+def heart_rate(patient, ctx):
+    """Resting heart rate under 50 or over 120 beats/min (a trial exclusion range).
+
+    FAIL: heart_rate: 130
+    PASS: heart_rate: 72
+    """
+    if patient.heart_rate is None:
+        return Missing("What is the resting heart rate (beats/min)?")
+    if patient.heart_rate < 50 or patient.heart_rate > 120:
+        return _f("KD-CI-012", "caution", "Heart rate out of range",
+                  f"Resting heart rate {patient.heart_rate}/min is outside 50-120, a trial "
+                  "exclusion range: find the cause before starting.",
+                  "NCT05803551 exclusion criteria (basis notes F1)")
+    return None
+
+
+RULES = (hypersensitivity, blood_pressure, cardiovascular, pressure, psychiatric, substance_use,
+         pregnancy, age, hepatic, liver_tests, other_conditions, heart_rate)

@@ -1,0 +1,76 @@
+"""Monitoring duties (KD-MON-...): what a course obliges the team to check."""
+
+from __future__ import annotations
+
+from ketadose.findings import Finding
+from ketadose.rules import rule
+from ketadose.screen import Missing
+
+NOPPERS = "Noppers IM et al. Pain 2011;152(9):2173-8, PMID 21546160"
+AAPRACT = "A A Pract 2020;14(8):e01239, PMID 32643900"
+COHEN = "Cohen 2018 consensus, doi:10.1097/AAP.0000000000000808 (pre-infusion testing)"
+
+
+@rule("KD-MON-001", "liver-monitoring", "caution", f"{NOPPERS}; {AAPRACT}; {COHEN}")
+def liver_monitoring(patient, ctx):
+    """Prolonged (> 3 days) or repeated courses need liver tests before, during and after.
+
+    A single short infusion needs none unless the patient has liver risk (consensus). Noppers
+    2011: 3 of 6 patients developed liver injury on a second 100-h course; a case report saw
+    major rises within 2 days of a repeat infusion and advises tests every 1-2 days.
+
+    FAIL (caution): a 10-day course, or any course after a previous one
+    PASS: one 4-h session, no previous course
+    """
+    prolonged = ctx.prolonged()
+    if patient.previous_courses is None and prolonged is not False:
+        return Missing("Has the patient had ketamine courses before (previous_courses; [] for none)?")
+    repeated = bool(patient.previous_courses)
+    if not (prolonged or repeated):
+        return None
+    why = "a prolonged course (more than 3 days)" if prolonged else "a repeated course"
+    if prolonged is None and not repeated:
+        why = "a prolonged (> 3 days) or repeated course"
+    return [Finding("KD-MON-001", "caution",
+                    f"{why[0].upper()}{why[1:]}: check ALT, AST, ALP and GGT before starting, every "
+                    "1-2 days during infusions and after the course; stop at 3 x the upper limit.",
+                    f"{NOPPERS}; {AAPRACT}", title="Liver monitoring")]
+
+
+@rule("KD-MON-002", "repeat-course-interval", "relative", NOPPERS)
+def repeat_interval(patient, ctx):
+    """A new course within 16 days of a prolonged one (relative without liver clearance), or
+    within 4 weeks (caution).
+
+    Noppers 2011 gave the second 100-h course 16 days after the first. No guideline sets a
+    minimum interval; these thresholds come from the basis notes' proposal (section F2).
+
+    FAIL: previous_courses: [{ended: <10 days ago>, hours: 100 h}]
+    PASS: previous_courses: [{ended: <6 months ago>}]
+    """
+    if patient.previous_courses is None:
+        return None  # KD-MON-001 asks the question
+    out = []
+    for course in patient.previous_courses:
+        days = (ctx.today - course.ended).days
+        if days < 0:
+            return [Finding("KD-MON-002", "caution", f"a previous course ends in the future "
+                            f"({course.ended}); check the date", NOPPERS, title="Course dates")]
+        long_course = course.hours is None or course.hours.magnitude("h") >= 100
+        if not long_course or days >= 28:
+            continue
+        hours = "of unknown length (treated as >= 100 h)" if course.hours is None else \
+            f"of {course.hours}"
+        if days <= 16 and patient.liver is None:
+            out.append(Finding("KD-MON-002", "relative", f"A course {hours} ended {days} days ago: "
+                               "a repeat 100-h course 16 days later injured the liver in 3 of 6 "
+                               "patients; do not start without liver tests and a recorded reason.",
+                               NOPPERS, title="Repeat course too soon"))
+        else:
+            out.append(Finding("KD-MON-002", "caution", f"A course {hours} ended {days} days ago "
+                               "(under 4 weeks): check liver tests before and during this course.",
+                               f"{NOPPERS}; basis notes F2 (proposal)", title="Repeat course soon"))
+    return out
+
+
+RULES = (liver_monitoring, repeat_interval)

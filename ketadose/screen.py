@@ -1,0 +1,92 @@
+"""Screening: run every patient rule for a regimen (or none) and summarise the result.
+
+Status, most severe first: contraindicated (an absolute or relative contraindication),
+incomplete (a rule could not be assessed: missing is not normal), caution, clear.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+STATUSES = ("contraindicated", "incomplete", "caution", "clear")
+BLOCKING = ("absolute", "relative")
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A rule could not be assessed; the question that would let it be."""
+
+    question: str
+
+
+@dataclass(frozen=True)
+class Context:
+    """What screening rules may know about the regimen (None: screening without one)."""
+
+    regimen: object = None
+    today: dt.date = field(default_factory=dt.date.today)
+
+    @property
+    def route(self):
+        return self.regimen.route if self.regimen else None
+
+    @property
+    def drug(self):
+        return self.regimen.drug if self.regimen else None
+
+    def infusion_hours(self) -> float:
+        r = self.regimen
+        if r is None:
+            return 0.0
+        hours = r.session_hours()
+        if hours is None:
+            return 0.0
+        return hours if r.pattern == "continuous" else hours * r.days
+
+    def prolonged(self) -> bool | None:
+        """Continuous infusion over 3 days, or sessions on more than 3 days (Noppers 2011)."""
+        r = self.regimen
+        if r is None:
+            return None
+        if r.pattern == "continuous":
+            return (r.session_hours() or 0) > 72
+        return r.days > 3
+
+
+@dataclass(frozen=True)
+class Screen:
+    status: str
+    findings: tuple
+    not_assessed: tuple  # (rule id, question)
+    evaluated: tuple  # (rule id, "fired" | "not fired" | "not assessed")
+    override: str | None = None
+
+    @property
+    def blocking(self) -> bool:
+        return self.status == "contraindicated" and not self.override
+
+
+def run(patient, ctx: Context, rules, override: str | None = None) -> Screen:
+    findings, missing, evaluated = [], [], []
+    for rule in rules:
+        outcome = rule.check(patient, ctx)
+        if isinstance(outcome, Missing):
+            missing.append((rule.id, outcome.question))
+            evaluated.append((rule.id, "not assessed"))
+        elif outcome:
+            findings += outcome
+            evaluated.append((rule.id, "fired"))
+        else:
+            evaluated.append((rule.id, "not fired"))
+    order = {"absolute": 0, "relative": 1, "caution": 2, "info": 3}
+    findings.sort(key=lambda f: (order.get(f.severity, 9), f.rule))
+    if any(f.severity in BLOCKING for f in findings):
+        status = "contraindicated"
+    elif missing:
+        status = "incomplete"
+    elif any(f.severity == "caution" for f in findings):
+        status = "caution"
+    else:
+        status = "clear"
+    return Screen(status, tuple(findings), tuple(missing), tuple(evaluated), override)
