@@ -17,5 +17,5 @@ def test_every_rule_id_in_the_code_is_registered():
     known = set(registry())
     used = set()
     for path in PACKAGE.rglob("*.py"):
-        used |= set(re.findall(r'"(KD-(?:V|CI|DDI|MON)-?\d{3})"', path.read_text()))
+        used |= set(re.findall(r'"(KD-(?:V|CI|DDI|MON|DOSE)-?\d{3})"', path.read_text()))
     assert used <= known, used - known

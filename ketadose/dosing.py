@@ -1,0 +1,374 @@
+"""Dose calculators: dosing weight, phase rates, pump rates, the course calendar and totals.
+
+Pure: takes a Regimen, a Patient and the chosen concentration; returns a Plan. Every
+number keeps what it was computed from, so renderers can show the working.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from ketadose.errors import KetadoseError
+from ketadose.findings import Finding
+from ketadose.units import OverTime, Quantity, display
+
+PUMP_STEP_ML_H = 0.1  # the pump's resolution (issue #5): rates are programmed to 0.1 mL/h
+INCH_CM = 2.54
+
+DEVINE = "Devine BJ. Gentamicin therapy. Drug Intell Clin Pharm 1974;8:650-655 (ideal body weight)"
+OBESITY = ("Erstad BL, Barletta JF. Crit Care 2020;24:315, PMID 32513237 (ketamine in obesity: "
+           "use ideal or adjusted body weight), via basis notes E")
+
+
+@dataclass(frozen=True)
+class DosingWeight:
+    kg: float | None
+    basis: str  # actual | ideal | adjusted | not-needed
+    actual_kg: float | None
+    ideal_kg: float | None = None
+    adjusted_kg: float | None = None
+    bmi: float | None = None
+    height_cm: float | None = None
+    origin: str = ""  # where the basis came from: regimen or --weight-basis
+    note: str | None = None
+
+
+def ideal_weight_kg(sex: str, height_cm: float) -> float:
+    """Devine 1974: 50 kg (male) or 45.5 kg (female) + 2.3 kg per inch over 5 feet."""
+    base = 50.0 if sex == "male" else 45.5
+    return base + 2.3 * (height_cm / INCH_CM - 60.0)
+
+
+def dosing_weight(regimen, patient, basis_flag: str | None) -> DosingWeight:
+    """The weight doses are computed on. No silent default: what is needed must be given."""
+    needed = regimen.weight_based()
+    basis = basis_flag or regimen.weight_basis
+    origin = "--weight-basis" if basis_flag else "regimen"
+    actual = patient.weight_kg()
+    if needed and actual is None:
+        raise KetadoseError(f"{regimen.id} doses per kg: the patient's weight is required "
+                            "(--weight or weight: in the patient file)")
+    height = patient.height_cm()
+    ideal = adjusted = bmi = None
+    if height is not None and actual is not None:
+        bmi = actual / (height / 100.0) ** 2
+    if height is not None and patient.sex is not None:
+        ideal = ideal_weight_kg(patient.sex, height)
+        if actual is not None:
+            adjusted = ideal + 0.4 * (actual - ideal)
+    if not needed:
+        return DosingWeight(None, "not-needed", actual, ideal, adjusted, bmi, height, origin)
+    if basis in ("ideal", "adjusted") and ideal is None:
+        raise KetadoseError(f"weight basis {basis!r} needs the patient's height and sex "
+                            "(--height, --sex); there is no default")
+    note = None
+    kg = {"actual": actual, "ideal": ideal, "adjusted": adjusted}[basis]
+    if basis in ("ideal", "adjusted") and kg > actual:
+        note = (f"{basis} weight {kg:.1f} kg is above the actual weight {actual:.1f} kg: the actual "
+                "weight is used so that the dose never exceeds the actual-weight dose")
+        kg = actual
+    if ideal is not None and height < 152.4 and basis in ("ideal", "adjusted"):
+        note = (note + "; " if note else "") + "the Devine formula is not defined below 5 ft (152.4 cm)"
+    return DosingWeight(kg, basis, actual, ideal, adjusted, bmi, height, origin, note)
+
+
+@dataclass(frozen=True)
+class Pump:
+    mg_h: float  # the rate asked for
+    ml_h_exact: float
+    ml_h: float  # programmed, to the pump's 0.1 mL/h
+    mg_h_delivered: float
+    rounded_down: bool = False  # rounding to nearest would have exceeded the cap
+
+    @property
+    def error_mg_h(self) -> float:
+        """Delivered minus asked: what pump rounding changes."""
+        return self.mg_h_delivered - self.mg_h
+
+
+def pump_rate(mg_h: float, conc_mg_ml: float, ceiling_mg_h: float | None = None) -> Pump:
+    """mL/h for a mg/h at a concentration, to 0.1 mL/h; never rounds above a cap."""
+    exact = mg_h / conc_mg_ml
+    tenths = math.floor(exact * 10 + 0.5 + 1e-9)  # half up
+    down = False
+    if ceiling_mg_h is not None and tenths / 10 * conc_mg_ml > ceiling_mg_h * (1 + 1e-12):
+        tenths = math.floor(exact * 10 + 1e-9)
+        down = True
+    ml_h = tenths / 10
+    return Pump(mg_h, exact, ml_h, ml_h * conc_mg_ml, down)
+
+
+@dataclass(frozen=True)
+class Step:
+    t_h: float  # from the start of the phase
+    mg_h: float
+    written: str  # in the regimen's own unit
+    pump: Pump | None
+
+
+@dataclass(frozen=True)
+class PhasePlan:
+    name: str
+    kind: str
+    start_h: float  # from the start of the session (max case)
+    duration_h: float | None
+    conditional: bool = False
+    criteria: str | None = None
+    written: str = ""  # the dose as the regimen writes it
+    mg_h: float | None = None  # planned rate (titration: start)
+    mg_h_max: float | None = None  # titration maximum after caps
+    per_kg_h: float | None = None  # effective mg/kg/h on the dosing weight
+    cap_mg_h: float | None = None
+    cap_binds: bool = False
+    ceiling_lowered: bool = False  # titration maximum lowered to a hard limit
+    pump: Pump | None = None
+    steps: tuple = ()
+    dose_mg_min: float | None = None
+    dose_mg_max: float | None = None
+    bolus_mg: float | None = None
+    bolus_ml: float | None = None
+    per_dose_mg: float | None = None
+    times_per_day: int | None = None
+    ml_per_dose: float | None = None
+    strength: str | None = None
+    applications_per_day: int | None = None
+    amount: str | None = None
+    source: str = ""
+    unverified: dict = field(default_factory=dict)
+
+
+def _rate_mg_h(q, weight_kg):
+    if isinstance(q, OverTime):
+        q = q.rate()
+    return q.magnitude("mg/kg/h") * weight_kg if q.unit.per_kg else q.magnitude("mg/h")
+
+
+def _capped(mg_h, cap_mg_h):
+    if cap_mg_h is not None and mg_h > cap_mg_h:
+        return cap_mg_h, True
+    return mg_h, False
+
+
+def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
+                ceiling_mg_h: float | None = None) -> list:
+    """PhasePlans of one session in the maximum case (every escalation happens).
+
+    ``ceiling_mg_h`` is the lowest hard rate limit for this patient: a titration never steps
+    above it (a pump refuses rates over a hard limit); fixed rates are not lowered here, the
+    limit check refuses them instead.
+    """
+    kg = weight.kg
+    out = []
+    t = 0.0
+    for p in regimen.phases:
+        cap = p.max_rate.magnitude("mg/h") if p.max_rate is not None else None
+
+        def pump(mg_h, ceiling=cap):
+            return pump_rate(mg_h, conc_mg_ml, ceiling) if conc_mg_ml else None
+
+        common = dict(name=p.name, kind=p.kind, source=p.source, unverified=dict(p.unverified),
+                      cap_mg_h=cap)
+        if p.kind == "infusion":
+            mg_h, binds = _capped(_rate_mg_h(p.dose if p.dose is not None else p.rate, kg), cap)
+            hours = p.hours()
+            out.append(PhasePlan(start_h=t, duration_h=hours, written=str(p.dose or p.rate),
+                                 mg_h=mg_h, mg_h_max=mg_h, per_kg_h=mg_h / kg if kg else None,
+                                 cap_binds=binds, pump=pump(mg_h), dose_mg_min=mg_h * hours,
+                                 dose_mg_max=mg_h * hours, criteria=p.conditional,
+                                 conditional=bool(p.conditional), **common))
+        elif p.kind == "bolus":
+            mg = p.dose.magnitude("mg/kg") * kg if p.dose.unit.per_kg else p.dose.magnitude("mg")
+            top = p.max_dose.magnitude("mg") if p.max_dose is not None else None
+            binds = top is not None and mg > top
+            mg = min(mg, top) if binds else mg
+            hours = p.hours()
+            out.append(PhasePlan(start_h=t, duration_h=hours, written=f"{p.dose} over {p.over}",
+                                 mg_h=mg / hours, mg_h_max=mg / hours, cap_binds=binds,
+                                 bolus_mg=mg, bolus_ml=mg / conc_mg_ml if conc_mg_ml else None,
+                                 pump=pump(mg / hours, None), dose_mg_min=mg, dose_mg_max=mg,
+                                 per_kg_h=None, **common))
+        elif p.kind == "titration":
+            start, binds_s = _capped(_rate_mg_h(p.start, kg), cap)
+            top, binds = _capped(_rate_mg_h(p.max, kg), cap)
+            lowered = ceiling_mg_h is not None and top > ceiling_mg_h * (1 + 1e-12)
+            if lowered:
+                top, binds = ceiling_mg_h, True
+                start = min(start, top)
+            steps = [Step(0.0, start, str(p.start), pump(start))]
+            if p.step is not None:
+                inc = _rate_mg_h(p.step, kg)
+                every = p.step_every.canonical() if p.step_every is not None else None
+                k = 1
+                while start + k * inc < top - 1e-9:
+                    mg_h = start + k * inc
+                    written = display(Quantity(p.start.value + k * p.step.magnitude(p.start.unit.symbol),
+                                               p.start.unit))
+                    steps.append(Step(every * k if every else math.nan, mg_h, written, pump(mg_h)))
+                    k += 1
+                    if k > 1000:
+                        break
+            label = str(p.max) + (" lowered to the hard limit" if lowered else
+                                  " (cap)" if binds else "")
+            steps.append(Step(math.nan if not (p.step and p.step_every) else
+                              p.step_every.canonical() * len(steps), top, label,
+                              pump(top, min(x for x in (cap, ceiling_mg_h) if x is not None)
+                                   if (cap or ceiling_mg_h) else None)))
+            hours = p.hours()
+            out.append(PhasePlan(start_h=t, duration_h=hours, written=display_titration(p),
+                                 mg_h=start, mg_h_max=top, per_kg_h=top / kg if kg else None,
+                                 cap_binds=binds or binds_s, pump=pump(start), steps=tuple(steps),
+                                 ceiling_lowered=lowered,
+                                 dose_mg_min=start * hours, dose_mg_max=_titration_max(steps, hours),
+                                 criteria=p.titrate_to, **common))
+        elif p.kind == "escalation":
+            sd, hold = p.step_duration.canonical(), p.hold.canonical()
+            n = len(p.steps)
+            start_t = t
+            for i, q in enumerate(p.steps):
+                mg_h, binds = _capped(_rate_mg_h(q, kg), cap)
+                last = i == n - 1
+                hours = hold if last else sd
+                out.append(PhasePlan(
+                    start_h=t, duration_h=hours, written=str(q), mg_h=mg_h, mg_h_max=mg_h,
+                    per_kg_h=mg_h / kg if kg else None, cap_binds=binds, pump=pump(mg_h),
+                    dose_mg_min=(mg_h * hold if i == 0 else 0.0), dose_mg_max=mg_h * hours,
+                    conditional=i > 0, criteria=p.escalate_if if i > 0 else
+                    f"start; if effective, continue for {display(p.hold)} in all",
+                    **{**common, "name": f"{p.name} step {i + 1}" + (" and hold" if last else "")}))
+                t += hours
+            t = start_t + (n - 1) * sd + hold
+            continue
+        elif p.kind == "oral":
+            mg = p.dose.magnitude("mg/kg") * kg if p.dose.unit.per_kg else p.dose.magnitude("mg")
+            top = p.max_dose.magnitude("mg") if p.max_dose is not None else None
+            binds = top is not None and mg > top
+            mg = min(mg, top) if binds else mg
+            out.append(PhasePlan(start_h=t, duration_h=None, written=str(p.dose), per_dose_mg=mg,
+                                 times_per_day=p.times_per_day, cap_binds=binds,
+                                 ml_per_dose=mg / conc_mg_ml if conc_mg_ml else None,
+                                 dose_mg_min=mg * p.times_per_day, dose_mg_max=mg * p.times_per_day,
+                                 criteria=p.titrate, **common))
+        elif p.kind == "topical":
+            per_app = None
+            if p.amount is not None and p.amount.kind == "mass":
+                per_app = p.amount.magnitude("mg") * p.strength.value / 100.0
+            out.append(PhasePlan(start_h=t, duration_h=None, written=str(p.strength),
+                                 strength=str(p.strength), applications_per_day=p.applications_per_day,
+                                 amount=str(p.amount) if p.amount is not None else None,
+                                 per_dose_mg=per_app, times_per_day=p.applications_per_day,
+                                 dose_mg_min=None if per_app is None else per_app * p.applications_per_day,
+                                 dose_mg_max=None if per_app is None else per_app * p.applications_per_day,
+                                 **common))
+        hours = p.hours()
+        t += hours or 0.0
+    return out
+
+
+def display_titration(p) -> str:
+    step = f" in steps of {p.step}" if p.step is not None else ""
+    return f"{p.start} up to {p.max}{step}"
+
+
+def _titration_max(steps, hours) -> float:
+    """The most a titration can give: the staircase if step times are known, else max throughout."""
+    timed = [s for s in steps if not math.isnan(s.t_h)]
+    if len(timed) != len(steps):
+        return steps[-1].mg_h * hours
+    total = 0.0
+    for here, nxt in zip(steps, steps[1:] + [None]):
+        end = min(nxt.t_h, hours) if nxt else hours
+        total += here.mg_h * max(0.0, end - min(here.t_h, hours))
+    return total
+
+
+@dataclass(frozen=True)
+class Day:
+    day: int
+    dose_mg_min: float | None
+    dose_mg_max: float | None
+    cumulative_mg_min: float | None
+    cumulative_mg_max: float | None
+    conditional: bool
+    sessions: int
+
+
+def calendar(regimen, phases) -> list:
+    """Per calendar day: dose (planned minimum and maximum) and the running totals."""
+    days = []
+    if regimen.pattern == "daily":
+        lo = _sum(p.dose_mg_min for p in phases)
+        hi = _sum(p.dose_mg_max for p in phases)
+        per_day = [(lo, hi, False)] * regimen.days
+    else:
+        per_day = []
+        for d in range(regimen.days):
+            t0, t1 = 24.0 * d, 24.0 * (d + 1)
+            hi = sum(_overlap(p.start_h, p.duration_h, t0, t1) * (p.mg_h_max or 0) for p in phases)
+            lo = sum(_min_overlap(p, t0, t1) for p in phases)
+            conditional = any(p.conditional and _overlap(p.start_h, p.duration_h, t0, t1) > 0
+                              for p in phases)
+            per_day.append((lo, hi, conditional))
+    cum_lo = cum_hi = 0.0
+    for i, (lo, hi, cond) in enumerate(per_day, start=1):
+        cum_lo = None if lo is None or cum_lo is None else cum_lo + lo
+        cum_hi = None if hi is None or cum_hi is None else cum_hi + hi
+        days.append(Day(i, lo, hi, cum_lo, cum_hi, cond, 1 if regimen.pattern == "daily" else 0))
+    return days
+
+
+def _sum(values):
+    values = list(values)
+    return None if any(v is None for v in values) else sum(values)
+
+
+def _overlap(start, duration, t0, t1) -> float:
+    if duration is None:
+        return 0.0
+    return max(0.0, min(start + duration, t1) - max(start, t0))
+
+
+def _min_overlap(p, t0, t1) -> float:
+    """Minimum case: titrations stay at their start; escalations stop at step 1 after the hold."""
+    if p.kind == "escalation":
+        if p.conditional:
+            return 0.0
+        hold = p.dose_mg_min / p.mg_h if p.mg_h else 0.0
+        return _overlap(p.start_h, hold, t0, t1) * p.mg_h
+    return _overlap(p.start_h, p.duration_h, t0, t1) * (p.mg_h or 0)
+
+
+def totals(regimen, phases, days) -> dict:
+    session_max = _sum(p.dose_mg_max for p in phases)
+    session_min = _sum(p.dose_mg_min for p in phases)
+    return {
+        "max_session_mg": session_max,
+        "min_session_mg": session_min,
+        "max_daily_mg": max((d.dose_mg_max for d in days if d.dose_mg_max is not None), default=None),
+        "course_mg_min": days[-1].cumulative_mg_min if days else None,
+        "course_mg_max": days[-1].cumulative_mg_max if days else None,
+    }
+
+
+def ceiling_findings(phases) -> list:
+    return [Finding("KD-DOSE-003", "warning",
+                    f"{p.name}: the titration maximum ({p.steps[-1].written}) is above a hard rate "
+                    f"limit for this patient; steps stop at {p.mg_h_max:.3g} mg/h",
+                    "ketadose limit library (`ketadose limits`)", title="Titration ceiling")
+            for p in phases if p.ceiling_lowered]
+
+
+def weight_findings(weight: DosingWeight) -> list:
+    out = []
+    if weight.bmi is not None and weight.bmi >= 30:
+        ideal = f"{weight.ideal_kg:.1f} kg" if weight.ideal_kg else "n/a"
+        adj = f"{weight.adjusted_kg:.1f} kg" if weight.adjusted_kg else "n/a"
+        out.append(Finding("KD-DOSE-001", "warning",
+                           f"BMI {weight.bmi:.1f} (obese): actual {weight.actual_kg:.1f} kg, ideal "
+                           f"{ideal}, adjusted {adj}; dosing on {weight.basis} weight"
+                           + (" (consider ideal or adjusted weight; no chronic-pain-specific "
+                              "guidance exists)" if weight.basis == "actual" else ""),
+                           OBESITY, title="Obesity: dosing weight"))
+    if weight.note:
+        out.append(Finding("KD-DOSE-002", "info", weight.note, DEVINE, title="Dosing weight"))
+    return out
