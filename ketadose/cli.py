@@ -215,6 +215,53 @@ def check(ctx, regimen, patient_path, override, on_date, fmt, **kwargs):
     ctx.exit(run_check(_dirs(ctx), regimen, patient_path, flags, override, _date(on_date), fmt))
 
 
+def _start(value):
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise KetadoseError(f"--start {value!r} is not a date and time (e.g. 2026-12-01T09:00)") from None
+
+
+def _concentration(value):
+    if value is None:
+        return None
+    from ketadose.units import parse_quantity
+
+    return parse_quantity(value, ("concentration",))
+
+
+@cli.command()
+@click.argument("regimen", metavar="ID|FILE")
+@patient_options
+@click.option("--concentration", metavar="C", help="Infusion or product strength, e.g. 1mg/mL.")
+@click.option("--weight-basis", type=click.Choice(["actual", "ideal", "adjusted"]),
+              help="Dose on this weight instead of the regimen's basis.")
+@click.option("--start", metavar="DATETIME", help="First session, e.g. 2026-12-01T09:00 (clock times).")
+@click.option("--priming", type=click.FloatRange(min=0, max=500), metavar="ML",
+              help="Giving-set priming volume in mL, added to the bag.")
+@click.option("--override", metavar="REASON", help="Plan despite a contraindication; recorded.")
+@format_option("table", "json", "yaml", "csv")
+@click.pass_context
+def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming, override, fmt,
+         **kwargs):
+    """Dose plan for a patient: screen, dosing weight, rates, pump rates, calendar, preparation.
+
+    Exit 1 when the patient is contraindicated (unless --override) or a hard limit is exceeded.
+    """
+    from ketadose.commands.plan import run_plan
+
+    flags = _pop_patient_flags(kwargs)
+    if not patient_path and not any(v not in (None, (), False) for v in flags.values()):
+        raise click.UsageError("give --patient FILE and/or patient flags such as --weight")
+    opts = {"concentration": _concentration(concentration), "weight_basis": weight_basis,
+            "start": _start(start), "priming": priming, "override": override}
+    ctx.exit(run_plan(_dirs(ctx), regimen, patient_path, flags, opts, fmt))
+
+
 @cli.command()
 @format_option("table", "json", "yaml")
 def vocabulary(fmt):

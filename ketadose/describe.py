@@ -36,15 +36,16 @@ def phase_duration(p) -> str:
     hours = p.hours()
     if hours is None:
         return "per day"
-    return _hours(hours)
+    return hours_text(hours)
 
 
-def _hours(hours: float) -> str:
-    if hours >= 48 and hours % 24 == 0:
-        return f"{hours / 24:g} days"
+def hours_text(hours: float) -> str:
+    """'4 h', '30 min', '5 days'."""
+    if hours >= 48 and abs(hours / 24 - round(hours / 24)) < 1e-9:
+        return f"{round(hours / 24)} days"
     if hours < 1:
-        return f"{hours * 60:g} min"
-    return f"{hours:g} h"
+        return f"{hours * 60:.3g} min"
+    return f"{hours:.4g} h"
 
 
 def schedule_summary(regimen) -> str:
@@ -52,7 +53,7 @@ def schedule_summary(regimen) -> str:
     parts = []
     for p in regimen.phases:
         hours = p.hours()
-        parts.append(phase_dose(p) + ("" if hours is None else f" for {_hours(hours)}"))
+        parts.append(phase_dose(p) + ("" if hours is None else f" for {hours_text(hours)}"))
     if regimen.pattern == "continuous":
         when = f"continuous over {regimen.days} days"
     else:

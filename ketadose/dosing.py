@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ketadose.describe import hours_text
 from ketadose.errors import KetadoseError
 from ketadose.findings import Finding
 from ketadose.units import OverTime, Quantity, display
@@ -234,7 +235,7 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
                     per_kg_h=mg_h / kg if kg else None, cap_binds=binds, pump=pump(mg_h),
                     dose_mg_min=(mg_h * hold if i == 0 else 0.0), dose_mg_max=mg_h * hours,
                     conditional=i > 0, criteria=p.escalate_if if i > 0 else
-                    f"start; if effective, continue for {display(p.hold)} in all",
+                    f"start; if effective, continue for {hours_text(hold)} in all",
                     **{**common, "name": f"{p.name} step {i + 1}" + (" and hold" if last else "")}))
                 t += hours
             t = start_t + (n - 1) * sd + hold

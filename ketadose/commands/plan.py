@@ -1,0 +1,162 @@
+"""`ketadose plan`: screen, calculate, check limits, render."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import click
+
+from ketadose import __version__
+from ketadose.commands.check import render_screen, screen_data, screen_for
+from ketadose.io.library import limit_library
+from ketadose.io.patients import load_patient
+from ketadose.io.regimens import load_regimen
+from ketadose.plan import make_plan
+from ketadose.render.data import to_csv, to_json, to_yaml
+
+CSV_COLUMNS = ("day", "session", "phase", "kind", "conditional", "rate_mg_per_h",
+               "rate_mg_per_h_max", "rate_per_kg_per_h", "rate_ml_per_h", "rounding_error_mg_per_h",
+               "duration_h", "dose_mg", "cap_binds", "criteria")
+
+
+def _r(x, nd=4):
+    """Round for machine output: enough digits to recompute, no float noise (0.30000000000000004)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return None
+    return round(x, nd)
+
+
+def phase_data(p) -> dict:
+    return {
+        "name": p.name, "kind": p.kind, "written": p.written, "start_h": _r(p.start_h),
+        "conditional": p.conditional, "criteria": p.criteria,
+        "rate_mg_per_h": _r(p.mg_h), "rate_mg_per_h_max": _r(p.mg_h_max),
+        "rate_mg_per_kg_per_h": _r(p.per_kg_h), "cap_mg_per_h": _r(p.cap_mg_h),
+        "cap_binds": p.cap_binds,
+        "rate_ml_per_h": p.pump.ml_h if p.pump else None,
+        "rate_ml_per_h_exact": _r(p.pump.ml_h_exact) if p.pump else None,
+        "rounding_error_mg_per_h": _r(p.pump.error_mg_h) if p.pump else None,
+        "duration_h": _r(p.duration_h), "dose_mg": _r(p.dose_mg_max), "dose_mg_min": _r(p.dose_mg_min),
+        "bolus_mg": _r(p.bolus_mg), "bolus_ml": _r(p.bolus_ml),
+        "per_dose_mg": _r(p.per_dose_mg), "times_per_day": p.times_per_day,
+        "ml_per_dose": _r(p.ml_per_dose), "strength": p.strength, "amount": p.amount,
+        "steps": [{"t_h": _r(s.t_h), "rate": s.written, "rate_mg_per_h": _r(s.mg_h),
+                   "rate_ml_per_h": s.pump.ml_h if s.pump else None} for s in p.steps],
+        "source": p.source, "unverified": p.unverified,
+    }
+
+
+def plan_data(plan, src, screen, patient, start) -> dict:
+    r, w = plan.regimen, plan.weight
+    phases = [phase_data(p) for p in plan.phases]
+    if r.pattern == "daily":
+        sessions = [{"day": d.day, "index": 1, "conditional": False, "phases": phases,
+                     "dose_mg": _r(d.dose_mg_max)} for d in plan.days]
+    else:
+        sessions = [{"day": 1, "index": 1, "conditional": False, "phases": phases,
+                     "dose_mg": _r(plan.totals["max_session_mg"])}]
+    prep = plan.preparation
+    return {
+        "format_version": 1,
+        "ketadose_version": __version__,
+        "limits_version": limit_library().version,
+        "regimen": {"id": r.id, "title": r.title, "sha256": src.sha256, "file": src.name,
+                    "drug": r.drug, "route": r.route, "setting": r.setting},
+        "patient": {"id": patient.id, "dosing_weight_kg": _r(w.kg, 2), "weight_basis": w.basis,
+                    "weight_basis_from": w.origin, "actual_weight_kg": _r(w.actual_kg, 2),
+                    "ideal_weight_kg": _r(w.ideal_kg, 2), "adjusted_weight_kg": _r(w.adjusted_kg, 2),
+                    "bmi": _r(w.bmi, 1), "height_cm": _r(w.height_cm, 1)},
+        "start": start.isoformat() if start else None,
+        "concentration_mg_per_ml": plan.concentration_mg_ml,
+        "concentration_from": plan.concentration_origin,
+        "screen": screen_data(screen),
+        "sessions": sessions,
+        "calendar": [{"day": d.day, "date": (start.date() + dt.timedelta(days=d.day - 1)).isoformat()
+                      if start else None, "conditional": d.conditional,
+                      "dose_mg_min": _r(d.dose_mg_min), "dose_mg_max": _r(d.dose_mg_max),
+                      "cumulative_mg_min": _r(d.cumulative_mg_min),
+                      "cumulative_mg_max": _r(d.cumulative_mg_max)} for d in plan.days],
+        "totals": {k: _r(v) for k, v in plan.totals.items()},
+        "preparation": {
+            "route": prep.route, "concentration_mg_per_ml": prep.concentration_mg_ml,
+            "drug_mg": _r(prep.drug_mg), "per": prep.per, "final_volume_ml": _r(prep.final_volume_ml),
+            "diluent": prep.diluent, "priming_ml": prep.priming_ml,
+            "vials": [{"strength_mg_per_ml": s, "draw_ml": _r(d), "diluent_ml": _r(dil), "note": n}
+                      for s, d, dil, n in prep.vials],
+            "syringes_24h": [{"step": n, "mg": _r(mg), "ml": _r(ml)} for n, mg, ml in prep.syringes],
+            "notes": list(prep.notes)},
+        "adjuncts": [{"name": a.name, "dose": str(a.dose), "route": a.route, "timing": a.timing,
+                      "source": a.source} for a in r.adjuncts],
+        "monitoring": [{"what": m.what, "when": m.when, "source": m.source} for m in r.monitoring],
+        "stop_rules": [{"when": s.when, "action": s.action, "source": s.source} for s in r.stop_rules],
+        "retreatment": {"minimum_interval": str(r.retreatment.minimum_interval)
+                        if r.retreatment.minimum_interval else None,
+                        "relief_lasted": r.retreatment.relief_lasted,
+                        "liver_warning": r.retreatment.liver_warning,
+                        "source": r.retreatment.source},
+        "confirmed_limits": r.confirm,
+        "warnings": [f.as_dict() | {"title": f.title} for f in plan.findings],
+        "blocked": plan.blocked or screen.blocking,
+        "override": screen.override,
+    }
+
+
+def csv_rows(data) -> list:
+    rows = []
+    for s in data["sessions"]:
+        for p in s["phases"]:
+            rows.append({"day": s["day"], "session": s["index"], "phase": p["name"], "kind": p["kind"],
+                         "conditional": p["conditional"], "rate_mg_per_h": p["rate_mg_per_h"],
+                         "rate_mg_per_h_max": p["rate_mg_per_h_max"],
+                         "rate_per_kg_per_h": p["rate_mg_per_kg_per_h"],
+                         "rate_ml_per_h": p["rate_ml_per_h"],
+                         "rounding_error_mg_per_h": p["rounding_error_mg_per_h"],
+                         "duration_h": p["duration_h"], "dose_mg": p["dose_mg"],
+                         "cap_binds": p["cap_binds"], "criteria": p["criteria"]})
+    return rows
+
+
+def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
+    src, regimen, findings = load_regimen(ref, dirs)
+    patient, _doc, _raw = load_patient(patient_path, flags)
+    start = opts["start"]
+    screen = screen_for(patient, regimen, start.date() if start else dt.date.today(),
+                        opts["override"])
+    if screen.blocking:
+        # A contraindicated patient gets no plan unless a clinician records why (--override).
+        if fmt in ("json", "yaml"):
+            data = {"ketadose_version": __version__, "regimen": {"id": regimen.id, "sha256": src.sha256},
+                    "screen": screen_data(screen), "blocked": True, "sessions": None}
+            click.echo(to_json(data) if fmt == "json" else to_yaml(data), nl=False)
+        else:
+            render_screen(screen, regimen)
+            click.echo("No plan: the patient is contraindicated. A clinician may proceed only with "
+                       "--override \"reason\".", err=True)
+        return 1
+    plan = make_plan(regimen, patient, limit_library(), basis=opts["weight_basis"],
+                     concentration=opts["concentration"], priming_ml=opts["priming"],
+                     regimen_findings=findings)
+    data = plan_data(plan, src, screen, patient, start)
+    if plan.blocked:
+        errors = [f for f in plan.findings if f.severity == "error"]
+        if fmt in ("json", "yaml"):
+            blocked = {k: data[k] for k in ("ketadose_version", "regimen", "patient", "screen",
+                                            "warnings", "blocked")}
+            blocked["sessions"] = None
+            click.echo(to_json(blocked) if fmt == "json" else to_yaml(blocked), nl=False)
+        for f in errors:
+            click.echo(f"ketadose: hard limit {f.rule}: {f.message}", err=True)
+        click.echo("No plan: a hard limit is exceeded (no override).", err=True)
+        return 1
+    if fmt == "json":
+        click.echo(to_json(data), nl=False)
+    elif fmt == "yaml":
+        click.echo(to_yaml(data), nl=False)
+    elif fmt == "csv":
+        click.echo(to_csv(csv_rows(data), CSV_COLUMNS), nl=False)
+    else:
+        from ketadose.render.plan_table import render_plan
+
+        render_plan(plan, data, screen, start)
+    return 0

@@ -1,0 +1,146 @@
+"""The plan as terminal tables: what the nurse programs and the pharmacy prepares."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+
+from ketadose.commands.check import render_screen
+from ketadose.describe import hours_text
+from ketadose.render.table import SEVERITY_STYLE, console, table
+from ketadose.units import Quantity, parse_unit
+
+
+def _n(x, digits=1, unit=""):
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    text = f"{x:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{x:.0f}"
+    return f"{text} {unit}".strip()
+
+
+def _clock(start, hours):
+    if start is None or hours is None or math.isnan(hours):
+        return None
+    return (start + dt.timedelta(hours=hours)).strftime("%a %d %b %H:%M")
+
+
+def render_plan(plan, data, screen, start) -> None:
+    out = console()
+    r, w = plan.regimen, plan.weight
+    out.print(f"[bold]{r.title}[/bold]")
+    out.print(f"{r.id} | {r.drug} | {r.route} | {r.setting} | sha256 {data['regimen']['sha256'][:16]}… "
+              f"| ketadose {data['ketadose_version']}, limits {data['limits_version']}")
+    if w.kg is not None:
+        extra = ", ".join(x for x in (
+            f"actual {_n(w.actual_kg)} kg",
+            f"ideal {_n(w.ideal_kg)} kg" if w.ideal_kg else None,
+            f"adjusted {_n(w.adjusted_kg)} kg" if w.adjusted_kg else None,
+            f"BMI {_n(w.bmi)}" if w.bmi else None) if x)
+        out.print(f"Dosing weight [bold]{_n(w.kg)} kg[/bold] ({w.basis}, from {w.origin}; {extra})")
+    else:
+        out.print("Dosing weight: not needed (fixed doses)")
+    conc = plan.concentration_mg_ml
+    out.print(f"Concentration: {_n(conc, 3, 'mg/mL') + ' (from ' + plan.concentration_origin + ')' if conc else 'not given (no pump rates; use --concentration)'}")
+    render_screen(screen, r)
+
+    rows = []
+    for p in plan.phases:
+        rate = "-"
+        if p.mg_h is not None and p.kind != "bolus":
+            rate = _n(p.mg_h, 2, "mg/h")
+            if p.mg_h_max is not None and abs(p.mg_h_max - p.mg_h) > 1e-9:
+                rate += f" -> {_n(p.mg_h_max, 2, 'mg/h')}"
+            if p.cap_binds:
+                rate += " [bold](capped)[/bold]"
+            unit = re.search(r"(mcg|mg)/kg/(min|h)", p.written)
+            if unit and p.per_kg_h is not None:
+                eff = Quantity(p.per_kg_h, parse_unit("mg/kg/h")).magnitude(unit.group(0))
+                rate += f" = {eff:.3g} {unit.group(0)}"
+        pump = "-"
+        if p.pump is not None and p.kind != "bolus":
+            pump = f"{p.pump.ml_h:.1f} mL/h"
+            if abs(p.pump.error_mg_h) > 1e-9:
+                pump += f" ({p.pump.error_mg_h:+.3f} mg/h by rounding)"
+            if p.pump.rounded_down:
+                pump += " rounded down to stay within the cap"
+        dose = _n(p.dose_mg_max, 1, "mg")
+        if p.kind == "bolus":
+            dose = f"{_n(p.bolus_mg, 1, 'mg')}" + (f" = {_n(p.bolus_ml, 2, 'mL')}" if p.bolus_ml else "")
+        if p.kind in ("oral", "topical"):
+            per = _n(p.per_dose_mg, 1, "mg") if p.per_dose_mg is not None else (p.amount or "amount not given")
+            dose = f"{per} x {p.times_per_day}/day" + (f" ({_n(p.ml_per_dose, 2, 'mL')} each)"
+                                                       if p.ml_per_dose else "")
+        if p.dose_mg_min is not None and p.dose_mg_max is not None and p.kind == "titration":
+            dose = f"{_n(p.dose_mg_min, 0, 'mg')}-{_n(p.dose_mg_max, 0, 'mg')}"
+        when = _clock(start, p.start_h) or (f"+{hours_text(p.start_h)}" if p.duration_h else "")
+        rows.append((p.name + (" [yellow](conditional)[/yellow]" if p.conditional else ""),
+                     p.written, rate, pump, hours_text(p.duration_h) if p.duration_h else "per day",
+                     dose, when, p.criteria or ""))
+    out.print(table("Session" if r.pattern == "daily" else "Infusion (one continuous session)",
+                    [("phase", {"ratio": 1}), ("as written", {"ratio": 1}), ("mg/h", {"ratio": 1}),
+                     ("pump", {"ratio": 1}), ("duration", {"no_wrap": True}), "dose",
+                     ("starts", {"no_wrap": True}), ("criteria", {"ratio": 2})], rows))
+    for p in plan.phases:
+        if p.steps:
+            out.print(table(f"Titration steps: {p.name}", [
+                ("step", {"no_wrap": True}), "rate as written", "mg/h", "pump", "time"],
+                [(str(i + 1), s.written, _n(s.mg_h, 2, "mg/h"),
+                  f"{s.pump.ml_h:.1f} mL/h" if s.pump else "-",
+                  (_clock(start, p.start_h + s.t_h) or f"+{_n(s.t_h, 1, 'h')}")
+                  if not math.isnan(s.t_h) else "when the titration criteria allow")
+                 for i, s in enumerate(p.steps)]))
+    cal_rows = [(str(d.day) + (" [yellow](conditional)[/yellow]" if d.conditional else ""),
+                 (start.date() + dt.timedelta(days=d.day - 1)).isoformat() if start else "",
+                 _range(d.dose_mg_min, d.dose_mg_max), _range(d.cumulative_mg_min, d.cumulative_mg_max))
+                for d in plan.days]
+    t = plan.totals
+    out.print(table("Course calendar (minimum-maximum where titration or escalation may vary)",
+                    ["day", "date", "dose that day", "cumulative"], cal_rows,
+                    f"Course total {_range(t['course_mg_min'], t['course_mg_max'])}; "
+                    f"highest session {_n(t['max_session_mg'], 1, 'mg')}, "
+                    f"highest day {_n(t['max_daily_mg'], 1, 'mg')}"))
+    prep = data["preparation"]
+    if prep["vials"]:
+        out.print(table(f"Preparation: {_n(prep['drug_mg'], 1, 'mg')} per {prep['per']} in "
+                        f"{_n(prep['final_volume_ml'], 1, 'mL')} {prep['diluent']} at "
+                        f"{_n(prep['concentration_mg_per_ml'], 3, 'mg/mL')}",
+                        ["vial", "draw", "diluent", "note"],
+                        [(f"{v['strength_mg_per_ml']:g} mg/mL", _n(v["draw_ml"], 2, "mL"),
+                          _n(v["diluent_ml"], 1, "mL"), v["note"]) for v in prep["vials"]],
+                        "Vial strengths 10, 50 and 100 mg/mL (basis notes C3)"))
+    if prep["syringes_24h"]:
+        out.print(table("Syringe driver, contents per 24 h", ["step", "mg per 24 h", "mL"],
+                        [(s["step"], _n(s["mg"], 1, "mg"), _n(s["ml"], 2, "mL"))
+                         for s in prep["syringes_24h"]]))
+    for note in prep["notes"]:
+        out.print(f"[dim]- {note}[/dim]")
+    if data["adjuncts"]:
+        out.print(table("Adjuncts", [("drug", {"no_wrap": True}), ("dose", {"no_wrap": True}),
+                                     ("route", {"no_wrap": True}), "timing", "source"],
+                        [(a["name"], a["dose"], a["route"], a["timing"], a["source"])
+                         for a in data["adjuncts"]]))
+    out.print(table("Monitoring", [("what", {"ratio": 2}), "when", "source"],
+                    [(m["what"], m["when"], m["source"]) for m in data["monitoring"]]))
+    out.print(table("Stop rules", ["when", "action", "source"],
+                    [(s["when"], s["action"], s["source"]) for s in data["stop_rules"]]))
+    rt = data["retreatment"]
+    out.print(f"[bold]Retreatment:[/bold] minimum interval "
+              f"{rt['minimum_interval'] or 'not set by any guideline (clinician decides)'}; "
+              f"relief lasted: {rt['relief_lasted']}")
+    if rt["liver_warning"]:
+        out.print(f"[yellow]Liver:[/yellow] {rt['liver_warning']}")
+    if plan.findings:
+        out.print(table("Limits and dosing notes", [("rule", {"no_wrap": True}),
+                                                    ("severity", {"no_wrap": True}), "message"],
+                        [(f.rule, f"[{SEVERITY_STYLE.get(f.severity, '')}]{f.severity}[/]",
+                          f.message + (f" [UNVERIFIED: {f.unverified}]" if f.unverified else ""))
+                         for f in plan.findings]))
+
+
+def _range(lo, hi):
+    if lo is None and hi is None:
+        return "-"
+    if lo is None or hi is None or abs(lo - hi) < 1e-9:
+        return _n(hi if hi is not None else lo, 1, "mg")
+    return f"{_n(lo, 1)}-{_n(hi, 1, 'mg')}"
