@@ -1,0 +1,274 @@
+"""Plans reproduce their source trials' numbers; properties of the calculators."""
+
+import csv
+import io
+import json
+import math
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ketadose.dosing import ideal_weight_kg, pump_rate
+from ketadose.io.library import limit_library, vocabulary
+from ketadose.io.regimens import load_regimen
+from ketadose.patient import build
+from ketadose.plan import make_plan
+from ketadose.units import parse_quantity
+
+from conftest import TEMPLATE_NAMES, template_text
+
+IDS = [n[:-5] for n in TEMPLATE_NAMES]
+
+
+def person(weight="70 kg", height="175 cm", sex="male"):
+    p, errors = build({"weight": weight, "height": height, "sex": sex}, vocabulary())
+    assert p is not None, errors
+    return p
+
+
+def plan_for(rid, weight="70 kg", **kw):
+    _src, regimen, findings = load_regimen(rid)
+    conc = kw.pop("concentration", None)
+    return make_plan(regimen, person(weight, kw.pop("height", "175 cm")), limit_library(),
+                     concentration=parse_quantity(conc) if conc else None,
+                     regimen_findings=findings, **kw)
+
+
+def close(a, b, tol=1e-9):
+    return math.isclose(a, b, rel_tol=tol, abs_tol=1e-9)
+
+
+def test_schwartzman_70kg_and_heavy_patient_cap():
+    p = plan_for("crps-schwartzman-2009")
+    [ph] = p.phases
+    assert close(ph.mg_h, 24.5) and not ph.cap_binds
+    assert close(p.totals["max_session_mg"], 98) and close(p.totals["course_mg_max"], 980)
+    assert ph.pump.ml_h == 24.5  # 1 mg/mL from the regimen's preparation
+    heavy = plan_for("crps-schwartzman-2009", "100 kg")
+    [ph] = heavy.phases
+    assert ph.mg_h == 25 and ph.cap_binds
+    assert close(heavy.totals["max_session_mg"], 100) and close(heavy.totals["course_mg_max"], 1000)
+    assert len(heavy.days) == 10
+
+
+def test_amr_numbers():
+    p = plan_for("sci-amr-2010")
+    [ph] = p.phases
+    assert close(ph.mg_h, 16) and close(ph.dose_mg_max, 80)
+    assert ph.pump.ml_h == 100.0  # 80 mg in 500 mL over 5 h
+    assert close(p.totals["course_mg_max"], 560) and len(p.days) == 7
+    assert p.weight.kg is None  # a fixed dose needs no weight
+
+
+def test_sigtermans_numbers_and_ceiling():
+    p = plan_for("crps-sigtermans-2009")
+    [ph] = p.phases
+    assert close(ph.mg_h, 5.04) and close(ph.mg_h_max, 30.24)  # basis notes A1 oracles
+    assert close(p.totals["course_mg_min"], 504) and close(p.totals["course_mg_max"], 3024)
+    assert not p.blocked
+    heavy = plan_for("crps-sigtermans-2009", "90 kg")
+    [ph] = heavy.phases
+    assert ph.ceiling_lowered and close(ph.mg_h_max, 30.24)
+    assert "KD-DOSE-003" in {f.rule for f in heavy.findings} and not heavy.blocked
+
+
+def test_burst_minimum_and_maximum_course():
+    p = plan_for("cancer-pain-burst-ketamine", concentration="10 mg/mL")
+    assert [round(ph.mg_h, 2) for ph in p.phases] == [4.17, 12.5, 20.83]
+    assert [ph.conditional for ph in p.phases] == [False, True, True]
+    assert close(p.totals["course_mg_min"], 300) and close(p.totals["course_mg_max"], 1900)
+    assert [d.conditional for d in p.days] == [False, True, True, True, True]
+    assert [round(mg) for _n, mg, _ml in p.preparation.syringes] == [100, 300, 500]
+
+
+def test_consensus_bolus_and_session():
+    p = plan_for("consensus-cohen-2018")
+    bolus, infusion = p.phases
+    assert close(bolus.bolus_mg, 24.5) and close(infusion.mg_h, 20)
+    assert close(p.totals["max_session_mg"], 104.5)
+
+
+def test_oral_and_topical():
+    p = plan_for("oral-marchetti-2015")
+    [ph] = p.phases
+    assert close(ph.per_dose_mg, 35) and ph.times_per_day == 3
+    assert close(p.totals["course_mg_max"], 105 * 90)
+    t = plan_for("topical-rabi-2016")
+    [ph] = t.phases
+    assert ph.strength == "10%" and ph.times_per_day == 3 and t.totals["course_mg_max"] is None
+
+
+def test_goldberg_and_ketcrps2():
+    g = plan_for("crps-goldberg-2010", concentration="1 mg/mL")
+    assert close(g.phases[0].mg_h, 10) and close(g.phases[0].mg_h_max, 40)
+    assert close(g.totals["course_mg_min"], 1200) and close(g.totals["course_mg_max"], 4800)
+    k = plan_for("crps-ketcrps2-esketamine")
+    assert close(k.phases[0].mg_h, 3.5) and close(k.phases[0].mg_h_max, 14)
+    assert close(k.totals["course_mg_max"], 14 * 144)
+
+
+def test_devine_ideal_weight():
+    # 5 ft 10 in man: 50 + 2.3 x 10 = 73 kg; same height woman: 45.5 + 23 = 68.5 kg
+    assert close(ideal_weight_kg("male", 70 * 2.54), 73.0)
+    assert close(ideal_weight_kg("female", 70 * 2.54), 68.5)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=0.1, max_value=200), st.sampled_from([0.16, 1.0, 2.0, 10.0, 50.0]))
+def test_pump_rate_times_concentration_is_mg_per_h(mg_h, conc):
+    pump = pump_rate(mg_h, conc)
+    assert close(pump.mg_h_delivered, pump.ml_h * conc)
+    assert abs(pump.ml_h - mg_h / conc) <= 0.05 + 1e-9  # within the pump's 0.1 mL/h step
+    assert close(pump.error_mg_h, pump.mg_h_delivered - mg_h)
+    assert abs(round(pump.ml_h * 10) - pump.ml_h * 10) < 1e-9
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.floats(min_value=0.1, max_value=200), st.floats(min_value=0.5, max_value=5))
+def test_pump_never_rounds_above_a_cap(mg_h, conc):
+    pump = pump_rate(mg_h, conc, ceiling_mg_h=mg_h)
+    assert pump.mg_h_delivered <= mg_h * (1 + 1e-12)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.floats(min_value=30, max_value=250))
+def test_rates_scale_with_weight_until_the_cap(kg):
+    p = plan_for("crps-schwartzman-2009", f"{kg!r} kg", height="250 cm")
+    [ph] = p.phases
+    assert close(ph.mg_h, min(0.35 * kg, 25.0))
+    assert ph.mg_h <= 25.0 + 1e-12
+    assert ph.cap_binds == (0.35 * kg > 25.0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(IDS), st.floats(min_value=35, max_value=250),
+       st.sampled_from([None, "1 mg/mL", "2 mg/mL"]))
+def test_no_accepted_plan_exceeds_a_hard_limit_and_totals_add_up(rid, kg, conc):
+    p = plan_for(rid, f"{kg!r} kg", height="250 cm", concentration=conc)
+    lib = limit_library()
+    if not p.blocked:
+        for ph in p.phases:
+            if ph.mg_h_max is None or ph.kind == "bolus":
+                continue
+            for measure, value in (("rate", ph.mg_h_max), ("rate_per_kg",
+                                                           ph.mg_h_max / kg if p.weight.kg else None)):
+                for lim in lib.find(p.regimen.drug, p.regimen.route, measure):
+                    _s, hard, _n, _u = lim.bounds(p.regimen.setting)
+                    if hard is not None and value is not None:
+                        unit = parse_quantity(f"1 {lim.unit}")
+                        limit_mg_h = hard * unit.magnitude("mg/kg/h" if measure == "rate_per_kg" else "mg/h")
+                        assert value <= limit_mg_h * (1 + 1e-9)
+    days = p.days
+    if days and days[-1].cumulative_mg_max is not None:
+        assert close(days[-1].cumulative_mg_max, sum(d.dose_mg_max for d in days), 1e-9)
+        assert close(p.totals["course_mg_max"], sum(d.dose_mg_max for d in days), 1e-9)
+    if p.totals["max_session_mg"] is not None:
+        assert close(p.totals["max_session_mg"], sum(ph.dose_mg_max for ph in p.phases), 1e-9)
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+PATIENT = {"age": 45, "sex": "female", "weight": "72 kg", "height": "168 cm", "pregnant": False,
+           "breastfeeding": False, "blood_pressure": "128/82", "heart_rate": 72, "conditions": [],
+           "liver": {"alt": "40 U/L", "alt_uln": "45 U/L", "ast": "35 U/L", "ast_uln": "40 U/L",
+                     "bilirubin": "12 umol/L"},
+           "medications": [{"name": "morphine", "dose": "60 mg/day", "route": "oral"}],
+           "allergies": [], "previous_courses": []}
+
+
+@pytest.fixture
+def patient_path(write):
+    return write(yaml.safe_dump(PATIENT), "patient.yaml")
+
+
+CONTRACT = {"ketadose_version", "regimen", "patient", "screen", "sessions", "totals",
+            "preparation", "adjuncts", "monitoring", "warnings"}
+
+
+@pytest.mark.parametrize("rid", IDS)
+def test_json_contract_for_every_template(run, patient_path, rid):
+    r = run("plan", rid, "--patient", patient_path, "--format", "json", "--concentration", "1mg/mL")
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert CONTRACT <= set(data)
+    assert set(data["regimen"]) >= {"id", "title", "sha256"}
+    assert set(data["patient"]) >= {"dosing_weight_kg", "weight_basis"}
+    assert set(data["screen"]) >= {"status", "findings", "not_assessed"}
+    assert set(data["totals"]) >= {"max_session_mg", "max_daily_mg", "course_mg_min", "course_mg_max"}
+    for s in data["sessions"]:
+        assert set(s) >= {"day", "index", "conditional", "phases", "dose_mg"}
+        for ph in s["phases"]:
+            assert set(ph) >= {"name", "rate_mg_per_h", "rate_ml_per_h", "duration_h", "dose_mg"}
+
+
+def test_plan_is_byte_identical_run_to_run(run, patient_path):
+    args = ("plan", "crps-sigtermans-2009", "--patient", patient_path, "--format", "json",
+            "--start", "2026-12-01T09:00")
+    assert run(*args).stdout == run(*args).stdout
+
+
+def test_csv_one_row_per_phase_of_each_session(run, patient_path):
+    r = run("plan", "crps-schwartzman-2009", "--patient", patient_path, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert len(rows) == 10 and rows[0]["rate_mg_per_h"] == "25.0" and rows[0]["rate_ml_per_h"] == "25.0"
+
+
+def test_table_shows_the_main_sections(run, patient_path):
+    r = run("plan", "crps-schwartzman-2009", "--patient", patient_path, "--start", "2026-12-01T09:00")
+    assert r.exit_code == 0
+    for text in ("Dosing weight", "Session", "Course calendar", "Preparation", "Adjuncts",
+                 "Monitoring", "Stop rules", "Retreatment", "25.0 mL/h", "capped", "2026-12-10"):
+        assert text in r.stdout, text
+
+
+def test_contraindicated_patient_gets_no_plan_without_override(run, write):
+    path = write(yaml.safe_dump({**PATIENT, "conditions": ["active-psychosis"]}), "p.yaml")
+    r = run("plan", "crps-schwartzman-2009", "--patient", path, "--format", "json")
+    assert r.exit_code == 1 and json.loads(r.stdout)["sessions"] is None
+    r = run("plan", "crps-schwartzman-2009", "--patient", path, "--format", "json",
+            "--override", "psychiatrist reviewed: in remission for 5 years")
+    assert r.exit_code == 0
+    data = json.loads(r.stdout)
+    assert data["override"].startswith("psychiatrist") and data["sessions"]
+
+
+def test_hard_limit_blocks_the_plan(run, write, patient_path):
+    text = template_text().replace("id: crps-schwartzman-2009", "id: high-rate").replace(
+        "rate: 0.35 mg/kg/h", "rate: 0.9 mg/kg/h").replace("      max_rate: 25 mg/h           # \"not to exceed 25 mg/h\" [P]\n", "")
+    text = text.replace("format: 1\n", "format: 1\nconfirm: {KD-LIM-001: \"local protocol, monitored unit\", KD-LIM-004: \"local protocol, monitored unit\", KD-LIM-005: \"local protocol, monitored unit\"}\n")
+    path = write(text, "high.yaml")
+    assert run("validate", path).exit_code == 0
+    r = run("plan", path, "--patient", patient_path, "--format", "json")
+    assert r.exit_code == 1
+    data = json.loads(r.stdout)
+    assert data["sessions"] is None and any(w["rule"] == "KD-LIM-002" and w["severity"] == "error"
+                                            for w in data["warnings"])
+    assert "hard limit" in r.stderr
+
+
+def test_weight_is_required_for_per_kg_regimens(run):
+    r = run("plan", "crps-schwartzman-2009", "--age", "40")
+    assert r.exit_code == 2 and "weight is required" in r.stderr
+
+
+def test_ideal_weight_needs_height(run):
+    r = run("plan", "crps-schwartzman-2009", "--weight", "120", "--weight-basis", "ideal")
+    assert r.exit_code == 2 and "height" in r.stderr
+
+
+def test_obese_patient_sees_all_three_weights(run):
+    r = run("plan", "crps-schwartzman-2009", "--weight", "120", "--height", "170cm", "--sex", "male",
+            "--weight-basis", "adjusted", "--format", "json")
+    data = json.loads(r.stdout)
+    [f] = [w for w in data["warnings"] if w["rule"] == "KD-DOSE-001"]
+    assert "actual 120" in f["message"] and "ideal" in f["message"] and "adjusted" in f["message"]
+    assert data["patient"]["weight_basis"] == "adjusted"
+    assert data["patient"]["dosing_weight_kg"] == round(data["patient"]["adjusted_weight_kg"], 2)
+
+
+def test_bad_concentration_is_exit_2(run, patient_path):
+    r = run("plan", "crps-schwartzman-2009", "--patient", patient_path, "--concentration", "1 mg")
+    assert r.exit_code == 2
