@@ -262,6 +262,57 @@ def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming
     ctx.exit(run_plan(_dirs(ctx), regimen, patient_path, flags, opts, fmt))
 
 
+def _resolution(value) -> float:
+    from ketadose.units import parse_quantity
+
+    q = parse_quantity(value, ("duration",))
+    minutes = q.magnitude("min")
+    if not 0.1 <= minutes <= 60:
+        raise KetadoseError("--resolution must be between 6 s (0.1 min) and 1 h")
+    return minutes
+
+
+@cli.command()
+@click.argument("regimen", metavar="ID|FILE")
+@patient_options
+@click.option("--model", help="PK model id (`ketadose models`) [default: by drug form].")
+@click.option("--resolution", default="1 min", show_default=True, help="Output time step.")
+@click.option("--f", "bio_f", type=float, help="Bioavailability (0-1) for SC/oral; overrides the default.")
+@click.option("--ka", type=float, help="Absorption rate constant, 1/min, for SC/oral.")
+@click.option("--plot", metavar="FILE.png|FILE.svg", help="Also write the chart as an image.")
+@format_option("table", "json", "csv")
+@click.pass_context
+def simulate(ctx, regimen, patient_path, model, resolution, bio_f, ka, plot, fmt, **kwargs):
+    """Predict plasma ketamine over the whole course from a published PK model."""
+    from ketadose.commands.simulate import run_simulate
+
+    flags = _pop_patient_flags(kwargs)
+    ctx.exit(run_simulate(_dirs(ctx), regimen, patient_path, flags, model, _resolution(resolution),
+                          bio_f, ka, fmt, plot))
+
+
+@cli.command()
+@click.argument("regimens", nargs=-1, required=True, metavar="ID|FILE...")
+@patient_options
+@format_option("table", "json", "yaml")
+@click.pass_context
+def compare(ctx, regimens, patient_path, fmt, **kwargs):
+    """Compare regimens side by side for one patient: totals, hours, peak, exposure, screen."""
+    from ketadose.commands.simulate import run_compare
+
+    flags = _pop_patient_flags(kwargs)
+    ctx.exit(run_compare(_dirs(ctx), regimens, patient_path, flags, fmt))
+
+
+@cli.command()
+@format_option("table", "json")
+def models(fmt):
+    """List the pharmacokinetic models with their status, population and citation."""
+    from ketadose.commands.simulate import show_models
+
+    show_models(fmt)
+
+
 @cli.command()
 @format_option("table", "json", "yaml")
 def vocabulary(fmt):

@@ -1,0 +1,216 @@
+"""`ketadose simulate`, `compare` and `models` (the only commands that import numpy)."""
+
+from __future__ import annotations
+
+import click
+
+from ketadose import __version__
+from ketadose.errors import KetadoseError
+from ketadose.io.library import limit_library
+from ketadose.io.patients import load_patient
+from ketadose.io.regimens import load_regimen
+from ketadose.plan import make_plan
+from ketadose.render.data import to_csv, to_json, to_yaml
+
+
+def _plan(dirs, ref, patient):
+    src, regimen, findings = load_regimen(ref, dirs)
+    return src, make_plan(regimen, patient, limit_library(), regimen_findings=findings)
+
+
+def _simulate(plan, model, resolution, f, ka):
+    from ketadose.pk.models import MODELS
+    from ketadose.pk.simulate import simulate
+
+    if model is not None and model not in MODELS:
+        raise KetadoseError(f"no model {model!r}; `ketadose models` lists them")
+    if f is not None and not 0 < f <= 1:
+        raise KetadoseError("--f must be a fraction between 0 and 1")
+    try:
+        return simulate(plan, model, resolution, f, ka)
+    except ValueError as exc:
+        raise KetadoseError(f"{plan.regimen.id}: {exc}") from None
+
+
+def result_data(res, src, plan, series=True) -> dict:
+    p = res.params
+    params = p.as_dict()
+    if res.ka is not None:
+        params.update({"ka_per_min": res.ka, "f": res.f})
+    data = {
+        "ketadose_version": __version__,
+        "regimen": {"id": plan.regimen.id, "sha256": src.sha256, "drug": plan.regimen.drug},
+        "model": {"id": res.model.id, "name": res.model.name, "citation": res.model.citation,
+                  "drug": res.model.drug, "status": res.model.status,
+                  "population": res.model.population, "covariates": res.model.covariates,
+                  "weight_kg": plan.weight.actual_kg, "parameters": params,
+                  "absorption_source": res.absorption_source},
+        "route": res.route,
+        "days": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in d.items()}
+                 for d in res.days],
+        "thresholds": [{**t, "hours_above": round(t["hours_above"], 4)} for t in res.thresholds],
+        "bands_note": "display bands are a synthesis, not a source (pk.md section 2)",
+        "notes": list(res.notes), "warnings": list(res.warnings),
+    }
+    if series:
+        nk = res.norketamine
+        data["series"] = [{"t_h": round(float(t), 6), "ketamine_ng_per_ml": round(float(c), 4),
+                           "norketamine_ng_per_ml": None if nk is None else round(float(nk[i]), 4)}
+                          for i, (t, c) in enumerate(zip(res.t_h, res.ketamine))]
+    return data
+
+
+def run_simulate(dirs, ref, patient_path, flags, model, resolution, f, ka, fmt, plot) -> int:
+    patient, _doc, _raw = load_patient(patient_path, flags)
+    src, plan = _plan(dirs, ref, patient)
+    res = _simulate(plan, model, resolution, f, ka)
+    title = f"{plan.regimen.id}: predicted plasma ketamine ({res.model.id}, {plan.weight.actual_kg:g} kg)"
+    if plot:
+        from ketadose.io.files import write_atomic
+        from ketadose.pk import chart
+
+        if plot.lower().endswith(".svg"):
+            write_atomic(plot, chart.svg_chart(res.t_h, res.ketamine, title), force=True)
+        elif plot.lower().endswith(".png"):
+            chart.png_chart(plot, res.t_h, res.ketamine, title)
+        else:
+            raise KetadoseError("--plot needs a .png or .svg file name", plot)
+    if fmt == "json":
+        click.echo(to_json(result_data(res, src, plan)), nl=False)
+    elif fmt == "csv":
+        rows = [{"t_h": round(float(t), 6), "ketamine_ng_per_ml": round(float(c), 4),
+                 "norketamine_ng_per_ml": "" if res.norketamine is None else
+                 round(float(res.norketamine[i]), 4)}
+                for i, (t, c) in enumerate(zip(res.t_h, res.ketamine))]
+        click.echo(to_csv(rows, ("t_h", "ketamine_ng_per_ml", "norketamine_ng_per_ml")), nl=False)
+    else:
+        render_simulation(res, plan, title)
+    return 0
+
+
+def render_simulation(res, plan, title) -> None:
+    from ketadose.pk.chart import text_chart
+    from ketadose.render.table import console, table
+
+    out = console()
+    m = res.model
+    out.print(f"[bold]{m.name}[/bold] ({m.status}); {m.population}")
+    out.print(f"{m.citation}")
+    p = res.params
+    out.print(f"Patient parameters: V1 {p.v1_l:.3g} L, k10 {p.k10:.4g}/min, k12 {p.k12:.4g}, "
+              f"k21 {p.k21:.4g}, k13 {p.k13:.4g}, k31 {p.k31:.4g}/min"
+              + (f"; F {res.f:g}, ka {res.ka:.4g}/min ({res.absorption_source})" if res.ka else ""))
+    for w in res.warnings:
+        out.print(f"[yellow]warning:[/yellow] {w}")
+    out.print(table("Per day (day after the course last)", [
+        "day", "Cmax ng/mL", "Tmax h", "end of day ng/mL", "AUC ng.h/mL"],
+        [(f"{d['day']}" + (" (after)" if d["after_course"] else ""), f"{d['cmax_ng_per_ml']:.1f}",
+          f"{d['tmax_h']:.2f}", f"{d['trough_ng_per_ml']:.1f}", f"{d['auc_ng_h_per_ml']:.0f}")
+         for d in res.days]))
+    out.print(table("Time above thresholds", ["threshold", ("ng/mL", {"no_wrap": True}),
+                                              ("hours above", {"no_wrap": True}), "source"],
+                    [(t["name"], f"{t['ng_per_ml']:g}", f"{t['hours_above']:.1f}", t["source"])
+                     for t in res.thresholds]))
+    out.print(text_chart(res.t_h, res.ketamine, title), markup=False, highlight=False)
+    for n in res.notes:
+        out.print(f"[dim]- {n}[/dim]")
+    spread = model_spread(plan, res)
+    if len(spread) > 1:
+        out.print(table("Spread between models for this plan (peak and total exposure)",
+                        ["model", "status", "peak ng/mL", "course AUC ng.h/mL"],
+                        [(mid, st, f"{pk:.1f}", f"{auc:.0f}") for mid, st, pk, auc in spread],
+                        "Published models differ by up to about 1.5x (pk.md section 0)."))
+
+
+def model_spread(plan, res) -> list:
+    """Peak and course AUC under every model built for this drug form."""
+    from ketadose.pk.models import MODELS
+    from ketadose.pk.simulate import simulate
+
+    rows = []
+    for mid, model in MODELS.items():
+        if model.drug != plan.regimen.drug:
+            continue
+        other = res if mid == res.model.id else simulate(plan, mid, 5.0, res.f, res.ka)
+        rows.append((mid, model.status, max(d["cmax_ng_per_ml"] for d in other.days),
+                     sum(d["auc_ng_h_per_ml"] for d in other.days)))
+    return rows
+
+
+def run_compare(dirs, refs, patient_path, flags, fmt) -> int:
+    from ketadose.commands.check import screen_for
+
+    patient, _doc, _raw = load_patient(patient_path, flags)
+    import datetime as dt
+
+    rows = []
+    for ref in refs:
+        src, plan = _plan(dirs, ref, patient)
+        screen = screen_for(patient, plan.regimen, dt.date.today(), None)
+        row = {"id": plan.regimen.id, "drug": plan.regimen.drug, "route": plan.regimen.route,
+               "screen_status": screen.status, "blocked_by_limits": plan.blocked,
+               "course_mg_min": plan.totals["course_mg_min"],
+               "course_mg_max": plan.totals["course_mg_max"],
+               "infusion_hours": sum((p.duration_h or 0) for p in plan.phases
+                                     if p.kind in ("infusion", "titration", "escalation", "bolus"))
+               * (plan.regimen.days if plan.regimen.pattern == "daily" else 1),
+               "model": None, "peak_ng_per_ml": None, "auc_ng_h_per_ml": None, "note": None}
+        try:
+            res = _simulate(plan, None, 5.0, None, None)
+            row.update(model=res.model.id,
+                       peak_ng_per_ml=round(max(d["cmax_ng_per_ml"] for d in res.days), 2),
+                       auc_ng_h_per_ml=round(sum(d["auc_ng_h_per_ml"] for d in res.days), 1))
+        except KetadoseError as exc:
+            row["note"] = exc.message
+        rows.append(row)
+    if fmt == "json":
+        click.echo(to_json({"ketadose_version": __version__, "regimens": rows}), nl=False)
+        return 0
+    if fmt == "yaml":
+        click.echo(to_yaml({"ketadose_version": __version__, "regimens": rows}), nl=False)
+        return 0
+    from ketadose.render.table import console, table
+
+    def mg(lo, hi):
+        if hi is None:
+            return "-"
+        return f"{lo:.0f}-{hi:.0f} mg" if lo is not None and abs(lo - hi) > 0.5 else f"{hi:.0f} mg"
+
+    console().print(table("Regimens side by side for this patient", [
+        ("regimen", {"no_wrap": True}), "drug / route", "screen", "course total", "infusion h",
+        "model", "peak ng/mL", "AUC ng.h/mL"],
+        [(r["id"], f"{r['drug']}\n{r['route']}", r["screen_status"] +
+          (" (hard limit)" if r["blocked_by_limits"] else ""), mg(r["course_mg_min"], r["course_mg_max"]),
+          f"{r['infusion_hours']:.0f}", r["model"] or r["note"],
+          "-" if r["peak_ng_per_ml"] is None else f"{r['peak_ng_per_ml']:.0f}",
+          "-" if r["auc_ng_h_per_ml"] is None else f"{r['auc_ng_h_per_ml']:.0f}") for r in rows],
+        "Peaks and AUC: the maximum case (every escalation, titration at its maximum); "
+        "esketamine and racemic concentrations are not comparable one to one."))
+    return 0
+
+
+def show_models(fmt) -> None:
+    from ketadose.pk.models import DEFAULT_MODEL, MODELS
+
+    rows = []
+    for m in MODELS.values():
+        p = m.params(70.0)
+        rows.append({"id": m.id, "name": m.name, "drug": m.drug, "status": m.status,
+                     "default_for": [d for d, mid in DEFAULT_MODEL.items() if mid == m.id],
+                     "population": m.population, "citation": m.citation, "covariates": m.covariates,
+                     "sampling": m.sampling, "notes": m.notes, "parameters_70kg": p.as_dict(),
+                     "clearance_l_per_min_70kg": round(p.cl_l_min, 4),
+                     "css_ng_per_ml_per_mg_per_h": round(1000 / 60 / p.cl_l_min, 2)})
+    if fmt == "json":
+        click.echo(to_json(rows), nl=False)
+        return
+    from ketadose.render.table import console, table
+
+    console().print(table("Pharmacokinetic models", [
+        ("id", {"no_wrap": True}), ("drug", {"no_wrap": True}), ("status", {"no_wrap": True}),
+        ("population", {"ratio": 1}), ("CL L/min", {"no_wrap": True}),
+        ("Css/(mg/h)", {"no_wrap": True}), ("citation and notes", {"ratio": 3})],
+        [(r["id"] + (" (default)" if r["default_for"] else ""), r["drug"], r["status"],
+          r["population"], f"{r['clearance_l_per_min_70kg']:.2f}",
+          f"{r['css_ng_per_ml_per_mg_per_h']:.2f} ng/mL", f"{r['citation']}. {r['notes']}")
+         for r in rows]))

@@ -1,0 +1,114 @@
+"""Simulate a plan with a model: series, per-day summaries and time above thresholds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ketadose.pk.engine import CENTRAL, ELIMINATED, METABOLITE, Solver
+from ketadose.pk.models import DEFAULT_MODEL, MODELS, ROUTE_DEFAULTS, THRESHOLDS
+from ketadose.pk.schedule import inputs_for
+
+
+@dataclass(frozen=True)
+class Result:
+    model: object
+    params: object
+    route: str
+    f: float | None
+    ka: float | None
+    absorption_source: str | None
+    t_h: object  # numpy arrays
+    ketamine: object
+    norketamine: object  # or None
+    days: tuple  # dicts
+    thresholds: tuple  # dicts
+    notes: tuple
+    warnings: tuple
+
+
+def choose_model(regimen, model_id: str | None):
+    model = MODELS[model_id or DEFAULT_MODEL[regimen.drug]]
+    warnings = []
+    if model.drug != regimen.drug:
+        warnings.append(f"Model {model.id} was built for {model.drug}, but this regimen gives "
+                        f"{regimen.drug}: the prediction is an extrapolation.")
+    return model, warnings
+
+
+def simulate(plan, model_id=None, resolution_min=1.0, f=None, ka=None) -> Result:
+    regimen = plan.regimen
+    model, warnings = choose_model(regimen, model_id)
+    weight = plan.weight.actual_kg
+    if weight is None:
+        raise ValueError("simulation needs the patient's weight (--weight)")
+    params = model.params(weight)
+    source = None
+    if regimen.route in ("oral", "sc"):
+        f0, ka0, source = ROUTE_DEFAULTS[(regimen.route, regimen.drug)]
+        if f is not None or ka is not None:
+            source = "set on the command line (--f/--ka)" + (f"; defaults were: {source}")
+        f = f0 if f is None else f
+        ka = ka0 if ka is None else ka
+    else:
+        f = ka = None
+    inputs, notes = inputs_for(plan, f if f is not None else 1.0, ka)
+    horizon_min = (regimen.days * 24.0 + 24.0) * 60.0  # the course and one day after
+    grid = np.arange(0.0, horizon_min + resolution_min / 2, resolution_min)
+    edges = {t for a, b, _r, _c in inputs.infusions for t in (a, b)} | \
+        {t for t, _m, _c in inputs.impulses}
+    times = np.union1d(grid, np.array(sorted(e for e in edges if e <= horizon_min)))
+    amounts = Solver(params, ka).run(inputs, times)
+    conc = amounts[:, CENTRAL] / params.v1_l * 1000.0  # mg/L -> ng/mL
+    norket = None
+    if params.fm is not None:
+        norket = amounts[:, METABOLITE] / params.vm_l * 1000.0
+    else:
+        notes.append("Norketamine is not modelled for this model" +
+                     ("; after oral dosing norketamine dominates, so parent-only predictions "
+                      "understate activity." if regimen.route == "oral" else "."))
+    t_h = times / 60.0
+    auc_factor = 1000.0 / 60.0 / (params.k10 * params.v1_l)  # eliminated mg -> ng.h/mL
+    days = []
+    n_days = regimen.days + 1
+    for d in range(n_days):
+        a, b = 24.0 * d, 24.0 * (d + 1)
+        sel = (t_h >= a) & (t_h <= b)
+        c = conc[sel]
+        i = int(np.argmax(c))
+        at_b = np.searchsorted(t_h, b)
+        days.append({"day": d + 1, "after_course": d + 1 > regimen.days,
+                     "cmax_ng_per_ml": float(c[i]), "tmax_h": float(t_h[sel][i]),
+                     "trough_ng_per_ml": float(conc[min(at_b, len(conc) - 1)]),
+                     "auc_ng_h_per_ml": float((_at(amounts[:, ELIMINATED], t_h, b) -
+                                               _at(amounts[:, ELIMINATED], t_h, a)) * auc_factor)})
+    thresholds = []
+    for name, level, src in THRESHOLDS[regimen.drug]:
+        thresholds.append({"name": name, "ng_per_ml": level,
+                           "hours_above": _hours_above(t_h, conc, level), "source": src})
+    if regimen.route == "sc" and "ASSUMPTION" in (source or ""):
+        warnings.append("Subcutaneous F and ka have no human data: the values used are assumptions.")
+    return Result(model, params, regimen.route, f, ka, source, t_h, conc, norket, tuple(days),
+                  tuple(thresholds), tuple(notes), tuple(warnings))
+
+
+def _at(values, t_h, t):
+    i = min(np.searchsorted(t_h, t), len(t_h) - 1)
+    return float(values[i])
+
+
+def _hours_above(t_h, c, level) -> float:
+    """Time above a level, linear between points (exact at the resolution used)."""
+    above0 = c[:-1] > level
+    above1 = c[1:] > level
+    dt = np.diff(t_h)
+    both = above0 & above1
+    total = float(dt[both].sum())
+    cross = above0 != above1
+    if cross.any():
+        c0, c1, d = c[:-1][cross], c[1:][cross], dt[cross]
+        frac = (level - c0) / (c1 - c0)
+        part = np.where(above0[cross], frac * d, (1 - frac) * d)
+        total += float(part.sum())
+    return total
