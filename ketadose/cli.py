@@ -6,6 +6,10 @@ Exit codes: 0 ok (warnings allowed), 1 blocking findings, 2 usage or input error
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
+import os
 import sys
 
 import click
@@ -33,6 +37,38 @@ class Group(click.Group):
             raise InputError(str(exc)) from None
 
 
+def output_options(fn):
+    """-o/--output FILE (atomic, never overwrites without --force) and --quiet, on every command."""
+
+    @click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False), metavar="FILE",
+                  help="Write the output to FILE atomically; an existing file needs --force.")
+    @click.option("--force", "force_output", is_flag=True, help="Allow --output to replace a file.")
+    @click.option("-q", "--quiet", is_flag=True, help="No diagnostics on stderr (for scripts).")
+    @functools.wraps(fn)
+    def wrapper(*args, output_path=None, force_output=False, quiet=False, **kwargs):
+        ctx = click.get_current_context()
+        ctx.meta["quiet"] = quiet
+        if not output_path:
+            return fn(*args, **kwargs)
+        from ketadose.io.files import write_atomic
+
+        if os.path.exists(output_path) and not force_output:
+            raise KetadoseError("exists; use --force to overwrite it", output_path)
+        buf = io.StringIO()
+        code = OK
+        try:
+            with contextlib.redirect_stdout(buf):
+                fn(*args, **kwargs)
+        except click.exceptions.Exit as exc:
+            code = exc.exit_code
+        write_atomic(output_path, buf.getvalue(), force_output)
+        if not quiet:
+            click.echo(f"wrote {output_path}", err=True)
+        ctx.exit(code)
+
+    return wrapper
+
+
 def format_option(*choices, default=None):
     return click.option("--format", "fmt", type=click.Choice(choices), default=default or choices[0],
                         show_default=True, help="Output format.")
@@ -58,6 +94,7 @@ def _dirs(ctx) -> tuple:
 
 # ----------------------------------------------------------------------------- validate
 @cli.command()
+@output_options
 @click.argument("files", nargs=-1, required=True)
 @format_option("text", "json", "github")
 @click.pass_context
@@ -73,6 +110,7 @@ def validate(ctx, files, fmt):
 
 # ----------------------------------------------------------------------------- schema
 @cli.command()
+@output_options
 @click.argument("what", type=click.Choice(["regimen", "patient"]))
 def schema(what):
     """Print the JSON Schema of a document (regimen, patient)."""
@@ -90,6 +128,7 @@ def schema(what):
 
 # ----------------------------------------------------------------------------- limits, rules
 @cli.command()
+@output_options
 @format_option("table", "json", "yaml")
 def limits(fmt):
     """Print the dose-limit library (hard and soft limits with their sources)."""
@@ -99,6 +138,7 @@ def limits(fmt):
 
 
 @cli.command()
+@output_options
 @format_option("table", "json")
 @click.argument("rule_id", required=False)
 def rules(fmt, rule_id):
@@ -110,6 +150,7 @@ def rules(fmt, rule_id):
 
 # ----------------------------------------------------------------------------- library
 @cli.command("list")
+@output_options
 @click.option("--condition", help="Only regimens for this condition id (e.g. crps).")
 @click.option("--route", type=click.Choice(["iv", "sc", "oral", "topical"]), help="Only this route.")
 @format_option("table", "json", "yaml")
@@ -122,6 +163,7 @@ def list_(ctx, condition, route, fmt):
 
 
 @cli.command()
+@output_options
 @click.argument("ref", metavar="ID|FILE")
 @format_option("table", "yaml", "json")
 @click.pass_context
@@ -133,16 +175,18 @@ def show(ctx, ref, fmt):
 
 
 @cli.command()
+@output_options
 @click.option("--from", "from_id", required=True, metavar="ID", help="Template to copy.")
 @click.option("--id", "new_id", metavar="ID", help="Id of the new regimen [default: ID-local].")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomic).")
-@click.option("--force", is_flag=True, help="Overwrite an existing output file.")
 @click.pass_context
-def new(ctx, from_id, new_id, output, force):
-    """Start a custom regimen from a template, with comments that explain each field."""
+def new(ctx, from_id, new_id):
+    """Start a custom regimen from a template, with comments that explain each field.
+
+    Write it with -o FILE (atomic; an existing file needs --force).
+    """
     from ketadose.commands.library import new_regimen
 
-    new_regimen(_dirs(ctx), from_id, new_id, output, force)
+    new_regimen(_dirs(ctx), from_id, new_id)
 
 
 # ----------------------------------------------------------------------------- patients
@@ -174,6 +218,21 @@ def patient_options(fn):
     return fn
 
 
+def batch_options(fn):
+    fn = click.option("--patients-format", type=click.Choice(["jsonl", "csv"]),
+                      help="Format of --patients [default: by file suffix, or sniffed].")(fn)
+    return click.option("--patients", metavar="FILE",
+                        help="Batch: JSON Lines or CSV of patients ('-' for stdin); "
+                             "output --format jsonl, one line per patient.")(fn)
+
+
+def _batch_usage(patient_path, flags, fmt):
+    if patient_path or any(v not in (None, (), False) for v in flags.values()):
+        raise click.UsageError("--patients cannot be combined with --patient or patient flags")
+    if fmt != "jsonl":
+        raise click.UsageError("a batch (--patients) writes --format jsonl")
+
+
 _PATIENT_FLAGS = ("weight", "height", "age", "sex", "pregnant", "breastfeeding", "bp", "heart_rate",
                   "conditions", "no_conditions", "medications", "no_medications", "allergies",
                   "no_allergies", "no_previous_courses")
@@ -195,13 +254,15 @@ def _date(value):
 
 
 @cli.command()
+@output_options
 @click.argument("regimen", required=False, metavar="[ID|FILE]")
 @patient_options
 @click.option("--override", metavar="REASON", help="Proceed despite a contraindication; recorded.")
 @click.option("--date", "on_date", metavar="YYYY-MM-DD", help="Screening date [default: today].")
-@format_option("table", "json", "yaml")
+@batch_options
+@format_option("table", "json", "yaml", "jsonl")
 @click.pass_context
-def check(ctx, regimen, patient_path, override, on_date, fmt, **kwargs):
+def check(ctx, regimen, patient_path, override, on_date, fmt, patients, patients_format, **kwargs):
     """Screen a patient for contraindications and interactions (optionally for a REGIMEN).
 
     Status: contraindicated, incomplete, caution or clear. Exit 1 when contraindicated
@@ -210,6 +271,14 @@ def check(ctx, regimen, patient_path, override, on_date, fmt, **kwargs):
     from ketadose.commands.check import run_check
 
     flags = _pop_patient_flags(kwargs)
+    if patients:
+        _batch_usage(patient_path, flags, fmt)
+        from ketadose.commands.batch import run_batch
+
+        ctx.exit(run_batch("check", _dirs(ctx), regimen, patients, patients_format,
+                           {"override": override}, _date(on_date)))
+    if fmt == "jsonl":
+        raise click.UsageError("--format jsonl is for batches (--patients FILE)")
     if not patient_path and not any(v not in (None, (), False) for v in flags.values()):
         raise click.UsageError("give --patient FILE and/or patient flags such as --weight")
     ctx.exit(run_check(_dirs(ctx), regimen, patient_path, flags, override, _date(on_date), fmt))
@@ -235,6 +304,7 @@ def _concentration(value):
 
 
 @cli.command()
+@output_options
 @click.argument("regimen", metavar="ID|FILE")
 @patient_options
 @click.option("--concentration", metavar="C", help="Infusion or product strength, e.g. 1mg/mL.")
@@ -244,10 +314,11 @@ def _concentration(value):
 @click.option("--priming", type=click.FloatRange(min=0, max=500), metavar="ML",
               help="Giving-set priming volume in mL, added to the bag.")
 @click.option("--override", metavar="REASON", help="Plan despite a contraindication; recorded.")
-@format_option("table", "json", "yaml", "csv")
+@batch_options
+@format_option("table", "json", "yaml", "csv", "jsonl", "fhir")
 @click.pass_context
 def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming, override, fmt,
-         **kwargs):
+         patients, patients_format, **kwargs):
     """Dose plan for a patient: screen, dosing weight, rates, pump rates, calendar, preparation.
 
     Exit 1 when the patient is contraindicated (unless --override) or a hard limit is exceeded.
@@ -255,10 +326,19 @@ def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming
     from ketadose.commands.plan import run_plan
 
     flags = _pop_patient_flags(kwargs)
-    if not patient_path and not any(v not in (None, (), False) for v in flags.values()):
+    if not patients and not patient_path and not any(v not in (None, (), False)
+                                                      for v in flags.values()):
         raise click.UsageError("give --patient FILE and/or patient flags such as --weight")
     opts = {"concentration": _concentration(concentration), "weight_basis": weight_basis,
             "start": _start(start), "priming": priming, "override": override}
+    if patients:
+        _batch_usage(patient_path, flags, fmt)
+        from ketadose.commands.batch import run_batch
+
+        today = opts["start"].date() if opts["start"] else _date(None)
+        ctx.exit(run_batch("plan", _dirs(ctx), regimen, patients, patients_format, opts, today))
+    if fmt == "jsonl":
+        raise click.UsageError("--format jsonl is for batches (--patients FILE)")
     ctx.exit(run_plan(_dirs(ctx), regimen, patient_path, flags, opts, fmt))
 
 
@@ -273,6 +353,7 @@ def _resolution(value) -> float:
 
 
 @cli.command()
+@output_options
 @click.argument("regimen", metavar="ID|FILE")
 @patient_options
 @click.option("--model", help="PK model id (`ketadose models`) [default: by drug form].")
@@ -292,6 +373,7 @@ def simulate(ctx, regimen, patient_path, model, resolution, bio_f, ka, plot, fmt
 
 
 @cli.command()
+@output_options
 @click.argument("regimens", nargs=-1, required=True, metavar="ID|FILE...")
 @patient_options
 @format_option("table", "json", "yaml")
@@ -305,6 +387,7 @@ def compare(ctx, regimens, patient_path, fmt, **kwargs):
 
 
 @cli.command()
+@output_options
 @format_option("table", "json")
 def models(fmt):
     """List the pharmacokinetic models with their status, population and citation."""
@@ -314,6 +397,7 @@ def models(fmt):
 
 
 @cli.command()
+@output_options
 @format_option("table", "json", "yaml")
 def vocabulary(fmt):
     """Print the controlled lists of conditions and medicines (with their classes)."""

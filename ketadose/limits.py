@@ -48,9 +48,14 @@ class Limit:
 class LimitLibrary:
     version: str
     limits: tuple
+    _index: dict = field(default_factory=dict, compare=False, repr=False)
 
     def find(self, drug: str, route: str, measure: str):
-        return [lim for lim in self.limits if lim.applies(drug, route, measure)]
+        key = (drug, route, measure)
+        found = self._index.get(key)
+        if found is None:  # cached: plans in a batch ask the same questions every time
+            found = self._index[key] = [lim for lim in self.limits if lim.applies(drug, route, measure)]
+        return found
 
     def by_id(self, rule_id: str):
         return next((lim for lim in self.limits if lim.id == rule_id), None)

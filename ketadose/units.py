@@ -113,8 +113,8 @@ class Quantity:
         if target.kind != self.unit.kind:
             raise UnitError(f"cannot convert {format_quantity(self)} to {target.symbol}: "
                             f"{self.unit.kind} is not {target.kind}")
-        ratio = self.unit.factor / target.factor
-        return Quantity(self.value if ratio == 1 else self.value * float(ratio), target)
+        ratio = _ratio(self.unit, target)
+        return Quantity(self.value if ratio == 1 else self.value * ratio, target)
 
     def magnitude(self, symbol: str) -> float:
         return self.to(symbol).value
@@ -151,6 +151,16 @@ class OverTime:
 
 
 _unit_cache: dict[str, Unit] = {}
+_ratio_cache: dict = {}
+
+
+def _ratio(source: Unit, target: Unit) -> float:
+    """The exact factor between two units, as the nearest float (cached: a hot path in batches)."""
+    key = (source.symbol, target.symbol)
+    ratio = _ratio_cache.get(key)
+    if ratio is None:
+        ratio = _ratio_cache[key] = float(source.factor / target.factor)
+    return ratio
 
 
 def parse_unit(text: str) -> Unit:

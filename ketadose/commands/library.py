@@ -141,9 +141,8 @@ _HEADER = """\
 """
 
 
-def new_regimen(dirs, from_id, new_id, output, force) -> None:
+def new_regimen(dirs, from_id, new_id) -> None:
     from ketadose import __version__
-    from ketadose.io.files import write_atomic
 
     src, regimen, _findings = load_regimen(from_id, dirs)
     new_id = new_id or f"{regimen.id}-local"
@@ -154,11 +153,5 @@ def new_regimen(dirs, from_id, new_id, output, force) -> None:
     body, count = re.subn(r"(?m)^id:[ \t]*\S+[ \t]*$", f"id: {new_id}", src.text, count=1)
     if count != 1:
         raise KetadoseError("template has no top-level 'id:' line to replace", src.name)
-    text = _HEADER.format(origin=regimen.id, version=__version__,
-                          target=output or f"{new_id}.yaml") + body
-    if output:
-        write_atomic(output, text, force)
-        click.echo(f"wrote {output} (from {regimen.id}); check it with `ketadose validate {output}`",
-                   err=True)
-    else:
-        click.echo(text, nl=False)
+    text = _HEADER.format(origin=regimen.id, version=__version__, target=f"{new_id}.yaml") + body
+    click.echo(text, nl=False)

@@ -14,6 +14,7 @@ from ketadose.io.patients import load_patient
 from ketadose.io.regimens import load_regimen
 from ketadose.plan import make_plan
 from ketadose.render.data import to_csv, to_json, to_yaml
+from ketadose.render.diag import note
 
 CSV_COLUMNS = ("day", "session", "phase", "kind", "conditional", "rate_mg_per_h",
                "rate_mg_per_h_max", "rate_per_kg_per_h", "rate_ml_per_h", "rounding_error_mg_per_h",
@@ -21,8 +22,9 @@ CSV_COLUMNS = ("day", "session", "phase", "kind", "conditional", "rate_mg_per_h"
 
 
 def _r(x, nd=4):
-    """Round for machine output: enough digits to recompute, no float noise (0.30000000000000004)."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    """Round for machine output: enough digits to recompute, no float noise (0.30000000000000004).
+    None and NaN (an untimed titration step) become null."""
+    if x is None or x != x:
         return None
     return round(x, nd)
 
@@ -131,8 +133,8 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
             click.echo(to_json(data) if fmt == "json" else to_yaml(data), nl=False)
         else:
             render_screen(screen, regimen)
-            click.echo("No plan: the patient is contraindicated. A clinician may proceed only with "
-                       "--override \"reason\".", err=True)
+            note("No plan: the patient is contraindicated. A clinician may proceed only with "
+                 "--override \"reason\".")
         return 1
     plan = make_plan(regimen, patient, limit_library(), basis=opts["weight_basis"],
                      concentration=opts["concentration"], priming_ml=opts["priming"],
@@ -146,8 +148,8 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
             blocked["sessions"] = None
             click.echo(to_json(blocked) if fmt == "json" else to_yaml(blocked), nl=False)
         for f in errors:
-            click.echo(f"ketadose: hard limit {f.rule}: {f.message}", err=True)
-        click.echo("No plan: a hard limit is exceeded (no override).", err=True)
+            note(f"ketadose: hard limit {f.rule}: {f.message}")
+        note("No plan: a hard limit is exceeded (no override).")
         return 1
     if fmt == "json":
         click.echo(to_json(data), nl=False)

@@ -9,6 +9,7 @@ from ketadose.findings import Finding
 from ketadose.io.library import limit_library
 from ketadose.io.regimens import resolve
 from ketadose.render.data import to_json
+from ketadose.render.diag import quiet
 from ketadose.validate import validate
 
 
@@ -60,8 +61,9 @@ def run(refs, fmt, dirs) -> int:
         errors = sum(f.severity == "error" for f in everything)
         warnings = sum(f.severity == "warning" for f in everything)
         bad = sum(any(f.severity == "error" for f in fs) for _r, fs in results)
-        click.echo(f"{len(results)} file(s) checked: {errors} error(s), {warnings} warning(s); "
-                   f"{'all valid' if not bad else f'{bad} invalid'}")
+        if not quiet():
+            click.echo(f"{len(results)} file(s) checked: {errors} error(s), {warnings} warning(s); "
+                       f"{'all valid' if not bad else f'{bad} invalid'}")
     return 1 if any(f.severity == "error" for f in everything) else 0
 
 

@@ -1,0 +1,133 @@
+"""Batch runs: `check|plan REGIMEN --patients FILE --format jsonl`, one result line per patient,
+in input order, streamed as each is done. A bad record gives an error record and the batch goes
+on; the exit code is the worst of all records (2 > 1 > 0)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+
+from ketadose import __version__
+from ketadose.errors import KetadoseError
+from ketadose.io.batch import RecordError, open_records, records
+from ketadose.io.library import limit_library, vocabulary
+from ketadose.io.regimens import load_regimen
+from ketadose.patient import build
+from ketadose.render.diag import quiet
+
+
+def _dumps(data) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+# The parts of a plan that come from the regimen alone are the same for every patient: they are
+# encoded once and spliced in (JSON encoding was the largest cost of a batch).
+CONSTANT = ("regimen", "adjuncts", "monitoring", "stop_rules", "retreatment", "confirmed_limits")
+_constant_cache: dict = {}
+
+
+def _encode(record) -> str:
+    plan = record.get("plan")
+    if not plan:
+        return _dumps(record)
+    key = plan["regimen"]["sha256"]
+    fragment = _constant_cache.get(key)
+    if fragment is None:
+        fragment = _constant_cache[key] = _dumps({k: plan[k] for k in CONSTANT})[1:-1]
+    head = _dumps({k: v for k, v in record.items() if k != "plan"})
+    sessions = plan["sessions"]
+    shared = sessions and all(s["phases"] is sessions[0]["phases"] for s in sessions)
+    body = _dumps({k: v for k, v in plan.items()
+                   if k not in CONSTANT and not (shared and k == "sessions")})
+    if shared:  # daily sessions share one phase list: encode it once
+        phases = _dumps(sessions[0]["phases"])
+        parts = [_dumps({k: v for k, v in s.items() if k != "phases"})[:-1] + ',"phases":' + phases
+                 + "}" for s in sessions]
+        body = body[:-1] + ',"sessions":[' + ",".join(parts) + "]}"
+    return f'{head[:-1]},"plan":{body[:-1]},{fragment}}}}}'
+
+
+
+def run_batch(mode, dirs, ref, path, kind, opts, today) -> int:
+    from ketadose.commands.check import screen_data, screen_for
+
+    src = regimen = findings = None
+    if ref:
+        src, regimen, findings = load_regimen(ref, dirs)
+    if mode == "plan" and regimen is None:
+        raise KetadoseError("plan needs a regimen")
+    vocab, library = vocabulary(), limit_library()
+    try:
+        stream, kind = open_records(path, kind)
+    except OSError as exc:
+        raise KetadoseError(f"cannot read: {exc.strerror}", path) from None
+    progress = _progress(path)
+    out = sys.stdout
+    worst = 0
+    try:
+        for number, data, size in records(stream, kind):
+            if progress:
+                progress[0].advance(progress[1], size)
+            record = {"line": number}
+            if isinstance(data, RecordError):
+                record.update(exit=2, error=str(data))
+            else:
+                record["id"] = data.get("id") if isinstance(data.get("id"), str) else None
+                record.update(_one(mode, data, vocab, library, regimen, src, findings, opts, today,
+                                   screen_for, screen_data))
+            worst = max(worst, record["exit"])
+            out.write(_encode(record) + "\n")
+            out.flush()
+    except RecordError as exc:  # a bad CSV header: nothing can be read
+        raise KetadoseError(str(exc), path) from None
+    finally:
+        if progress:
+            progress[0].stop()
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    return worst
+
+
+def _one(mode, data, vocab, library, regimen, src, findings, opts, today, screen_for, screen_data):
+    patient, errors = build(data, vocab)
+    if patient is None:
+        first = errors[0]
+        where = ".".join(str(p) for p in first.path)
+        return {"exit": 2, "error": f"{where + ': ' if where else ''}{first.message}"
+                + (f" ({len(errors)} problems)" if len(errors) > 1 else "")}
+    try:
+        screen = screen_for(patient, regimen, today, opts.get("override"))
+        if mode == "check":
+            return {"exit": 1 if screen.blocking else 0, **screen_data(screen)}
+        if screen.blocking:
+            return {"exit": 1, "blocked": True, "screen": screen_data(screen), "plan": None}
+        from ketadose.commands.plan import plan_data
+        from ketadose.plan import make_plan
+
+        plan = make_plan(regimen, patient, library, basis=opts.get("weight_basis"),
+                         concentration=opts.get("concentration"), priming_ml=opts.get("priming"),
+                         regimen_findings=findings)
+        data = plan_data(plan, src, screen, patient, opts.get("start"))
+        if plan.blocked:
+            return {"exit": 1, "blocked": True, "screen": data["screen"], "plan": None,
+                    "warnings": data["warnings"]}
+        return {"exit": 0, "blocked": False, "plan": data}
+    except KetadoseError as exc:
+        return {"exit": 2, "error": exc.message}
+
+
+def _progress(path):
+    """A progress bar on stderr when stderr is a terminal and the input is a file."""
+    if path == "-" or quiet() or not sys.stderr.isatty():
+        return None
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ketadose.render.table import console
+
+    bar = Progress(TextColumn("patients"), BarColumn(), TimeRemainingColumn(),
+                   console=console(stderr=True), transient=True)
+    task = bar.add_task("batch", total=os.path.getsize(path))
+    bar.start()
+    return bar, task

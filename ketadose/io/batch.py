@@ -1,0 +1,163 @@
+"""Streaming patient records from JSON Lines or CSV (a file or stdin), one at a time.
+
+CSV columns (all optional; an empty cell means "not asked"):
+  id, age, sex, weight, height, pregnant, breastfeeding, blood_pressure, heart_rate,
+  conditions, medications, allergies   -- ';'-separated lists; the word "none" means asked, none;
+                                         a medication is NAME or NAME:DOSE (e.g. morphine:60 mg/day)
+  alt, alt_uln, ast, ast_uln, alp, alp_uln, ggt, ggt_uln, bilirubin   -- liver tests with units
+  previous_courses  -- ';'-separated ENDED[|HOURS[|liver_injury]], e.g. 2026-09-01|100 h|false
+Booleans are true/false. A bare weight number means kg, as on the command line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+
+MAX_LINE = 64 * 1024  # a patient record is well under 1 KiB
+
+CSV_COLUMNS = ("id", "age", "sex", "weight", "height", "pregnant", "breastfeeding",
+               "blood_pressure", "heart_rate", "conditions", "medications", "allergies",
+               "alt", "alt_uln", "ast", "ast_uln", "alp", "alp_uln", "ggt", "ggt_uln", "bilirubin",
+               "previous_courses")
+_LIVER = ("alt", "alt_uln", "ast", "ast_uln", "alp", "alp_uln", "ggt", "ggt_uln", "bilirubin")
+
+
+class RecordError(Exception):
+    """A bad record: reported as an error record, and the batch goes on."""
+
+
+def open_records(path: str, kind: str | None):
+    """(stream, kind) for a path or '-'; kind from --patients-format, the suffix, or a sniff."""
+    stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    if kind is None:
+        low = path.lower()
+        if low.endswith(".csv"):
+            kind = "csv"
+        elif low.endswith((".jsonl", ".ndjson", ".json")):
+            kind = "jsonl"
+        else:
+            head = stream.peek(1)[:1] if hasattr(stream, "peek") else b""
+            kind = "jsonl" if head in (b"{", b"") else "csv"
+    return stream, kind
+
+
+def _lines(stream):
+    """(line number, text) with a bound on line length; never reads a whole file."""
+    for number, raw in enumerate(iter(lambda: stream.readline(MAX_LINE + 1), b""), start=1):
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            # skip the rest of an over-long line
+            while raw and not raw.endswith(b"\n"):
+                raw = stream.readline(MAX_LINE + 1)
+            yield number, None, len(raw)
+            continue
+        try:
+            yield number, raw.decode("utf-8-sig").rstrip("\r\n"), len(raw)
+        except UnicodeDecodeError:
+            yield number, RecordError("not valid UTF-8"), len(raw)
+
+
+def records(stream, kind):
+    """Yield (line number, data dict or RecordError, bytes read) for every record."""
+    if kind == "jsonl":
+        for number, text, size in _lines(stream):
+            if text is None:
+                yield number, RecordError(f"line longer than {MAX_LINE // 1024} KiB"), size
+            elif isinstance(text, RecordError):
+                yield number, text, size
+            elif not text.strip():
+                continue
+            else:
+                try:
+                    data = json.loads(text, parse_constant=_no_constant)
+                except (ValueError, RecursionError) as exc:
+                    yield number, RecordError(f"invalid JSON: {str(exc).splitlines()[0]}"), size
+                    continue
+                if not isinstance(data, dict):
+                    yield number, RecordError("a record must be a JSON object"), size
+                else:
+                    yield number, data, size
+        return
+    header = None
+    for number, text, size in _lines(stream):
+        if text is None or isinstance(text, RecordError):
+            yield number, text or RecordError(f"line longer than {MAX_LINE // 1024} KiB"), size
+            continue
+        if not text.strip():
+            continue
+        row = next(csv.reader(io.StringIO(text)))
+        if header is None:
+            header = [h.strip() for h in row]
+            unknown = [h for h in header if h not in CSV_COLUMNS]
+            if unknown:
+                raise RecordError(f"line {number}: unknown CSV column(s) {', '.join(unknown)}; "
+                                  f"documented columns: {', '.join(CSV_COLUMNS)}")
+            continue
+        if len(row) != len(header):
+            yield number, RecordError(f"{len(row)} cells for {len(header)} columns"), size
+            continue
+        try:
+            yield number, csv_record(dict(zip(header, row))), size
+        except RecordError as exc:
+            yield number, exc, size
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a number")
+
+
+def _bool(text, key):
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    raise RecordError(f"{key}: expected true or false, got {text!r}")
+
+
+def _list(text):
+    if text.strip().lower() == "none":
+        return []
+    return [x.strip() for x in text.split(";") if x.strip()]
+
+
+def csv_record(row: dict) -> dict:
+    """One CSV row as the same dict a JSON Lines record would be."""
+    data: dict = {}
+    for key, value in row.items():
+        if value is None or value.strip() == "":
+            continue
+        value = value.strip()
+        if key in ("age", "heart_rate"):
+            try:
+                data[key] = int(value)
+            except ValueError:
+                raise RecordError(f"{key}: expected a whole number, got {value!r}") from None
+        elif key in ("pregnant", "breastfeeding"):
+            data[key] = _bool(value, key)
+        elif key == "weight":
+            data[key] = f"{value} kg" if value.replace(".", "", 1).isdigit() else value
+        elif key in ("conditions", "allergies"):
+            data[key] = _list(value)
+        elif key == "medications":
+            meds = []
+            for item in _list(value):
+                name, _, dose = item.partition(":")
+                meds.append({"name": name.strip(), **({"dose": dose.strip()} if dose.strip() else {})})
+            data[key] = meds
+        elif key in _LIVER:
+            data.setdefault("liver", {})[key] = value
+        elif key == "previous_courses":
+            courses = []
+            for item in _list(value):
+                parts = [p.strip() for p in item.split("|")]
+                course = {"ended": parts[0]}
+                if len(parts) > 1 and parts[1]:
+                    course["hours"] = parts[1]
+                if len(parts) > 2 and parts[2]:
+                    course["liver_injury"] = _bool(parts[2], "previous_courses liver_injury")
+                courses.append(course)
+            data[key] = courses
+        else:
+            data[key] = value
+    return data
