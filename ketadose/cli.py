@@ -111,14 +111,21 @@ def validate(ctx, files, fmt):
 # ----------------------------------------------------------------------------- schema
 @cli.command()
 @output_options
-@click.argument("what", type=click.Choice(["regimen", "patient"]))
-def schema(what):
-    """Print the JSON Schema of a document (regimen, patient)."""
+@click.argument("what", type=click.Choice(["regimen", "patient", "plan", "check", "validate",
+                                          "batch"]))
+@format_option("json")
+def schema(what, fmt):
+    """Print a JSON Schema: of an input (regimen, patient) or of an output (plan, check,
+    validate, and batch: one JSON Lines record)."""
+    from ketadose.output_schemas import SCHEMAS
     from ketadose.patient import PATIENT
     from ketadose.regimen_format import REGIMEN
     from ketadose.render.data import to_json
     from ketadose.spec import to_json_schema
 
+    if what in SCHEMAS:
+        click.echo(to_json(SCHEMAS[what]), nl=False)
+        return
     node = {"regimen": REGIMEN, "patient": PATIENT}[what]
     doc = {"$schema": "https://json-schema.org/draft/2020-12/schema",
            "$id": f"https://ketadose.invalid/schema/{what}-v1.json",
@@ -178,8 +185,9 @@ def show(ctx, ref, fmt):
 @output_options
 @click.option("--from", "from_id", required=True, metavar="ID", help="Template to copy.")
 @click.option("--id", "new_id", metavar="ID", help="Id of the new regimen [default: ID-local].")
+@format_option("yaml")
 @click.pass_context
-def new(ctx, from_id, new_id):
+def new(ctx, from_id, new_id, fmt):
     """Start a custom regimen from a template, with comments that explain each field.
 
     Write it with -o FILE (atomic; an existing file needs --force).

@@ -127,10 +127,10 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
                         opts["override"])
     if screen.blocking:
         # A contraindicated patient gets no plan unless a clinician records why (--override).
-        if fmt in ("json", "yaml"):
+        if fmt in ("json", "yaml", "fhir"):
             data = {"ketadose_version": __version__, "regimen": {"id": regimen.id, "sha256": src.sha256},
                     "screen": screen_data(screen), "blocked": True, "sessions": None}
-            click.echo(to_json(data) if fmt == "json" else to_yaml(data), nl=False)
+            click.echo(to_yaml(data) if fmt == "yaml" else to_json(data), nl=False)
         else:
             render_screen(screen, regimen)
             note("No plan: the patient is contraindicated. A clinician may proceed only with "
@@ -142,11 +142,11 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
     data = plan_data(plan, src, screen, patient, start)
     if plan.blocked:
         errors = [f for f in plan.findings if f.severity == "error"]
-        if fmt in ("json", "yaml"):
+        if fmt in ("json", "yaml", "fhir"):
             blocked = {k: data[k] for k in ("ketadose_version", "regimen", "patient", "screen",
                                             "warnings", "blocked")}
             blocked["sessions"] = None
-            click.echo(to_json(blocked) if fmt == "json" else to_yaml(blocked), nl=False)
+            click.echo(to_yaml(blocked) if fmt == "yaml" else to_json(blocked), nl=False)
         for f in errors:
             note(f"ketadose: hard limit {f.rule}: {f.message}")
         note("No plan: a hard limit is exceeded (no override).")
@@ -157,6 +157,10 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
         click.echo(to_yaml(data), nl=False)
     elif fmt == "csv":
         click.echo(to_csv(csv_rows(data), CSV_COLUMNS), nl=False)
+    elif fmt == "fhir":
+        from ketadose.render.fhir import bundle
+
+        click.echo(to_json(bundle(plan, data, start)), nl=False)
     else:
         from ketadose.render.plan_table import render_plan
 

@@ -10,6 +10,8 @@ import yaml
 
 from ketadose.limits import LimitLibrary, library_from_data
 
+_SAFE = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: start-up speed
+
 
 def data_text(name: str) -> str:
     return resources.files("ketadose.data").joinpath(name).read_text(encoding="utf-8")
@@ -17,8 +19,8 @@ def data_text(name: str) -> str:
 
 @functools.lru_cache(maxsize=None)
 def limit_library() -> LimitLibrary:
-    # Shipped, trusted data: safe_load is enough here; user files go through yamlsrc.
-    return library_from_data(yaml.safe_load(data_text("limits.yaml")))
+    # Shipped, trusted data: safe loading is enough here; user files go through yamlsrc.
+    return library_from_data(yaml.load(data_text("limits.yaml"), Loader=_SAFE))
 
 
 def sha256(raw: bytes) -> str:
@@ -29,4 +31,4 @@ def sha256(raw: bytes) -> str:
 def vocabulary():
     from ketadose.patient import Vocabulary
 
-    return Vocabulary.from_data(yaml.safe_load(data_text("vocabulary.yaml")))
+    return Vocabulary.from_data(yaml.load(data_text("vocabulary.yaml"), Loader=_SAFE))

@@ -79,6 +79,38 @@ class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
         _Resolver.__init__(self)
 
 
+if getattr(yaml, "__with_libyaml__", False):
+    from yaml.cyaml import CParser
+
+    class _CLoader(CParser, _Resolver):
+        """libyaml's parser and composer with our YAML 1.2 resolver (about 10x faster)."""
+
+        def __init__(self, stream):
+            CParser.__init__(self, stream)
+            _Resolver.__init__(self)
+else:  # pragma: no cover - PyYAML built without libyaml
+    _CLoader = None
+
+
+def _check_depth(text: str, name: str) -> None:
+    """Refuse deep nesting before composing: libyaml's composer recurses on the C stack."""
+    depth = 0
+    loader = (_CLoader or _Loader)(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    mark = event.start_mark
+                    raise KetadoseError(f"nesting deeper than {MAX_DEPTH} levels",
+                                        f"{name}:{mark.line + 1}:{mark.column + 1}")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
 _STD = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
@@ -101,7 +133,8 @@ def decode(raw: bytes, name: str) -> str:
 def load_text(text: str, name: str) -> Document:
     """Parse one YAML (or JSON) document into a Document, or raise KetadoseError."""
     try:
-        loader = _Loader(text)
+        _check_depth(text, name)
+        loader = (_CLoader or _Loader)(text)
         try:
             node = loader.get_single_node()
         finally:
@@ -109,7 +142,7 @@ def load_text(text: str, name: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = exc.problem or exc.context or "invalid YAML"
-        if "\t" in problem or "'\\t'" in problem:
+        if "\t" in problem or "'\\t'" in problem or _tab_at(text, mark):
             problem += " (tabs cannot indent YAML; use spaces)"
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
         raise KetadoseError(f"invalid YAML: {problem}", where) from None
@@ -123,6 +156,14 @@ def load_text(text: str, name: str) -> Document:
     budget = [MAX_NODES]
     doc.data = _convert(node, (), doc, budget, 0)
     return doc
+
+
+def _tab_at(text: str, mark) -> bool:
+    if mark is None:
+        return False
+    lines = text.split("\n")
+    line = lines[mark.line] if mark.line < len(lines) else ""
+    return "\t" in line[: mark.column + 1]
 
 
 def _mark(node) -> Mark:

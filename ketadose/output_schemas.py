@@ -1,0 +1,78 @@
+"""JSON Schemas of the machine outputs (the stable contracts scripts rely on).
+
+Fields may be added in later versions (additionalProperties is allowed); a field is never
+renamed or removed without raising `format_version`. Tests check real outputs against these.
+"""
+
+from __future__ import annotations
+
+_NUM = {"type": ["number", "null"]}
+_STR = {"type": ["string", "null"]}
+_DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _obj(required: dict, optional: dict | None = None) -> dict:
+    return {"type": "object", "required": list(required),
+            "properties": {**required, **(optional or {})}}
+
+
+FINDING = _obj({"file": _STR, "line": {"type": ["integer", "null"]},
+                "column": {"type": ["integer", "null"]}, "rule": {"type": "string"},
+                "severity": {"enum": ["error", "warning", "info"]},
+                "indicator": {"enum": ["critical", "warning", "info"]},
+                "message": {"type": "string"}, "source": {"type": "string"}},
+               {"unverified": _STR, "title": {"type": "string"}})
+
+SCREEN_FINDING = _obj({"rule": {"type": "string"},
+                       "severity": {"enum": ["absolute", "relative", "caution", "info"]},
+                       "indicator": {"enum": ["critical", "warning", "info"]},
+                       "title": {"type": "string"}, "message": {"type": "string"},
+                       "source": {"type": "string"}})
+
+SCREEN = _obj({"status": {"enum": ["contraindicated", "incomplete", "caution", "clear"]},
+               "blocking": {"type": "boolean"}, "findings": {"type": "array", "items": SCREEN_FINDING},
+               "not_assessed": {"type": "array", "items": _obj({"rule": {"type": "string"},
+                                                                "question": {"type": "string"}})},
+               "override": _STR})
+
+VALIDATE = {"$schema": _DRAFT, "title": "ketadose validate --format json",
+            "type": "array", "items": FINDING}
+
+CHECK = {"$schema": _DRAFT, "title": "ketadose check --format json",
+         **_obj({"ketadose_version": {"type": "string"},
+                 "regimen": {"anyOf": [{"type": "null"},
+                                       _obj({"id": {"type": "string"}, "sha256": {"type": "string"}})]},
+                 "patient": _obj({"id": _STR}), "date": {"type": "string"},
+                 **SCREEN["properties"]})}
+
+PHASE = _obj({"name": {"type": "string"}, "kind": {"type": "string"},
+              "conditional": {"type": "boolean"}, "rate_mg_per_h": _NUM, "rate_ml_per_h": _NUM,
+              "duration_h": _NUM, "dose_mg": _NUM},
+             {"rate_mg_per_h_max": _NUM, "rate_mg_per_kg_per_h": _NUM, "cap_binds": {"type": "boolean"},
+              "rounding_error_mg_per_h": _NUM, "steps": {"type": "array"}})
+
+PLAN = {"$schema": _DRAFT, "title": "ketadose plan --format json",
+        **_obj({"ketadose_version": {"type": "string"},
+                "regimen": _obj({"id": {"type": "string"}, "sha256": {"type": "string"}},
+                                {"title": {"type": "string"}}),
+                "screen": SCREEN,
+                "sessions": {"anyOf": [{"type": "null"}, {"type": "array", "items": _obj({
+                    "day": {"type": "integer"}, "index": {"type": "integer"},
+                    "conditional": {"type": "boolean"},
+                    "phases": {"type": "array", "items": PHASE}, "dose_mg": _NUM})}]},
+                "blocked": {"type": "boolean"}},
+               {"format_version": {"const": 1}, "limits_version": {"type": "string"},
+                "patient": _obj({"dosing_weight_kg": _NUM, "weight_basis": {"type": "string"}}),
+                "totals": _obj({"max_session_mg": _NUM, "max_daily_mg": _NUM, "course_mg_min": _NUM,
+                                "course_mg_max": _NUM}),
+                "calendar": {"type": "array"}, "preparation": {"type": "object"},
+                "adjuncts": {"type": "array"}, "monitoring": {"type": "array"},
+                "stop_rules": {"type": "array"},
+                "warnings": {"type": "array", "items": FINDING}, "override": _STR})}
+
+BATCH_RECORD = {"$schema": _DRAFT, "title": "ketadose check|plan --patients FILE --format jsonl (one line)",
+                **_obj({"line": {"type": "integer"}, "exit": {"enum": [0, 1, 2]}},
+                       {"id": _STR, "error": {"type": "string"}, "plan": {"type": ["object", "null"]},
+                        "blocked": {"type": "boolean"}, "status": {"type": "string"}})}
+
+SCHEMAS = {"validate": VALIDATE, "check": CHECK, "plan": PLAN, "batch": BATCH_RECORD}

@@ -1,0 +1,89 @@
+"""FHIR R4 export of a plan: a Bundle (collection) of MedicationRequest resources."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+UCUM = "http://unitsofmeasure.org"
+SNOMED = "http://snomed.info/sct"
+# SNOMED CT route of administration codes
+ROUTES = {"iv": ("47625008", "Intravenous route"), "sc": ("34206005", "Subcutaneous route"),
+          "oral": ("26643006", "Oral route"), "topical": ("6064005", "Topical route"),
+          "im": ("78421000", "Intramuscular route"), "sublingual": ("37839007", "Sublingual route")}
+DRUG_TEXT = {"racemic-ketamine": "ketamine (racemic)", "esketamine": "esketamine (S-ketamine)"}
+
+
+def _qty(value, unit):
+    return {"value": round(value, 4), "unit": unit, "system": UCUM, "code": unit}
+
+
+def _route(route):
+    code, display = ROUTES[route]
+    return {"coding": [{"system": SNOMED, "code": code, "display": display}], "text": route}
+
+
+def _timing(plan, start, p, course_days):
+    repeat = {}
+    if start is not None:
+        # FHIR dateTime with a time needs a time zone, which ketadose does not know: dates
+        # bound the course and the clock time goes in timeOfDay.
+        first = start + dt.timedelta(hours=p.start_h)
+        end = start + dt.timedelta(days=course_days - 1)
+        repeat["boundsPeriod"] = {"start": first.date().isoformat(), "end": end.date().isoformat()}
+        if plan.regimen.pattern == "daily" and not p.times_per_day:
+            repeat["timeOfDay"] = [first.strftime("%H:%M:%S")]
+    else:
+        repeat["boundsDuration"] = {"value": course_days, "unit": "d", "system": UCUM, "code": "d"}
+    if plan.regimen.pattern == "daily":
+        repeat.update(frequency=p.times_per_day or 1, period=1, periodUnit="d")
+    if p.duration_h:
+        repeat.update(duration=round(p.duration_h, 4), durationUnit="h")
+    return {"repeat": repeat}
+
+
+def bundle(plan, data, start) -> dict:
+    r = plan.regimen
+    seed = uuid.UUID(int=int(data["regimen"]["sha256"][:32], 16))
+    patient_id = data["patient"]["id"]
+    subject = {"reference": f"Patient/{patient_id}"} if patient_id else {"display": "the patient"}
+    entries = []
+
+    def add(key, resource):
+        rid = str(uuid.uuid5(seed, f"{key}|{patient_id}"))
+        resource = {"resourceType": "MedicationRequest", "id": rid, "status": "draft",
+                    "intent": "plan", "subject": subject, **resource}
+        entries.append({"fullUrl": f"urn:uuid:{rid}", "resource": resource})
+
+    for i, p in enumerate(plan.phases):
+        dosage = {"sequence": i + 1, "text": f"{p.name}: {p.written}", "route": _route(r.route),
+                  "timing": _timing(plan, start, p, r.days)}
+        if p.kind == "titration":
+            dosage["doseAndRate"] = [{"rateRange": {"low": _qty(p.mg_h, "mg/h"),
+                                                    "high": _qty(p.mg_h_max, "mg/h")}}]
+            dosage["text"] += f"; titrate: {p.criteria}"
+        elif p.kind in ("infusion", "escalation"):
+            dosage["doseAndRate"] = [{"rateQuantity": _qty(p.mg_h_max, "mg/h")}]
+        elif p.kind == "bolus":
+            dosage["doseAndRate"] = [{"doseQuantity": _qty(p.bolus_mg, "mg")}]
+        elif p.kind == "oral":
+            dosage["doseAndRate"] = [{"doseQuantity": _qty(p.per_dose_mg, "mg")}]
+        if p.conditional:
+            dosage["asNeededCodeableConcept"] = {"text": f"only if: {p.criteria}"}
+        add(f"phase{i}", {
+            "medicationCodeableConcept": {"text": DRUG_TEXT[r.drug] + (
+                f" {p.strength} topical" if p.kind == "topical" else "")},
+            "dosageInstruction": [dosage],
+            "note": [{"text": f"{r.title}. Source: {p.source}"}]
+            + ([{"text": f"Override recorded: {data['override']}"}] if data.get("override") else []),
+        })
+    for j, a in enumerate(r.adjuncts):
+        add(f"adjunct{j}", {
+            "medicationCodeableConcept": {"text": a.name},
+            "dosageInstruction": [{"text": f"{a.dose} {a.route}, {a.timing}",
+                                   "route": _route(a.route) if a.route in ROUTES else {"text": a.route},
+                                   "doseAndRate": [{"doseQuantity": _qty(a.dose.magnitude("mg"), "mg")}]}],
+            "note": [{"text": f"Adjunct of {r.id}. Source: {a.source}"}],
+        })
+    return {"resourceType": "Bundle", "id": str(uuid.uuid5(seed, f"bundle|{patient_id}")),
+            "type": "collection", "entry": entries}
