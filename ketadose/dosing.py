@@ -207,8 +207,6 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
                                                p.start.unit))
                     steps.append(Step(every * k if every else math.nan, mg_h, written, pump(mg_h)))
                     k += 1
-                    if k > 1000:
-                        break
             label = str(p.max) + (" lowered to the hard limit" if lowered else
                                   " (cap)" if binds else "")
             steps.append(Step(math.nan if not (p.step and p.step_every) else

@@ -40,6 +40,7 @@ PATIENT = Node("object", doc="A ketadose patient record", fields=(
                                  doc="Resting systolic/diastolic in mmHg, e.g. 128/82")),
     Field("heart_rate", Node("integer", minimum=20, maximum=300, doc="Beats per minute")),
     Field("conditions", Node("list", doc="Ids from `ketadose vocabulary`; [] means asked, none",
+                             max_items=50,
                              item=Node("text", doc="a condition id, or 'hepatic-impairment:moderate'"))),
     Field("liver", Node("object", doc="Latest liver tests with the laboratory's upper limits",
                         fields=tuple(Field(n, _Q(("enzyme_activity",))) for t in LIVER_TESTS
@@ -47,6 +48,7 @@ PATIENT = Node("object", doc="A ketadose patient record", fields=(
                         + (Field("bilirubin", _Q(("molar_concentration",))),
                            Field("date", Node("text", pattern=r"\d{4}-\d{2}-\d{2}", hint="a date, YYYY-MM-DD"))))),
     Field("medications", Node("list", doc="Generic names from `ketadose vocabulary`; [] means none",
+                              max_items=100,
                               item=Node("object", fields=(
                                   Field("name", TEXT, True),
                                   Field("dose", _Q(("mass", "rate"), "e.g. 60 mg/day")),
@@ -54,8 +56,9 @@ PATIENT = Node("object", doc="A ketadose patient record", fields=(
                                   Field("stopped", Node("text", pattern=r"\d{4}-\d{2}-\d{2}",
                                                         hint="a date, YYYY-MM-DD",
                                                         doc="Date stopped, if recently")))))),
-    Field("allergies", Node("list", item=TEXT, doc="e.g. [ketamine]; [] means none")),
+    Field("allergies", Node("list", item=TEXT, max_items=50, doc="e.g. [ketamine]; [] means none")),
     Field("previous_courses", Node("list", doc="Earlier ketamine courses; [] means none",
+                                   max_items=100,
                                    item=Node("object", fields=(
                                        Field("ended", Node("text", pattern=r"\d{4}-\d{2}-\d{2}", hint="a date, YYYY-MM-DD"), True),
                                        Field("liver_injury", Node("boolean")),

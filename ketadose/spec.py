@@ -28,6 +28,7 @@ class Node:
     variants: dict = field(default_factory=dict)  # discriminator value -> tuple of Field
     discriminator: str = ""
     min_items: int = 0
+    max_items: int = 1000  # a resource bound: no list in a regimen or patient needs more
     minimum: float | None = None  # integers and quantities: inclusive unless exclusive_min
     exclusive_min: bool = False
     maximum: float | None = None
@@ -132,11 +133,19 @@ class Checker:
             return self._wrong(node, value, path)
         if len(value) < node.min_items:
             self.fail(BAD_VALUE, f"{_name(path)} needs at least {node.min_items} item(s)", path)
+        if len(value) > node.max_items:
+            self.fail(BAD_VALUE, f"{_name(path)} has {len(value)} items; at most {node.max_items} "
+                      "are accepted", path)
+            return None
         return [self.check(node.item, v, path + (i,)) for i, v in enumerate(value)]
 
     def _map(self, node, value, path):
         if not isinstance(value, dict):
             return self._wrong(node, value, path)
+        if len(value) > node.max_items:
+            self.fail(BAD_VALUE, f"{_name(path)} has {len(value)} entries; at most "
+                      f"{node.max_items} are accepted", path)
+            return None
         return {k: self.check(node.item, v, path + (k,)) for k, v in value.items()}
 
     def _object(self, node, value, path):
@@ -244,6 +253,7 @@ def to_json_schema(node: Node) -> dict:
         out["items"] = to_json_schema(node.item)
         if node.min_items:
             out["minItems"] = node.min_items
+        out["maxItems"] = node.max_items
     elif t == "map":
         out["type"] = "object"
         out["additionalProperties"] = to_json_schema(node.item)

@@ -177,3 +177,19 @@ def test_any_rate_above_the_hard_limit_is_an_error(rate):
     phase(data)["rate"] = f"{format_number(rate)} mg/kg/h"
     errors = rules_of(data)
     assert ("KD-LIM-001" in errors) == (rate > 1.0)
+
+
+def test_resource_bounds_on_lists_and_titration_steps():
+    data = template_data()
+    data["schedule"]["phases"] = data["schedule"]["phases"] * 21
+    assert "KD-V006" in rules_of(data)
+    data = template_data()
+    data["schedule"]["pattern"] = "continuous"
+    data["schedule"]["days"] = 5
+    data["schedule"]["phases"] = [{
+        "name": "t", "kind": "titration", "start": "1 mcg/kg/min", "step": "0.001 mcg/kg/min",
+        "max": "7 mcg/kg/min", "duration": "100 h", "titrate_to": "effect", "source": "x"}]
+    assert "KD-V014" in rules_of(data)
+    data = template_data()
+    data["schedule"]["days"] = 400
+    assert "KD-V006" in rules_of(data)

@@ -28,8 +28,8 @@ def _simulate(plan, model, resolution, f, ka):
         raise KetadoseError("--f must be a fraction between 0 and 1")
     try:
         return simulate(plan, model, resolution, f, ka)
-    except ValueError as exc:
-        raise KetadoseError(f"{plan.regimen.id}: {exc}") from None
+    except KetadoseError as exc:
+        raise KetadoseError(f"{plan.regimen.id}: {exc.message}") from None
 
 
 def result_data(res, src, plan, series=True) -> dict:

@@ -51,7 +51,9 @@ class Solver:
         self.k = k[np.ix_(used, used)]
         lam, vec = np.linalg.eig(self.k)
         if np.linalg.cond(vec) > 1e8:  # repeated eigenvalues (e.g. ka equal to a rate constant)
-            raise ValueError("the model's rate constants coincide; change --ka slightly")
+            from ketadose.errors import KetadoseError
+
+            raise KetadoseError("the model's rate constants coincide; change --ka slightly")
         self.lam = lam
         self.vec = vec
         self.inv = np.linalg.inv(vec)

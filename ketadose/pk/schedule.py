@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from ketadose.errors import KetadoseError
 from ketadose.pk.engine import CENTRAL, DEPOT, Inputs
 
 
@@ -11,7 +12,7 @@ def inputs_for(plan, f: float, ka: float | None) -> tuple:
     """(Inputs in minutes and mg, notes) for a plan's course; raises ValueError if not simulable."""
     r = plan.regimen
     if r.route == "topical":
-        raise ValueError("topical regimens cannot be simulated: no systemic PK model for skin "
+        raise KetadoseError("topical regimens cannot be simulated: no systemic PK model for skin "
                          "absorption (AmiKet shows minimal absorption)")
     notes = []
     target = CENTRAL if r.route == "iv" else DEPOT

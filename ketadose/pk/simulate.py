@@ -6,9 +6,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ketadose.errors import KetadoseError
 from ketadose.pk.engine import CENTRAL, ELIMINATED, METABOLITE, Solver
 from ketadose.pk.models import DEFAULT_MODEL, MODELS, ROUTE_DEFAULTS, THRESHOLDS
 from ketadose.pk.schedule import inputs_for
+
+
+MAX_POINTS = 1_000_000  # a resource bound on the output series (about 50 MB in memory)
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ def simulate(plan, model_id=None, resolution_min=1.0, f=None, ka=None) -> Result
     model, warnings = choose_model(regimen, model_id)
     weight = plan.weight.actual_kg
     if weight is None:
-        raise ValueError("simulation needs the patient's weight (--weight)")
+        raise KetadoseError("simulation needs the patient's weight (--weight)")
     params = model.params(weight)
     source = None
     if regimen.route in ("oral", "sc"):
@@ -55,6 +59,9 @@ def simulate(plan, model_id=None, resolution_min=1.0, f=None, ka=None) -> Result
         f = ka = None
     inputs, notes = inputs_for(plan, f if f is not None else 1.0, ka)
     horizon_min = (regimen.days * 24.0 + 24.0) * 60.0  # the course and one day after
+    if horizon_min / resolution_min > MAX_POINTS:
+        raise KetadoseError(f"{regimen.days} days at {resolution_min:g}-min resolution is more than "
+                            f"{MAX_POINTS:,} points; use a coarser --resolution")
     grid = np.arange(0.0, horizon_min + resolution_min / 2, resolution_min)
     edges = {t for a, b, _r, _c in inputs.infusions for t in (a, b)} | \
         {t for t, _m, _c in inputs.impulses}

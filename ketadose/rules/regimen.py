@@ -144,6 +144,11 @@ def titration_order(regimen, library):
                     p.step.canonical() > p.max.canonical() - p.start.canonical() + 1e-12:
                 out.append(Finding("KD-V014", "error", f"phase {p.name!r}: one step {p.step} "
                                    f"overshoots max {p.max}", _FMT, _phase_path(p, "step")))
+            elif p.step is not None and (p.max.canonical() - p.start.canonical()) \
+                    / p.step.canonical() > MAX_TITRATION_STEPS:
+                out.append(Finding("KD-V014", "error", f"phase {p.name!r}: steps of {p.step} from "
+                                   f"{p.start} to {p.max} are more than {MAX_TITRATION_STEPS} steps; "
+                                   "is the step's unit right?", _FMT, _phase_path(p, "step")))
         if p.kind == "escalation":
             values = [(s.kind, s.canonical()) for s in p.steps]
             if len({k for k, _ in values}) > 1 or any(
@@ -156,6 +161,8 @@ def titration_order(regimen, library):
                                    _phase_path(p, "hold")))
     return out
 
+
+MAX_TITRATION_STEPS = 200  # a resource bound; real titrations have a handful of steps
 
 _PHASE_NUMBERS = ("rate", "dose", "duration", "max_rate", "over", "max_dose", "start", "step",
                   "max", "step_every", "steps", "step_duration", "hold", "times_per_day",

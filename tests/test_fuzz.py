@@ -1,0 +1,80 @@
+"""A short, fixed-seed fuzz of the whole pipeline (the long run is fuzz/fuzz_ketadose.py)."""
+
+import copy
+import os
+import sys
+
+import yaml
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fuzz"))
+
+from harness import BASE_PATIENT, exercise_patient, exercise_regimen  # noqa: E402
+
+from conftest import TEMPLATE_NAMES, template_data  # noqa: E402
+from ketadose.io.regimens import load_regimen  # noqa: E402
+
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-10**6, 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.sampled_from(["0 mg", "-1 mg/h", "1e9 mg/kg/h", "0.35 mg/kg/min", "22.2 mg/hr/kg", "5 µg",
+                     "1 mcg/kg/min", "80 mg over 0 h", "80 mg over 5 h", "4 h", "100 day",
+                     "nan mg", "1,5 mg", "10%", "0.001 mg/kg/h", "40 mg/h", "3 L", "1 mg/mL"]))
+VALUES = st.recursive(SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)),
+    max_leaves=8)
+
+
+def paths(data, prefix=()):
+    """Every path in a nested document."""
+    out = [prefix]
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out += paths(v, prefix + (k,))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            out += paths(v, prefix + (i,))
+    return out
+
+
+def mutate(data, path, value, delete):
+    data = copy.deepcopy(data)
+    if not path:
+        return value
+    parent = data
+    for p in path[:-1]:
+        parent = parent[p]
+    if delete and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    return data
+
+
+@seed(20261125)
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(TEMPLATE_NAMES), st.data(), VALUES, st.booleans())
+def test_mutated_regimens_never_escape(name, data, value, delete):
+    doc = template_data(name)
+    path = data.draw(st.sampled_from(paths(doc)))
+    text = yaml.safe_dump(mutate(doc, path, value, delete), allow_unicode=True)
+    exercise_regimen(text, simulate=False)
+
+
+@seed(20261125)
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.data(), VALUES, st.booleans())
+def test_mutated_patients_never_escape(data, value, delete):
+    regimen = load_regimen("crps-sigtermans-2009")[1]
+    path = data.draw(st.sampled_from(paths(BASE_PATIENT)))
+    text = yaml.safe_dump(mutate(BASE_PATIENT, path, value, delete), allow_unicode=True)
+    exercise_patient(text, regimen)
+
+
+@seed(20261125)
+@settings(max_examples=100, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_never_escape(raw):
+    exercise_regimen(raw.decode("utf-8", errors="replace"), simulate=False)
