@@ -267,10 +267,12 @@ def _date(value):
 @patient_options
 @click.option("--override", metavar="REASON", help="Proceed despite a contraindication; recorded.")
 @click.option("--date", "on_date", metavar="YYYY-MM-DD", help="Screening date [default: today].")
+@click.option("--reproducible", is_flag=True, help="Leave the time of computation out of the audit.")
 @batch_options
 @format_option("table", "json", "yaml", "jsonl")
 @click.pass_context
-def check(ctx, regimen, patient_path, override, on_date, fmt, patients, patients_format, **kwargs):
+def check(ctx, regimen, patient_path, override, on_date, reproducible, fmt, patients,
+          patients_format, **kwargs):
     """Screen a patient for contraindications and interactions (optionally for a REGIMEN).
 
     Status: contraindicated, incomplete, caution or clear. Exit 1 when contraindicated
@@ -289,7 +291,8 @@ def check(ctx, regimen, patient_path, override, on_date, fmt, patients, patients
         raise click.UsageError("--format jsonl is for batches (--patients FILE)")
     if not patient_path and not any(v not in (None, (), False) for v in flags.values()):
         raise click.UsageError("give --patient FILE and/or patient flags such as --weight")
-    ctx.exit(run_check(_dirs(ctx), regimen, patient_path, flags, override, _date(on_date), fmt))
+    ctx.exit(run_check(_dirs(ctx), regimen, patient_path, flags, override, _date(on_date), fmt,
+                       reproducible))
 
 
 def _start(value):
@@ -322,11 +325,12 @@ def _concentration(value):
 @click.option("--priming", type=click.FloatRange(min=0, max=500), metavar="ML",
               help="Giving-set priming volume in mL, added to the bag.")
 @click.option("--override", metavar="REASON", help="Plan despite a contraindication; recorded.")
+@click.option("--reproducible", is_flag=True, help="Leave the time of computation out of the audit.")
 @batch_options
 @format_option("table", "json", "yaml", "csv", "jsonl", "fhir")
 @click.pass_context
-def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming, override, fmt,
-         patients, patients_format, **kwargs):
+def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming, override,
+         reproducible, fmt, patients, patients_format, **kwargs):
     """Dose plan for a patient: screen, dosing weight, rates, pump rates, calendar, preparation.
 
     Exit 1 when the patient is contraindicated (unless --override) or a hard limit is exceeded.
@@ -338,7 +342,8 @@ def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming
                                                       for v in flags.values()):
         raise click.UsageError("give --patient FILE and/or patient flags such as --weight")
     opts = {"concentration": _concentration(concentration), "weight_basis": weight_basis,
-            "start": _start(start), "priming": priming, "override": override}
+            "start": _start(start), "priming": priming, "override": override,
+            "reproducible": reproducible}
     if patients:
         _batch_usage(patient_path, flags, fmt)
         from ketadose.commands.batch import run_batch
@@ -402,6 +407,19 @@ def models(fmt):
     from ketadose.commands.simulate import show_models
 
     show_models(fmt)
+
+
+@cli.command()
+@output_options
+@click.argument("output_file", metavar="OUTPUT.json")
+@format_option("text", "json")
+@click.pass_context
+def verify(ctx, output_file, fmt):
+    """Recompute a saved plan or check (JSON) and report whether it still matches today's
+    regimen file, rules and limits. Exit 0 if it matches, 1 if not, 2 if it cannot be read."""
+    from ketadose.commands.verify import run_verify
+
+    ctx.exit(run_verify(_dirs(ctx), output_file, fmt))
 
 
 @cli.command()

@@ -206,7 +206,7 @@ def test_json_contract_for_every_template(run, patient_path, rid):
 
 def test_plan_is_byte_identical_run_to_run(run, patient_path):
     args = ("plan", "crps-sigtermans-2009", "--patient", patient_path, "--format", "json",
-            "--start", "2026-12-01T09:00")
+            "--start", "2026-12-01T09:00", "--reproducible")
     assert run(*args).stdout == run(*args).stdout
 
 

@@ -34,15 +34,22 @@ def screen_data(screen) -> dict:
     }
 
 
-def run_check(dirs, regimen_ref, patient_path, flags, override, today, fmt) -> int:
+def run_check(dirs, regimen_ref, patient_path, flags, override, today, fmt,
+              reproducible=False) -> int:
     regimen = src = None
     if regimen_ref:
         src, regimen, _findings = load_regimen(regimen_ref, dirs)
-    patient, _doc, _raw = load_patient(patient_path, flags)
+    patient, patient_data = load_patient(patient_path, flags)
     screen = screen_for(patient, regimen, today, override)
     data = {"ketadose_version": __version__,
             "regimen": {"id": regimen.id, "sha256": src.sha256} if regimen else None,
             "patient": {"id": patient.id}, "date": today.isoformat(), **screen_data(screen)}
+    from ketadose.audit import audit_block
+    from ketadose.io.library import limit_library, vocabulary
+
+    data["audit"] = audit_block(src, patient_data, {"command": "check", "date": today.isoformat(),
+                                                    "override": override},
+                                limit_library().version, vocabulary().version, reproducible)
     if fmt == "json":
         click.echo(to_json(data), nl=False)
     elif fmt == "yaml":

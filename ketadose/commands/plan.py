@@ -119,9 +119,28 @@ def csv_rows(data) -> list:
     return rows
 
 
+def plan_options_record(opts) -> dict:
+    """The options that change a plan, as text (recorded in the audit for `verify`)."""
+    from ketadose.units import format_quantity
+
+    conc = opts.get("concentration")
+    start = opts.get("start")
+    return {"concentration": format_quantity(conc) if conc is not None else None,
+            "weight_basis": opts.get("weight_basis"), "start": start.isoformat() if start else None,
+            "priming": opts.get("priming"), "override": opts.get("override")}
+
+
+def audit_for(src, patient_data, opts) -> dict:
+    from ketadose.audit import audit_block
+    from ketadose.io.library import vocabulary
+
+    return audit_block(src, patient_data, {"command": "plan", **plan_options_record(opts)},
+                       limit_library().version, vocabulary().version, opts.get("reproducible", False))
+
+
 def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
     src, regimen, findings = load_regimen(ref, dirs)
-    patient, _doc, _raw = load_patient(patient_path, flags)
+    patient, patient_data = load_patient(patient_path, flags)
     start = opts["start"]
     screen = screen_for(patient, regimen, start.date() if start else dt.date.today(),
                         opts["override"])
@@ -129,7 +148,8 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
         # A contraindicated patient gets no plan unless a clinician records why (--override).
         if fmt in ("json", "yaml", "fhir"):
             data = {"ketadose_version": __version__, "regimen": {"id": regimen.id, "sha256": src.sha256},
-                    "screen": screen_data(screen), "blocked": True, "sessions": None}
+                    "screen": screen_data(screen), "blocked": True, "sessions": None,
+                    "audit": audit_for(src, patient_data, opts)}
             click.echo(to_yaml(data) if fmt == "yaml" else to_json(data), nl=False)
         else:
             render_screen(screen, regimen)
@@ -140,11 +160,12 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
                      concentration=opts["concentration"], priming_ml=opts["priming"],
                      regimen_findings=findings)
     data = plan_data(plan, src, screen, patient, start)
+    data["audit"] = audit_for(src, patient_data, opts)
     if plan.blocked:
         errors = [f for f in plan.findings if f.severity == "error"]
         if fmt in ("json", "yaml", "fhir"):
             blocked = {k: data[k] for k in ("ketadose_version", "regimen", "patient", "screen",
-                                            "warnings", "blocked")}
+                                            "warnings", "blocked", "audit")}
             blocked["sessions"] = None
             click.echo(to_yaml(blocked) if fmt == "yaml" else to_json(blocked), nl=False)
         for f in errors:

@@ -61,7 +61,7 @@ def result_data(res, src, plan, series=True) -> dict:
 
 
 def run_simulate(dirs, ref, patient_path, flags, model, resolution, f, ka, fmt, plot) -> int:
-    patient, _doc, _raw = load_patient(patient_path, flags)
+    patient, patient_data = load_patient(patient_path, flags)
     src, plan = _plan(dirs, ref, patient)
     res = _simulate(plan, model, resolution, f, ka)
     title = f"{plan.regimen.id}: predicted plasma ketamine ({res.model.id}, {plan.weight.actual_kg:g} kg)"
@@ -140,7 +140,7 @@ def model_spread(plan, res) -> list:
 def run_compare(dirs, refs, patient_path, flags, fmt) -> int:
     from ketadose.commands.check import screen_for
 
-    patient, _doc, _raw = load_patient(patient_path, flags)
+    patient, patient_data = load_patient(patient_path, flags)
     import datetime as dt
 
     rows = []

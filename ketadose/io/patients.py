@@ -52,7 +52,7 @@ def _medication(text: str) -> dict:
 
 
 def load_patient(path: str | None, flags: dict):
-    """(Patient, Document or None, raw bytes) from --patient and flags; KetadoseError if invalid."""
+    """(Patient, the merged input data) from --patient and flags; KetadoseError if invalid."""
     doc, raw = None, b""
     data: dict = {}
     if path:
@@ -78,4 +78,4 @@ def load_patient(path: str | None, flags: dict):
             where = _FLAG_NAMES.get(key, f"--{str(key).replace('_', '-')}") if key else "patient"
         more = f" ({len(findings)} problems)" if len(findings) > 1 else ""
         raise KetadoseError(f"invalid patient: {first.message}{more}", where)
-    return patient, doc, raw
+    return patient, data
