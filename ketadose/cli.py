@@ -268,10 +268,11 @@ def _date(value):
 @click.option("--override", metavar="REASON", help="Proceed despite a contraindication; recorded.")
 @click.option("--date", "on_date", metavar="YYYY-MM-DD", help="Screening date [default: today].")
 @click.option("--reproducible", is_flag=True, help="Leave the time of computation out of the audit.")
+@click.option("--explain", is_flag=True, help="Show every rule evaluated and the inputs used.")
 @batch_options
 @format_option("table", "json", "yaml", "jsonl")
 @click.pass_context
-def check(ctx, regimen, patient_path, override, on_date, reproducible, fmt, patients,
+def check(ctx, regimen, patient_path, override, on_date, reproducible, explain, fmt, patients,
           patients_format, **kwargs):
     """Screen a patient for contraindications and interactions (optionally for a REGIMEN).
 
@@ -292,7 +293,7 @@ def check(ctx, regimen, patient_path, override, on_date, reproducible, fmt, pati
     if not patient_path and not any(v not in (None, (), False) for v in flags.values()):
         raise click.UsageError("give --patient FILE and/or patient flags such as --weight")
     ctx.exit(run_check(_dirs(ctx), regimen, patient_path, flags, override, _date(on_date), fmt,
-                       reproducible))
+                       reproducible, explain))
 
 
 def _start(value):
@@ -326,11 +327,13 @@ def _concentration(value):
               help="Giving-set priming volume in mL, added to the bag.")
 @click.option("--override", metavar="REASON", help="Plan despite a contraindication; recorded.")
 @click.option("--reproducible", is_flag=True, help="Leave the time of computation out of the audit.")
+@click.option("--explain", is_flag=True,
+              help="Derive every number step by step, with the limits and rules consulted.")
 @batch_options
-@format_option("table", "json", "yaml", "csv", "jsonl", "fhir")
+@format_option("table", "json", "yaml", "csv", "jsonl", "fhir", "html")
 @click.pass_context
 def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming, override,
-         reproducible, fmt, patients, patients_format, **kwargs):
+         reproducible, explain, fmt, patients, patients_format, **kwargs):
     """Dose plan for a patient: screen, dosing weight, rates, pump rates, calendar, preparation.
 
     Exit 1 when the patient is contraindicated (unless --override) or a hard limit is exceeded.
@@ -343,7 +346,7 @@ def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming
         raise click.UsageError("give --patient FILE and/or patient flags such as --weight")
     opts = {"concentration": _concentration(concentration), "weight_basis": weight_basis,
             "start": _start(start), "priming": priming, "override": override,
-            "reproducible": reproducible}
+            "reproducible": reproducible, "explain": explain}
     if patients:
         _batch_usage(patient_path, flags, fmt)
         from ketadose.commands.batch import run_batch

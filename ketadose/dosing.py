@@ -14,6 +14,21 @@ from ketadose.errors import KetadoseError
 from ketadose.findings import Finding
 from ketadose.units import OverTime, Quantity, display
 
+@dataclass(frozen=True)
+class Why:
+    """One step of a derivation, recorded by the code that computes the number."""
+
+    what: str
+    expression: str
+    value: float | None
+    unit: str
+    source: str | None = None
+
+
+def _g(x) -> str:
+    return f"{x:.4g}"
+
+
 PUMP_STEP_ML_H = 0.1  # the pump's resolution (issue #5): rates are programmed to 0.1 mL/h
 INCH_CM = 2.54
 
@@ -33,6 +48,7 @@ class DosingWeight:
     height_cm: float | None = None
     origin: str = ""  # where the basis came from: regimen or --weight-basis
     note: str | None = None
+    derivation: tuple = ()
 
 
 def ideal_weight_kg(sex: str, height_cm: float) -> float:
@@ -65,13 +81,23 @@ def dosing_weight(regimen, patient, basis_flag: str | None) -> DosingWeight:
                             "(--height, --sex); there is no default")
     note = None
     kg = {"actual": actual, "ideal": ideal, "adjusted": adjusted}[basis]
+    why = [Why("actual weight", "from the patient record", actual, "kg")]
+    if ideal is not None:
+        base = 50.0 if patient.sex == "male" else 45.5
+        why.append(Why("ideal weight (Devine)", f"{base:g} kg ({patient.sex}) + 2.3 kg x "
+                       f"({_g(height)} cm / 2.54 - 60 in)", ideal, "kg", DEVINE))
+        why.append(Why("adjusted weight", f"{_g(ideal)} + 0.4 x ({_g(actual)} - {_g(ideal)})",
+                       adjusted, "kg", "ideal + 0.4 x excess (issue #5 specification)"))
     if basis in ("ideal", "adjusted") and kg > actual:
         note = (f"{basis} weight {kg:.1f} kg is above the actual weight {actual:.1f} kg: the actual "
                 "weight is used so that the dose never exceeds the actual-weight dose")
         kg = actual
     if ideal is not None and height < 152.4 and basis in ("ideal", "adjusted"):
         note = (note + "; " if note else "") + "the Devine formula is not defined below 5 ft (152.4 cm)"
-    return DosingWeight(kg, basis, actual, ideal, adjusted, bmi, height, origin, note)
+    why.append(Why("dosing weight", f"{basis} weight (basis from the {origin})"
+                   + ("; the actual weight is lower and is used" if note and "above" in note else ""),
+                   kg, "kg"))
+    return DosingWeight(kg, basis, actual, ideal, adjusted, bmi, height, origin, note, tuple(why))
 
 
 @dataclass(frozen=True)
@@ -88,7 +114,8 @@ class Pump:
         return self.mg_h_delivered - self.mg_h
 
 
-def pump_rate(mg_h: float, conc_mg_ml: float, ceiling_mg_h: float | None = None) -> Pump:
+def pump_rate(mg_h: float, conc_mg_ml: float, ceiling_mg_h: float | None = None,
+              why=None) -> Pump:
     """mL/h for a mg/h at a concentration, to 0.1 mL/h; never rounds above a cap."""
     exact = mg_h / conc_mg_ml
     tenths = math.floor(exact * 10 + 0.5 + 1e-9)  # half up
@@ -97,6 +124,13 @@ def pump_rate(mg_h: float, conc_mg_ml: float, ceiling_mg_h: float | None = None)
         tenths = math.floor(exact * 10 + 1e-9)
         down = True
     ml_h = tenths / 10
+    if why is not None:
+        why.append(Why("pump rate", f"{_g(mg_h)} mg/h / {_g(conc_mg_ml)} mg/mL = {_g(exact)} mL/h, "
+                       f"{'rounded down to stay within the cap' if down else 'rounded'} to the pump's "
+                       f"0.1 mL/h", ml_h, "mL/h"))
+        why.append(Why("delivered", f"{ml_h:g} mL/h x {_g(conc_mg_ml)} mg/mL "
+                       f"({ml_h * conc_mg_ml - mg_h:+.4g} mg/h from rounding)",
+                       ml_h * conc_mg_ml, "mg/h"))
     return Pump(mg_h, exact, ml_h, ml_h * conc_mg_ml, down)
 
 
@@ -137,16 +171,36 @@ class PhasePlan:
     amount: str | None = None
     source: str = ""
     unverified: dict = field(default_factory=dict)
+    derivation: tuple = ()
 
 
-def _rate_mg_h(q, weight_kg):
+def _rate_mg_h(q, weight_kg, why=None, what="rate", source=None):
+    written = q
     if isinstance(q, OverTime):
         q = q.rate()
-    return q.magnitude("mg/kg/h") * weight_kg if q.unit.per_kg else q.magnitude("mg/h")
+        if why is not None:
+            why.append(Why(f"{what} from a fixed dose", f"{written.amount} / {written.duration}",
+                           q.canonical(), q.unit.symbol, source))
+    if q.unit.per_kg:
+        per_kg = q.magnitude("mg/kg/h")
+        value = per_kg * weight_kg
+        if why is not None:
+            conv = "" if q.unit.symbol == "mg/kg/h" else f" (= {_g(per_kg)} mg/kg/h)"
+            why.append(Why(what, f"{q}{conv} x {_g(weight_kg)} kg dosing weight", value, "mg/h",
+                           source))
+        return value
+    value = q.magnitude("mg/h")
+    if why is not None and not isinstance(written, OverTime):
+        why.append(Why(what, f"{q} as written" + ("" if q.unit.symbol == "mg/h" else
+                                                   f" = {_g(value)} mg/h"), value, "mg/h", source))
+    return value
 
 
-def _capped(mg_h, cap_mg_h):
+def _capped(mg_h, cap_mg_h, why=None, source=None):
     if cap_mg_h is not None and mg_h > cap_mg_h:
+        if why is not None:
+            why.append(Why("capped", f"{_g(mg_h)} mg/h is above the regimen's cap of "
+                           f"{_g(cap_mg_h)} mg/h", cap_mg_h, "mg/h", source))
         return cap_mg_h, True
     return mg_h, False
 
@@ -165,14 +219,20 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
     for p in regimen.phases:
         cap = p.max_rate.magnitude("mg/h") if p.max_rate is not None else None
 
-        def pump(mg_h, ceiling=cap):
-            return pump_rate(mg_h, conc_mg_ml, ceiling) if conc_mg_ml else None
+        why: list = []
+
+        def pump(mg_h, ceiling=cap, record=True):
+            if not conc_mg_ml:
+                return None
+            return pump_rate(mg_h, conc_mg_ml, ceiling, why if record else None)
 
         common = dict(name=p.name, kind=p.kind, source=p.source, unverified=dict(p.unverified),
-                      cap_mg_h=cap)
+                      cap_mg_h=cap, derivation=why)
         if p.kind == "infusion":
-            mg_h, binds = _capped(_rate_mg_h(p.dose if p.dose is not None else p.rate, kg), cap)
+            mg_h, binds = _capped(_rate_mg_h(p.dose if p.dose is not None else p.rate, kg, why,
+                                             source=p.source), cap, why, p.source)
             hours = p.hours()
+            why.append(Why("dose in this phase", f"{_g(mg_h)} mg/h x {_g(hours)} h", mg_h * hours, "mg"))
             out.append(PhasePlan(start_h=t, duration_h=hours, written=str(p.dose or p.rate),
                                  mg_h=mg_h, mg_h_max=mg_h, per_kg_h=mg_h / kg if kg else None,
                                  cap_binds=binds, pump=pump(mg_h), dose_mg_min=mg_h * hours,
@@ -180,20 +240,32 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
                                  conditional=bool(p.conditional), **common))
         elif p.kind == "bolus":
             mg = p.dose.magnitude("mg/kg") * kg if p.dose.unit.per_kg else p.dose.magnitude("mg")
+            why.append(Why("bolus", f"{p.dose} x {_g(kg)} kg dosing weight" if p.dose.unit.per_kg
+                           else f"{p.dose} as written", mg, "mg", p.source))
             top = p.max_dose.magnitude("mg") if p.max_dose is not None else None
             binds = top is not None and mg > top
             mg = min(mg, top) if binds else mg
             hours = p.hours()
+            why.append(Why("given over", f"{p.over}: a short infusion of {_g(mg)} mg / "
+                           f"{_g(hours)} h", mg / hours, "mg/h", "pk.md 5.2 (boluses as short infusions)"))
+            if conc_mg_ml:
+                why.append(Why("bolus volume", f"{_g(mg)} mg / {_g(conc_mg_ml)} mg/mL",
+                               mg / conc_mg_ml, "mL"))
             out.append(PhasePlan(start_h=t, duration_h=hours, written=f"{p.dose} over {p.over}",
                                  mg_h=mg / hours, mg_h_max=mg / hours, cap_binds=binds,
                                  bolus_mg=mg, bolus_ml=mg / conc_mg_ml if conc_mg_ml else None,
-                                 pump=pump(mg / hours, None), dose_mg_min=mg, dose_mg_max=mg,
+                                 pump=pump(mg / hours, None, False), dose_mg_min=mg, dose_mg_max=mg,
                                  per_kg_h=None, **common))
         elif p.kind == "titration":
-            start, binds_s = _capped(_rate_mg_h(p.start, kg), cap)
-            top, binds = _capped(_rate_mg_h(p.max, kg), cap)
+            start, binds_s = _capped(_rate_mg_h(p.start, kg, why, "starting rate", p.source),
+                                     cap, why, p.source)
+            top, binds = _capped(_rate_mg_h(p.max, kg, why, "maximum rate", p.source), cap, why,
+                                 p.source)
             lowered = ceiling_mg_h is not None and top > ceiling_mg_h * (1 + 1e-12)
             if lowered:
+                why.append(Why("maximum lowered", f"{_g(top)} mg/h is above the lowest hard rate "
+                               f"limit for this patient ({_g(ceiling_mg_h)} mg/h)", ceiling_mg_h,
+                               "mg/h", "ketadose limit library"))
                 top, binds = ceiling_mg_h, True
                 start = min(start, top)
             steps = [Step(0.0, start, str(p.start), pump(start))]
@@ -205,7 +277,8 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
                     mg_h = start + k * inc
                     written = display(Quantity(p.start.value + k * p.step.magnitude(p.start.unit.symbol),
                                                p.start.unit))
-                    steps.append(Step(every * k if every else math.nan, mg_h, written, pump(mg_h)))
+                    steps.append(Step(every * k if every else math.nan, mg_h, written,
+                                      pump(mg_h, record=False)))
                     k += 1
             label = str(p.max) + (" lowered to the hard limit" if lowered else
                                   " (cap)" if binds else "")
@@ -214,6 +287,9 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
                               pump(top, min(x for x in (cap, ceiling_mg_h) if x is not None)
                                    if (cap or ceiling_mg_h) else None)))
             hours = p.hours()
+            why.append(Why("dose range in this phase", f"{_g(start)} to {_g(top)} mg/h x {_g(hours)} h "
+                           "(at the start rate throughout, or at the maximum)",
+                           _titration_max(steps, hours), "mg"))
             out.append(PhasePlan(start_h=t, duration_h=hours, written=display_titration(p),
                                  mg_h=start, mg_h_max=top, per_kg_h=top / kg if kg else None,
                                  cap_binds=binds or binds_s, pump=pump(start), steps=tuple(steps),
@@ -225,24 +301,35 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
             n = len(p.steps)
             start_t = t
             for i, q in enumerate(p.steps):
-                mg_h, binds = _capped(_rate_mg_h(q, kg), cap)
+                why = []
+                mg_h, binds = _capped(_rate_mg_h(q, kg, why, f"step {i + 1}", p.source), cap, why,
+                                      p.source)
                 last = i == n - 1
                 hours = hold if last else sd
                 out.append(PhasePlan(
                     start_h=t, duration_h=hours, written=str(q), mg_h=mg_h, mg_h_max=mg_h,
-                    per_kg_h=mg_h / kg if kg else None, cap_binds=binds, pump=pump(mg_h),
+                    per_kg_h=mg_h / kg if kg else None, cap_binds=binds, pump=pump_rate(
+                        mg_h, conc_mg_ml, cap, why) if conc_mg_ml else None,
                     dose_mg_min=(mg_h * hold if i == 0 else 0.0), dose_mg_max=mg_h * hours,
                     conditional=i > 0, criteria=p.escalate_if if i > 0 else
                     f"start; if effective, continue for {hours_text(hold)} in all",
-                    **{**common, "name": f"{p.name} step {i + 1}" + (" and hold" if last else "")}))
+                    **{**common, "derivation": why,
+                       "name": f"{p.name} step {i + 1}" + (" and hold" if last else "")}))
                 t += hours
             t = start_t + (n - 1) * sd + hold
             continue
         elif p.kind == "oral":
             mg = p.dose.magnitude("mg/kg") * kg if p.dose.unit.per_kg else p.dose.magnitude("mg")
+            why.append(Why("dose per intake", f"{p.dose} x {_g(kg)} kg dosing weight"
+                           if p.dose.unit.per_kg else f"{p.dose} as written", mg, "mg", p.source))
             top = p.max_dose.magnitude("mg") if p.max_dose is not None else None
             binds = top is not None and mg > top
             mg = min(mg, top) if binds else mg
+            why.append(Why("daily dose", f"{_g(mg)} mg x {p.times_per_day} a day",
+                           mg * p.times_per_day, "mg", p.source))
+            if conc_mg_ml:
+                why.append(Why("volume per intake", f"{_g(mg)} mg / {_g(conc_mg_ml)} mg/mL",
+                               mg / conc_mg_ml, "mL"))
             out.append(PhasePlan(start_h=t, duration_h=None, written=str(p.dose), per_dose_mg=mg,
                                  times_per_day=p.times_per_day, cap_binds=binds,
                                  ml_per_dose=mg / conc_mg_ml if conc_mg_ml else None,
@@ -337,9 +424,17 @@ def _min_overlap(p, t0, t1) -> float:
     return _overlap(p.start_h, p.duration_h, t0, t1) * (p.mg_h or 0)
 
 
-def totals(regimen, phases, days) -> dict:
+def totals(regimen, phases, days, why: list | None = None) -> dict:
     session_max = _sum(p.dose_mg_max for p in phases)
     session_min = _sum(p.dose_mg_min for p in phases)
+    if why is not None and session_max is not None:
+        why.append(Why("session (maximum)", " + ".join(f"{_g(p.dose_mg_max)} mg ({p.name})"
+                                                       for p in phases), session_max, "mg"))
+        if days and days[-1].cumulative_mg_max is not None:
+            why.append(Why("course (maximum)", f"sum of {len(days)} daily maxima", days[-1].cumulative_mg_max, "mg"))
+            why.append(Why("course (minimum)", f"sum of {len(days)} daily minima "
+                           "(titrations at their start rate; escalations stopping at step 1)",
+                           days[-1].cumulative_mg_min, "mg"))
     return {
         "max_session_mg": session_max,
         "min_session_mg": session_min,

@@ -92,12 +92,16 @@ class Context:
 
 
 def check(library: LimitLibrary, ctx: Context, measure: str, qty: Quantity, what: str,
-          path: tuple = ()) -> list:
-    """Check one number against every limit for its measure; return findings."""
+          path: tuple = (), consulted: list | None = None) -> list:
+    """Check one number against every limit for its measure; return findings.
+
+    ``consulted`` (for --explain) receives every comparison made, fired or not.
+    """
     findings = []
     for lim in library.find(ctx.drug, ctx.route, measure):
         soft, hard, _note, unverified = lim.bounds(ctx.setting)
         value = qty.magnitude(lim.unit)
+        before = len(findings)
         shown = f"{what} {display(qty)}" + (
             "" if qty.unit.symbol == lim.unit else f" (= {display(qty.to(lim.unit))})")
         over_hard = hard is not None and (
@@ -123,6 +127,12 @@ def check(library: LimitLibrary, ctx: Context, measure: str, qty: Quantity, what
                     f"{shown} is above the soft limit of {_num(soft)} {lim.unit} for "
                     f"{lim.what}; confirm it with a reason (confirm: {{{lim.id}: \"...\"}})",
                     lim.source, path, unverified=unverified))
+        if consulted is not None:
+            outcome = findings[before].severity if len(findings) > before else "within"
+            consulted.append({"rule": lim.id, "what": what, "value": round(value, 6),
+                              "unit": lim.unit, "soft": soft, "hard": hard,
+                              "hard_inclusive": lim.hard_inclusive, "outcome": outcome,
+                              "source": lim.source, "unverified": unverified})
     return findings
 
 

@@ -44,6 +44,8 @@ class Plan:
     preparation: Preparation
     findings: tuple = ()
     notes: tuple = field(default_factory=tuple)
+    consulted: tuple = ()  # every limit comparison made (for --explain)
+    totals_derivation: tuple = ()
 
     @property
     def blocked(self) -> bool:
@@ -64,18 +66,20 @@ def make_plan(regimen, patient, library, *, basis=None, concentration=None, prim
     ctx = lim.Context(regimen.drug, regimen.route, regimen.setting, regimen.confirm)
     phases = plan_phases(regimen, weight, conc, hard_rate_ceiling(library, ctx, weight.kg))
     days = calendar(regimen, phases)
-    tot = totals(regimen, phases, days)
+    tot_why: list = []
+    tot = totals(regimen, phases, days, tot_why)
     # Limit findings are recomputed on the patient's numbers; the regimen's other findings stay.
     findings = [f for f in regimen_findings if not f.rule.startswith("KD-LIM")]
     findings += weight_findings(weight) + ceiling_findings(phases)
     from ketadose.validate import regimen_measures
 
     fixed = [(m, q, w) for m, q, w, _path in regimen_measures(regimen) if m in REGIMEN_ONLY]
+    consulted: list = []
     for measure, qty, what in fixed + plan_measures(regimen, weight, phases, tot, conc):
-        findings += lim.check(library, ctx, measure, qty, what)
+        findings += lim.check(library, ctx, measure, qty, what, consulted=consulted)
     prep = preparation(regimen, phases, tot, conc, origin, priming_ml)
     return Plan(regimen, weight, conc, origin, tuple(phases), tuple(days), tot, prep,
-                tuple(findings))
+                tuple(findings), consulted=tuple(consulted), totals_derivation=tuple(tot_why))
 
 
 # Measures that do not depend on the patient: checked as the regimen states them.

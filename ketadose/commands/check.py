@@ -35,7 +35,7 @@ def screen_data(screen) -> dict:
 
 
 def run_check(dirs, regimen_ref, patient_path, flags, override, today, fmt,
-              reproducible=False) -> int:
+              reproducible=False, explain=False) -> int:
     regimen = src = None
     if regimen_ref:
         src, regimen, _findings = load_regimen(regimen_ref, dirs)
@@ -47,6 +47,14 @@ def run_check(dirs, regimen_ref, patient_path, flags, override, today, fmt,
     from ketadose.audit import audit_block
     from ketadose.io.library import limit_library, vocabulary
 
+    from ketadose.render.explain import cards, inputs_used, rules_evaluated
+
+    data["cards"] = cards(screen.findings)
+    if explain:
+        from ketadose.io.patients import flags_to_data
+
+        data["explain"] = {"inputs": inputs_used(patient_data, set(flags_to_data(flags))),
+                           "rules_evaluated": rules_evaluated(screen)}
     data["audit"] = audit_block(src, patient_data, {"command": "check", "date": today.isoformat(),
                                                     "override": override},
                                 limit_library().version, vocabulary().version, reproducible)
@@ -56,6 +64,14 @@ def run_check(dirs, regimen_ref, patient_path, flags, override, today, fmt,
         click.echo(to_yaml(data), nl=False)
     else:
         render_screen(screen, regimen)
+        if explain:
+            from ketadose.render.table import console, table
+
+            console().print(table("Rules evaluated (--explain)", [
+                ("rule", {"no_wrap": True}), "rule name", ("result", {"no_wrap": True}), "source"],
+                [(r["rule"], r["name"], r["status"], r["source"]) for r in data["explain"]["rules_evaluated"]]))
+            console().print(table("Inputs used", ["input", "value", "from"],
+                                  [(i["input"], str(i["value"]), i["from"]) for i in data["explain"]["inputs"]]))
     return 1 if screen.blocking else 0
 
 

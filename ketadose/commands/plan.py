@@ -49,9 +49,16 @@ def phase_data(p) -> dict:
     }
 
 
-def plan_data(plan, src, screen, patient, start) -> dict:
+def plan_data(plan, src, screen, patient, start, explain=None) -> dict:
+    """The plan as the documented JSON contract; ``explain`` (inputs and their origins) adds
+    the derivations."""
+    from ketadose.render.explain import cards, rules_evaluated, why_data
+
     r, w = plan.regimen, plan.weight
     phases = [phase_data(p) for p in plan.phases]
+    if explain is not None:
+        for item, p in zip(phases, plan.phases):
+            item["derivation"] = why_data(p.derivation)
     if r.pattern == "daily":
         sessions = [{"day": d.day, "index": 1, "conditional": False, "phases": phases,
                      "dose_mg": _r(d.dose_mg_max)} for d in plan.days]
@@ -59,7 +66,7 @@ def plan_data(plan, src, screen, patient, start) -> dict:
         sessions = [{"day": 1, "index": 1, "conditional": False, "phases": phases,
                      "dose_mg": _r(plan.totals["max_session_mg"])}]
     prep = plan.preparation
-    return {
+    out = {
         "format_version": 1,
         "ketadose_version": __version__,
         "limits_version": limit_library().version,
@@ -99,9 +106,16 @@ def plan_data(plan, src, screen, patient, start) -> dict:
                         "source": r.retreatment.source},
         "confirmed_limits": r.confirm,
         "warnings": [f.as_dict() | {"title": f.title} for f in plan.findings],
+        "cards": cards(list(screen.findings) + list(plan.findings)),
         "blocked": plan.blocked or screen.blocking,
         "override": screen.override,
     }
+    if explain is not None:
+        out["patient"]["derivation"] = why_data(w.derivation)
+        out["totals_derivation"] = why_data(plan.totals_derivation)
+        out["explain"] = {"inputs": explain, "limits_consulted": list(plan.consulted),
+                          "rules_evaluated": rules_evaluated(screen)}
+    return out
 
 
 def csv_rows(data) -> list:
@@ -159,7 +173,13 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
     plan = make_plan(regimen, patient, limit_library(), basis=opts["weight_basis"],
                      concentration=opts["concentration"], priming_ml=opts["priming"],
                      regimen_findings=findings)
-    data = plan_data(plan, src, screen, patient, start)
+    explain = None
+    if opts.get("explain"):
+        from ketadose.io.patients import flags_to_data
+        from ketadose.render.explain import inputs_used
+
+        explain = inputs_used(patient_data, set(flags_to_data(flags)))
+    data = plan_data(plan, src, screen, patient, start, explain)
     data["audit"] = audit_for(src, patient_data, opts)
     if plan.blocked:
         errors = [f for f in plan.findings if f.severity == "error"]
@@ -186,4 +206,9 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
         from ketadose.render.plan_table import render_plan
 
         render_plan(plan, data, screen, start)
+        if explain is not None:
+            from ketadose.render.explain import render_plan_explain
+            from ketadose.render.table import console
+
+            render_plan_explain(console(), plan, data, screen, explain)
     return 0

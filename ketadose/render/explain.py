@@ -1,0 +1,91 @@
+"""--explain: derivations, limits consulted and rules evaluated, as data and as text; and
+findings as CDS Hooks cards."""
+
+from __future__ import annotations
+
+import re
+
+_PMID = re.compile(r"PMID\s*(\d{6,9})")
+_DOI = re.compile(r"doi:\s*(10\.\S+?)(?=[;,)\s]|$)")
+
+
+def why_data(whys) -> list:
+    return [{"what": w.what, "expression": w.expression,
+             "value": None if w.value is None else round(w.value, 6), "unit": w.unit,
+             "source": w.source} for w in whys]
+
+
+def why_text(whys, indent="  ") -> list:
+    lines = []
+    for w in whys:
+        value = "" if w.value is None else f" = {w.value:.4g} {w.unit}"
+        src = f"  [{w.source}]" if w.source else ""
+        lines.append(f"{indent}{w.what}: {w.expression}{value}{src}")
+    return lines
+
+
+def rules_evaluated(screen) -> list:
+    from ketadose.rules import registry
+
+    reg = registry()
+    return [{"rule": rid, "name": reg[rid].name if rid in reg else rid, "status": status,
+             "source": reg[rid].source if rid in reg else ""} for rid, status in screen.evaluated]
+
+
+def inputs_used(patient_data: dict, flag_keys) -> list:
+    return [{"input": key, "value": value, "from": "command-line flag" if key in flag_keys
+             else "patient file"} for key, value in patient_data.items()]
+
+
+def card_source(source: str) -> dict:
+    out = {"label": source[:300]}
+    pmid = _PMID.search(source)
+    doi = _DOI.search(source)
+    if pmid:
+        out["url"] = f"https://pubmed.ncbi.nlm.nih.gov/{pmid.group(1)}/"
+        out["pmid"] = pmid.group(1)
+    elif doi:
+        out["url"] = f"https://doi.org/{doi.group(1)}"
+    return out
+
+
+def summary(text: str, limit: int = 139) -> str:
+    first = text.split("; ")[0] if len(text) > limit else text
+    if len(first) <= limit:
+        return first
+    cut = first[: limit - 1].rsplit(" ", 1)[0]
+    return cut + "…"
+
+
+def cards(findings) -> list:
+    """CDS Hooks cards: summary under 140 characters, indicator, source, detail."""
+    return [{"uuid": None, "summary": summary(f"{f.title + ': ' if f.title else ''}{f.message}"),
+             "indicator": f.indicator, "source": card_source(f.source),
+             "detail": f.message + (f" (UNVERIFIED basis: {f.unverified})" if f.unverified else ""),
+             "rule": f.rule, "severity": f.severity} for f in findings]
+
+
+def render_plan_explain(out, plan, data, screen, origins) -> None:
+    out.print("[bold]Explanation (--explain): how every number was derived[/bold]", markup=True)
+    lines = ["Inputs used:"]
+    for item in data["explain"]["inputs"]:
+        lines.append(f"  {item['input']}: {item['value']} (from the {item['from']})")
+    lines.append(f"  concentration: {plan.concentration_mg_ml} mg/mL (from "
+                 f"{plan.concentration_origin or 'nowhere: not given'})")
+    lines.append("Dosing weight:")
+    lines += why_text(plan.weight.derivation)
+    for p in plan.phases:
+        lines.append(f"Phase {p.name}:")
+        lines += why_text(p.derivation)
+    lines.append("Totals:")
+    lines += why_text(plan.totals_derivation)
+    lines.append("Limits consulted:")
+    for c in plan.consulted:
+        bound = f"soft {c['soft']}, hard {'>=' if c['hard_inclusive'] else '>'} {c['hard']}"
+        lines.append(f"  {c['rule']} {c['what']}: {c['value']:.4g} {c['unit']} vs {bound} -> "
+                     f"{c['outcome']}  [{c['source']}]"
+                     + (f" UNVERIFIED: {c['unverified']}" if c["unverified"] else ""))
+    lines.append("Rules evaluated:")
+    for r in data["explain"]["rules_evaluated"]:
+        lines.append(f"  {r['rule']} {r['name']}: {r['status']}  [{r['source']}]")
+    out.print("\n".join(lines), markup=False, highlight=False)
