@@ -96,16 +96,17 @@ def _dirs(ctx) -> tuple:
 @cli.command()
 @output_options
 @click.argument("files", nargs=-1, required=True)
+@click.option("--explain", is_flag=True, help="List every rule evaluated and limit consulted.")
 @format_option("text", "json", "github")
 @click.pass_context
-def validate(ctx, files, fmt):
+def validate(ctx, files, explain, fmt):
     """Check regimen FILES (or ids, or '-' for stdin) against format v1 and the limits.
 
     Exit 0 when no file has an error, 1 when any has, 2 when a file cannot be read.
     """
     from ketadose.commands.validate import run
 
-    ctx.exit(run(files, fmt, _dirs(ctx)))
+    ctx.exit(run(files, fmt, _dirs(ctx), explain))
 
 
 # ----------------------------------------------------------------------------- schema
@@ -377,15 +378,16 @@ def _resolution(value) -> float:
 @click.option("--f", "bio_f", type=float, help="Bioavailability (0-1) for SC/oral; overrides the default.")
 @click.option("--ka", type=float, help="Absorption rate constant, 1/min, for SC/oral.")
 @click.option("--plot", metavar="FILE.png|FILE.svg", help="Also write the chart as an image.")
+@click.option("--explain", is_flag=True, help="Show how the model's parameters and summaries were derived.")
 @format_option("table", "json", "csv")
 @click.pass_context
-def simulate(ctx, regimen, patient_path, model, resolution, bio_f, ka, plot, fmt, **kwargs):
+def simulate(ctx, regimen, patient_path, model, resolution, bio_f, ka, plot, explain, fmt, **kwargs):
     """Predict plasma ketamine over the whole course from a published PK model."""
     from ketadose.commands.simulate import run_simulate
 
     flags = _pop_patient_flags(kwargs)
     ctx.exit(run_simulate(_dirs(ctx), regimen, patient_path, flags, model, _resolution(resolution),
-                          bio_f, ka, fmt, plot))
+                          bio_f, ka, fmt, plot, explain))
 
 
 @cli.command()

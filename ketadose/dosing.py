@@ -306,6 +306,8 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
                                       p.source)
                 last = i == n - 1
                 hours = hold if last else sd
+                why.append(Why("dose at this step", f"{_g(mg_h)} mg/h x {_g(hours)} h"
+                               + (" (held at the step reached)" if last else ""), mg_h * hours, "mg"))
                 out.append(PhasePlan(
                     start_h=t, duration_h=hours, written=str(q), mg_h=mg_h, mg_h_max=mg_h,
                     per_kg_h=mg_h / kg if kg else None, cap_binds=binds, pump=pump_rate(
@@ -337,8 +339,16 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
                                  criteria=p.titrate, **common))
         elif p.kind == "topical":
             per_app = None
+            why.append(Why("strength", "as written", p.strength.value, "%", p.source))
+            why.append(Why("applications", "a day, as written", p.applications_per_day, "/day",
+                           p.source))
             if p.amount is not None and p.amount.kind == "mass":
                 per_app = p.amount.magnitude("mg") * p.strength.value / 100.0
+                why.append(Why("ketamine per application", f"{p.amount} x {p.strength}", per_app,
+                               "mg", p.source))
+            else:
+                why.append(Why("ketamine per application", "not computed: the regimen gives no "
+                               "amount per application (the prescriber states it)", None, "mg"))
             out.append(PhasePlan(start_h=t, duration_h=None, written=str(p.strength),
                                  strength=str(p.strength), applications_per_day=p.applications_per_day,
                                  amount=str(p.amount) if p.amount is not None else None,

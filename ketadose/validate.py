@@ -16,24 +16,34 @@ _MG_H = parse_unit("mg/h")
 _DAY = parse_unit("day")
 
 
-def validate(data, library: lim.LimitLibrary):
-    """Return (regimen or None, findings). The regimen is None when the format fails."""
+def validate(data, library: lim.LimitLibrary, explain: dict | None = None):
+    """Return (regimen or None, findings). The regimen is None when the format fails.
+
+    ``explain`` (for --explain) receives the rules evaluated and the limits consulted.
+    """
     regimen, findings = build(data)
+    evaluated = explain.setdefault("rules_evaluated", []) if explain is not None else []
+    consulted = explain.setdefault("limits_consulted", []) if explain is not None else None
+    evaluated.append(("KD-V001..KD-V006 (format v1)", "fired" if findings else "not fired"))
     if regimen is None:
         return None, findings
     from ketadose.rules import regimen as consistency
 
-    for r in consistency.SHAPE_RULES:
-        findings += r.check(regimen, library)
+    def apply(rules):
+        for r in rules:
+            found = r.check(regimen, library)
+            evaluated.append((r.id, "fired" if found else "not fired"))
+            findings.extend(found)
+
+    apply(consistency.SHAPE_RULES)
     if findings:
         return regimen, findings
-    for r in consistency.RULES[len(consistency.SHAPE_RULES):]:
-        findings += r.check(regimen, library)
+    apply(consistency.RULES[len(consistency.SHAPE_RULES):])
     if any(f.severity == "error" for f in findings):
         return regimen, findings  # limits on an inconsistent regimen would mislead
     ctx = lim.Context(regimen.drug, regimen.route, regimen.setting, regimen.confirm)
     for measure, qty, what, path in regimen_measures(regimen):
-        findings += lim.check(library, ctx, measure, qty, what, path)
+        findings += lim.check(library, ctx, measure, qty, what, path, consulted)
     return regimen, findings
 
 

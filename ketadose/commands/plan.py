@@ -152,6 +152,21 @@ def audit_for(src, patient_data, opts) -> dict:
                        limit_library().version, vocabulary().version, opts.get("reproducible", False))
 
 
+def _chart(plan):
+    """The PK chart as inline SVG when the regimen can be simulated (numpy is loaded only here)."""
+    try:
+        from ketadose.pk.chart import svg_chart
+        from ketadose.pk.simulate import simulate
+    except ImportError:
+        return None
+    try:
+        res = simulate(plan, None, 10.0)
+    except Exception:  # noqa: BLE001 - a chart is optional on the printed plan
+        return None
+    return svg_chart(res.t_h, res.ketamine, f"{res.model.name}, {plan.weight.actual_kg:g} kg "
+                     "(the maximum case; bands are a synthesis, not a source)")
+
+
 def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
     src, regimen, findings = load_regimen(ref, dirs)
     patient, patient_data = load_patient(patient_path, flags)
@@ -160,7 +175,7 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
                         opts["override"])
     if screen.blocking:
         # A contraindicated patient gets no plan unless a clinician records why (--override).
-        if fmt in ("json", "yaml", "fhir"):
+        if fmt in ("json", "yaml", "fhir", "html"):
             data = {"ketadose_version": __version__, "regimen": {"id": regimen.id, "sha256": src.sha256},
                     "screen": screen_data(screen), "blocked": True, "sessions": None,
                     "audit": audit_for(src, patient_data, opts)}
@@ -183,7 +198,7 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
     data["audit"] = audit_for(src, patient_data, opts)
     if plan.blocked:
         errors = [f for f in plan.findings if f.severity == "error"]
-        if fmt in ("json", "yaml", "fhir"):
+        if fmt in ("json", "yaml", "fhir", "html"):
             blocked = {k: data[k] for k in ("ketadose_version", "regimen", "patient", "screen",
                                             "warnings", "blocked", "audit")}
             blocked["sessions"] = None
@@ -202,6 +217,10 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
         from ketadose.render.fhir import bundle
 
         click.echo(to_json(bundle(plan, data, start)), nl=False)
+    elif fmt == "html":
+        from ketadose.render.html import page
+
+        click.echo(page(plan, data, screen, start, _chart(plan)), nl=False)
     else:
         from ketadose.render.plan_table import render_plan
 

@@ -60,7 +60,31 @@ def result_data(res, src, plan, series=True) -> dict:
     return data
 
 
-def run_simulate(dirs, ref, patient_path, flags, model, resolution, f, ka, fmt, plot) -> int:
+def simulation_explain(res, plan, resolution) -> list:
+    m, p = res.model, res.params
+    steps = [
+        {"what": "model", "expression": f"{m.name} ({m.status}); covariates: {m.covariates}",
+         "source": m.citation},
+        {"what": "weight", "expression": f"{plan.weight.actual_kg:g} kg actual weight (PK models "
+         "scale on total body weight)", "source": None},
+        {"what": "patient parameters", "expression": f"V1 {p.v1_l:.4g} L, k10 {p.k10:.4g}, k12 "
+         f"{p.k12:.4g}, k21 {p.k21:.4g}, k13 {p.k13:.4g}, k31 {p.k31:.4g} /min; clearance "
+         f"{p.cl_l_min:.4g} L/min", "source": m.citation},
+        {"what": "inputs", "expression": "the plan's rates in mg/h (maximum case), "
+         + ("into the central compartment" if res.route == "iv" else
+            f"x F {res.f:g} into an absorption depot, ka {res.ka:.4g}/min"),
+         "source": res.absorption_source},
+        {"what": "solution", "expression": "exact: modal closed form between input changes "
+         f"(no step-size error); output every {resolution:g} min plus every input change",
+         "source": None},
+        {"what": "AUC", "expression": "exact: amount eliminated / (k10 x V1), per day", "source": None},
+        {"what": "time above a threshold", "expression": "linear between output points", "source": None},
+    ]
+    return steps
+
+
+def run_simulate(dirs, ref, patient_path, flags, model, resolution, f, ka, fmt, plot,
+                 explain=False) -> int:
     patient, patient_data = load_patient(patient_path, flags)
     src, plan = _plan(dirs, ref, patient)
     res = _simulate(plan, model, resolution, f, ka)
@@ -76,7 +100,10 @@ def run_simulate(dirs, ref, patient_path, flags, model, resolution, f, ka, fmt, 
         else:
             raise KetadoseError("--plot needs a .png or .svg file name", plot)
     if fmt == "json":
-        click.echo(to_json(result_data(res, src, plan)), nl=False)
+        data = result_data(res, src, plan)
+        if explain:
+            data["explain"] = simulation_explain(res, plan, resolution)
+        click.echo(to_json(data), nl=False)
     elif fmt == "csv":
         rows = [{"t_h": round(float(t), 6), "ketamine_ng_per_ml": round(float(c), 4),
                  "norketamine_ng_per_ml": "" if res.norketamine is None else
@@ -85,6 +112,11 @@ def run_simulate(dirs, ref, patient_path, flags, model, resolution, f, ka, fmt, 
         click.echo(to_csv(rows, ("t_h", "ketamine_ng_per_ml", "norketamine_ng_per_ml")), nl=False)
     else:
         render_simulation(res, plan, title)
+        if explain:
+            click.echo("Explanation (--explain):")
+            for step in simulation_explain(res, plan, resolution):
+                click.echo(f"  {step['what']}: {step['expression']}"
+                           + (f"  [{step['source']}]" if step["source"] else ""))
     return 0
 
 

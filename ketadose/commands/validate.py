@@ -13,7 +13,7 @@ from ketadose.render.diag import quiet
 from ketadose.validate import validate
 
 
-def findings_for(ref: str, dirs) -> list:
+def findings_for(ref: str, dirs, explain: dict | None = None) -> list:
     """Located findings for one file; unreadable files raise KetadoseError (exit 2)."""
     from ketadose.io.files import read_bytes
     from ketadose.io.regimens import looks_like_path
@@ -33,7 +33,7 @@ def findings_for(ref: str, dirs) -> list:
         kind = "a list" if isinstance(doc.data, list) else "a single value"
         return [Finding("KD-V001", "error", f"the document is {kind}; a regimen is a mapping of keys",
                         "ketadose regimen format v1", where=doc.where(()))]
-    _regimen, findings = validate(doc.data, limit_library())
+    _regimen, findings = validate(doc.data, limit_library(), explain)
     located = [f.located(doc.where(f.path, f.at_key)) for f in findings]
     return sorted(located, key=_order)
 
@@ -43,10 +43,17 @@ def _order(f):
     return (line or 0, col or 0, f.rule)
 
 
-def run(refs, fmt, dirs) -> int:
-    results = [(ref, findings_for(ref, dirs)) for ref in refs]
+def run(refs, fmt, dirs, explain=False) -> int:
+    explained = {ref: {} for ref in refs} if explain else {}
+    results = [(ref, findings_for(ref, dirs, explained.get(ref))) for ref in refs]
     everything = [f for _ref, fs in results for f in fs]
-    if fmt == "json":
+    if fmt == "json" and explain:
+        click.echo(to_json({"findings": [f.as_dict() for f in everything], "explain": [
+            {"file": ref, "rules_evaluated": [{"rule": r, "status": s} for r, s in
+                                              e.get("rules_evaluated", [])],
+             "limits_consulted": e.get("limits_consulted", [])} for ref, e in explained.items()]}),
+            nl=False)
+    elif fmt == "json":
         click.echo(to_json([f.as_dict() for f in everything]), nl=False)
     elif fmt == "github":
         for f in everything:
@@ -61,6 +68,12 @@ def run(refs, fmt, dirs) -> int:
         errors = sum(f.severity == "error" for f in everything)
         warnings = sum(f.severity == "warning" for f in everything)
         bad = sum(any(f.severity == "error" for f in fs) for _r, fs in results)
+        for ref, e in explained.items():
+            click.echo(f"{ref}: rules evaluated: " + ", ".join(
+                f"{r} {s}" for r, s in e.get("rules_evaluated", [])))
+            for c in e.get("limits_consulted", []):
+                click.echo(f"{ref}: limit {c['rule']} {c['what']}: {c['value']:.4g} {c['unit']} vs "
+                           f"soft {c['soft']}, hard {c['hard']} -> {c['outcome']} [{c['source']}]")
         if not quiet():
             click.echo(f"{len(results)} file(s) checked: {errors} error(s), {warnings} warning(s); "
                        f"{'all valid' if not bad else f'{bad} invalid'}")

@@ -1,0 +1,141 @@
+"""The printable plan: one self-contained HTML page (inline styles, no network resources) for
+A4 or Letter, with boxes to tick and space for signatures."""
+
+from __future__ import annotations
+
+import html
+
+CSS = """
+@page { margin: 11mm; }
+* { box-sizing: border-box; }
+body { font: 9pt/1.3 "Helvetica Neue", Arial, sans-serif; color: #000; margin: 0 auto;
+       max-width: 190mm; }
+h1 { font-size: 13pt; margin: 0 0 2pt; }
+h2 { font-size: 10pt; margin: 7pt 0 2pt; border-bottom: 1px solid #444; page-break-after: avoid; }
+table { border-collapse: collapse; width: 100%; margin: 2pt 0; page-break-inside: avoid; }
+th, td { border: 1px solid #999; padding: 1.5pt 3pt; text-align: left; vertical-align: top; }
+th { background: #eee; }
+.meta { font-size: 7.5pt; color: #333; }
+.status { font-weight: bold; padding: 1pt 4pt; border: 1px solid #000; }
+.box { display: inline-block; width: 8pt; height: 8pt; border: 1px solid #000; margin-right: 3pt; }
+.cal { display: grid; grid-template-columns: repeat(5, 1fr); gap: 1pt 6pt; font-size: 8pt; }
+.sign { display: grid; grid-template-columns: 1fr 1fr; gap: 10pt; margin-top: 10pt; }
+.sign div { border-top: 1px solid #000; padding-top: 2pt; height: 22pt; }
+.small { font-size: 7.5pt; }
+svg { width: 100%; height: auto; max-height: 55mm; }
+"""
+
+
+def e(text) -> str:
+    return html.escape("" if text is None else str(text))
+
+
+def _n(x, digits=1, unit=""):
+    if x is None or x != x:
+        return "–"
+    return f"{x:.{digits}f}".rstrip("0").rstrip(".") + (f" {unit}" if unit else "")
+
+
+def _table(headers, rows) -> str:
+    head = "".join(f"<th>{e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def page(plan, data, screen, start, chart_svg: str | None = None) -> str:
+    r, w = plan.regimen, plan.weight
+    audit = data.get("audit", {})
+    parts = [f"<h1>{e(r.title)}</h1>",
+             f"<div class='meta'>Regimen {e(r.id)} · {e(r.drug)} · {e(r.route)} · {e(r.setting)} · "
+             f"file sha256 {e(data['regimen']['sha256'])} · ketadose {e(data['ketadose_version'])}, "
+             f"limits {e(data['limits_version'])}"
+             + (f" · computed {e(audit['computed_at'])}" if audit.get("computed_at") else "")
+             + "</div>"]
+    weight = (f"{_n(w.kg)} kg ({e(w.basis)} weight; actual {_n(w.actual_kg)} kg"
+              + (f", ideal {_n(w.ideal_kg)} kg, adjusted {_n(w.adjusted_kg)} kg" if w.ideal_kg else "")
+              + (f", BMI {_n(w.bmi)}" if w.bmi else "") + ")") if w.kg is not None else \
+        "not needed (fixed doses)"
+    conc = (f"{_n(plan.concentration_mg_ml, 3)} mg/mL ({e(plan.concentration_origin)})"
+            if plan.concentration_mg_ml else "not given")
+    parts.append("<h2>Patient</h2>" + _table(["patient", "dosing weight", "concentration", "start"], [[
+        e(data["patient"]["id"] or "—"), weight, conc, e(start.isoformat(" ", "minutes") if start else "—")]]))
+    findings = "".join(f"<li><b>{e(f.severity)}</b> {e(f.rule)} {e(f.title)}: {e(f.message)} "
+                       f"<span class='small'>[{e(f.source)}]</span></li>" for f in screen.findings)
+    questions = "".join(f"<li>{e(rid)}: {e(q)}</li>" for rid, q in screen.not_assessed)
+    parts.append(f"<h2>Screen: <span class='status'>{e(screen.status.upper())}</span></h2>"
+                 + (f"<p><b>Override recorded:</b> {e(screen.override)}</p>" if screen.override else "")
+                 + (f"<ul class='small'>{findings}</ul>" if findings else "<p>No finding.</p>")
+                 + (f"<p><b>Not assessed:</b></p><ul class='small'>{questions}</ul>" if questions else ""))
+    rows = []
+    for p in plan.phases:
+        rate = "–" if p.mg_h is None or p.kind == "bolus" else _n(p.mg_h, 2, "mg/h") + (
+            f" → {_n(p.mg_h_max, 2, 'mg/h')}" if p.mg_h_max and abs(p.mg_h_max - p.mg_h) > 1e-9 else "")
+        if p.cap_binds:
+            rate += " (capped)"
+        pump = f"{p.pump.ml_h:.1f} mL/h" if p.pump and p.kind != "bolus" else "–"
+        dose = _n(p.dose_mg_max, 1, "mg")
+        if p.kind == "bolus":
+            dose = _n(p.bolus_mg, 1, "mg") + (f" ({_n(p.bolus_ml, 2, 'mL')})" if p.bolus_ml else "")
+        if p.kind in ("oral", "topical"):
+            dose = (_n(p.per_dose_mg, 1, "mg") if p.per_dose_mg else e(p.amount or "amount to prescribe")) \
+                + f" × {p.times_per_day}/day"
+        rows.append([e(p.name) + (" <i>(conditional)</i>" if p.conditional else ""), e(p.written), rate,
+                     pump, _n(p.duration_h, 2, "h") if p.duration_h else "per day", dose,
+                     f"<span class='small'>{e(p.criteria or '')}</span>"])
+    parts.append("<h2>Session</h2>" + _table(
+        ["phase", "as written", "rate", "pump", "duration", "dose", "criteria"], rows))
+    t = plan.totals
+    cal = "".join(f"<div><span class='box'></span>Day {d.day}{' (cond.)' if d.conditional else ''}: "
+                  f"{_range(d.dose_mg_min, d.dose_mg_max)}</div>" for d in plan.days)
+    parts.append(f"<h2>Course calendar ({len(plan.days)} days)</h2><div class='cal'>{cal}</div>"
+                 f"<p class='small'>Course total {_range(t['course_mg_min'], t['course_mg_max'])}; "
+                 f"highest session {_n(t['max_session_mg'], 1, 'mg')}; highest day "
+                 f"{_n(t['max_daily_mg'], 1, 'mg')}.</p>")
+    prep = data["preparation"]
+    if prep["vials"]:
+        parts.append(f"<h2>Preparation</h2><p>{_n(prep['drug_mg'], 1, 'mg')} per {e(prep['per'])} in "
+                     f"{_n(prep['final_volume_ml'], 1, 'mL')} {e(prep['diluent'])} at "
+                     f"{_n(prep['concentration_mg_per_ml'], 3, 'mg/mL')}.</p>" + _table(
+                         ["vial", "draw", "diluent", "note"],
+                         [[f"{v['strength_mg_per_ml']:g} mg/mL", _n(v["draw_ml"], 2, "mL"),
+                           _n(v["diluent_ml"], 1, "mL"), e(v["note"])] for v in prep["vials"]]))
+    if prep["syringes_24h"]:
+        parts.append("<h2>Syringe driver (per 24 h)</h2>" + _table(
+            ["step", "mg", "mL"], [[e(s["step"]), _n(s["mg"], 1), _n(s["ml"], 2)] for s in prep["syringes_24h"]]))
+    if prep["notes"]:
+        parts.append("<ul class='small'>" + "".join(f"<li>{e(n)}</li>" for n in prep["notes"]) + "</ul>")
+    if r.adjuncts:
+        parts.append("<h2>Adjuncts</h2>" + _table(["drug", "dose", "route", "timing"], [
+            [e(a.name), e(a.dose), e(a.route), e(a.timing)] for a in r.adjuncts]))
+    parts.append("<h2>Monitoring checklist</h2>" + _table(["", "what", "when"], [
+        ["<span class='box'></span>", e(m.what), e(m.when)] for m in r.monitoring]))
+    parts.append("<h2>Stop rules</h2>" + _table(["when", "action"], [
+        [e(s.when), e(s.action)] for s in r.stop_rules]))
+    rt = r.retreatment
+    parts.append(f"<p class='small'><b>Retreatment:</b> minimum interval "
+                 f"{e(rt.minimum_interval) if rt.minimum_interval else 'not set by any guideline'}; "
+                 f"{e(rt.relief_lasted)} {e(rt.liver_warning or '')}</p>")
+    if plan.findings:
+        parts.append("<h2>Limits and dosing notes</h2><ul class='small'>" + "".join(
+            f"<li>{e(f.rule)} ({e(f.severity)}): {e(f.message)}</li>" for f in plan.findings) + "</ul>")
+    if chart_svg:
+        # inline SVG needs no namespace URL: the page holds no external reference at all
+        inline = chart_svg.replace(' xmlns="http://www.w3.org/2000/svg"', "")
+        parts.append(f"<h2>Predicted plasma ketamine</h2>{inline}")
+    sources = "".join(f"<li>{e(ev.citation)}{' PMID ' + str(ev.pmid) if ev.pmid else ''}"
+                      f"{' doi:' + e(ev.doi) if ev.doi else ''} ({e(ev.design)}, {e(ev.result)})</li>"
+                      for ev in r.evidence)
+    parts.append(f"<h2>Sources</h2><ul class='small'>{sources}</ul>")
+    parts.append("<div class='sign'><div>Prescriber (name, signature, date)</div>"
+                 "<div>Checked by (name, signature, date)</div></div>")
+    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{e(r.id)} plan</title><style>{CSS}</style></head><body>"
+            + "\n".join(parts) + "</body></html>\n")
+
+
+def _range(lo, hi):
+    if hi is None:
+        return "–"
+    if lo is None or abs(lo - hi) < 1e-9:
+        return _n(hi, 1, "mg")
+    return f"{_n(lo, 1)}–{_n(hi, 1, 'mg')}"
