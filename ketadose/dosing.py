@@ -118,12 +118,13 @@ def pump_rate(mg_h: float, conc_mg_ml: float, ceiling_mg_h: float | None = None,
               why=None) -> Pump:
     """mL/h for a mg/h at a concentration, to 0.1 mL/h; never rounds above a cap."""
     exact = mg_h / conc_mg_ml
-    tenths = math.floor(exact * 10 + 0.5 + 1e-9)  # half up
+    per_step = 1 / PUMP_STEP_ML_H
+    steps = math.floor(exact * per_step + 0.5 + 1e-9)  # half up
     down = False
-    if ceiling_mg_h is not None and tenths / 10 * conc_mg_ml > ceiling_mg_h * (1 + 1e-12):
-        tenths = math.floor(exact * 10 + 1e-9)
+    if ceiling_mg_h is not None and steps / per_step * conc_mg_ml > ceiling_mg_h * (1 + 1e-12):
+        steps = math.floor(exact * per_step + 1e-9)
         down = True
-    ml_h = tenths / 10
+    ml_h = steps / per_step
     if why is not None:
         why.append(Why("pump rate", f"{_g(mg_h)} mg/h / {_g(conc_mg_ml)} mg/mL = {_g(exact)} mL/h, "
                        f"{'rounded down to stay within the cap' if down else 'rounded'} to the pump's "

@@ -49,9 +49,3 @@ def _split_where(where):
         return parts[0], int(parts[1]), int(parts[2])
     return where, None, None
 
-
-def worst(findings) -> str | None:
-    for sev in SEVERITIES:
-        if any(f.severity == sev for f in findings):
-            return sev
-    return None

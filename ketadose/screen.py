@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from ketadose.findings import SCREEN_SEVERITIES
+
 STATUSES = ("contraindicated", "incomplete", "caution", "clear")
 BLOCKING = ("absolute", "relative")
 
@@ -79,8 +81,7 @@ def run(patient, ctx: Context, rules, override: str | None = None) -> Screen:
             evaluated.append((rule.id, "fired"))
         else:
             evaluated.append((rule.id, "not fired"))
-    order = {"absolute": 0, "relative": 1, "caution": 2, "info": 3}
-    findings.sort(key=lambda f: (order.get(f.severity, 9), f.rule))
+    findings.sort(key=lambda f: (SCREEN_SEVERITIES.index(f.severity), f.rule))
     if any(f.severity in BLOCKING for f in findings):
         status = "contraindicated"
     elif missing:
