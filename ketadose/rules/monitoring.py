@@ -28,7 +28,11 @@ def liver_monitoring(patient, ctx):
     repeated = bool(patient.previous_courses)
     if not (prolonged or repeated):
         return None
-    why = "a prolonged course (more than 3 days)" if prolonged else "a repeated course"
+    if prolonged:
+        why = ("a continuous infusion of more than 3 days" if ctx.regimen.pattern == "continuous"
+               else "infusions on more than 3 days (frequent dosing)")
+    else:
+        why = "a repeated course"
     if prolonged is None and not repeated:
         why = "a prolonged (> 3 days) or repeated course"
     return [Finding("KD-MON-001", "caution",
