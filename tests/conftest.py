@@ -41,3 +41,17 @@ def write(tmp_path):
         path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
         return str(path)
     return _write
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cold_caches():
+    """Start every test session with empty caches: mutation testing forks test runs from a warm
+    process, and a warm cache would hide a mutant in the code that fills it."""
+    from ketadose import units
+    from ketadose.io import library
+
+    units._unit_cache.clear()
+    units._ratio_cache.clear()
+    library.limit_library.cache_clear()
+    library.vocabulary.cache_clear()
+    yield
