@@ -154,7 +154,7 @@ class Checker:
         fields = list(node.fields)
         if node.discriminator:
             tag = value.get(node.discriminator)
-            if tag not in node.variants:
+            if not isinstance(tag, str) or tag not in node.variants:
                 if node.discriminator in value:
                     self.fail(BAD_VALUE, f"{_name(path + (node.discriminator,))} {tag!r} is not "
                               f"one of: {', '.join(node.variants)}{_suggest(str(tag), node.variants)}",

@@ -193,3 +193,10 @@ def test_resource_bounds_on_lists_and_titration_steps():
     data = template_data()
     data["schedule"]["days"] = 400
     assert "KD-V006" in rules_of(data)
+
+
+def test_non_text_phase_kind_is_a_finding_not_a_crash():
+    # found by the fuzz harness: `kind: []` raised TypeError (unhashable list)
+    data = template_data()
+    phase(data)["kind"] = []
+    assert "KD-V006" in rules_of(data) or "KD-V004" in rules_of(data)
