@@ -15,6 +15,11 @@ from harness import BASE_PATIENT, exercise_patient, exercise_regimen  # noqa: E4
 from conftest import TEMPLATE_NAMES, template_data  # noqa: E402
 from ketadose.io.regimens import load_regimen  # noqa: E402
 
+# CI runs a short, fixed-seed fuzz; KETADOSE_FUZZ_EXAMPLES and KETADOSE_FUZZ_SEED make it longer
+# or different (fuzz/README.md).
+EXAMPLES = int(os.environ.get("KETADOSE_FUZZ_EXAMPLES", "150"))
+SEED = int(os.environ.get("KETADOSE_FUZZ_SEED", "20261125"))
+
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-10**6, 10**6),
     st.floats(allow_nan=True, allow_infinity=True),
@@ -53,8 +58,8 @@ def mutate(data, path, value, delete):
     return data
 
 
-@seed(20261125)
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@seed(SEED)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.sampled_from(TEMPLATE_NAMES), st.data(), VALUES, st.booleans())
 def test_mutated_regimens_never_escape(name, data, value, delete):
     doc = template_data(name)
@@ -63,8 +68,8 @@ def test_mutated_regimens_never_escape(name, data, value, delete):
     exercise_regimen(text, simulate=False)
 
 
-@seed(20261125)
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@seed(SEED)
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.data(), VALUES, st.booleans())
 def test_mutated_patients_never_escape(data, value, delete):
     regimen = load_regimen("crps-sigtermans-2009")[1]
@@ -73,8 +78,8 @@ def test_mutated_patients_never_escape(data, value, delete):
     exercise_patient(text, regimen)
 
 
-@seed(20261125)
-@settings(max_examples=100, deadline=None)
+@seed(SEED)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(st.binary(max_size=300))
 def test_random_bytes_never_escape(raw):
     exercise_regimen(raw.decode("utf-8", errors="replace"), simulate=False)
