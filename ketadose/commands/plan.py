@@ -175,13 +175,17 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
                         opts["override"])
     if screen.blocking:
         # A contraindicated patient gets no plan unless a clinician records why (--override).
-        if fmt in ("json", "yaml", "fhir", "html"):
+        if fmt in ("json", "yaml"):
             data = {"ketadose_version": __version__, "regimen": {"id": regimen.id, "sha256": src.sha256},
                     "screen": screen_data(screen), "blocked": True, "sessions": None,
                     "audit": audit_for(src, patient_data, opts)}
             click.echo(to_yaml(data) if fmt == "yaml" else to_json(data), nl=False)
-        else:
+        elif fmt == "table":
             render_screen(screen, regimen)
+        if fmt not in ("json", "yaml"):
+            for f in screen.findings:
+                if f.severity in ("absolute", "relative") and fmt != "table":
+                    note(f"ketadose: {f.severity} contraindication {f.rule}: {f.message}")
             note("No plan: the patient is contraindicated. A clinician may proceed only with "
                  "--override \"reason\".")
         return 1
@@ -198,7 +202,7 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
     data["audit"] = audit_for(src, patient_data, opts)
     if plan.blocked:
         errors = [f for f in plan.findings if f.severity == "error"]
-        if fmt in ("json", "yaml", "fhir", "html"):
+        if fmt in ("json", "yaml"):
             blocked = {k: data[k] for k in ("ketadose_version", "regimen", "patient", "screen",
                                             "warnings", "blocked", "audit")}
             blocked["sessions"] = None
