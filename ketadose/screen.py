@@ -22,6 +22,20 @@ class Missing:
     question: str
 
 
+def needs(field_name: str, question: str):
+    """A rule that cannot be assessed while ``field_name`` is unanswered (None)."""
+    import functools
+
+    def wrap(check):
+        @functools.wraps(check)
+        def guarded(patient, ctx):
+            if getattr(patient, field_name) is None:
+                return Missing(question)
+            return check(patient, ctx)
+        return guarded
+    return wrap
+
+
 @dataclass(frozen=True)
 class Context:
     """What screening rules may know about the regimen (None: screening without one)."""

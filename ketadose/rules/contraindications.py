@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ketadose.findings import Finding
 from ketadose.rules import rule
-from ketadose.screen import Missing
+from ketadose.screen import Missing, needs
 
 LABEL = "US Ketalar (ketamine HCl) label, section 4 Contraindications"
 COHEN = ("Cohen SP et al. Consensus guidelines on IV ketamine for chronic pain, Reg Anesth Pain Med "
@@ -25,12 +25,12 @@ def _f(rid, severity, title, message, source):
     return [Finding(rid, severity, message, source, title=title)]
 
 
-def _conditions_asked(patient):
-    return None if patient.conditions is not None else Missing(
-        "Which conditions does the patient have (ids from `ketadose vocabulary`; [] for none)?")
+conditions_asked = needs("conditions", "Which conditions does the patient have (ids from "
+                                       "`ketadose vocabulary`; [] for none)?")
 
 
 @rule("KD-CI-001", "hypersensitivity", "absolute", LABEL)
+@conditions_asked
 def hypersensitivity(patient, ctx):
     """Known hypersensitivity to ketamine or esketamine.
 
@@ -86,9 +86,6 @@ def cardiovascular(patient, ctx):
     FAIL: conditions: [ischaemic-heart-disease]
     PASS: conditions: []
     """
-    asked = _conditions_asked(patient)
-    if asked:
-        return asked
     out = []
     relative = {"ischaemic-heart-disease": "ischaemic heart disease",
                 "tachyarrhythmia": "tachyarrhythmia",
@@ -109,6 +106,7 @@ def cardiovascular(patient, ctx):
 
 
 @rule("KD-CI-004", "intracranial-or-intraocular-pressure", "relative", f"{COHEN}; {UK}")
+@conditions_asked
 def pressure(patient, ctx):
     """Raised intracranial or intraocular pressure, head injury, glaucoma.
 
@@ -119,9 +117,6 @@ def pressure(patient, ctx):
     FAIL: conditions: [raised-intracranial-pressure]
     PASS: conditions: []
     """
-    asked = _conditions_asked(patient)
-    if asked:
-        return asked
     out = []
     for cid, label, sev, src in (
             ("raised-intracranial-pressure", "raised intracranial pressure", "relative", COHEN),
@@ -136,15 +131,13 @@ def pressure(patient, ctx):
 
 
 @rule("KD-CI-005", "psychiatric", "relative", f"{COHEN}; {DE_PIL}")
+@conditions_asked
 def psychiatric(patient, ctx):
     """Active psychosis (relative), schizophrenia or bipolar disorder (caution).
 
     FAIL: conditions: [active-psychosis]
     PASS: conditions: []
     """
-    asked = _conditions_asked(patient)
-    if asked:
-        return asked
     out = []
     if patient.has("active-psychosis"):
         out += _f("KD-CI-005", "relative", "Active psychosis",
@@ -160,15 +153,13 @@ def psychiatric(patient, ctx):
 
 
 @rule("KD-CI-006", "substance-use", "relative", COHEN)
+@conditions_asked
 def substance_use(patient, ctx):
     """Active substance use or ketamine misuse: no serial infusions.
 
     FAIL: conditions: [ketamine-misuse]
     PASS: conditions: []
     """
-    asked = _conditions_asked(patient)
-    if asked:
-        return asked
     out = []
     for cid, label in (("substance-use-disorder", "an active substance-use disorder"),
                        ("ketamine-misuse", "ketamine misuse")):
@@ -185,6 +176,7 @@ def substance_use(patient, ctx):
 
 @rule("KD-CI-007", "pregnancy-and-breastfeeding", "relative",
       f"{COHEN}; US Ketalar label 8.1; {UK}; LactMed (drugs.com, 15 Jul 2023)")
+@conditions_asked
 def pregnancy(patient, ctx):
     """Pregnancy (relative), pre-eclampsia or eclampsia (absolute), breastfeeding (info).
 
@@ -240,9 +232,6 @@ def hepatic(patient, ctx):
     FAIL: conditions: ["hepatic-impairment:severe"]
     PASS: conditions: []
     """
-    asked = _conditions_asked(patient)
-    if asked:
-        return asked
     c = patient.has("hepatic-impairment")
     if c is None:
         return None
@@ -262,6 +251,7 @@ def hepatic(patient, ctx):
 
 
 @rule("KD-CI-010", "liver-tests", "relative", NOPPERS)
+@conditions_asked
 def liver_tests(patient, ctx):
     """Liver enzymes at 3 x the upper limit of normal or more; previous ketamine liver injury.
 
@@ -310,9 +300,6 @@ def other_conditions(patient, ctx):
     FAIL: conditions: [hyperthyroidism]
     PASS: conditions: []
     """
-    asked = _conditions_asked(patient)
-    if asked:
-        return asked
     out = []
     if patient.has("hyperthyroidism"):
         out += _f("KD-CI-011", "absolute", "Untreated hyperthyroidism",

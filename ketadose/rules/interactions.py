@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ketadose.findings import Finding
 from ketadose.rules import rule
-from ketadose.screen import Missing
+from ketadose.screen import needs
 
 LABEL7 = "US Ketalar label, drug interactions"
 
@@ -39,9 +39,8 @@ def _f(rid, severity, title, message, source):
     return Finding(rid, severity, message, source, title=title)
 
 
-def _meds_asked(patient):
-    return None if patient.medications is not None else Missing(
-        "Which medicines does the patient take (generic names; [] for none)?")
+medicines_asked = needs("medications", "Which medicines does the patient take (generic names; "
+                                       "[] for none)?")
 
 
 def _names(meds):
@@ -49,15 +48,13 @@ def _names(meds):
 
 
 @rule("KD-DDI-001", "xanthines", "absolute", f"{LABEL7} 7.1; Ketanest (esketamine) SPC, Norway 2019")
+@medicines_asked
 def xanthines(patient, ctx):
     """Theophylline or aminophylline: do not co-administer (lower seizure threshold).
 
     FAIL: medications: [{name: theophylline}]
     PASS: medications: []
     """
-    asked = _meds_asked(patient)
-    if asked:
-        return asked
     meds = patient.with_class("xanthine")
     return [_f("KD-DDI-001", "absolute", "Xanthine co-medication",
                f"{_names(meds)}: do not give with ketamine (unpredictable seizures, label 7.1).",
@@ -65,15 +62,13 @@ def xanthines(patient, ctx):
 
 
 @rule("KD-DDI-002", "nmda-antagonists", "relative", "memantine SmPC (Ebixa-type; MIMS; Swiss Fachinfo)")
+@medicines_asked
 def nmda(patient, ctx):
     """Memantine, amantadine or dextromethorphan: concomitant NMDA antagonists should be avoided.
 
     FAIL: medications: [{name: memantine}]
     PASS: medications: []
     """
-    asked = _meds_asked(patient)
-    if asked:
-        return asked
     meds = patient.with_class("nmda-antagonist")
     return [_f("KD-DDI-002", "relative", "Another NMDA antagonist",
                f"{_names(meds)}: another NMDA antagonist; the memantine SmPC says to avoid the "
@@ -82,15 +77,13 @@ def nmda(patient, ctx):
 
 
 @rule("KD-DDI-003", "sedatives", "caution", f"{LABEL7} 7.3")
+@medicines_asked
 def sedatives(patient, ctx):
     """Opioids, benzodiazepines and other CNS depressants: profound sedation, respiratory depression.
 
     FAIL: medications: [{name: diazepam}]
     PASS: medications: []
     """
-    asked = _meds_asked(patient)
-    if asked:
-        return asked
     out = []
     opioids = patient.with_class("opioid")
     if opioids:
@@ -110,6 +103,7 @@ def sedatives(patient, ctx):
 
 
 @rule("KD-DDI-004", "pressor-drugs", "caution", f"{LABEL7} 7.2; ketamine SmPC; Ketanest SPC")
+@medicines_asked
 def pressors(patient, ctx):
     """Sympathomimetics, vasopressin, thyroid hormone, ergot alkaloids, MAO inhibitors: additive pressor effect.
 
@@ -119,9 +113,6 @@ def pressors(patient, ctx):
     FAIL: medications: [{name: levothyroxine}]
     PASS: medications: []
     """
-    asked = _meds_asked(patient)
-    if asked:
-        return asked
     out = []
     pressor = patient.with_class("sympathomimetic") + patient.with_class("thyroid-hormone")
     if pressor:
@@ -145,6 +136,7 @@ def pressors(patient, ctx):
 
 @rule("KD-DDI-005", "exposure-changes", "caution",
       "Hagelberg 2010, PMID 19897389; Peltoniemi 2011, 2012; basis notes D")
+@medicines_asked
 def exposure(patient, ctx):
     """CYP3A4/CYP2B6 inhibitors and inducers: large changes in ORAL exposure, small IV changes.
 
@@ -154,9 +146,6 @@ def exposure(patient, ctx):
     FAIL (oral regimen): medications: [{name: clarithromycin}]
     PASS: medications: []
     """
-    asked = _meds_asked(patient)
-    if asked:
-        return asked
     out = []
     oral = ctx.route in ("oral", None)
     for cls in ("cyp3a4-strong-inhibitor", "cyp3a4-moderate-inhibitor", "cyp2b6-inhibitor",
@@ -176,15 +165,13 @@ def exposure(patient, ctx):
 
 @rule("KD-DDI-006", "lamotrigine", "info",
       "Anand A et al. Arch Gen Psychiatry 2000;57(3):270-6; Mathew 2010; Abdallah 2017")
+@medicines_asked
 def lamotrigine(patient, ctx):
     """Lamotrigine may blunt ketamine's dissociative effects; data conflict.
 
     FAIL (info): medications: [{name: lamotrigine}]
     PASS: medications: []
     """
-    asked = _meds_asked(patient)
-    if asked:
-        return asked
     meds = patient.with_class("lamotrigine")
     return [_f("KD-DDI-006", "info", "Lamotrigine",
                "lamotrigine: reduced ketamine's dissociative effects in volunteers (Anand 2000) "
