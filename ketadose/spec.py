@@ -8,7 +8,6 @@ and map (free keys, one value type).
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 
@@ -210,6 +209,8 @@ def _expect(node: Node) -> str:
 
 
 def _suggest(word: str, options) -> str:
+    import difflib  # only when something is misspelt
+
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 

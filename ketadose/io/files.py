@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 
 from ketadose.errors import KetadoseError
 from ketadose.io.yamlsrc import MAX_BYTES
@@ -34,6 +33,8 @@ def read_bytes(path: str) -> bytes:
 
 def write_atomic(path: str, text: str, force: bool = False) -> None:
     """Write via a temporary file and rename; never overwrite without force."""
+    import tempfile
+
     if os.path.exists(path) and not force:
         raise KetadoseError("exists; use --force to overwrite it", path)
     folder = os.path.dirname(os.path.abspath(path))

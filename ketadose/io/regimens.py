@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from importlib import resources
 
 from ketadose.errors import KetadoseError
 from ketadose.io.files import read_bytes
@@ -41,6 +40,8 @@ def read_source(path: str) -> Source:
 
 def folders(extra=()) -> list:
     """Template folders in search order: shipped, then KETADOSE_REGIMENS, then --regimens."""
+    from importlib import resources  # only when templates are looked up by id
+
     out = [("shipped", resources.files("ketadose.regimens"))]
     env = [p for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p]
     for path in [*env, *extra]:
