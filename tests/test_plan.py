@@ -272,3 +272,21 @@ def test_obese_patient_sees_all_three_weights(run):
 def test_bad_concentration_is_exit_2(run, patient_path):
     r = run("plan", "crps-schwartzman-2009", "--patient", patient_path, "--concentration", "1 mg")
     assert r.exit_code == 2
+
+
+def test_titration_staircase_with_step_times(write):
+    """A timed titration: 10 -> 20 -> 30 mg/h every hour over 4 h gives 10 + 20 + 30 x 2 = 90 mg."""
+    from ketadose.io.regimens import read_source
+    from ketadose.regimen import build as build_regimen
+
+    text = template_text("crps-goldberg-2010.yaml").replace(
+        "      start: 10 mg/h              # \"titrated from 10-40 mg/hr\" [P]\n      max: 40 mg/h\n      duration: 120 h",
+        "      start: 10 mg/h\n      step: 10 mg/h\n      step_every: 1 h\n      max: 30 mg/h\n      duration: 4 h")
+    text = text.replace("  pattern: continuous\n  days: 5", "  pattern: daily\n  days: 1")
+    regimen, errors = build_regimen(read_source(write(text, "stair.yaml")).doc.data)
+    assert regimen is not None, errors
+    plan = make_plan(regimen, person(), limit_library())
+    [ph] = plan.phases
+    assert [s.mg_h for s in ph.steps] == [10, 20, 30] and [s.t_h for s in ph.steps] == [0, 1, 2]
+    assert close(ph.dose_mg_max, 90) and close(ph.dose_mg_min, 40)
+    assert [s.pump for s in ph.steps] == [None, None, None]  # no concentration given

@@ -1,0 +1,92 @@
+"""Exact behaviour of the safety core's small functions (written to kill mutants that the
+scenario tests let survive: rounding ties, flags, defaults, library fields)."""
+
+import math
+
+import pytest
+import yaml
+
+from ketadose.dosing import pump_rate
+from ketadose.io.library import data_text, limit_library
+from ketadose.limits import Context, check, library_from_data
+from ketadose.units import parse_quantity
+
+
+def test_per_kg_amount_over_time_gives_a_per_kg_rate():
+    q = parse_quantity("2 mg/kg over 4 h")
+    rate = q.rate()
+    assert rate.unit.symbol == "mg/kg/h" and rate.value == 0.5 and rate.unit.per_kg
+    assert parse_quantity("80 mg over 5 h").rate().unit.symbol == "mg/h"
+
+
+@pytest.mark.parametrize("mg_h, conc, ceiling, ml_h, down", [
+    (24.95, 1.0, None, 25.0, False),   # a tie rounds half up
+    (24.94, 1.0, None, 24.9, False),
+    (24.96, 1.0, 30.0, 25.0, False),   # rounding up within the ceiling
+    (24.96, 1.0, 24.96, 24.9, True),   # rounding up would exceed it: rounded down
+    (25.0, 1.0, 25.0, 25.0, False),    # exactly at the ceiling is allowed
+    (16.0, 0.16, None, 100.0, False),
+])
+def test_pump_rounding_exactly(mg_h, conc, ceiling, ml_h, down):
+    pump = pump_rate(mg_h, conc, ceiling)
+    assert pump.ml_h == ml_h and pump.rounded_down is down
+    assert math.isclose(pump.ml_h_exact, mg_h / conc)
+    assert math.isclose(pump.mg_h_delivered, ml_h * conc)
+    assert pump.mg_h == mg_h
+
+
+def test_limit_library_fields_are_read_exactly():
+    lib = limit_library()
+    l1 = lib.by_id("KD-LIM-001")
+    assert (l1.soft, l1.hard, l1.unit, l1.drug, l1.routes, l1.measure) == (
+        0.5, 1.0, "mg/kg/h", "racemic-ketamine", ("iv",), "rate_per_kg")
+    assert l1.bounds("icu")[:2] == (2.0, 7.0) and l1.bounds("home")[:2] == (0.5, 1.0)
+    assert not l1.hard_inclusive and l1.unverified is None
+    assert "  " not in l1.source and "\n" not in l1.source
+    assert lib.by_id("KD-LIM-003").hard_inclusive
+    assert lib.by_id("KD-LIM-007").routes == ("iv", "sc")
+    assert lib.by_id("KD-LIM-007").bounds("inpatient")[:2] == (5, 14)
+    assert "7.2 mcg/kg/min" in lib.by_id("KD-LIM-101").unverified
+    assert lib.by_id("KD-LIM-101").bounds("icu")[3].startswith("ICU values")
+    assert lib.by_id("KD-LIM-020").hard is None
+    assert lib.by_id("KD-LIM-999") is None
+    assert lib.version == yaml.safe_load(data_text("limits.yaml"))["version"]
+    assert [x.id for x in lib.find("esketamine", "iv", "rate")] == ["KD-LIM-102"]
+    assert {x.id for x in lib.find("racemic-ketamine", "iv", "concentration")} == {"KD-LIM-006"}
+    assert lib.find("racemic-ketamine", "oral", "rate") == []
+
+
+def test_library_refuses_duplicates_and_bad_units():
+    raw = yaml.safe_load(data_text("limits.yaml"))
+    raw["limits"].append(dict(raw["limits"][0]))
+    with pytest.raises(ValueError):
+        library_from_data(raw)
+    raw = yaml.safe_load(data_text("limits.yaml"))
+    raw["limits"][0]["unit"] = "mg/fortnight"
+    with pytest.raises(Exception):
+        library_from_data(raw)
+
+
+def ctx(**kw):
+    return Context(kw.get("drug", "racemic-ketamine"), kw.get("route", "iv"),
+                   kw.get("setting", "monitored-outpatient"), kw.get("confirmed", {}))
+
+
+def test_unit_hints_exactly():
+    [f] = check(limit_library(), ctx(), "rate_per_kg", parse_quantity("22.2 mg/kg/h"), "rate")
+    assert f.message.endswith("likely unit error? 22.2 mg/h per 70 kg would be 0.317 mg/kg/h; "
+                              "or 22.2 mcg/kg/h would be 0.022 mg/kg/h")
+    [g] = check(limit_library(), ctx(), "rate", parse_quantity("900 mg/h"), "rate")
+    assert "900 mcg/h would be 0.9 mg/h" in g.message and "per 70 kg" not in g.message
+    [h] = check(limit_library(), ctx(), "rate", parse_quantity("50000 mg/h"), "rate")
+    assert "likely unit error" not in h.message  # 50000 mcg/h = 50 mg/h: still above the soft limit
+    [k] = check(limit_library(), ctx(), "rate_per_kg", parse_quantity("0.02 mg/kg/min"), "rate")
+    assert "0.02 mg/kg/h would be 0.02 mg/kg/h" in k.message
+
+
+def test_limit_consulted_records_every_comparison():
+    consulted = []
+    check(limit_library(), ctx(), "rate", parse_quantity("30 mg/h"), "rate", consulted=consulted)
+    [c] = consulted
+    assert (c["rule"], c["value"], c["soft"], c["hard"], c["outcome"]) == ("KD-LIM-002", 30, 25, 40,
+                                                                            "warning")
