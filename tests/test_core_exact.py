@@ -36,7 +36,7 @@ def test_pump_rounding_exactly(mg_h, conc, ceiling, ml_h, down):
 
 
 def test_limit_library_fields_are_read_exactly():
-    lib = limit_library()
+    lib = library_from_data(yaml.safe_load(data_text("limits.yaml")))  # not the cached one
     l1 = lib.by_id("KD-LIM-001")
     assert (l1.soft, l1.hard, l1.unit, l1.drug, l1.routes, l1.measure) == (
         0.5, 1.0, "mg/kg/h", "racemic-ketamine", ("iv",), "rate_per_kg")
@@ -90,3 +90,68 @@ def test_limit_consulted_records_every_comparison():
     [c] = consulted
     assert (c["rule"], c["value"], c["soft"], c["hard"], c["outcome"]) == ("KD-LIM-002", 30, 25, 40,
                                                                             "warning")
+
+
+def _plan(rid, weight="100 kg", conc=None):
+    from ketadose.io.library import vocabulary
+    from ketadose.io.regimens import load_regimen
+    from ketadose.patient import build
+    from ketadose.plan import make_plan
+
+    _src, regimen, findings = load_regimen(rid)
+    patient, _ = build({"weight": weight, "height": "175 cm", "sex": "male"}, vocabulary())
+    return make_plan(regimen, patient, limit_library(),
+                     concentration=parse_quantity(conc) if conc else None, regimen_findings=findings)
+
+
+def _rows(phase):
+    return [(w.what, w.value if w.value is None else round(w.value, 6), w.unit) for w in phase.derivation]
+
+
+def test_derivation_of_a_capped_rate_exactly():
+    [ph] = _plan("crps-schwartzman-2009", conc="0.16 mg/mL").phases
+    assert _rows(ph) == [("rate", 35.0, "mg/h"), ("capped", 25.0, "mg/h"),
+                         ("dose in this phase", 100.0, "mg"), ("pump rate", 156.2, "mL/h"),
+                         ("delivered", 24.992, "mg/h")]
+    assert ph.pump.rounded_down and ph.pump.ml_h == 156.2  # 156.3 mL/h would give 25.008 mg/h
+    assert "rounded down to stay within the cap" in ph.derivation[3].expression
+    assert ph.derivation[0].expression == "0.35 mg/kg/h x 100 kg dosing weight"
+    assert "PMID 19783371" in ph.derivation[0].source and "PMID 19783371" in ph.derivation[1].source
+    assert ph.derivation[4].expression == "156.2 mL/h x 0.16 mg/mL (-0.008 mg/h from rounding)"
+
+
+def test_derivation_of_fixed_and_converted_rates_exactly():
+    [ph] = _plan("sci-amr-2010").phases
+    assert _rows(ph)[:2] == [("rate from a fixed dose", 16.0, "mg/h"), ("dose in this phase", 80.0, "mg")]
+    assert ph.derivation[0].expression == "80 mg / 5 h"
+    [burst1, _b2, _b3] = _plan("cancer-pain-burst-ketamine").phases
+    assert _rows(burst1)[0] == ("step 1", round(100 / 24, 6), "mg/h")
+    assert burst1.derivation[0].expression == "100 mg/24 h as written = 4.167 mg/h"
+    [sig] = _plan("crps-sigtermans-2009", "70 kg").phases
+    assert sig.derivation[0].expression == "1.2 mcg/kg/min (= 0.072 mg/kg/h) x 70 kg dosing weight"
+    assert sig.unverified == {"max": sig.unverified["max"]} and "7.2" in sig.unverified["max"]
+    [g] = _plan("crps-goldberg-2010").phases
+    assert g.derivation[0].expression == "10 mg/h as written" and g.derivation[0].unit == "mg/h"
+
+
+def test_prolonged_course_boundaries():
+    from ketadose.io.regimens import load_regimen
+    from ketadose.screen import Context
+
+    def ctx(rid):
+        return Context(load_regimen(rid)[1])
+
+    assert ctx("crps-sigtermans-2009").prolonged() is True  # 100 h continuous
+    assert ctx("crps-schwartzman-2009").prolonged() is True  # 10 daily sessions
+    assert ctx("consensus-cohen-2018").prolonged() is False  # one session
+    assert ctx("cancer-pain-burst-ketamine").prolonged() is True  # 120 h at most
+    assert Context(None).prolonged() is None
+    import dataclasses
+    r = load_regimen("sci-amr-2010")[1]
+    assert Context(dataclasses.replace(r, days=3)).prolonged() is False
+    assert Context(dataclasses.replace(r, days=4)).prolonged() is True
+    cont = load_regimen("crps-sigtermans-2009")[1]
+    p72 = dataclasses.replace(cont.phases[0], duration=parse_quantity("72 h"))
+    assert Context(dataclasses.replace(cont, phases=(p72,))).prolonged() is False
+    p73 = dataclasses.replace(cont.phases[0], duration=parse_quantity("73 h"))
+    assert Context(dataclasses.replace(cont, phases=(p73,))).prolonged() is True
