@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from importlib import resources
 
 import pytest
@@ -13,6 +14,11 @@ from ketadose.cli import cli
 
 REGIMENS = resources.files("ketadose.regimens")
 TEMPLATE_NAMES = sorted(f.name for f in REGIMENS.iterdir() if f.name.endswith(".yaml"))
+
+
+def budget(examples: int) -> int:
+    """Hypothesis examples per property; mutation testing (MUTANT_UNDER_TEST) runs fewer."""
+    return min(examples, 10) if os.environ.get("MUTANT_UNDER_TEST") else examples
 
 
 def template_text(name="crps-schwartzman-2009.yaml") -> str:

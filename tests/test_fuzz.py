@@ -12,12 +12,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fuzz"))
 
 from harness import BASE_PATIENT, exercise_patient, exercise_regimen  # noqa: E402
 
-from conftest import TEMPLATE_NAMES, template_data  # noqa: E402
+from conftest import TEMPLATE_NAMES, budget, template_data  # noqa: E402
 from ketadose.io.regimens import load_regimen  # noqa: E402
 
 # CI runs a short, fixed-seed fuzz; KETADOSE_FUZZ_EXAMPLES and KETADOSE_FUZZ_SEED make it longer
 # or different (fuzz/README.md).
-EXAMPLES = int(os.environ.get("KETADOSE_FUZZ_EXAMPLES", "150"))
+EXAMPLES = budget(int(os.environ.get("KETADOSE_FUZZ_EXAMPLES", "150")))
 SEED = int(os.environ.get("KETADOSE_FUZZ_SEED", "20261125"))
 
 SCALARS = st.one_of(

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
+from conftest import budget
 
 from ketadose.pk.engine import CENTRAL, DEPOT, ELIMINATED, Inputs, Solver, system_matrix
 from ketadose.pk.models import MODELS, Params
@@ -94,7 +95,7 @@ lengths = st.floats(min_value=1, max_value=600)
 GRID = np.linspace(0, 1500, 301)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=budget(40), deadline=None)
 @given(rates, starts, lengths, st.floats(min_value=0.1, max_value=10))
 def test_linearity(rate, start, length, k):
     one = Solver(DOMINO).run(Inputs(((start, start + length, rate, CENTRAL),)), GRID)
@@ -102,7 +103,7 @@ def test_linearity(rate, start, length, k):
     assert np.allclose(scaled, one * k, rtol=1e-9, atol=1e-12)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=budget(40), deadline=None)
 @given(rates, starts, lengths, rates, starts, lengths)
 def test_superposition(r1, s1, l1, r2, s2, l2):
     a = (s1, s1 + l1, r1, CENTRAL)
@@ -113,7 +114,7 @@ def test_superposition(r1, s1, l1, r2, s2, l2):
     assert np.allclose(both, sum_, rtol=1e-9, atol=1e-10)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=budget(40), deadline=None)
 @given(rates, starts, lengths, st.sampled_from(list(MODELS)))
 def test_non_negative_and_mass_balance(rate, start, length, model):
     params = MODELS[model].params(70)

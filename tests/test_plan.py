@@ -17,7 +17,7 @@ from ketadose.patient import build
 from ketadose.plan import make_plan
 from ketadose.units import parse_quantity
 
-from conftest import TEMPLATE_NAMES, template_text
+from conftest import budget, TEMPLATE_NAMES, template_text
 
 IDS = [n[:-5] for n in TEMPLATE_NAMES]
 
@@ -115,7 +115,7 @@ def test_devine_ideal_weight():
     assert close(ideal_weight_kg("female", 70 * 2.54), 68.5)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=budget(200), deadline=None)
 @given(st.floats(min_value=0.1, max_value=200), st.sampled_from([0.16, 1.0, 2.0, 10.0, 50.0]))
 def test_pump_rate_times_concentration_is_mg_per_h(mg_h, conc):
     pump = pump_rate(mg_h, conc)
@@ -125,14 +125,14 @@ def test_pump_rate_times_concentration_is_mg_per_h(mg_h, conc):
     assert abs(round(pump.ml_h * 10) - pump.ml_h * 10) < 1e-9
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=budget(100), deadline=None)
 @given(st.floats(min_value=0.1, max_value=200), st.floats(min_value=0.5, max_value=5))
 def test_pump_never_rounds_above_a_cap(mg_h, conc):
     pump = pump_rate(mg_h, conc, ceiling_mg_h=mg_h)
     assert pump.mg_h_delivered <= mg_h * (1 + 1e-12)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=budget(80), deadline=None)
 @given(st.floats(min_value=30, max_value=250))
 def test_rates_scale_with_weight_until_the_cap(kg):
     p = plan_for("crps-schwartzman-2009", f"{kg!r} kg", height="250 cm")
@@ -142,7 +142,7 @@ def test_rates_scale_with_weight_until_the_cap(kg):
     assert ph.cap_binds == (0.35 * kg > 25.0)
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=budget(80), deadline=None)
 @given(st.sampled_from(IDS), st.floats(min_value=35, max_value=250),
        st.sampled_from([None, "1 mg/mL", "2 mg/mL"]))
 def test_no_accepted_plan_exceeds_a_hard_limit_and_totals_add_up(rid, kg, conc):

@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from conftest import budget
 
 from ketadose.io.library import vocabulary
 from ketadose.io.regimens import load_regimen
@@ -175,7 +176,7 @@ def _conds(ids):
     return [c + (":moderate" if vocabulary().conditions[c].get("grades") else "") for c in ids]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=budget(60), deadline=None)
 @given(RISKS, MEDS, st.sampled_from(sorted(vocabulary().conditions)),
        st.sampled_from(sorted(vocabulary().medicines)))
 def test_adding_a_risk_or_medicine_never_lowers_severity(conds, meds, extra_c, extra_m):
@@ -190,7 +191,7 @@ def test_adding_a_risk_or_medicine_never_lowers_severity(conds, meds, extra_c, e
 FIELDS = sorted(k for k in BASE if k not in ("sex",))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=budget(60), deadline=None)
 @given(RISKS, MEDS, st.lists(st.sampled_from(FIELDS), min_size=1, max_size=4, unique=True),
        st.sampled_from([None, "crps-schwartzman-2009", "oral-marchetti-2015"]))
 def test_removing_a_field_never_turns_a_screen_clear(conds, meds, removed, regimen):

@@ -9,7 +9,7 @@ from ketadose.io.yamlsrc import load_text
 from ketadose.units import format_number
 from ketadose.validate import validate
 
-from conftest import template_data, template_text
+from conftest import budget, template_data, template_text
 
 
 def findings_of(data):
@@ -170,7 +170,7 @@ def test_soft_limit_in_regimen_needs_confirm():
     assert "KD-LIM-006" not in rules_of(data, "warning")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=budget(60), deadline=None)
 @given(st.floats(min_value=0.01, max_value=50, allow_nan=False))
 def test_any_rate_above_the_hard_limit_is_an_error(rate):
     data = template_data()
