@@ -155,3 +155,79 @@ def test_prolonged_course_boundaries():
     assert Context(dataclasses.replace(cont, phases=(p72,))).prolonged() is False
     p73 = dataclasses.replace(cont.phases[0], duration=parse_quantity("73 h"))
     assert Context(dataclasses.replace(cont, phases=(p73,))).prolonged() is True
+
+
+def test_phase_fields_exactly():
+    bolus, infusion = _plan("consensus-cohen-2018", "70 kg", "1 mg/mL").phases
+    assert bolus.bolus_mg == 24.5 and bolus.bolus_ml == 24.5 and bolus.cap_mg_h is None
+    assert bolus.mg_h == pytest.approx(24.5 * 60) and bolus.dose_mg_min == 24.5
+    assert infusion.start_h == pytest.approx(1 / 60) and infusion.cap_binds is False
+    [oral] = _plan("oral-marchetti-2015", "70 kg", "10 mg/mL").phases
+    assert (oral.per_dose_mg, oral.dose_mg_min, oral.dose_mg_max, oral.ml_per_dose) == (35, 105, 105, 3.5)
+    assert oral.times_per_day == 3 and not oral.cap_binds and "15-20 mg" in oral.criteria
+    [sch] = _plan("crps-schwartzman-2009").phases
+    assert sch.cap_mg_h == 25 and sch.cap_binds and sch.per_kg_h == 0.25 and sch.written == "0.35 mg/kg/h"
+    [sig] = _plan("crps-sigtermans-2009", "70 kg").phases
+    assert sig.cap_binds is False and sig.steps[-1].written == "7.2 mcg/kg/min"
+    assert sig.steps[0].written == "1.2 mcg/kg/min" and sig.criteria.startswith("individualised")
+    [heavy] = _plan("crps-sigtermans-2009", "100 kg").phases
+    assert heavy.cap_binds and heavy.steps[-1].written == "7.2 mcg/kg/min lowered to the hard limit"
+    s1, s2, s3 = _plan("cancer-pain-burst-ketamine").phases
+    assert s1.criteria.startswith("start; if effective") and s2.criteria.startswith("pain not controlled")
+    assert (s1.name, s3.name) == ("burst step 1", "burst step 3 and hold")
+    assert (s1.start_h, s2.start_h, s3.start_h) == (0, 24, 48) and s3.duration_h == 72
+    assert (s1.dose_mg_min, s2.dose_mg_min) == (pytest.approx(300), 0)
+    [top] = _plan("topical-rabi-2016").phases
+    assert top.strength == "10%" and top.applications_per_day == 3 and top.amount is None
+
+
+def test_dosing_weight_and_findings_exactly():
+    from ketadose.dosing import dosing_weight, weight_findings
+    from ketadose.io.library import vocabulary
+    from ketadose.io.regimens import load_regimen
+    from ketadose.patient import build
+
+    regimen = load_regimen("crps-schwartzman-2009")[1]
+    patient, _ = build({"weight": "120 kg", "height": "170 cm", "sex": "male"}, vocabulary())
+    w = dosing_weight(regimen, patient, "adjusted")
+    ideal = 50 + 2.3 * (170 / 2.54 - 60)
+    assert w.ideal_kg == pytest.approx(ideal) and w.adjusted_kg == pytest.approx(ideal + 0.4 * (120 - ideal))
+    assert w.kg == w.adjusted_kg and w.basis == "adjusted" and w.origin == "--weight-basis"
+    assert w.bmi == pytest.approx(120 / 1.7 ** 2) and w.height_cm == 170 and w.actual_kg == 120
+    assert [d.what for d in w.derivation] == ["actual weight", "ideal weight (Devine)",
+                                               "adjusted weight", "dosing weight"]
+    assert w.derivation[-1].value == w.kg and w.derivation[1].unit == "kg"
+    [f] = weight_findings(w)
+    assert f.rule == "KD-DOSE-001" and f.severity == "warning"
+    assert f.message.startswith("BMI 41.5 (obese): actual 120.0 kg, ideal 65.9 kg, adjusted 87.6 kg; "
+                                "dosing on adjusted weight")
+    a = dosing_weight(regimen, patient, None)
+    assert a.basis == "actual" and a.kg == 120 and a.origin == "regimen"
+    assert "consider ideal or adjusted weight" in weight_findings(a)[0].message
+    thin, _ = build({"weight": "50 kg", "height": "190 cm", "sex": "female"}, vocabulary())
+    t = dosing_weight(regimen, thin, "ideal")
+    assert t.kg == 50 and "above the actual weight" in t.note
+    [note] = weight_findings(t)
+    assert note.rule == "KD-DOSE-002" and note.severity == "info"
+    short, _ = build({"weight": "50 kg", "height": "150 cm", "sex": "female"}, vocabulary())
+    assert "not defined below 5 ft" in dosing_weight(regimen, short, "ideal").note
+    assert weight_findings(dosing_weight(regimen, short, None)) == []
+    fixed = dosing_weight(load_regimen("sci-amr-2010")[1], patient, None)
+    assert fixed.kg is None and fixed.basis == "not-needed" and fixed.actual_kg == 120
+
+
+def test_totals_and_calendar_exactly():
+    plan = _plan("cancer-pain-burst-ketamine")
+    t = plan.totals
+    assert (t["max_session_mg"], t["min_session_mg"], t["max_daily_mg"]) == (
+        pytest.approx(1900), pytest.approx(300), pytest.approx(500))
+    assert [(d.day, round(d.dose_mg_min), round(d.dose_mg_max)) for d in plan.days] == [
+        (1, 100, 100), (2, 100, 300), (3, 100, 500), (4, 0, 500), (5, 0, 500)]
+    assert [round(d.cumulative_mg_max) for d in plan.days] == [100, 400, 900, 1400, 1900]
+    assert [d.sessions for d in plan.days] == [0] * 5
+    whys = {w.what: w for w in plan.totals_derivation}
+    assert whys["course (maximum)"].value == pytest.approx(1900)
+    assert whys["course (minimum)"].value == pytest.approx(300)
+    assert whys["session (maximum)"].expression.startswith("100 mg (burst step 1) + 300 mg")
+    daily = _plan("sci-amr-2010")
+    assert [d.sessions for d in daily.days] == [1] * 7 and not any(d.conditional for d in daily.days)
