@@ -236,7 +236,7 @@ def batch_options(fn):
 
 
 def _batch_usage(patient_path, flags, fmt):
-    if patient_path or any(v not in (None, (), False) for v in flags.values()):
+    if patient_path or _flags_given(flags):
         raise click.UsageError("--patients cannot be combined with --patient or patient flags")
     if fmt != "jsonl":
         raise click.UsageError("a batch (--patients) writes --format jsonl")
@@ -245,6 +245,10 @@ def _batch_usage(patient_path, flags, fmt):
 _PATIENT_FLAGS = ("weight", "height", "age", "sex", "pregnant", "breastfeeding", "bp", "heart_rate",
                   "conditions", "no_conditions", "medications", "no_medications", "allergies",
                   "no_allergies", "no_previous_courses")
+
+
+def _flags_given(flags) -> bool:
+    return any(v not in (None, (), False) for v in flags.values())
 
 
 def _pop_patient_flags(kwargs) -> dict:
@@ -291,7 +295,7 @@ def check(ctx, regimen, patient_path, override, on_date, reproducible, explain, 
                            {"override": override}, _date(on_date)))
     if fmt == "jsonl":
         raise click.UsageError("--format jsonl is for batches (--patients FILE)")
-    if not patient_path and not any(v not in (None, (), False) for v in flags.values()):
+    if not patient_path and not _flags_given(flags):
         raise click.UsageError("give --patient FILE and/or patient flags such as --weight")
     ctx.exit(run_check(_dirs(ctx), regimen, patient_path, flags, override, _date(on_date), fmt,
                        reproducible, explain))
@@ -342,8 +346,7 @@ def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming
     from ketadose.commands.plan import run_plan
 
     flags = _pop_patient_flags(kwargs)
-    if not patients and not patient_path and not any(v not in (None, (), False)
-                                                      for v in flags.values()):
+    if not patients and not patient_path and not _flags_given(flags):
         raise click.UsageError("give --patient FILE and/or patient flags such as --weight")
     opts = {"concentration": _concentration(concentration), "weight_basis": weight_basis,
             "start": _start(start), "priming": priming, "override": override,

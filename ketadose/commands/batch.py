@@ -12,7 +12,7 @@ import sys
 from ketadose import __version__
 from ketadose.errors import KetadoseError
 from ketadose.io.batch import RecordError, open_records, records
-from ketadose.io.library import limit_library, vocabulary
+from ketadose.io.library import vocabulary
 from ketadose.io.regimens import load_regimen
 from ketadose.patient import build
 from ketadose.render.diag import quiet
@@ -58,7 +58,7 @@ def run_batch(mode, dirs, ref, path, kind, opts, today) -> int:
         src, regimen, findings = load_regimen(ref, dirs)
     if mode == "plan" and regimen is None:
         raise KetadoseError("plan needs a regimen")
-    vocab, library = vocabulary(), limit_library()
+    vocab = vocabulary()
     try:
         stream, kind = open_records(path, kind)
     except OSError as exc:
@@ -75,7 +75,7 @@ def run_batch(mode, dirs, ref, path, kind, opts, today) -> int:
                 record.update(exit=2, error=str(data))
             else:
                 record["id"] = data.get("id") if isinstance(data.get("id"), str) else None
-                record.update(_one(mode, data, vocab, library, regimen, src, findings, opts, today,
+                record.update(_one(mode, data, vocab, regimen, src, findings, opts, today,
                                    screen_for, screen_data))
             worst = max(worst, record["exit"])
             out.write(_encode(record) + "\n")
@@ -90,7 +90,7 @@ def run_batch(mode, dirs, ref, path, kind, opts, today) -> int:
     return worst
 
 
-def _one(mode, data, vocab, library, regimen, src, findings, opts, today, screen_for, screen_data):
+def _one(mode, data, vocab, regimen, src, findings, opts, today, screen_for, screen_data):
     patient, errors = build(data, vocab)
     if patient is None:
         first = errors[0]
@@ -103,12 +103,9 @@ def _one(mode, data, vocab, library, regimen, src, findings, opts, today, screen
             return {"exit": 1 if screen.blocking else 0, **screen_data(screen)}
         if screen.blocking:
             return {"exit": 1, "blocked": True, "screen": screen_data(screen), "plan": None}
-        from ketadose.commands.plan import plan_data
-        from ketadose.plan import make_plan
+        from ketadose.commands.plan import plan_data, plan_for
 
-        plan = make_plan(regimen, patient, library, basis=opts.get("weight_basis"),
-                         concentration=opts.get("concentration"), priming_ml=opts.get("priming"),
-                         regimen_findings=findings)
+        plan = plan_for(regimen, patient, opts, findings)
         data = plan_data(plan, src, screen, patient, opts.get("start"))
         if plan.blocked:
             return {"exit": 1, "blocked": True, "screen": data["screen"], "plan": None,

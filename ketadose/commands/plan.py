@@ -167,6 +167,13 @@ def _chart(plan):
                      "(the maximum case; bands are a synthesis, not a source)")
 
 
+def plan_for(regimen, patient, opts, findings):
+    """The plan with the command-line options that change it (single runs and batches)."""
+    return make_plan(regimen, patient, limit_library(), basis=opts.get("weight_basis"),
+                     concentration=opts.get("concentration"), priming_ml=opts.get("priming"),
+                     regimen_findings=findings)
+
+
 def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
     src, regimen, findings = load_regimen(ref, dirs)
     patient, patient_data = load_patient(patient_path, flags)
@@ -189,9 +196,7 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
             note("No plan: the patient is contraindicated. A clinician may proceed only with "
                  "--override \"reason\".")
         return 1
-    plan = make_plan(regimen, patient, limit_library(), basis=opts["weight_basis"],
-                     concentration=opts["concentration"], priming_ml=opts["priming"],
-                     regimen_findings=findings)
+    plan = plan_for(regimen, patient, opts, findings)
     explain = None
     if opts.get("explain"):
         from ketadose.io.patients import flags_to_data
