@@ -52,7 +52,7 @@ class LimitLibrary:
 
     def find(self, drug: str, route: str, measure: str):
         key = (drug, route, measure)
-        found = self._index.get(key)
+        found = self._index.get(key)  # pragma: no mutate (a cache: a miss only recomputes)
         if found is None:  # cached: plans in a batch ask the same questions every time
             found = self._index[key] = [lim for lim in self.limits if lim.applies(drug, route, measure)]
         return found
@@ -71,7 +71,7 @@ def library_from_data(data: dict) -> LimitLibrary:
             id=raw["id"], name=raw["name"], what=raw["what"], drug=raw["drug"],
             routes=tuple(routes), measure=raw["measure"], unit=raw["unit"],
             soft=raw.get("soft"), hard=raw.get("hard"), source=" ".join(raw["source"].split()),
-            hard_inclusive=bool(raw.get("hard_inclusive", False)),
+            hard_inclusive=bool(raw.get("hard_inclusive")),
             unverified=" ".join(raw["unverified"].split()) if raw.get("unverified") else None,
             settings=dict(raw.get("settings") or {}),
         ))
@@ -99,7 +99,7 @@ def check(library: LimitLibrary, ctx: Context, measure: str, qty: Quantity, what
     """
     findings = []
     for lim in library.find(ctx.drug, ctx.route, measure):
-        soft, hard, _note, unverified = lim.bounds(ctx.setting)
+        soft, hard, note, unverified = lim.bounds(ctx.setting)
         value = qty.magnitude(lim.unit)
         before = len(findings)
         shown = f"{what} {display(qty)}" + (
@@ -132,7 +132,8 @@ def check(library: LimitLibrary, ctx: Context, measure: str, qty: Quantity, what
             consulted.append({"rule": lim.id, "what": what, "value": round(value, 6),
                               "unit": lim.unit, "soft": soft, "hard": hard,
                               "hard_inclusive": lim.hard_inclusive, "outcome": outcome,
-                              "source": lim.source, "unverified": unverified})
+                              "source": lim.source, "unverified": unverified,
+                              "setting_note": note})
     return findings
 
 

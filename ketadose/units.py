@@ -114,14 +114,13 @@ class Quantity:
             raise UnitError(f"cannot convert {format_quantity(self)} to {target.symbol}: "
                             f"{self.unit.kind} is not {target.kind}")
         ratio = _ratio(self.unit, target)
-        return Quantity(self.value if ratio == 1 else self.value * ratio, target)
+        return Quantity(self.value * ratio, target)  # x * 1.0 == x exactly, for every float
 
     def magnitude(self, symbol: str) -> float:
         return self.to(symbol).value
 
     def canonical(self) -> float:
-        factor = self.unit.factor
-        return self.value if factor == 1 else self.value * float(factor)
+        return self.value * float(self.unit.factor)
 
     def scaled(self, k: float) -> "Quantity":
         return Quantity(self.value * k, self.unit)
@@ -157,7 +156,7 @@ _ratio_cache: dict = {}
 def _ratio(source: Unit, target: Unit) -> float:
     """The exact factor between two units, as the nearest float (cached: a hot path in batches)."""
     key = (source.symbol, target.symbol)
-    ratio = _ratio_cache.get(key)
+    ratio = _ratio_cache.get(key)  # pragma: no mutate (a cache: a miss only recomputes)
     if ratio is None:
         ratio = _ratio_cache[key] = float(source.factor / target.factor)
     return ratio
@@ -180,7 +179,7 @@ def parse_unit(text: str) -> Unit:
         symbols = []
         for i, part in enumerate(parts):
             key = part.replace(" ", "")
-            alias = ALIASES.get(key) or ALIASES.get(key.lower() if key.lower() in ("ml", "l") else key)
+            alias = ALIASES.get(key.lower() if key.lower() in ("ml", "l") else key)
             if alias is None and key.lower() in ("iu", "u"):
                 alias = "U"
             if alias is None:
@@ -189,7 +188,7 @@ def parse_unit(text: str) -> Unit:
             atom = ATOMS[alias]
             sign = 1 if i == 0 else -1
             dims[atom.dim] += sign
-            factor = factor * atom.factor if sign > 0 else factor / atom.factor
+            factor *= atom.factor ** sign
             symbols.append(atom.symbol)
         kind = KINDS.get(tuple(dims))
         if kind is None or kind == "percent" or len(set(symbols)) != len(symbols):

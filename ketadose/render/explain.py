@@ -84,7 +84,8 @@ def render_plan_explain(out, plan, data, screen, origins) -> None:
         bound = f"soft {c['soft']}, hard {'>=' if c['hard_inclusive'] else '>'} {c['hard']}"
         lines.append(f"  {c['rule']} {c['what']}: {c['value']:.4g} {c['unit']} vs {bound} -> "
                      f"{c['outcome']}  [{c['source']}]"
-                     + (f" UNVERIFIED: {c['unverified']}" if c["unverified"] else ""))
+                     + (f" UNVERIFIED: {c['unverified']}" if c["unverified"] else "")
+                     + (f" ({c['setting_note']})" if c.get("setting_note") else ""))
     lines.append("Rules evaluated:")
     for r in data["explain"]["rules_evaluated"]:
         lines.append(f"  {r['rule']} {r['name']}: {r['status']}  [{r['source']}]")
