@@ -1,4 +1,4 @@
-"""Approved plans: every shipped template, for four patients, compared whole with a reviewed copy.
+"""Approved plans: every shipped template, for six patients, compared whole with a reviewed copy.
 
 The other tests check the numbers a clinician would check by hand; these pin down everything
 else a plan says (every derivation step, unit, message, limit consulted and calendar day), so
@@ -22,9 +22,11 @@ GOLDEN = Path(__file__).parent / "golden"
 EXAMPLE = str(Path(__file__).parent.parent / "examples" / "patient.yaml")
 UPDATE = os.environ.get("KETADOSE_UPDATE_GOLDEN") == "1"
 
-# Four patients chosen to reach every branch of the calculators: the README's example patient;
+# Six patients chosen to reach every branch of the calculators: the README's example patient;
 # a heavy man (rate caps bind, obesity findings); a small woman dosed on ideal weight with a
-# concentrated solution; an obese woman on adjusted weight with a priming volume and a start time.
+# concentrated solution; an obese woman on adjusted weight with a priming volume and a start time;
+# a short thin woman (ideal and adjusted weights above her actual weight, Devine undefined below
+# 152.4 cm); a patient whose height and sex were not recorded (no ideal weight, no BMI).
 SCENARIOS = {
     "example": ({}, []),
     "heavy-man": ({"weight": "125 kg", "height": "185 cm", "sex": "male"}, []),
@@ -33,6 +35,8 @@ SCENARIOS = {
     "adjusted-obese": ({"weight": "110 kg", "height": "160 cm"},
                        ["--weight-basis", "adjusted", "--concentration", "2mg/mL",
                         "--priming", "20", "--start", "2026-12-01T09:00"]),
+    "short-thin": ({"weight": "40 kg", "height": "150 cm"}, ["--weight-basis", "adjusted"]),
+    "no-height": ({"height": None, "sex": None}, ["--concentration", "50mg/mL"]),
 }
 
 
@@ -56,7 +60,8 @@ def _plans(run, write, template: str) -> dict:
     example = yaml.safe_load(Path(EXAMPLE).read_text(encoding="utf-8"))
     out = {}
     for name, (changes, args) in SCENARIOS.items():
-        patient = write({**example, **changes}, f"{name}.yaml")
+        record = {k: v for k, v in {**example, **changes}.items() if v is not None}
+        patient = write(record, f"{name}.yaml")
         result = run("plan", template.removesuffix(".yaml"), "--patient", patient, *args,
                      "--format", "json",
                      "--explain", "--reproducible")
@@ -75,3 +80,83 @@ def test_plan_matches_the_approved_copy(run, write, template):
     approved = json.loads(path.read_text(encoding="utf-8"))
     for scenario in SCENARIOS:
         assert got[scenario] == approved[scenario], f"{template} / {scenario} differs"
+
+
+# Regimens written to reach the calculators' branches that no shipped template uses: boluses
+# and oral doses in fixed mg with a maximum that binds or not, a topical amount by mass and by
+# volume, titration staircases with step times and caps, a per-kg escalation under a cap, and a
+# conditional infusion. Each is a shipped template with its phases replaced (they are test
+# inputs, not regimens for patients; `SRC` marks them as such).
+SRC = "test input (tests/test_golden.py), not a clinical regimen"
+EDGES = {
+    "boluses-and-capped-infusion": ("consensus-cohen-2018.yaml", {}, [
+        {"name": "fixed bolus", "kind": "bolus", "dose": "30 mg", "over": "2 min",
+         "max_dose": "20 mg", "source": SRC},
+        {"name": "per-kg bolus", "kind": "bolus", "dose": "0.1 mg/kg", "over": "1 min",
+         "max_dose": "50 mg", "source": SRC},
+        {"name": "capped infusion", "kind": "infusion", "rate": "0.35 mg/kg/h", "duration": "4 h",
+         "max_rate": "20 mg/h", "conditional": "only if the bolus was tolerated", "source": SRC},
+    ]),
+    "titration-staircases": ("crps-ketcrps2-esketamine.yaml", {"days": 2}, [
+        {"name": "timed staircase", "kind": "titration", "start": "2 mg/h", "step": "2.5 mg/h",
+         "step_every": "30 min", "max": "10 mg/h", "max_rate": "9 mg/h", "duration": "6 h",
+         "titrate_to": "relief", "source": SRC},
+        {"name": "untimed per-kg", "kind": "titration", "start": "0.05 mg/kg/h",
+         "step": "0.05 mg/kg/h", "max": "0.2 mg/kg/h", "duration": "24 h",
+         "titrate_to": "relief", "source": SRC},
+        {"name": "start above cap", "kind": "titration", "start": "0.15 mg/kg/h",
+         "max": "0.2 mg/kg/h", "max_rate": "5 mg/h", "duration": "12 h", "titrate_to": "relief",
+         "source": SRC},
+    ]),
+    "escalation-per-kg": ("cancer-pain-burst-ketamine.yaml", {"days": 4}, [
+        {"name": "per-kg burst", "kind": "escalation",
+         "steps": ["0.05 mg/kg/h", "0.1 mg/kg/h", "0.2 mg/kg/h", "0.3 mg/kg/h"],
+         "step_duration": "12 h", "hold": "2 day", "max_rate": "15 mg/h",
+         "escalate_if": "no relief and tolerated", "source": SRC},
+    ]),
+    "oral-fixed-and-capped": ("oral-marchetti-2015.yaml", {}, [
+        {"name": "fixed oral", "kind": "oral", "dose": "50 mg", "times_per_day": 3,
+         "max_dose": "40 mg", "titrate": "by effect", "source": SRC},
+        {"name": "per-kg oral", "kind": "oral", "dose": "0.25 mg/kg", "times_per_day": 2,
+         "max_dose": "100 mg", "titrate": "by effect", "source": SRC},
+    ]),
+    "topical-amounts": ("topical-rabi-2016.yaml", {}, [
+        {"name": "by mass", "kind": "topical", "strength": "5%", "applications_per_day": 2,
+         "amount": "1 g", "site": "the painful area", "source": SRC},
+        {"name": "by volume", "kind": "topical", "strength": "10%", "applications_per_day": 3,
+         "amount": "2 mL", "site": "the painful area", "source": SRC},
+    ]),
+}
+
+
+def _edge_plans(run, write, name: str) -> dict:
+    from conftest import template_data
+
+    base, schedule, phases = EDGES[name]
+    data = template_data(base)
+    data["id"] = f"test-{name}"
+    data["weight_basis"] = "actual"
+    data["schedule"].update(schedule, phases=phases)
+    regimen = write(data, f"{name}.yaml")
+    checked = run("validate", regimen, "--format", "json")
+    assert checked.exit_code == 0, checked.stdout  # the edge regimens are valid regimens
+    example = yaml.safe_load(Path(EXAMPLE).read_text(encoding="utf-8"))
+    patient = write(example, "patient.yaml")
+    out = {}
+    for conc in ("none", "2mg/mL"):
+        args = [] if conc == "none" else ["--concentration", conc]
+        result = run("plan", regimen, "--patient", patient, *args, "--format", "json",
+                     "--explain", "--reproducible")
+        out[conc] = {"exit_code": result.exit_code, "stderr": result.stderr.splitlines(),
+                     "plan": _normalise(json.loads(result.stdout)) if result.stdout else None}
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(EDGES))
+def test_edge_regimen_plan_matches_the_approved_copy(run, write, name):
+    got = _edge_plans(run, write, name)
+    path = GOLDEN / f"edge-{name}.json"
+    if UPDATE:
+        path.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    approved = json.loads(path.read_text(encoding="utf-8"))
+    assert got == approved
