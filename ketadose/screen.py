@@ -51,15 +51,6 @@ class Context:
     def drug(self):
         return self.regimen.drug if self.regimen else None
 
-    def infusion_hours(self) -> float:
-        r = self.regimen
-        if r is None:
-            return 0.0
-        hours = r.session_hours()
-        if hours is None:
-            return 0.0
-        return hours if r.pattern == "continuous" else hours * r.days
-
     def prolonged(self) -> bool | None:
         """Continuous infusion over 3 days, or sessions on more than 3 days (Noppers 2011)."""
         r = self.regimen

@@ -248,3 +248,8 @@ def test_unit_hint_falls_back_to_the_hard_limit_when_there_is_no_soft_one():
                          "150 mcg would be 0.15 mg")
     [g] = check(lib, ctx(), "mass", parse_quantity("150000 mg"), "dose")
     assert g.message.endswith("refused, no override")  # 150 mg as mcg is still above 100 mg
+
+
+def test_kind_names_are_written_in_words():
+    _raises(lambda: parse_quantity("5 mg/kg", ("rate",)),
+            "'5 mg/kg' is a mass per kg; expected rate (e.g. mg/h)")
