@@ -222,10 +222,10 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
 
         why: list = []
 
-        def pump(mg_h, ceiling=cap, record=True):
+        def pump(mg_h, ceiling=cap, record=why):
             if not conc_mg_ml:
                 return None
-            return pump_rate(mg_h, conc_mg_ml, ceiling, why if record else None)
+            return pump_rate(mg_h, conc_mg_ml, ceiling, record)
 
         common = dict(name=p.name, kind=p.kind, source=p.source, unverified=dict(p.unverified),
                       cap_mg_h=cap, derivation=why)
@@ -255,8 +255,8 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
             out.append(PhasePlan(start_h=t, duration_h=hours, written=f"{p.dose} over {p.over}",
                                  mg_h=mg / hours, mg_h_max=mg / hours, cap_binds=binds,
                                  bolus_mg=mg, bolus_ml=mg / conc_mg_ml if conc_mg_ml else None,
-                                 pump=pump(mg / hours, None, False), dose_mg_min=mg, dose_mg_max=mg,
-                                 per_kg_h=None, **common))
+                                 pump=pump(mg / hours, None, None), dose_mg_min=mg, dose_mg_max=mg,
+                                 **common))
         elif p.kind == "titration":
             start, binds_s = _capped(_rate_mg_h(p.start, kg, why, "starting rate", p.source),
                                      cap, why, p.source)
@@ -279,7 +279,7 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
                     written = display(Quantity(p.start.value + k * p.step.magnitude(p.start.unit.symbol),
                                                p.start.unit))
                     steps.append(Step(every * k if every else math.nan, mg_h, written,
-                                      pump(mg_h, record=False)))
+                                      pump(mg_h, record=None)))
                     k += 1
             label = str(p.max) + (" lowered to the hard limit" if lowered else
                                   " (cap)" if binds else "")
@@ -300,7 +300,6 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
         elif p.kind == "escalation":
             sd, hold = p.step_duration.canonical(), p.hold.canonical()
             n = len(p.steps)
-            start_t = t
             for i, q in enumerate(p.steps):
                 why = []
                 mg_h, binds = _capped(_rate_mg_h(q, kg, why, f"step {i + 1}", p.source), cap, why,
@@ -319,8 +318,7 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
                     **{**common, "derivation": why,
                        "name": f"{p.name} step {i + 1}" + (" and hold" if last else "")}))
                 t += hours
-            t = start_t + (n - 1) * sd + hold
-            continue
+            continue  # t has moved past every step
         elif p.kind == "oral":
             mg = p.dose.magnitude("mg/kg") * kg if p.dose.unit.per_kg else p.dose.magnitude("mg")
             why.append(Why("dose per intake", f"{p.dose} x {_g(kg)} kg dosing weight"

@@ -89,17 +89,19 @@ def test_plan_matches_the_approved_copy(run, write, template):
 # inputs, not regimens for patients; `SRC` marks them as such).
 SRC = "test input (tests/test_golden.py), not a clinical regimen"
 EDGES = {
-    "boluses-and-capped-infusion": ("consensus-cohen-2018.yaml", {}, [
+    # no preparation: boluses without a concentration have no volume
+    "boluses-and-capped-infusion": ("consensus-cohen-2018.yaml", {"preparation": None}, {}, [
         {"name": "fixed bolus", "kind": "bolus", "dose": "30 mg", "over": "2 min",
          "max_dose": "20 mg", "source": SRC},
         {"name": "per-kg bolus", "kind": "bolus", "dose": "0.1 mg/kg", "over": "1 min",
-         "max_dose": "50 mg", "source": SRC},
+         "max_dose": "7.2 mg", "source": SRC},  # equal to 0.1 mg/kg x 72 kg: does not bind
         {"name": "capped infusion", "kind": "infusion", "rate": "0.35 mg/kg/h", "duration": "4 h",
          "max_rate": "20 mg/h", "conditional": "only if the bolus was tolerated", "source": SRC},
     ]),
-    "titration-staircases": ("crps-ketcrps2-esketamine.yaml", {"days": 2}, [
-        {"name": "timed staircase", "kind": "titration", "start": "2 mg/h", "step": "2.5 mg/h",
-         "step_every": "30 min", "max": "10 mg/h", "max_rate": "9 mg/h", "duration": "6 h",
+    "titration-staircases": ("crps-ketcrps2-esketamine.yaml", {}, {"days": 3}, [
+        # the last step (8.5 mg/h) is within 1 mg/h of the cap; 8.96 mg/h is not a whole pump step
+        {"name": "timed staircase", "kind": "titration", "start": "1 mg/h", "step": "2.5 mg/h",
+         "step_every": "30 min", "max": "10 mg/h", "max_rate": "8.96 mg/h", "duration": "6 h",
          "titrate_to": "relief", "source": SRC},
         {"name": "untimed per-kg", "kind": "titration", "start": "0.05 mg/kg/h",
          "step": "0.05 mg/kg/h", "max": "0.2 mg/kg/h", "duration": "24 h",
@@ -107,20 +109,27 @@ EDGES = {
         {"name": "start above cap", "kind": "titration", "start": "0.15 mg/kg/h",
          "max": "0.2 mg/kg/h", "max_rate": "5 mg/h", "duration": "12 h", "titrate_to": "relief",
          "source": SRC},
+        # no cap of its own: stops at the hard limit for a 72 kg patient (30.24 mg/h)
+        {"name": "to the hard limit", "kind": "titration", "start": "1 mcg/kg/min",
+         "step": "1 mcg/kg/min", "max": "7.2 mcg/kg/min", "duration": "12 h",
+         "titrate_to": "relief", "source": SRC},
     ]),
-    "escalation-per-kg": ("cancer-pain-burst-ketamine.yaml", {"days": 4}, [
+    # step 2 starts half an hour before the end of day 1; a short infusion follows the hold
+    "escalation-per-kg": ("cancer-pain-burst-ketamine.yaml", {}, {"days": 5}, [
         {"name": "per-kg burst", "kind": "escalation",
          "steps": ["0.05 mg/kg/h", "0.1 mg/kg/h", "0.2 mg/kg/h", "0.3 mg/kg/h"],
-         "step_duration": "12 h", "hold": "2 day", "max_rate": "15 mg/h",
+         "step_duration": "23.5 h", "hold": "2 day", "max_rate": "14.95 mg/h",
          "escalate_if": "no relief and tolerated", "source": SRC},
+        {"name": "taper", "kind": "infusion", "rate": "0.05 mg/kg/h", "duration": "1.5 h",
+         "source": SRC},
     ]),
-    "oral-fixed-and-capped": ("oral-marchetti-2015.yaml", {}, [
+    "oral-fixed-and-capped": ("oral-marchetti-2015.yaml", {}, {}, [
         {"name": "fixed oral", "kind": "oral", "dose": "50 mg", "times_per_day": 3,
          "max_dose": "40 mg", "titrate": "by effect", "source": SRC},
         {"name": "per-kg oral", "kind": "oral", "dose": "0.25 mg/kg", "times_per_day": 2,
-         "max_dose": "100 mg", "titrate": "by effect", "source": SRC},
+         "max_dose": "18 mg", "titrate": "by effect", "source": SRC},  # = 0.25 x 72: not binding
     ]),
-    "topical-amounts": ("topical-rabi-2016.yaml", {}, [
+    "topical-amounts": ("topical-rabi-2016.yaml", {}, {}, [
         {"name": "by mass", "kind": "topical", "strength": "5%", "applications_per_day": 2,
          "amount": "1 g", "site": "the painful area", "source": SRC},
         {"name": "by volume", "kind": "topical", "strength": "10%", "applications_per_day": 3,
@@ -132,8 +141,10 @@ EDGES = {
 def _edge_plans(run, write, name: str) -> dict:
     from conftest import template_data
 
-    base, schedule, phases = EDGES[name]
+    base, top, schedule, phases = EDGES[name]
     data = template_data(base)
+    for key, value in top.items():
+        data.pop(key) if value is None else data.__setitem__(key, value)
     data["id"] = f"test-{name}"
     data["weight_basis"] = "actual"
     data["schedule"].update(schedule, phases=phases)
@@ -143,7 +154,7 @@ def _edge_plans(run, write, name: str) -> dict:
     example = yaml.safe_load(Path(EXAMPLE).read_text(encoding="utf-8"))
     patient = write(example, "patient.yaml")
     out = {}
-    for conc in ("none", "2mg/mL"):
+    for conc in ("none", "3mg/mL"):
         args = [] if conc == "none" else ["--concentration", conc]
         result = run("plan", regimen, "--patient", patient, *args, "--format", "json",
                      "--explain", "--reproducible")
