@@ -78,14 +78,14 @@ def run(patient, ctx: Context, rules, override: str | None = None) -> Screen:
     findings, missing, evaluated = [], [], []
     for rule in rules:
         outcome = rule.check(patient, ctx)
-        if isinstance(outcome, Missing):
-            missing.append((rule.id, outcome.question))
-            evaluated.append((rule.id, "not assessed"))
-        elif outcome:
-            findings += outcome
-            evaluated.append((rule.id, "fired"))
-        else:
-            evaluated.append((rule.id, "not fired"))
+        # A rule returns None, Missing, or a list of Findings that may end with a Missing: what is
+        # known fires even while another of the rule's questions is unanswered.
+        items = [outcome] if isinstance(outcome, Missing) else list(outcome or ())
+        fired = [x for x in items if not isinstance(x, Missing)]
+        missing += [(rule.id, x.question) for x in items if isinstance(x, Missing)]
+        findings += fired
+        evaluated.append((rule.id, "fired" if fired else
+                          "not assessed" if len(items) > len(fired) else "not fired"))
     findings.sort(key=lambda f: (SCREEN_SEVERITIES.index(f.severity), f.rule))
     if any(f.severity in BLOCKING for f in findings):
         status = "contraindicated"

@@ -176,5 +176,21 @@ def test_screen_records_every_rule_with_its_outcome():
     assert set(statuses) == {r.id for r in screening_rules()}
     assert set(statuses.values()) <= {"fired", "not fired", "not assessed"}
     assert statuses["KD-CI-001"] == "not assessed" and screen.status == "incomplete"
-    assert [rid for rid, _q in screen.not_assessed] == [
+    # a rule may ask more than one question (KD-CI-007: pregnancy and conditions)
+    assert list(dict.fromkeys(rid for rid, _q in screen.not_assessed)) == [
         rid for rid, status in screen.evaluated if status == "not assessed"]
+
+
+def test_findings_name_every_medicine_and_carry_their_title():
+    from ketadose.rules import screening_rules
+    from ketadose.screen import Context as ScreenContext, run
+
+    _src, regimen, _ = load_regimen("crps-schwartzman-2009")
+    person, _ = build({"weight": "70 kg", "allergies": ["ketamine"],
+                       "medications": [{"name": "morphine", "dose": "60 mg/day"},
+                                       {"name": "oxycodone", "dose": "20 mg/day"}]}, vocabulary())
+    screen = run(person, ScreenContext(regimen), screening_rules())
+    by_rule = {f.rule: f for f in screen.findings}
+    assert by_rule["KD-CI-001"].title == "Ketamine hypersensitivity"
+    assert by_rule["KD-DDI-003"].title == "Opioid co-medication"
+    assert by_rule["KD-DDI-003"].message.startswith("morphine, oxycodone")

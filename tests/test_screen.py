@@ -115,6 +115,38 @@ def test_rule_fires(rule, severity, changes, regimen):
         assert s.status == "contraindicated" and s.blocking
 
 
+@pytest.mark.parametrize("rule, severity, changes, regimen", CASES,
+                         ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])
+def test_what_is_known_fires_even_when_another_answer_is_missing(rule, severity, changes, regimen):
+    # A known ketamine allergy must not hide behind an unanswered question about conditions
+    # (it did: the rule returned "not assessed" and the plan went ahead).
+    for unknown in sorted(set(BASE) - set(changes) - {"weight"}):
+        s = screen(patient(**changes, **{unknown: None}), regimen)
+        assert (rule, severity) in fired(s), f"{rule} hidden when {unknown} is unknown"
+        if severity in ("absolute", "relative"):
+            assert s.status == "contraindicated" and s.blocking
+
+
+def test_rules_that_read_conditions_are_not_assessed_while_conditions_are_unknown():
+    s = dict(screen(patient(conditions=None)).evaluated)
+    for rule in ("KD-CI-003", "KD-CI-004", "KD-CI-005", "KD-CI-006", "KD-CI-009", "KD-CI-011"):
+        assert s[rule] == "not assessed", rule
+
+
+def test_a_rule_can_fire_and_still_ask_its_other_question():
+    s = screen(patient(pregnant=True, conditions=None))
+    assert ("KD-CI-007", "relative") in fired(s) and s.status == "contraindicated"
+    assert ("KD-CI-007", "fired") in s.evaluated
+    assert any(rid == "KD-CI-007" and "conditions" in q for rid, q in s.not_assessed)
+
+
+def test_the_cli_refuses_a_plan_for_a_known_allergy_with_nothing_else_recorded(run):
+    result = run("plan", "crps-schwartzman-2009", "--weight", "70", "--allergy", "ketamine",
+                 "--format", "json")
+    assert result.exit_code == 1
+    assert "KD-CI-001" in result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("rule", sorted({c[0] for c in CASES}))
 def test_rule_does_not_fire_on_the_base_patient(rule):
     s = screen(patient(), "consensus-cohen-2018")

@@ -25,20 +25,20 @@ def _f(rid, severity, title, message, source):
     return [Finding(rid, severity, message, source, title=title)]
 
 
-conditions_asked = needs("conditions", "Which conditions does the patient have (ids from "
-                                       "`ketadose vocabulary`; [] for none)?")
+CONDITIONS_QUESTION = ("Which conditions does the patient have (ids from `ketadose vocabulary`; "
+                       "[] for none)?")
+allergies_asked = needs("allergies", "Any allergy to ketamine or esketamine ([] for none)?")
+conditions_asked = needs("conditions", CONDITIONS_QUESTION)
 
 
 @rule("KD-CI-001", "hypersensitivity", "absolute", LABEL)
-@conditions_asked
+@allergies_asked
 def hypersensitivity(patient, ctx):
     """Known hypersensitivity to ketamine or esketamine.
 
     FAIL: allergies: [ketamine]
     PASS: allergies: []
     """
-    if patient.allergies is None:
-        return Missing("Any allergy to ketamine or esketamine ([] for none)?")
     if {"ketamine", "esketamine", "s-ketamine"} & set(patient.allergies):
         return _f("KD-CI-001", "absolute", "Ketamine hypersensitivity",
                   "Known hypersensitivity to ketamine: do not give ketamine or esketamine.", LABEL)
@@ -75,6 +75,7 @@ def blood_pressure(patient, ctx):
 
 
 @rule("KD-CI-003", "cardiovascular-disease", "relative", f"{COHEN}; {UK}; {DE_PIL}")
+@conditions_asked
 def cardiovascular(patient, ctx):
     """Ischaemic heart disease, recent MI, unstable angina, heart failure, tachyarrhythmia, stroke.
 
@@ -176,7 +177,6 @@ def substance_use(patient, ctx):
 
 @rule("KD-CI-007", "pregnancy-and-breastfeeding", "relative",
       f"{COHEN}; US Ketalar label 8.1; {UK}; LactMed (drugs.com, 15 Jul 2023)")
-@conditions_asked
 def pregnancy(patient, ctx):
     """Pregnancy (relative), pre-eclampsia or eclampsia (absolute), breastfeeding (info).
 
@@ -189,8 +189,8 @@ def pregnancy(patient, ctx):
                   "Pre-eclampsia or eclampsia: do not give ketamine.", f"{UK}; {SWISS}")
     if patient.sex != "male":
         if patient.pregnant is None:
-            return Missing("Is the patient pregnant (true/false)?")
-        if patient.pregnant:
+            out.append(Missing("Is the patient pregnant (true/false)?"))
+        elif patient.pregnant:
             out += _f("KD-CI-007", "relative", "Pregnancy",
                       "Pregnant: ketamine is not recommended (safe use not established, label 8.1; "
                       "relative contraindication in the consensus); do not proceed unless a "
@@ -199,6 +199,8 @@ def pregnancy(patient, ctx):
             out += _f("KD-CI-007", "info", "Breastfeeding",
                       "Breastfeeding: the relative infant dose is low (0.65-0.77%); monitor the "
                       "infant for sedation.", "LactMed via drugs.com (15 Jul 2023), basis notes C1")
+    if patient.conditions is None:  # pre-eclampsia is one of the conditions
+        out.append(Missing(CONDITIONS_QUESTION))
     return out
 
 
@@ -226,6 +228,7 @@ def age(patient, ctx):
 
 
 @rule("KD-CI-009", "hepatic-impairment", "relative", f"{COHEN}; Ketalar SmPC (rxreasoner)")
+@conditions_asked
 def hepatic(patient, ctx):
     """Hepatic impairment: severe (relative: avoid), moderate (caution, monitor liver tests), mild (info).
 
@@ -251,7 +254,6 @@ def hepatic(patient, ctx):
 
 
 @rule("KD-CI-010", "liver-tests", "relative", NOPPERS)
-@conditions_asked
 def liver_tests(patient, ctx):
     """Liver enzymes at 3 x the upper limit of normal or more; previous ketamine liver injury.
 
@@ -272,10 +274,10 @@ def liver_tests(patient, ctx):
     needed = bool(ctx.prolonged()) or bool(patient.previous_courses)
     if patient.liver is None:
         if needed:
-            return Missing("Baseline liver tests (ALT, AST, ALP, GGT with upper limits): needed "
-                           "for a prolonged (> 3 days) or repeated course")
+            out.append(Missing("Baseline liver tests (ALT, AST, ALP, GGT with upper limits): "
+                               "needed for a prolonged (> 3 days) or repeated course"))
         return out
-    high = []
+    high, no_uln = [], []
     for test in ("alt", "ast", "alp", "ggt"):
         value, uln = patient.liver.get(test), patient.liver.get(f"{test}_uln")
         if value is not None and uln is not None:
@@ -283,16 +285,17 @@ def liver_tests(patient, ctx):
             if ratio >= 3:
                 high.append(f"{test.upper()} {ratio:.1f} x ULN")
         elif value is not None and needed:
-            return Missing(f"Upper limit of normal for {test.upper()} ({test}_uln)")
+            no_uln.append(Missing(f"Upper limit of normal for {test.upper()} ({test}_uln)"))
     if high:
         out += _f("KD-CI-010", "relative", "Liver enzymes at 3 x ULN or more",
                   f"{', '.join(high)}: the liver-injury signal used by Noppers 2011; do not start "
                   "until explained and a clinician records why.", NOPPERS)
-    return out
+    return out + no_uln
 
 
 @rule("KD-CI-011", "thyroid-porphyria-seizures-urinary", "absolute",
       f"{SWISS}; US Ketalar label 2.1 and adverse reactions")
+@conditions_asked
 def other_conditions(patient, ctx):
     """Untreated hyperthyroidism (absolute); lower urinary tract symptoms (caution); porphyria and
     seizure disorder (informational: the basis notes give no rule).

@@ -11,6 +11,9 @@ AAPRACT = "A A Pract 2020;14(8):e01239, PMID 32643900"
 COHEN = "Cohen 2018 consensus, doi:10.1097/AAP.0000000000000808 (pre-infusion testing)"
 
 
+PREVIOUS_QUESTION = "Has the patient had ketamine courses before (previous_courses; [] for none)?"
+
+
 @rule("KD-MON-001", "liver-monitoring", "caution", f"{NOPPERS}; {AAPRACT}; {COHEN}")
 def liver_monitoring(patient, ctx):
     """Prolonged (> 3 days) or repeated courses need liver tests before, during and after.
@@ -23,8 +26,9 @@ def liver_monitoring(patient, ctx):
     PASS: one 4-h session, no previous course
     """
     prolonged = ctx.prolonged()
-    if patient.previous_courses is None and prolonged is not False:
-        return Missing("Has the patient had ketamine courses before (previous_courses; [] for none)?")
+    if not prolonged and patient.previous_courses is None:
+        # a known prolonged course needs monitoring whatever came before
+        return Missing(PREVIOUS_QUESTION) if prolonged is None else None
     repeated = bool(patient.previous_courses)
     if not (prolonged or repeated):
         return None
@@ -33,8 +37,6 @@ def liver_monitoring(patient, ctx):
                else "infusions on more than 3 days (frequent dosing)")
     else:
         why = "a repeated course"
-    if prolonged is None and not repeated:
-        why = "a prolonged (> 3 days) or repeated course"
     return [Finding("KD-MON-001", "caution",
                     f"{why[0].upper()}{why[1:]}: check ALT, AST, ALP and GGT before starting, every "
                     "1-2 days during infusions and after the course; stop at 3 x the upper limit.",
@@ -53,7 +55,7 @@ def repeat_interval(patient, ctx):
     PASS: previous_courses: [{ended: <6 months ago>}]
     """
     if patient.previous_courses is None:
-        return None  # KD-MON-001 asks the question
+        return Missing(PREVIOUS_QUESTION)
     out = []
     for course in patient.previous_courses:
         days = (ctx.today - course.ended).days
