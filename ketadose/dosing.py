@@ -365,16 +365,31 @@ def display_titration(p) -> str:
     return f"{p.start} up to {p.max}{step}"
 
 
+def _staircase(steps, hours):
+    """(begin, duration, mg/h) of each step of a timed titration, within the phase's hours."""
+    for here, nxt in zip(steps, [*steps[1:], None]):
+        begin = min(here.t_h, hours)
+        yield begin, (min(nxt.t_h, hours) if nxt else hours) - begin, here.mg_h
+
+
+def _timed(steps) -> bool:
+    return bool(steps) and not any(math.isnan(s.t_h) for s in steps)
+
+
 def _titration_max(steps, hours) -> float:
     """The most a titration can give: the staircase if step times are known, else max throughout."""
-    timed = [s for s in steps if not math.isnan(s.t_h)]
-    if len(timed) != len(steps):
+    if not _timed(steps):
         return steps[-1].mg_h * hours
-    total = 0.0
-    for here, nxt in zip(steps, steps[1:] + [None]):
-        end = min(nxt.t_h, hours) if nxt else hours
-        total += here.mg_h * max(0.0, end - min(here.t_h, hours))
-    return total
+    return sum(duration * mg_h for _begin, duration, mg_h in _staircase(steps, hours))
+
+
+def _max_pieces(p):
+    """(start, duration, mg/h) of a phase in the maximum case: a timed titration climbs its
+    staircase, as in the session maximum; anything else runs at its highest rate throughout."""
+    if p.kind == "titration" and _timed(p.steps):
+        return [(p.start_h + begin, duration, mg_h)
+                for begin, duration, mg_h in _staircase(p.steps, p.duration_h)]
+    return [(p.start_h, p.duration_h, p.mg_h_max or 0)]
 
 
 @dataclass(frozen=True)
@@ -399,7 +414,8 @@ def calendar(regimen, phases) -> list:
         per_day = []
         for d in range(regimen.days):
             t0, t1 = 24.0 * d, 24.0 * (d + 1)
-            hi = sum(_overlap(p.start_h, p.duration_h, t0, t1) * (p.mg_h_max or 0) for p in phases)
+            hi = sum(_overlap(start, duration, t0, t1) * mg_h
+                     for p in phases for start, duration, mg_h in _max_pieces(p))
             lo = sum(_min_overlap(p, t0, t1) for p in phases)
             conditional = any(p.conditional and _overlap(p.start_h, p.duration_h, t0, t1) > 0
                               for p in phases)

@@ -171,3 +171,8 @@ def test_edge_regimen_plan_matches_the_approved_copy(run, write, name):
         path.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     approved = json.loads(path.read_text(encoding="utf-8"))
     assert got == approved
+    if name in ("titration-staircases", "escalation-per-kg"):  # one continuous session
+        for case in got.values():
+            totals = case["plan"]["totals"]
+            assert totals["course_mg_max"] == pytest.approx(totals["max_session_mg"])
+            assert totals["course_mg_min"] == pytest.approx(totals["min_session_mg"])
