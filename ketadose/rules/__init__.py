@@ -22,12 +22,17 @@ class Rule:
     check: object = None  # callable(regimen) -> findings, for semantic rules
 
 
-def rule(id, name, severity, source):
-    """Decorator: a check function whose docstring is the rule's documentation."""
+def rule(id, name, severity, source, check=None):
+    """Register a check function; its docstring is the rule's documentation.
+
+    ``rule(...)(fn)`` is a decorator. Patient rules are registered with ``check=`` right after
+    their function instead: mutation testing (mutmut) cannot mutate a decorated function, and
+    the screening rules belong to the safety core it tests.
+    """
     def wrap(fn):
         doc = inspect.cleandoc(fn.__doc__ or "")
         return Rule(id, name, severity, doc.splitlines()[0], doc, source, fn)
-    return wrap
+    return wrap(check) if check is not None else wrap
 
 
 def screening_rules() -> tuple:

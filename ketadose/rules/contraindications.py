@@ -31,8 +31,6 @@ allergies_asked = needs("allergies", "Any allergy to ketamine or esketamine ([] 
 conditions_asked = needs("conditions", CONDITIONS_QUESTION)
 
 
-@rule("KD-CI-001", "hypersensitivity", "absolute", LABEL)
-@allergies_asked
 def hypersensitivity(patient, ctx):
     """Known hypersensitivity to ketamine or esketamine.
 
@@ -45,7 +43,11 @@ def hypersensitivity(patient, ctx):
     return None
 
 
-@rule("KD-CI-002", "blood-pressure", "absolute", f"{LABEL}; {SWISS}")
+hypersensitivity = rule(
+    "KD-CI-001", "hypersensitivity", "absolute", LABEL,
+    check=allergies_asked(hypersensitivity))
+
+
 def blood_pressure(patient, ctx):
     """Uncontrolled hypertension: resting blood pressure above 180/100 mmHg, or recorded as uncontrolled.
 
@@ -74,8 +76,11 @@ def blood_pressure(patient, ctx):
     return None
 
 
-@rule("KD-CI-003", "cardiovascular-disease", "relative", f"{COHEN}; {UK}; {DE_PIL}")
-@conditions_asked
+blood_pressure = rule(
+    "KD-CI-002", "blood-pressure", "absolute", f"{LABEL}; {SWISS}",
+    check=blood_pressure)
+
+
 def cardiovascular(patient, ctx):
     """Ischaemic heart disease, recent MI, unstable angina, heart failure, tachyarrhythmia, stroke.
 
@@ -106,8 +111,11 @@ def cardiovascular(patient, ctx):
     return out
 
 
-@rule("KD-CI-004", "intracranial-or-intraocular-pressure", "relative", f"{COHEN}; {UK}")
-@conditions_asked
+cardiovascular = rule(
+    "KD-CI-003", "cardiovascular-disease", "relative", f"{COHEN}; {UK}; {DE_PIL}",
+    check=conditions_asked(cardiovascular))
+
+
 def pressure(patient, ctx):
     """Raised intracranial or intraocular pressure, head injury, glaucoma.
 
@@ -131,8 +139,11 @@ def pressure(patient, ctx):
     return out
 
 
-@rule("KD-CI-005", "psychiatric", "relative", f"{COHEN}; {DE_PIL}")
-@conditions_asked
+pressure = rule(
+    "KD-CI-004", "intracranial-or-intraocular-pressure", "relative", f"{COHEN}; {UK}",
+    check=conditions_asked(pressure))
+
+
 def psychiatric(patient, ctx):
     """Active psychosis (relative), schizophrenia or bipolar disorder (caution).
 
@@ -153,8 +164,11 @@ def psychiatric(patient, ctx):
     return out
 
 
-@rule("KD-CI-006", "substance-use", "relative", COHEN)
-@conditions_asked
+psychiatric = rule(
+    "KD-CI-005", "psychiatric", "relative", f"{COHEN}; {DE_PIL}",
+    check=conditions_asked(psychiatric))
+
+
 def substance_use(patient, ctx):
     """Active substance use or ketamine misuse: no serial infusions.
 
@@ -175,8 +189,11 @@ def substance_use(patient, ctx):
     return out
 
 
-@rule("KD-CI-007", "pregnancy-and-breastfeeding", "relative",
-      f"{COHEN}; US Ketalar label 8.1; {UK}; LactMed (drugs.com, 15 Jul 2023)")
+substance_use = rule(
+    "KD-CI-006", "substance-use", "relative", COHEN,
+    check=conditions_asked(substance_use))
+
+
 def pregnancy(patient, ctx):
     """Pregnancy (relative), pre-eclampsia or eclampsia (absolute), breastfeeding (info).
 
@@ -204,8 +221,12 @@ def pregnancy(patient, ctx):
     return out
 
 
-@rule("KD-CI-008", "age", "caution", "Sheehy KA et al. BMC Pediatr 2015;15:198, PMID 26620833; "
-      "Miller's Anesthesia 6th ed.; US Ketalar label 5.2")
+pregnancy = rule(
+    "KD-CI-007", "pregnancy-and-breastfeeding", "relative",
+    f"{COHEN}; US Ketalar label 8.1; {UK}; LactMed (drugs.com, 15 Jul 2023)",
+    check=pregnancy)
+
+
 def age(patient, ctx):
     """Under 18 (caution: outside most adult trials) or over 65 (info).
 
@@ -227,8 +248,12 @@ def age(patient, ctx):
     return None
 
 
-@rule("KD-CI-009", "hepatic-impairment", "relative", f"{COHEN}; Ketalar SmPC (rxreasoner)")
-@conditions_asked
+age = rule(
+    "KD-CI-008", "age", "caution", "Sheehy KA et al. BMC Pediatr 2015;15:198, PMID 26620833; "
+    "Miller's Anesthesia 6th ed.; US Ketalar label 5.2",
+    check=age)
+
+
 def hepatic(patient, ctx):
     """Hepatic impairment: severe (relative: avoid), moderate (caution, monitor liver tests), mild (info).
 
@@ -253,7 +278,11 @@ def hepatic(patient, ctx):
               "ketamine SmPC (rxreasoner), basis notes E")
 
 
-@rule("KD-CI-010", "liver-tests", "relative", NOPPERS)
+hepatic = rule(
+    "KD-CI-009", "hepatic-impairment", "relative", f"{COHEN}; Ketalar SmPC (rxreasoner)",
+    check=conditions_asked(hepatic))
+
+
 def liver_tests(patient, ctx):
     """Liver enzymes at 3 x the upper limit of normal or more; previous ketamine liver injury.
 
@@ -293,9 +322,11 @@ def liver_tests(patient, ctx):
     return out + no_uln
 
 
-@rule("KD-CI-011", "thyroid-porphyria-seizures-urinary", "absolute",
-      f"{SWISS}; US Ketalar label 2.1 and adverse reactions")
-@conditions_asked
+liver_tests = rule(
+    "KD-CI-010", "liver-tests", "relative", NOPPERS,
+    check=liver_tests)
+
+
 def other_conditions(patient, ctx):
     """Untreated hyperthyroidism (absolute); lower urinary tract symptoms (caution); porphyria and
     seizure disorder (informational: the basis notes give no rule).
@@ -321,7 +352,12 @@ def other_conditions(patient, ctx):
     return out
 
 
-@rule("KD-CI-012", "vital-signs", "caution", "NCT05803551 exclusion criteria (basis notes F1)")
+other_conditions = rule(
+    "KD-CI-011", "thyroid-porphyria-seizures-urinary", "absolute",
+    f"{SWISS}; US Ketalar label 2.1 and adverse reactions",
+    check=conditions_asked(other_conditions))
+
+
 def heart_rate(patient, ctx):
     """Resting heart rate under 50 or over 120 beats/min (a trial exclusion range).
 
@@ -336,6 +372,11 @@ def heart_rate(patient, ctx):
                   "exclusion range: find the cause before starting.",
                   "NCT05803551 exclusion criteria (basis notes F1)")
     return None
+
+
+heart_rate = rule(
+    "KD-CI-012", "vital-signs", "caution", "NCT05803551 exclusion criteria (basis notes F1)",
+    check=heart_rate)
 
 
 RULES = (hypersensitivity, blood_pressure, cardiovascular, pressure, psychiatric, substance_use,

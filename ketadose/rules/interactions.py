@@ -47,8 +47,6 @@ def _names(meds):
     return ", ".join(m.name for m in meds)
 
 
-@rule("KD-DDI-001", "xanthines", "absolute", f"{LABEL7} 7.1; Ketanest (esketamine) SPC, Norway 2019")
-@medicines_asked
 def xanthines(patient, ctx):
     """Theophylline or aminophylline: do not co-administer (lower seizure threshold).
 
@@ -61,8 +59,11 @@ def xanthines(patient, ctx):
                f"{LABEL7} 7.1")] if meds else None
 
 
-@rule("KD-DDI-002", "nmda-antagonists", "relative", "memantine SmPC (Ebixa-type; MIMS; Swiss Fachinfo)")
-@medicines_asked
+xanthines = rule(
+    "KD-DDI-001", "xanthines", "absolute", f"{LABEL7} 7.1; Ketanest (esketamine) SPC, Norway 2019",
+    check=medicines_asked(xanthines))
+
+
 def nmda(patient, ctx):
     """Memantine, amantadine or dextromethorphan: concomitant NMDA antagonists should be avoided.
 
@@ -76,8 +77,11 @@ def nmda(patient, ctx):
                "memantine SmPC (Ebixa-type; MIMS; Swiss Fachinfo)")] if meds else None
 
 
-@rule("KD-DDI-003", "sedatives", "caution", f"{LABEL7} 7.3")
-@medicines_asked
+nmda = rule(
+    "KD-DDI-002", "nmda-antagonists", "relative", "memantine SmPC (Ebixa-type; MIMS; Swiss Fachinfo)",
+    check=medicines_asked(nmda))
+
+
 def sedatives(patient, ctx):
     """Opioids, benzodiazepines and other CNS depressants: profound sedation, respiratory depression.
 
@@ -102,8 +106,11 @@ def sedatives(patient, ctx):
     return out
 
 
-@rule("KD-DDI-004", "pressor-drugs", "caution", f"{LABEL7} 7.2; ketamine SmPC; Ketanest SPC")
-@medicines_asked
+sedatives = rule(
+    "KD-DDI-003", "sedatives", "caution", f"{LABEL7} 7.3",
+    check=medicines_asked(sedatives))
+
+
 def pressors(patient, ctx):
     """Sympathomimetics, vasopressin, thyroid hormone, ergot alkaloids, MAO inhibitors: additive pressor effect.
 
@@ -134,9 +141,11 @@ def pressors(patient, ctx):
     return out
 
 
-@rule("KD-DDI-005", "exposure-changes", "caution",
-      "Hagelberg 2010, PMID 19897389; Peltoniemi 2011, 2012; basis notes D")
-@medicines_asked
+pressors = rule(
+    "KD-DDI-004", "pressor-drugs", "caution", f"{LABEL7} 7.2; ketamine SmPC; Ketanest SPC",
+    check=medicines_asked(pressors))
+
+
 def exposure(patient, ctx):
     """CYP3A4/CYP2B6 inhibitors and inducers: large changes in ORAL exposure, small IV changes.
 
@@ -163,9 +172,12 @@ def exposure(patient, ctx):
     return out
 
 
-@rule("KD-DDI-006", "lamotrigine", "info",
-      "Anand A et al. Arch Gen Psychiatry 2000;57(3):270-6; Mathew 2010; Abdallah 2017")
-@medicines_asked
+exposure = rule(
+    "KD-DDI-005", "exposure-changes", "caution",
+    "Hagelberg 2010, PMID 19897389; Peltoniemi 2011, 2012; basis notes D",
+    check=medicines_asked(exposure))
+
+
 def lamotrigine(patient, ctx):
     """Lamotrigine may blunt ketamine's dissociative effects; data conflict.
 
@@ -177,6 +189,12 @@ def lamotrigine(patient, ctx):
                "lamotrigine: reduced ketamine's dissociative effects in volunteers (Anand 2000) "
                "but not in later studies; some trials exclude it.",
                "Anand A et al. Arch Gen Psychiatry 2000;57(3):270-6")] if meds else None
+
+
+lamotrigine = rule(
+    "KD-DDI-006", "lamotrigine", "info",
+    "Anand A et al. Arch Gen Psychiatry 2000;57(3):270-6; Mathew 2010; Abdallah 2017",
+    check=medicines_asked(lamotrigine))
 
 
 RULES = (xanthines, nmda, sedatives, pressors, exposure, lamotrigine)

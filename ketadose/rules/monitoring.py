@@ -14,7 +14,6 @@ COHEN = "Cohen 2018 consensus, doi:10.1097/AAP.0000000000000808 (pre-infusion te
 PREVIOUS_QUESTION = "Has the patient had ketamine courses before (previous_courses; [] for none)?"
 
 
-@rule("KD-MON-001", "liver-monitoring", "caution", f"{NOPPERS}; {AAPRACT}; {COHEN}")
 def liver_monitoring(patient, ctx):
     """Prolonged (> 3 days) or repeated courses need liver tests before, during and after.
 
@@ -43,7 +42,11 @@ def liver_monitoring(patient, ctx):
                     f"{NOPPERS}; {AAPRACT}", title="Liver monitoring")]
 
 
-@rule("KD-MON-002", "repeat-course-interval", "relative", NOPPERS)
+liver_monitoring = rule(
+    "KD-MON-001", "liver-monitoring", "caution", f"{NOPPERS}; {AAPRACT}; {COHEN}",
+    check=liver_monitoring)
+
+
 def repeat_interval(patient, ctx):
     """A new course within 16 days of a prolonged one (relative without liver clearance), or
     within 4 weeks (caution).
@@ -77,6 +80,11 @@ def repeat_interval(patient, ctx):
                                "(under 4 weeks): check liver tests before and during this course.",
                                f"{NOPPERS}; basis notes F2 (proposal)", title="Repeat course soon"))
     return out
+
+
+repeat_interval = rule(
+    "KD-MON-002", "repeat-course-interval", "relative", NOPPERS,
+    check=repeat_interval)
 
 
 RULES = (liver_monitoring, repeat_interval)
