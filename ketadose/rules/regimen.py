@@ -19,7 +19,6 @@ def _phase_path(p, key=None):
     return ("schedule", "phases", p.index) + ((key,) if key else ())
 
 
-@rule("KD-V010", "weight-basis-required", "error", _FMT)
 def weight_basis(regimen, library):
     """A per-kg dose needs the regimen to state its weight basis.
 
@@ -36,6 +35,9 @@ def weight_basis(regimen, library):
     return []
 
 
+weight_basis = rule("KD-V010", "weight-basis-required", "error", _FMT, check=weight_basis)
+
+
 _ROUTE_KINDS = {
     "iv": {"infusion", "bolus", "titration", "escalation"},
     "sc": {"infusion", "escalation", "titration"},
@@ -44,7 +46,6 @@ _ROUTE_KINDS = {
 }
 
 
-@rule("KD-V011", "phase-route", "error", _FMT)
 def phase_route(regimen, library):
     """A phase kind that the regimen's route cannot deliver.
 
@@ -62,7 +63,9 @@ def phase_route(regimen, library):
             for p in regimen.phases if p.kind not in allowed]
 
 
-@rule("KD-V012", "schedule-length", "error", _FMT)
+phase_route = rule("KD-V011", "phase-route", "error", _FMT, check=phase_route)
+
+
 def schedule_length(regimen, library):
     """The phases do not fit the schedule.
 
@@ -91,7 +94,9 @@ def schedule_length(regimen, library):
     return []
 
 
-@rule("KD-V013", "infusion-dose-form", "error", _FMT)
+schedule_length = rule("KD-V012", "schedule-length", "error", _FMT, check=schedule_length)
+
+
 def infusion_dose_form(regimen, library):
     """An infusion needs either a rate with a duration, or a fixed dose 'N mg over T h'.
 
@@ -117,7 +122,9 @@ def infusion_dose_form(regimen, library):
     return out
 
 
-@rule("KD-V014", "titration-order", "error", _FMT)
+infusion_dose_form = rule("KD-V013", "infusion-dose-form", "error", _FMT, check=infusion_dose_form)
+
+
 def titration_order(regimen, library):
     """Titration and escalation steps must rise: start < max, steps in increasing order.
 
@@ -162,6 +169,9 @@ def titration_order(regimen, library):
     return out
 
 
+titration_order = rule("KD-V014", "titration-order", "error", _FMT, check=titration_order)
+
+
 MAX_TITRATION_STEPS = 200  # a resource bound; real titrations have a handful of steps
 
 _PHASE_NUMBERS = ("rate", "dose", "duration", "max_rate", "over", "max_dose", "start", "step",
@@ -169,7 +179,6 @@ _PHASE_NUMBERS = ("rate", "dose", "duration", "max_rate", "over", "max_dose", "s
                   "strength", "applications_per_day", "amount")
 
 
-@rule("KD-V015", "unverified-names-a-field", "error", _FMT)
 def unverified_fields(regimen, library):
     """An 'unverified' note must name a number that the phase actually has.
 
@@ -189,7 +198,11 @@ def unverified_fields(regimen, library):
     return out
 
 
-@rule("KD-V016", "primary-evidence", "error", _FMT)
+unverified_fields = rule(
+    "KD-V015", "unverified-names-a-field", "error", _FMT,
+    check=unverified_fields)
+
+
 def primary_evidence(regimen, library):
     """A template needs at least one evidence entry with role: primary.
 
@@ -204,7 +217,9 @@ def primary_evidence(regimen, library):
                     "this regimen reproduce?", _FMT, ("evidence",))]
 
 
-@rule("KD-V017", "confirm-names-a-soft-limit", "error", _FMT)
+primary_evidence = rule("KD-V016", "primary-evidence", "error", _FMT, check=primary_evidence)
+
+
 def confirm_known(regimen, library):
     """'confirm' may only name soft limits of the library (hard limits have no override).
 
@@ -226,10 +241,12 @@ def confirm_known(regimen, library):
     return out
 
 
+confirm_known = rule("KD-V017", "confirm-names-a-soft-limit", "error", _FMT, check=confirm_known)
+
+
 _ESKETAMINE_WORDS = re.compile(r"\b(es-?ketamine|s\(\+\)-ketamine|s-ketamine|ketanest)\b", re.I)
 
 
-@rule("KD-V018", "drug-form-mismatch", "error", _FMT)
 def drug_form_mismatch(regimen, library):
     """The title names esketamine but the drug is racemic ketamine, or the reverse.
 
@@ -249,7 +266,9 @@ def drug_form_mismatch(regimen, library):
     return []
 
 
-@rule("KD-V020", "session-below-consensus-minimum", "info", _COHEN)
+drug_form_mismatch = rule("KD-V018", "drug-form-mismatch", "error", _FMT, check=drug_form_mismatch)
+
+
 def low_session(regimen, library):
     """An IV session of a fixed amount under 80 mg or no longer than 2 h: likely subtherapeutic.
 
@@ -271,6 +290,9 @@ def low_session(regimen, library):
                                    "the consensus minimum for chronic pain is 80 mg over more than 2 h",
                                    _COHEN, _phase_path(p, "dose")))
     return out
+
+
+low_session = rule("KD-V020", "session-below-consensus-minimum", "info", _COHEN, check=low_session)
 
 
 # Shape rules run first: the others assume every phase has a complete dose and duration.
