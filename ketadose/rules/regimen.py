@@ -57,7 +57,8 @@ def phase_route(regimen, library):
         phases: [{kind: oral, dose: 0.5 mg/kg, times_per_day: 3, ...}]
     """
     allowed = _ROUTE_KINDS[regimen.route]
-    return [Finding("KD-V011", "error", f"a {p.kind} phase cannot be given by the "
+    return [Finding("KD-V011", "error", f"{'an' if p.kind[0] in 'aeiou' else 'a'} {p.kind} "
+                    f"phase cannot be given by the "
                     f"{regimen.route} route (allowed: {', '.join(sorted(allowed))})", _FMT,
                     _phase_path(p, "kind"))
             for p in regimen.phases if p.kind not in allowed]

@@ -1,0 +1,146 @@
+"""Approved validation findings: every shipped template, and one regimen for each branch of every
+regimen rule (both sides of each threshold), compared whole (rule, severity, message, path,
+source) with a reviewed copy.
+
+Regenerate after an intended change with
+``KETADOSE_UPDATE_GOLDEN=1 python -m pytest tests/test_validate_golden.py`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from conftest import TEMPLATE_NAMES, template_data
+from ketadose.io.library import limit_library
+from ketadose.validate import validate
+
+GOLDEN = Path(__file__).parent / "golden" / "validate.json"
+UPDATE = os.environ.get("KETADOSE_UPDATE_GOLDEN") == "1"
+SRC = "test input"
+
+
+def _phases(*phases, base="crps-schwartzman-2009.yaml", route=None, **schedule):
+    data = template_data(base)
+    data["route"] = route or data["route"]
+    data["schedule"]["phases"] = [{"source": SRC, **p} for p in phases]
+    data["schedule"].update(schedule)
+    return data
+
+
+def _titration(**p):
+    return {"name": "t", "kind": "titration", "duration": "4 h", "titrate_to": "effect", **p}
+
+
+def _escalation(**p):
+    return {"name": "e", "kind": "escalation", "step_duration": "24 h", "hold": "2 day",
+            "escalate_if": "no relief", **p}
+
+
+def _changed(base="crps-schwartzman-2009.yaml", **changes):
+    data = template_data(base)
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return data
+
+
+INF = {"name": "i", "kind": "infusion"}
+CASES = {
+    "no weight basis": _changed(weight_basis=None),
+    "no weight basis, fixed dose": _changed("sci-amr-2010.yaml", weight_basis=None),
+    "oral route, infusion phase": _changed(route="oral"),
+    "topical route, infusion phase": _changed(route="topical"),
+    "sc route, bolus": _phases({"name": "b", "kind": "bolus", "dose": "0.1 mg/kg", "over": "1 min"},
+                               {**INF, "rate": "0.1 mg/kg/h", "duration": "3 h"}, route="sc"),
+    "daily session 24 h": _phases({**INF, "rate": "0.1 mg/kg/h", "duration": "24 h"}),
+    "daily session 25 h": _phases({**INF, "rate": "0.1 mg/kg/h", "duration": "25 h"}),
+    "continuous 48 h on 2 days": _phases({**INF, "rate": "0.1 mg/kg/h", "duration": "48 h"},
+                                         pattern="continuous", days=2),
+    "continuous 48.5 h on 2 days": _phases({**INF, "rate": "0.1 mg/kg/h", "duration": "48.5 h"},
+                                           pattern="continuous", days=2),
+    "continuous 47 h on 3 days": _phases({**INF, "rate": "0.1 mg/kg/h", "duration": "47 h"},
+                                         pattern="continuous", days=3),
+    "infusion with rate and dose": _phases({**INF, "rate": "16 mg/h", "dose": "80 mg over 5 h",
+                                            "duration": "5 h"}),
+    "infusion with neither": _phases({**INF, "duration": "5 h"}),
+    "infusion rate without duration": _phases({**INF, "rate": "16 mg/h"}),
+    "infusion dose with duration": _phases({**INF, "dose": "80 mg over 5 h", "duration": "5 h"}),
+    "titration mixed units": _titration(start="1 mg/h", max="0.2 mg/kg/h"),
+    "titration step in other units": _titration(start="0.1 mg/kg/h", step="1 mg/h",
+                                                max="0.3 mg/kg/h"),
+    "titration start equals max": _titration(start="0.2 mg/kg/h", max="0.2 mg/kg/h"),
+    "titration step equals the range": _titration(start="0.1 mg/kg/h", step="0.1 mg/kg/h",
+                                                  max="0.2 mg/kg/h"),
+    "titration step overshoots": _titration(start="0.1 mg/kg/h", step="0.15 mg/kg/h",
+                                            max="0.2 mg/kg/h"),
+    "titration 200 steps": _titration(start="0.1 mg/kg/h", step="0.001 mg/kg/h",
+                                      max="0.3 mg/kg/h"),
+    "titration 201 steps": _titration(start="0.1 mg/kg/h", step="0.001 mg/kg/h",
+                                      max="0.301 mg/kg/h"),
+    "escalation falls": _escalation(steps=["300 mg/24 h", "100 mg/24 h"]),
+    "escalation repeats": _escalation(steps=["100 mg/24 h", "100 mg/24 h"]),
+    "escalation mixed units": _escalation(steps=["100 mg/24 h", "0.2 mg/kg/h"]),
+    "escalation hold equals a step": _escalation(steps=["100 mg/24 h", "300 mg/24 h"],
+                                                 hold="24 h"),
+    "escalation hold shorter": _escalation(steps=["100 mg/24 h", "300 mg/24 h"], hold="12 h"),
+    "unverified names a missing number": _phases({**INF, "rate": "0.1 mg/kg/h", "duration": "4 h",
+                                                  "unverified": {"max": "no such number"}}),
+    "unverified names an unknown key": _phases({**INF, "rate": "0.1 mg/kg/h", "duration": "4 h",
+                                                "unverified": {"colour": "blue"}}),
+    "no primary evidence": None,
+    "confirm an unknown limit": _changed(confirm={"KD-LIM-999": "because we always do"}),
+    "confirm with a short reason": _changed(confirm={"KD-LIM-002": "123456789"}),
+    "confirm with a 10-character reason": _changed(confirm={"KD-LIM-002": "1234567890"}),
+    "title says S-ketamine": _changed(title="CRPS - S-ketamine infusion"),
+    "title says Ketanest": _changed(title="Ketanest by infusion"),
+    "esketamine drug, racemic title": _changed(drug="esketamine"),
+    "80 mg over 2 h": _changed("sci-amr-2010.yaml"),
+    "79 mg over 5 h": None,
+    "80 mg over 2.5 h": None,
+    "soft rate above the limit": _phases({**INF, "rate": "0.6 mg/kg/h", "duration": "4 h"}),
+    "hard rate above the limit": _phases({**INF, "rate": "1.5 mg/kg/h", "duration": "4 h"}),
+    "review article's unit error": _phases({**INF, "rate": "22.2 mg/hr/kg", "duration": "4 h"}),
+}
+
+
+def _fill():
+    data = template_data()
+    for e in data["evidence"]:
+        e["role"] = "background"
+    CASES["no primary evidence"] = data
+    for name, dose in (("80 mg over 2 h", "80 mg over 2 h"), ("79 mg over 5 h", "79 mg over 5 h"),
+                       ("80 mg over 2.5 h", "80 mg over 2.5 h")):
+        data = template_data("sci-amr-2010.yaml")
+        data["schedule"]["phases"][0]["dose"] = dose
+        CASES[name] = data
+    for name in ("titration mixed units", "titration step in other units",
+                 "titration start equals max", "titration step equals the range",
+                 "titration step overshoots", "titration 200 steps", "titration 201 steps"):
+        CASES[name] = _phases(CASES[name])
+    for name in [n for n in CASES if n.startswith("escalation")]:
+        days = 2 if name == "escalation hold equals a step" else 5  # 24 h + a 24-h hold
+        CASES[name] = _phases(CASES[name], base="cancer-pain-burst-ketamine.yaml", days=days)
+    for name in TEMPLATE_NAMES:
+        CASES[f"template {name}"] = template_data(name)
+
+
+_fill()
+
+
+def _findings(data):
+    _regimen, found = validate(data, limit_library())
+    return [[f.rule, f.severity, f.message, list(f.path), f.source, f.unverified] for f in found]
+
+
+def test_validation_matches_the_approved_copy():
+    got = {name: _findings(data) for name, data in CASES.items()}
+    if UPDATE:
+        GOLDEN.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    approved = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    assert sorted(got) == sorted(approved)
+    differ = [name for name in got if got[name] != approved[name]]
+    assert not differ, f"{len(differ)} differ, e.g. {differ[0]}: {got[differ[0]]}"
