@@ -236,7 +236,9 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
             why.append(Why("dose in this phase", f"{_g(mg_h)} mg/h x {_g(hours)} h", mg_h * hours, "mg"))
             out.append(PhasePlan(start_h=t, duration_h=hours, written=str(p.dose or p.rate),
                                  mg_h=mg_h, mg_h_max=mg_h, per_kg_h=mg_h / kg if kg else None,
-                                 cap_binds=binds, pump=pump(mg_h), dose_mg_min=mg_h * hours,
+                                 cap_binds=binds, pump=pump(mg_h),
+                                 # a conditional phase may not be given: none in the minimum
+                                 dose_mg_min=0.0 if p.conditional else mg_h * hours,
                                  dose_mg_max=mg_h * hours, criteria=p.conditional,
                                  conditional=bool(p.conditional), **common))
         elif p.kind == "bolus":
@@ -440,10 +442,11 @@ def _overlap(start, duration, t0, t1) -> float:
 
 
 def _min_overlap(p, t0, t1) -> float:
-    """Minimum case: titrations stay at their start; escalations stop at step 1 after the hold."""
+    """Minimum case: titrations stay at their start; escalations stop at step 1 after the hold;
+    conditional phases are not given."""
+    if p.conditional:
+        return 0.0
     if p.kind == "escalation":
-        if p.conditional:
-            return 0.0
         hold = p.dose_mg_min / p.mg_h if p.mg_h else 0.0
         return _overlap(p.start_h, hold, t0, t1) * p.mg_h
     return _overlap(p.start_h, p.duration_h, t0, t1) * (p.mg_h or 0)
