@@ -71,9 +71,8 @@ def _cases() -> dict:
     return cases
 
 
-def _screen(changes, regimen_id):
-    regimen = load_regimen(regimen_id)[1] if regimen_id else None
-    s = run(patient(**changes), Context(regimen, TODAY), screening_rules())
+def _screen(person, regimen):
+    s = run(person, Context(regimen, TODAY), screening_rules())
     return {"status": s.status, "blocking": s.blocking,
             "findings": [[f.rule, f.severity, f.title, f.message, f.source, f.unverified]
                          for f in s.findings],
@@ -84,8 +83,12 @@ def _screen(changes, regimen_id):
 
 
 def test_screens_match_the_approved_copy():
-    got = {f"{name} | {regimen}": _screen(changes, regimen)
-           for name, changes in _cases().items() for regimen in REGIMENS}
+    regimens = {rid: load_regimen(rid)[1] if rid else None for rid in REGIMENS}
+    got = {}
+    for name, changes in _cases().items():
+        person = patient(**changes)
+        for rid, regimen in regimens.items():
+            got[f"{name} | {rid}"] = _screen(person, regimen)
     if UPDATE:
         GOLDEN.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     approved = json.loads(GOLDEN.read_text(encoding="utf-8"))
