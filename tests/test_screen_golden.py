@@ -55,6 +55,22 @@ def _cases() -> dict:
     for alt in ("134 U/L", "135 U/L", "300 U/L"):
         cases[f"ALT {alt} (ULN 45)"] = {"liver": {**BASE["liver"], "alt": alt}}
     cases["ALT without its ULN"] = {"liver": {"alt": "40 U/L"}}
+    cases["ALT exactly 3 x ULN (75/25)"] = {"liver": {**BASE["liver"], "alt": "75 U/L",
+                                                     "alt_uln": "25 U/L"}}
+    for enzyme in ("ast", "alp", "ggt"):
+        cases[f"{enzyme.upper()} high"] = {"liver": {**BASE["liver"], enzyme: "500 U/L"}}
+    for allergy in ("esketamine", "s-ketamine"):
+        cases[f"allergy {allergy}"] = {"allergies": [allergy]}
+    # several findings from one rule: none may replace another
+    cases["every condition"] = {"conditions": [
+        c for c in vocabulary().conditions if c != "hepatic-impairment"] + ["hepatic-impairment:severe"]}
+    cases["pregnant, pre-eclampsia, breastfeeding"] = {
+        "pregnant": True, "breastfeeding": True, "conditions": ["pre-eclampsia"]}
+    cases["previous liver injury and high ALT"] = {
+        "previous_courses": [{"ended": _ago(200), "liver_injury": True}],
+        "liver": {**BASE["liver"], "alt": "300 U/L"}}
+    cases["an old course, then a recent one"] = {"previous_courses": [
+        {"ended": _ago(400), "hours": "100 h"}, {"ended": _ago(10), "hours": "100 h"}]}
     cases["two enzymes high"] = {"liver": {**BASE["liver"], "alt": "200 U/L", "ggt": "150 U/L"}}
     for days in (-3, 0, 10, 16, 17, 27, 28, 60):
         for hours in ("100 h", "50 h", None):

@@ -104,6 +104,13 @@ CASES = {
     "soft rate above the limit": _phases({**INF, "rate": "0.6 mg/kg/h", "duration": "4 h"}),
     "hard rate above the limit": _phases({**INF, "rate": "1.5 mg/kg/h", "duration": "4 h"}),
     "review article's unit error": _phases({**INF, "rate": "22.2 mg/hr/kg", "duration": "4 h"}),
+    "a bolus, then an infusion with neither": _phases(
+        {"name": "b", "kind": "bolus", "dose": "0.1 mg/kg", "over": "1 min"},
+        {**INF, "duration": "5 h"}),
+    "escalation rising in mixed units": _escalation(steps=["0.05 mg/kg/h", "100 mg/24 h"]),
+    "40 mg over 1 h, sc route": _phases({**INF, "dose": "40 mg over 1 h"}, route="sc"),
+    "40 mg over 1 h, continuous": _phases({**INF, "dose": "40 mg over 24 h"},
+                                          pattern="continuous", days=1),
 }
 
 
@@ -133,7 +140,8 @@ _fill()
 
 def _findings(data):
     _regimen, found = validate(data, limit_library())
-    return [[f.rule, f.severity, f.message, list(f.path), f.source, f.unverified] for f in found]
+    return [[f.rule, f.severity, f.message, list(f.path), f.at_key, f.source, f.unverified]
+            for f in found]
 
 
 def test_validation_matches_the_approved_copy():

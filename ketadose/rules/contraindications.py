@@ -310,8 +310,8 @@ def liver_tests(patient, ctx):
     for test in ("alt", "ast", "alp", "ggt"):
         value, uln = patient.liver.get(test), patient.liver.get(f"{test}_uln")
         if value is not None and uln is not None:
-            ratio = value.canonical() / uln.canonical()
-            if ratio >= 3:
+            ratio = value.magnitude(uln.unit.symbol) / uln.value
+            if ratio >= 3 * (1 - 1e-9):  # 75 / 25 U/L must count as 3 x ULN despite float rounding
                 high.append(f"{test.upper()} {ratio:.1f} x ULN")
         elif value is not None and needed:
             no_uln.append(Missing(f"Upper limit of normal for {test.upper()} ({test}_uln)"))
