@@ -105,7 +105,7 @@ def check(library: LimitLibrary, ctx: Context, measure: str, qty: Quantity, what
         shown = f"{what} {display(qty)}" + (
             "" if qty.unit.symbol == lim.unit else f" (= {display(qty.to(lim.unit))})")
         over_hard = hard is not None and (
-            _at_or_above(value, hard) if lim.hard_inclusive else _above(value, hard))
+            at_or_above(value, hard) if lim.hard_inclusive else above(value, hard))
         if over_hard:
             op = "at or above" if lim.hard_inclusive else "above"
             hint = unit_hint(qty, lim, hard)
@@ -114,7 +114,7 @@ def check(library: LimitLibrary, ctx: Context, measure: str, qty: Quantity, what
                 f"{shown} is {op} the hard limit of {_num(hard)} {lim.unit} for "
                 f"{lim.what} ({ctx.drug}); refused, no override{hint}",
                 lim.source, path, unverified=unverified))
-        elif soft is not None and _above(value, soft):
+        elif soft is not None and above(value, soft):
             reason = ctx.confirmed.get(lim.id)
             if reason:
                 findings.append(Finding(
@@ -142,11 +142,11 @@ def check(library: LimitLibrary, ctx: Context, measure: str, qty: Quantity, what
 _TOL = 1e-9
 
 
-def _above(value: float, bound: float) -> bool:
+def above(value: float, bound: float) -> bool:
     return value > bound + abs(bound) * _TOL
 
 
-def _at_or_above(value: float, bound: float) -> bool:
+def at_or_above(value: float, bound: float) -> bool:
     return value >= bound - abs(bound) * _TOL
 
 

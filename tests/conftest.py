@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import json
 import os
 from importlib import resources
+from pathlib import Path
 
 import pytest
 import yaml
@@ -27,6 +29,24 @@ def template_text(name="crps-schwartzman-2009.yaml") -> str:
 
 def template_data(name="crps-schwartzman-2009.yaml") -> dict:
     return copy.deepcopy(yaml.safe_load(template_text(name)))
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def assert_approved(name: str, got: dict) -> None:
+    """Compare ``got`` with the reviewed copy ``tests/golden/NAME``, key by key.
+
+    ``KETADOSE_UPDATE_GOLDEN=1`` rewrites the copy first (then review its diff).
+    """
+    path = GOLDEN / name
+    if os.environ.get("KETADOSE_UPDATE_GOLDEN") == "1":
+        GOLDEN.mkdir(exist_ok=True)
+        path.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    approved = json.loads(path.read_text(encoding="utf-8"))
+    assert sorted(got) == sorted(approved), f"{name}: the cases differ from the approved copy"
+    differ = [key for key in got if got[key] != approved[key]]
+    assert not differ, f"{name}: {len(differ)} differ, e.g. {differ[0]}: {got[differ[0]]}"
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from ketadose.dosing import (_capped, _titration_max, Step, dosing_weight, pump_
 from ketadose.errors import KetadoseError
 from ketadose.io.library import limit_library, vocabulary
 from ketadose.io.regimens import load_regimen
-from ketadose.limits import Context, _above, _at_or_above, _TOL, check, library_from_data
+from ketadose.limits import Context, _TOL, above, at_or_above, check, library_from_data
 from ketadose.patient import build
 from ketadose.units import parse_quantity
 
@@ -25,8 +25,8 @@ def ctx(**kw):
 
 def test_tolerance_band_counts_as_equal():
     # Within 1e-9 (relative) of a bound is the bound itself: not above it, and at it.
-    assert not _above(40 + 40 * _TOL, 40) and _above(40 + 80 * _TOL, 40)
-    assert _at_or_above(40 - 40 * _TOL, 40) and not _at_or_above(40 - 80 * _TOL, 40)
+    assert not above(40 + 40 * _TOL, 40) and above(40 + 80 * _TOL, 40)
+    assert at_or_above(40 - 40 * _TOL, 40) and not at_or_above(40 - 80 * _TOL, 40)
 
 
 def test_a_value_equal_to_a_limit_is_within_it():

@@ -10,17 +10,14 @@ with ``KETADOSE_UPDATE_GOLDEN=1 pytest tests/test_golden.py`` and review the dif
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import TEMPLATE_NAMES
+from conftest import TEMPLATE_NAMES, assert_approved
 
-GOLDEN = Path(__file__).parent / "golden"
 EXAMPLE = str(Path(__file__).parent.parent / "examples" / "patient.yaml")
-UPDATE = os.environ.get("KETADOSE_UPDATE_GOLDEN") == "1"
 
 # Six patients chosen to reach every branch of the calculators: the README's example patient;
 # a heavy man (rate caps bind, obesity findings); a small woman dosed on ideal weight with a
@@ -72,14 +69,7 @@ def _plans(run, write, template: str) -> dict:
 
 @pytest.mark.parametrize("template", TEMPLATE_NAMES)
 def test_plan_matches_the_approved_copy(run, write, template):
-    got = _plans(run, write, template)
-    path = GOLDEN / f"plan-{template.removesuffix('.yaml')}.json"
-    if UPDATE:
-        GOLDEN.mkdir(exist_ok=True)
-        path.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    approved = json.loads(path.read_text(encoding="utf-8"))
-    for scenario in SCENARIOS:
-        assert got[scenario] == approved[scenario], f"{template} / {scenario} differs"
+    assert_approved(f"plan-{template.removesuffix('.yaml')}.json", _plans(run, write, template))
 
 
 # Regimens written to reach the calculators' branches that no shipped template uses: boluses
@@ -166,11 +156,7 @@ def _edge_plans(run, write, name: str) -> dict:
 @pytest.mark.parametrize("name", sorted(EDGES))
 def test_edge_regimen_plan_matches_the_approved_copy(run, write, name):
     got = _edge_plans(run, write, name)
-    path = GOLDEN / f"edge-{name}.json"
-    if UPDATE:
-        path.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    approved = json.loads(path.read_text(encoding="utf-8"))
-    assert got == approved
+    assert_approved(f"edge-{name}.json", got)
     if name in ("titration-staircases", "escalation-per-kg"):  # one continuous session
         for case in got.values():
             totals = case["plan"]["totals"]

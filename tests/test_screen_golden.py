@@ -10,20 +10,14 @@ a clinician reads. Regenerate after an intended change with
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-from pathlib import Path
 
-import pytest
-
+from conftest import assert_approved
 from test_screen import BASE, CASES, TODAY, patient
 from ketadose.io.library import vocabulary
 from ketadose.io.regimens import load_regimen
 from ketadose.rules import screening_rules
 from ketadose.screen import Context, run
 
-GOLDEN = Path(__file__).parent / "golden" / "screen.json"
-UPDATE = os.environ.get("KETADOSE_UPDATE_GOLDEN") == "1"
 # No regimen (a general check), a single IV session, an oral course, a continuous esketamine
 # infusion, and a subcutaneous burst: rules read the route, drug and course length.
 REGIMENS = (None, "consensus-cohen-2018", "oral-marchetti-2015", "crps-ketcrps2-esketamine",
@@ -105,9 +99,4 @@ def test_screens_match_the_approved_copy():
         person = patient(**changes)
         for rid, regimen in regimens.items():
             got[f"{name} | {rid}"] = _screen(person, regimen)
-    if UPDATE:
-        GOLDEN.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    approved = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    assert sorted(got) == sorted(approved)
-    differ = [key for key in got if got[key] != approved[key]]
-    assert not differ, f"{len(differ)} screens differ, e.g. {differ[0]}: {got[differ[0]]}"
+    assert_approved("screen.json", got)

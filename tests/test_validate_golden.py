@@ -8,16 +8,11 @@ Regenerate after an intended change with
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
 
-from conftest import TEMPLATE_NAMES, template_data
+from conftest import TEMPLATE_NAMES, assert_approved, template_data
 from ketadose.io.library import limit_library
 from ketadose.validate import validate
 
-GOLDEN = Path(__file__).parent / "golden" / "validate.json"
-UPDATE = os.environ.get("KETADOSE_UPDATE_GOLDEN") == "1"
 SRC = "test input"
 
 
@@ -146,9 +141,4 @@ def _findings(data):
 
 def test_validation_matches_the_approved_copy():
     got = {name: _findings(data) for name, data in CASES.items()}
-    if UPDATE:
-        GOLDEN.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    approved = json.loads(GOLDEN.read_text(encoding="utf-8"))
-    assert sorted(got) == sorted(approved)
-    differ = [name for name in got if got[name] != approved[name]]
-    assert not differ, f"{len(differ)} differ, e.g. {differ[0]}: {got[differ[0]]}"
+    assert_approved("validate.json", got)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ketadose.findings import Finding
 from ketadose.rules import rule
+from ketadose.limits import at_or_above
 from ketadose.screen import Missing, needs
 
 LABEL = "US Ketalar (ketamine HCl) label, section 4 Contraindications"
@@ -311,7 +312,7 @@ def liver_tests(patient, ctx):
         value, uln = patient.liver.get(test), patient.liver.get(f"{test}_uln")
         if value is not None and uln is not None:
             ratio = value.magnitude(uln.unit.symbol) / uln.value
-            if ratio >= 3 * (1 - 1e-9):  # 75 / 25 U/L must count as 3 x ULN despite float rounding
+            if at_or_above(ratio, 3):  # with the limits' tolerance: 75 / 25 U/L is 3 x ULN
                 high.append(f"{test.upper()} {ratio:.1f} x ULN")
         elif value is not None and needed:
             no_uln.append(Missing(f"Upper limit of normal for {test.upper()} ({test}_uln)"))
