@@ -34,19 +34,70 @@ def template_data(name="crps-schwartzman-2009.yaml") -> dict:
 GOLDEN = Path(__file__).parent / "golden"
 
 
-def assert_approved(name: str, got: dict) -> None:
-    """Compare ``got`` with the reviewed copy ``tests/golden/NAME``, key by key.
+def _differences(approved, got, path="") -> list:
+    """Every place where two JSON values differ, as (path, approved, got), depth first.
 
-    ``KETADOSE_UPDATE_GOLDEN=1`` rewrites the copy first (then review its diff).
+    Booleans are not numbers here (JSON's ``true`` is not ``1``), so types are compared too."""
+    if isinstance(approved, dict) and isinstance(got, dict):
+        out = []
+        for key in list(approved) + [k for k in got if k not in approved]:
+            where = f"{path}.{key}" if path else str(key)
+            if key not in got:
+                out.append((where, approved[key], "<missing>"))
+            elif key not in approved:
+                out.append((where, "<missing>", got[key]))
+            else:
+                out.extend(_differences(approved[key], got[key], where))
+        return out
+    if isinstance(approved, list) and isinstance(got, list):
+        out = []
+        for i in range(max(len(approved), len(got))):
+            where = f"{path}[{i}]"
+            if i >= len(got):
+                out.append((where, approved[i], "<missing>"))
+            elif i >= len(approved):
+                out.append((where, "<missing>", got[i]))
+            else:
+                out.extend(_differences(approved[i], got[i], where))
+        return out
+    if type(approved) is not type(got) or approved != got:
+        return [(path, approved, got)]
+    return []
+
+
+def _show(value) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+def assert_approved(name: str, got, key: str | None = None) -> None:
+    """Compare ``got`` with the reviewed copy ``tests/golden/NAME`` (or its entry ``key``) and
+    name every differing path with both values.
+
+    ``KETADOSE_UPDATE_GOLDEN=1`` rewrites the copy, and the test still fails while anything
+    changed, printing the same list: a rewrite is reviewed, never silent. Run again without the
+    variable to see it pass.
     """
     path = GOLDEN / name
-    if os.environ.get("KETADOSE_UPDATE_GOLDEN") == "1":
+    whole = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    approved = whole.get(key) if key is not None else whole
+    diffs = _differences(approved, got)
+    if diffs and os.environ.get("KETADOSE_UPDATE_GOLDEN") == "1":
+        if key is not None:
+            whole[key] = got
+        else:
+            whole = got
         GOLDEN.mkdir(exist_ok=True)
-        path.write_text(json.dumps(got, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    approved = json.loads(path.read_text(encoding="utf-8"))
-    assert sorted(got) == sorted(approved), f"{name}: the cases differ from the approved copy"
-    differ = [key for key in got if got[key] != approved[key]]
-    assert not differ, f"{name}: {len(differ)} differ, e.g. {differ[0]}: {got[differ[0]]}"
+        path.write_text(json.dumps(whole, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    if diffs:
+        where = f"{name}" + (f" [{key}]" if key is not None else "")
+        lines = [f"  {p or '(whole)'}: approved {_show(a)} -> got {_show(g)}" for p, a, g in diffs[:25]]
+        more = f"\n  ... and {len(diffs) - 25} more" if len(diffs) > 25 else ""
+        state = ("UPDATED the approved copy; review this diff, then run again without "
+                 "KETADOSE_UPDATE_GOLDEN" if os.environ.get("KETADOSE_UPDATE_GOLDEN") == "1"
+                 else "differs from the approved copy")
+        pytest.fail(f"{where}: {len(diffs)} difference(s); {state}:\n" + "\n".join(lines) + more,
+                    pytrace=False)
 
 
 @pytest.fixture

@@ -46,7 +46,6 @@ def test_schwartzman_2009():
     assert p.duration.magnitude("h") == 4
     # oracle: the 25 mg/h cap binds above 71.4 kg
     assert close(p.max_rate.canonical() / p.rate.canonical(), 25 / 0.35)
-    assert 71.4 < 25 / 0.35 < 71.5
     assert {a.name: a.dose.magnitude("mg") for a in r.adjuncts} == {"midazolam": 2, "clonidine": 0.1}
     assert r.preparation.volume.magnitude("mL") == 100
 
