@@ -430,6 +430,23 @@ def verify(ctx, output_file, fmt):
     ctx.exit(run_verify(_dirs(ctx), output_file, fmt))
 
 
+@cli.command("import")
+@output_options
+@click.argument("file", metavar="FILE")
+@click.option("--date", "on_date", metavar="YYYY-MM-DD", help="Screening date [default: today].")
+@click.option("--stale-after", multiple=True, metavar="FIELD=DAYS",
+              help="Clinic setting: oldest measurement that counts, e.g. liver=14 (repeatable).")
+@click.option("--record-only", is_flag=True, help="Print only the record (usable as --patient).")
+@format_option("yaml", "json")
+@click.pass_context
+def import_(ctx, file, on_date, stale_after, record_only, fmt):
+    """Show the patient record derived from a FHIR R4 Bundle or Patient (FILE or '-'), with the
+    resource behind each field. Exit 0, or 2 if the input or the derived record is invalid."""
+    from ketadose.commands.fhir_import import run_import, stale_settings
+
+    ctx.exit(run_import(file, _date(on_date), fmt, stale_settings(stale_after), record_only))
+
+
 @cli.command()
 @output_options
 @format_option("table", "json", "yaml")

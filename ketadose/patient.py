@@ -65,6 +65,11 @@ PATIENT = Node("object", doc="A ketadose patient record", fields=(
                                        Field("regimen", TEXT),
                                        Field("hours", _Q(("duration",), "Infusion hours")))))),
     Field("notes", TEXT),
+    Field("not_understood", Node("list", max_items=500,
+                                 doc="Entries of an imported record (FHIR) that ketadose could not "
+                                     "map; each keeps the screen incomplete until answered by hand",
+                                 item=Node("object", fields=(Field("text", TEXT, True),
+                                                             Field("source", TEXT))))),
 ))
 
 
@@ -110,6 +115,7 @@ class Patient:
     medications: tuple | None = None
     allergies: tuple | None = None
     previous_courses: tuple | None = None
+    not_understood: tuple = ()  # (text, source) of imported entries no table maps
 
     def has(self, condition_id: str) -> Condition | None:
         return next((c for c in self.conditions or () if c.id == condition_id), None)
@@ -189,6 +195,9 @@ def build(data, vocab: Vocabulary) -> tuple:
             Course(_date(c["ended"], ("previous_courses", i, "ended"), bad), c.get("liver_injury"),
                    c.get("regimen"), c.get("hours"))
             for i, c in enumerate(clean["previous_courses"]))
+    if clean.get("not_understood"):
+        out["not_understood"] = tuple((n["text"], n.get("source") or "")
+                                      for n in clean["not_understood"])
     if fail:
         return None, fail
     return Patient(**out), []

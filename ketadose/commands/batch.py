@@ -91,6 +91,15 @@ def run_batch(mode, dirs, ref, path, kind, opts, today) -> int:
 
 
 def _one(mode, data, vocab, regimen, src, findings, opts, today, screen_for, screen_data):
+    if "resourceType" in data:  # a FHIR Bundle or Patient per line (io/fhir_in.py)
+        from ketadose.io.fhir_in import record_from_fhir
+
+        try:
+            data = record_from_fhir(data, today, "record")
+        except KetadoseError as exc:
+            return {"exit": 2, "error": str(exc)}
+        return {"id": data.get("id"), **_one(mode, data, vocab, regimen, src, findings, opts,
+                                            today, screen_for, screen_data)}
     patient, errors = build(data, vocab)
     if patient is None:
         first = errors[0]

@@ -39,7 +39,7 @@ def run_check(dirs, regimen_ref, patient_path, flags, override, today, fmt,
     regimen = src = None
     if regimen_ref:
         src, regimen, _findings = load_regimen(regimen_ref, dirs)
-    patient, patient_data = load_patient(patient_path, flags)
+    patient, patient_data = load_patient(patient_path, flags, today)
     screen = screen_for(patient, regimen, today, override)
     data = {"ketadose_version": __version__,
             "regimen": {"id": regimen.id, "sha256": src.sha256} if regimen else None,

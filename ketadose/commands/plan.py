@@ -176,8 +176,9 @@ def plan_for(regimen, patient, opts, findings):
 
 def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
     src, regimen, findings = load_regimen(ref, dirs)
-    patient, patient_data = load_patient(patient_path, flags)
     start = opts["start"]
+    patient, patient_data = load_patient(patient_path, flags,
+                                         start.date() if start else dt.date.today())
     screen = screen_for(patient, regimen, start.date() if start else dt.date.today(),
                         opts["override"])
     if screen.blocking:

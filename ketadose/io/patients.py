@@ -9,6 +9,12 @@ from ketadose.io.yamlsrc import Document, decode, load_text
 from ketadose.patient import build
 
 
+def _today():
+    import datetime as dt
+
+    return dt.date.today()
+
+
 def flags_to_data(flags: dict) -> dict:
     """Patient keys from flag values (None = flag not given)."""
     data: dict = {}
@@ -51,8 +57,12 @@ def _medication(text: str) -> dict:
     return {"name": name.strip(), **({"dose": dose.strip()} if dose.strip() else {})}
 
 
-def load_patient(path: str | None, flags: dict):
-    """(Patient, the merged input data) from --patient and flags; KetadoseError if invalid."""
+def load_patient(path: str | None, flags: dict, today=None):
+    """(Patient, the merged input data) from --patient and flags; KetadoseError if invalid.
+
+    A FHIR Bundle or Patient (it has a ``resourceType``) is first turned into the same record
+    (io/fhir_in.py) as of the screening date ``today``.
+    """
     doc, raw = None, b""
     data: dict = {}
     if path:
@@ -62,6 +72,11 @@ def load_patient(path: str | None, flags: dict):
         if not isinstance(doc.data, dict):
             raise KetadoseError("a patient record is a mapping of keys", doc.where(()))
         data = dict(doc.data)
+        if "resourceType" in data:  # FHIR: positions in it do not map onto record keys
+            from ketadose.io.fhir_in import record_from_fhir
+
+            data = record_from_fhir(data, today or _today(), name)
+            doc = Document(data, name)
     from_flags = flags_to_data(flags)
     for key, value in from_flags.items():
         if key in data and data[key] != value:

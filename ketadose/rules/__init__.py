@@ -37,9 +37,9 @@ def rule(id, name, severity, source, check=None):
 
 def screening_rules() -> tuple:
     """Patient rules, in the order they are reported."""
-    from ketadose.rules import contraindications, interactions, monitoring
+    from ketadose.rules import contraindications, imported, interactions, monitoring
 
-    return contraindications.RULES + interactions.RULES + monitoring.RULES
+    return contraindications.RULES + interactions.RULES + monitoring.RULES + imported.RULES
 
 
 def registry() -> dict:
