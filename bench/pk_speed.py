@@ -3,6 +3,9 @@
 Run:  python bench/pk_speed.py     (prints figures; not a test)
 Target (issue #6): under 20 ms per patient, and at least 50x faster than a 1-s Euler
 integration of the same model at better accuracy.
+Target (issue #20): 1,000 virtual patients over a 10-day course at 1-minute resolution, solved
+and summarised (percentiles over time, per-day Cmax/AUC, threshold crossings), under 1 s on one
+core and under 500 MB.
 """
 
 import statistics
@@ -71,5 +74,42 @@ def main():
           "by construction; it matches an ODE solver to 1e-6 in tests)")
 
 
+def population():
+    import os
+    import resource
+    import tracemalloc
+
+    from ketadose.io.library import limit_library
+    from ketadose.io.patients import load_patient
+    from ketadose.io.regimens import load_regimen
+    from ketadose.plan import make_plan
+    from ketadose.pk.population import simulate_population
+
+    patient, _ = load_patient(None, {"weight": "72"})
+    for rid in ("crps-schwartzman-2009", "crps-sigtermans-2009"):
+        _src, regimen, findings = load_regimen(rid)
+        plan = make_plan(regimen, patient, limit_library(), regimen_findings=findings)
+        simulate_population(plan, n=100, resolution_min=1.0)  # warm up
+        runs, cpu = [], []
+        for seed in range(3):
+            t0, c0 = time.perf_counter(), time.process_time()
+            res = simulate_population(plan, n=1000, seed=seed, resolution_min=1.0)
+            runs.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
+        tracemalloc.start()
+        simulate_population(plan, n=1000, seed=9, resolution_min=1.0)
+        _cur, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        print(f"population, {rid} ({regimen.days} days + 1, model {res.model.id}, "
+              f"{len(res.t_h):,} points): 1,000 virtual patients in median "
+              f"{statistics.median(cpu):.2f} s CPU, {statistics.median(runs):.2f} s wall "
+              f"(target < 1 s on one core); peak traced memory "
+              f"{peak / 2 ** 20:.0f} MB (target < 500 MB)")
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"process peak RSS {rss:.0f} MB (interpreter and libraries included); "
+          f"{os.cpu_count()} CPUs visible, numpy single-threaded for these element-wise kernels")
+
+
 if __name__ == "__main__":
     main()
+    population()

@@ -113,11 +113,11 @@ def validate(ctx, files, explain, fmt):
 @cli.command()
 @output_options
 @click.argument("what", type=click.Choice(["regimen", "patient", "plan", "check", "validate",
-                                          "batch"]))
+                                          "batch", "simulate-population"]))
 @format_option("json")
 def schema(what, fmt):
     """Print a JSON Schema: of an input (regimen, patient) or of an output (plan, check,
-    validate, and batch: one JSON Lines record)."""
+    validate, batch: one JSON Lines record, simulate-population: simulate --population)."""
     from ketadose.output_schemas import SCHEMAS
     from ketadose.patient import PATIENT
     from ketadose.regimen_format import REGIMEN
@@ -382,29 +382,40 @@ def _resolution(value) -> float:
 @click.option("--ka", type=float, help="Absorption rate constant, 1/min, for SC/oral.")
 @click.option("--plot", metavar="FILE.png|FILE.svg", help="Also write the chart as an image.")
 @click.option("--explain", is_flag=True, help="Show how the model's parameters and summaries were derived.")
+@click.option("--population", type=int, is_flag=False, flag_value=1000, default=None, metavar="N",
+              help="Simulate N virtual patients like this one (default 1000 when given without N) "
+                   "from the model's published between-patient variability.")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Random seed for --population (same seed, same virtual patients).")
 @format_option("table", "json", "csv")
 @click.pass_context
-def simulate(ctx, regimen, patient_path, model, resolution, bio_f, ka, plot, explain, fmt, **kwargs):
+def simulate(ctx, regimen, patient_path, model, resolution, bio_f, ka, plot, explain, population,
+             seed, fmt, **kwargs):
     """Predict plasma ketamine over the whole course from a published PK model."""
     from ketadose.commands.simulate import run_simulate
 
     flags = _pop_patient_flags(kwargs)
     ctx.exit(run_simulate(_dirs(ctx), regimen, patient_path, flags, model, _resolution(resolution),
-                          bio_f, ka, fmt, plot, explain))
+                          bio_f, ka, fmt, plot, explain, population=population, seed=seed))
 
 
 @cli.command()
 @output_options
 @click.argument("regimens", nargs=-1, required=True, metavar="ID|FILE...")
 @patient_options
+@click.option("--population", type=int, is_flag=False, flag_value=1000, default=None, metavar="N",
+              help="Compare on the same N virtual patients (default 1000 when given without N).")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Random seed for --population (same seed, same virtual patients).")
 @format_option("table", "json", "yaml")
 @click.pass_context
-def compare(ctx, regimens, patient_path, fmt, **kwargs):
+def compare(ctx, regimens, patient_path, population, seed, fmt, **kwargs):
     """Compare regimens side by side for one patient: totals, hours, peak, exposure, screen."""
     from ketadose.commands.simulate import run_compare
 
     flags = _pop_patient_flags(kwargs)
-    ctx.exit(run_compare(_dirs(ctx), regimens, patient_path, flags, fmt))
+    ctx.exit(run_compare(_dirs(ctx), regimens, patient_path, flags, fmt, population=population,
+                         seed=seed))
 
 
 @cli.command()

@@ -75,4 +75,65 @@ BATCH_RECORD = {"$schema": _DRAFT, "title": "ketadose check|plan --patients FILE
                        {"id": _STR, "error": {"type": "string"}, "plan": {"type": ["object", "null"]},
                         "blocked": {"type": "boolean"}, "status": {"type": "string"}})}
 
-SCHEMAS = {"validate": VALIDATE, "check": CHECK, "plan": PLAN, "batch": BATCH_RECORD}
+_PCT = _obj({f"p{p}": {"type": "number"} for p in (5, 25, 50, 75, 95)})
+_PCT_OR_NULL = {"anyOf": [{"type": "null"}, _PCT]}
+_SOURCED = _obj({"value": {"type": "number"}, "source": {"type": "string"},
+                 "status": {"type": "string"}})
+_CROSSING = _obj({"name": {"type": "string"}, "ng_per_ml": {"type": "number"},
+                  "source": {"type": "string"},
+                  "p_peak_above": {"type": "number", "minimum": 0, "maximum": 1},
+                  "p_never_above": {"type": "number", "minimum": 0, "maximum": 1},
+                  "p_peak_above_ci95": {"type": "array", "items": {"type": "number"},
+                                        "minItems": 2, "maxItems": 2}},
+                 {"hours_above": _PCT})
+
+SIMULATE_POPULATION = {
+    "$schema": _DRAFT, "title": "ketadose simulate --population N --format json",
+    **_obj({"ketadose_version": {"type": "string"}, "format_version": {"const": 1},
+            "kind": {"const": "population"},
+            "regimen": _obj({"id": {"type": "string"}, "sha256": {"type": "string"},
+                             "drug": {"type": "string"}}),
+            "model": _obj({"id": {"type": "string"}, "name": {"type": "string"},
+                           "citation": {"type": "string"}, "drug": {"type": "string"},
+                           "status": {"type": "string"}, "weight_kg": {"type": "number"},
+                           "typical_parameters": {"type": "object"},
+                           "variability": {"type": "array", "items": _obj({
+                               "parameter": {"type": "string"}, "cv_percent": {"type": "number"},
+                               "omega2": {"type": "number"}, "source": {"type": "string"},
+                               "status": {"type": "string"}})},
+                           "variability_convention": {"type": "string"},
+                           "correlations": {"type": "array", "items": _obj({
+                               "parameters": {"type": "array", "items": {"type": "string"}},
+                               "r": {"type": "number"}, "source": {"type": "string"},
+                               "status": {"type": "string"}})},
+                           "residual_error": {"type": "array", "items": _obj({
+                               "analyte": {"type": "string"}, "proportional_sd": {"type": "number"},
+                               "source": {"type": "string"}, "status": {"type": "string"},
+                               "applied": {"type": "boolean"}})},
+                           "metabolite": {"anyOf": [{"type": "null"}, _obj({
+                               "name": {"type": "string"}, "clearance_l_per_h_70kg": _SOURCED,
+                               "volume_l_70kg": _SOURCED, "clearance_rise_per_h": _SOURCED})]},
+                           "absorption_source": _STR},
+                          {"population": {"type": "string"}, "covariates": {"type": "string"},
+                           "units": {"type": "string"}}),
+            "population": _obj({"n": {"type": "integer", "minimum": 1},
+                                "seed": {"type": "integer"},
+                                "covariates_held": _obj({"weight_kg": {"type": "number"}})},
+                               {"generator": {"type": "string"}}),
+            "route": {"type": "string"},
+            "unverified": {"type": "array", "items": {"type": "string"}},
+            "percentiles": {"const": [5, 25, 50, 75, 95]},
+            "days": {"type": "array", "items": _obj(
+                {"day": {"type": "integer"}, "after_course": {"type": "boolean"},
+                 "cmax_ng_per_ml": _PCT, "auc_ng_h_per_ml": _PCT},
+                {"norketamine_cmax_ng_per_ml": _PCT, "norketamine_auc_ng_h_per_ml": _PCT})},
+            "thresholds": {"type": "array", "items": _CROSSING},
+            "bands": {"type": "array", "items": _CROSSING},
+            "notes": {"type": "array", "items": {"type": "string"}},
+            "warnings": {"type": "array", "items": {"type": "string"}}},
+           {"series": {"type": "array", "items": _obj(
+               {"t_h": {"type": "number"}, "ketamine_ng_per_ml": _PCT,
+                "norketamine_ng_per_ml": _PCT_OR_NULL})}})}
+
+SCHEMAS = {"validate": VALIDATE, "check": CHECK, "plan": PLAN, "batch": BATCH_RECORD,
+           "simulate-population": SIMULATE_POPULATION}

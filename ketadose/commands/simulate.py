@@ -84,9 +84,15 @@ def simulation_explain(res, plan, resolution) -> list:
 
 
 def run_simulate(dirs, ref, patient_path, flags, model, resolution, f, ka, fmt, plot,
-                 explain=False) -> int:
+                 explain=False, population=None, seed=1) -> int:
     patient, patient_data = load_patient(patient_path, flags)
     src, plan = _plan(dirs, ref, patient)
+    if population is not None:
+        from ketadose.commands.population import run_population
+
+        if explain:
+            raise KetadoseError("--explain is for one patient; leave it out with --population")
+        return run_population(plan, src, model, population, seed, resolution, f, ka, fmt, plot)
     res = _simulate(plan, model, resolution, f, ka)
     title = f"{plan.regimen.id}: predicted plasma ketamine ({res.model.id}, {plan.weight.actual_kg:g} kg)"
     if plot:
@@ -169,10 +175,15 @@ def model_spread(plan, res) -> list:
     return rows
 
 
-def run_compare(dirs, refs, patient_path, flags, fmt) -> int:
+def run_compare(dirs, refs, patient_path, flags, fmt, population=None, seed=1) -> int:
     from ketadose.commands.check import screen_for
 
     patient, patient_data = load_patient(patient_path, flags)
+    if population is not None:
+        from ketadose.commands.population import run_compare_population
+
+        return run_compare_population([_plan(dirs, ref, patient) for ref in refs], population,
+                                      seed, fmt)
     import datetime as dt
 
     rows = []

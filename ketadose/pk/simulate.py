@@ -9,6 +9,7 @@ import numpy as np
 from ketadose.errors import KetadoseError
 from ketadose.pk.engine import CENTRAL, ELIMINATED, METABOLITE, Solver
 from ketadose.pk.models import DEFAULT_MODEL, MODELS, ROUTE_DEFAULTS, THRESHOLDS
+from ketadose.pk.popmodels import POPULATION_MODELS
 from ketadose.pk.schedule import inputs_for
 
 
@@ -69,8 +70,14 @@ def simulate(plan, model_id=None, resolution_min=1.0, f=None, ka=None) -> Result
     amounts = Solver(params, ka).run(inputs, times)
     conc = amounts[:, CENTRAL] / params.v1_l * 1000.0  # mg/L -> ng/mL
     norket = None
+    norket_auc = None
+    pop = POPULATION_MODELS.get(model.id)
     if params.fm is not None:
         norket = amounts[:, METABOLITE] / params.vm_l * 1000.0
+    elif pop is not None and pop.metabolite is not None:
+        norket, norket_auc = _typical_metabolite(pop, weight, f, ka, inputs, times, regimen.days)
+        notes.append(f"{pop.metabolite.name}: {pop.metabolite.cl_70_l_h.source}; apparent units "
+                     "(CL/fm, V/fm).")
     else:
         notes.append("Norketamine is not modelled for this model" +
                      ("; after oral dosing norketamine dominates, so parent-only predictions "
@@ -90,6 +97,9 @@ def simulate(plan, model_id=None, resolution_min=1.0, f=None, ka=None) -> Result
                      "trough_ng_per_ml": float(conc[min(at_b, len(conc) - 1)]),
                      "auc_ng_h_per_ml": float((_at(amounts[:, ELIMINATED], t_h, b) -
                                                _at(amounts[:, ELIMINATED], t_h, a)) * auc_factor)})
+        if norket is not None and norket_auc is not None:
+            days[-1]["norketamine_cmax_ng_per_ml"] = float(norket[sel].max())
+            days[-1]["norketamine_auc_ng_h_per_ml"] = float(norket_auc[d + 1] - norket_auc[d])
     thresholds = []
     for name, level, src in THRESHOLDS[regimen.drug]:
         thresholds.append({"name": name, "ng_per_ml": level,
@@ -98,6 +108,19 @@ def simulate(plan, model_id=None, resolution_min=1.0, f=None, ka=None) -> Result
         warnings.append("Subcutaneous F and ka have no human data: the values used are assumptions.")
     return Result(model, params, regimen.route, f, ka, source, t_h, conc, norket, tuple(days),
                   tuple(thresholds), tuple(notes), tuple(warnings))
+
+
+def _typical_metabolite(pop, weight, f, ka, inputs, times, days):
+    """The metabolite for the typical patient (one virtual patient, no variability)."""
+    from ketadose.pk.batch import BatchSolver
+    from ketadose.pk.population import patients
+
+    pts, _typ = patients(pop, weight, 1, 0, f, ka, scale=0.0)
+    blocks = []
+    day_edges = [1440.0 * d for d in range(days + 2)]
+    _k, auc_m = BatchSolver(pts).run(inputs, times, lambda t, ck, cm: blocks.append(cm[0]),
+                                     auc_times=day_edges)
+    return np.concatenate(blocks), auc_m[0]
 
 
 def _at(values, t_h, t):

@@ -1,0 +1,286 @@
+"""Virtual patients like this one: draw parameters from a model's published distributions, solve
+them all exactly (batch.py) and summarise: percentiles over time, per-day Cmax and AUC, and the
+chance of crossing each threshold.
+
+Same covariates for every virtual patient (this patient's weight); parameters log-normal,
+theta_i = theta_typical x exp(eta_i), eta ~ N(0, Omega) with Omega from the published CVs and
+correlations. The draws come from numpy's PCG64 generator seeded with --seed, in a fixed order
+(one standard-normal row per patient, one column per varying parameter in the model's order), so
+the same seed gives the same virtual patients for every regimen (common random numbers).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ketadose.errors import KetadoseError
+from ketadose.pk.batch import BatchSolver, Patients
+from ketadose.pk.models import BANDS, MODELS, ROUTE_DEFAULTS, THRESHOLDS
+from ketadose.pk.popmodels import (CV_CONVENTION, POPULATION_MODELS, omega2)
+from ketadose.pk.schedule import inputs_for
+
+PERCENTILES = (5, 25, 50, 75, 95)
+MAX_N = 100_000
+MAX_WORK = 2_000_000_000  # virtual patients x output points: a resource bound (minutes of CPU)
+DEFAULT_POPULATION_MODEL = {"racemic-ketamine": "herd-2007", "esketamine": "flint-2017"}
+
+
+@dataclass(frozen=True)
+class PopResult:
+    model: object
+    pop: object
+    n: int
+    seed: int
+    route: str
+    f: float | None
+    ka: float | None
+    absorption_source: str | None
+    weight_kg: float
+    typical: dict
+    t_h: np.ndarray
+    ketamine: np.ndarray  # (len(PERCENTILES), T)
+    norketamine: np.ndarray | None
+    days: tuple
+    thresholds: tuple
+    bands: tuple
+    notes: tuple
+    warnings: tuple
+    marks: tuple  # every UNVERIFIED / code-only / assumed entry in words
+    patient_peaks: np.ndarray  # (N,) each virtual patient's highest ketamine concentration
+    patient_course_auc: np.ndarray  # (N,) ketamine AUC over the course and the day after
+
+
+def draw_etas(pop, n: int, seed: int, scale: float = 1.0) -> dict:
+    """Between-patient deviations eta (log scale) per varying parameter, shape (n,) each."""
+    names = list(pop.iiv)
+    if not names:
+        return {}
+    sd = np.array([math.sqrt(omega2(pop.iiv[k].value)) for k in names]) * scale
+    corr = np.eye(len(names))
+    for a, b, r in pop.correlations:
+        i, j = names.index(a), names.index(b)
+        corr[i, j] = corr[j, i] = r.value
+    cov = corr * np.outer(sd, sd)
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, len(names)))
+    if scale == 0.0:
+        return {k: np.zeros(n) for k in names}
+    chol = np.linalg.cholesky(cov)
+    eta = z @ chol.T
+    return {k: eta[:, i] for i, k in enumerate(names)}
+
+
+def patients(pop, weight_kg: float, n: int, seed: int, f=None, ka=None, scale: float = 1.0):
+    typ = pop.typical(weight_kg)
+    eta = draw_etas(pop, n, seed, scale)
+
+    def arr(name):
+        if name not in typ:
+            return None
+        return typ[name] * np.exp(eta[name]) if name in eta else np.full(n, typ[name])
+
+    kw = {k: arr(k) for k in ("cl", "v1", "q2", "v2", "q3", "v3")}
+    if ka is not None:
+        kw["ka"] = np.full(n, ka)
+        # F is already applied to the doses by schedule.inputs_for (the same for every patient)
+    m = pop.metabolite
+    if m is not None:
+        s = weight_kg / 70.0
+        cl_m = m.cl_70_l_h.value / 60.0 * s ** 0.75
+        kw["cl_m"] = cl_m * np.exp(eta["cl_m"]) if "cl_m" in eta else np.full(n, cl_m)
+        kw["v_m"] = np.full(n, m.v_70_l.value * s)
+        kw["cl_m_slope_per_min"] = m.cl_slope_per_h.value / 60.0
+        kw["fm"] = m.fm.value
+    return Patients(**kw), typ
+
+
+def population_model_for(regimen, model_id):
+    mid = model_id or DEFAULT_POPULATION_MODEL[regimen.drug]
+    pop = POPULATION_MODELS.get(mid)
+    if pop is None:
+        have = ", ".join(POPULATION_MODELS)
+        raise KetadoseError(f"model {mid!r} has no published between-patient variability; "
+                            f"--population needs one of: {have}")
+    return MODELS[mid], pop
+
+
+def percentiles_over_patients(block) -> np.ndarray:
+    """Percentiles (rows, numpy's default linear method) over patients (axis 0) of an N x m block.
+
+    A contiguous sort of the transposed block is several times faster than np.percentile's
+    partition along axis 0, and the result is the same."""
+    s = np.sort(np.ascontiguousarray(block.T), axis=1)  # (m, N)
+    n = s.shape[1]
+    out = np.empty((len(PERCENTILES), s.shape[0]))
+    for i, p in enumerate(PERCENTILES):
+        h = (n - 1) * p / 100.0
+        lo = int(math.floor(h))
+        hi = min(lo + 1, n - 1)
+        out[i] = s[:, lo] + (h - lo) * (s[:, hi] - s[:, lo])
+    return out
+
+
+class _Summary:
+    """Consumes concentration blocks: percentiles over time, per-day maxima, time above."""
+
+    def __init__(self, n, day_edges_min, levels, met):
+        self.day_edges = day_edges_min
+        self.pk, self.pm, self.t = [], [], []
+        self.day_max = np.zeros((n, len(day_edges_min) - 1))
+        self.day_max_m = np.zeros_like(self.day_max) if met else None
+        self.levels = list(levels)
+        self.above_min = np.zeros((n, len(levels)))
+        self.prev_t = None
+        self.prev_c = None
+
+    def __call__(self, t, ck, cm):
+        self.t.append(t)
+        self.pk.append(percentiles_over_patients(ck))
+        if cm is not None:
+            self.pm.append(percentiles_over_patients(cm))
+        for d in range(len(self.day_edges) - 1):
+            a, b = self.day_edges[d], self.day_edges[d + 1]
+            if t[-1] < a or t[0] > b:
+                continue
+            sel = (t >= a) & (t <= b)
+            if sel.any():
+                np.maximum(self.day_max[:, d], ck[:, sel].max(axis=1), out=self.day_max[:, d])
+                if cm is not None:
+                    np.maximum(self.day_max_m[:, d], cm[:, sel].max(axis=1), out=self.day_max_m[:, d])
+        # time above each level, linear between output points (as for one patient)
+        if self.prev_t is not None:
+            tt = np.concatenate(([self.prev_t], t))
+            cc = np.concatenate((self.prev_c[:, None], ck), axis=1)
+        else:
+            tt, cc = t, ck
+        self.prev_t, self.prev_c = float(t[-1]), ck[:, -1].copy()
+        if len(tt) < 2:
+            return
+        dt = np.diff(tt)
+        uniform = bool(np.all(dt == dt[0]))
+        top, bottom = cc.max(), cc.min()
+        for i, level in enumerate(self.levels):
+            if top <= level:
+                continue  # nobody above in this block
+            if bottom > level:
+                self.above_min[:, i] += dt.sum()
+                continue
+            c0, c1 = cc[:, :-1], cc[:, 1:]
+            a0, a1 = c0 > level, c1 > level
+            both = a0 & a1
+            cross = a0 != a1
+            with np.errstate(divide="ignore", invalid="ignore"):
+                frac = (level - c0) / (c1 - c0)
+            part = np.where(cross, np.where(a0, frac, 1.0 - frac), both)
+            # a uniform step (the usual case) needs no matrix product
+            self.above_min[:, i] += part.sum(axis=1) * dt[0] if uniform else part @ dt
+
+
+def _pct(values) -> dict:
+    q = np.percentile(values, PERCENTILES)
+    return {f"p{p}": float(v) for p, v in zip(PERCENTILES, q)}
+
+
+def wilson(k: int, n: int, z: float = 1.959964) -> tuple:
+    """95% interval of a proportion (Wilson): the sampling error of a probability from N draws."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return (max(0.0, mid - half), min(1.0, mid + half))
+
+
+def simulate_population(plan, model_id=None, n=1000, seed=1, resolution_min=1.0, f=None, ka=None,
+                        scale=1.0) -> PopResult:
+    regimen = plan.regimen
+    if not 1 <= n <= MAX_N:
+        raise KetadoseError(f"--population must be between 1 and {MAX_N:,}")
+    model, pop = population_model_for(regimen, model_id)
+    warnings = []
+    if model.drug != regimen.drug:
+        warnings.append(f"Model {model.id} was built for {model.drug}, but this regimen gives "
+                        f"{regimen.drug}: the prediction is an extrapolation.")
+    weight = plan.weight.actual_kg
+    if weight is None:
+        raise KetadoseError("simulation needs the patient's weight (--weight)")
+    source = None
+    if regimen.route in ("oral", "sc"):
+        f0, ka0, source = ROUTE_DEFAULTS[(regimen.route, regimen.drug)]
+        if f is not None or ka is not None:
+            source = "set on the command line (--f/--ka)" + (f"; defaults were: {source}")
+        f = f0 if f is None else f
+        ka = ka0 if ka is None else ka
+    else:
+        f = ka = None
+    inputs, notes = inputs_for(plan, f if f is not None else 1.0, ka)
+    horizon_min = (regimen.days * 24.0 + 24.0) * 60.0
+    grid = np.arange(0.0, horizon_min + resolution_min / 2, resolution_min)
+    day_edges = [1440.0 * d for d in range(regimen.days + 2)]
+    edges = {t for a, b, _r, _c in inputs.infusions for t in (a, b)} | \
+        {t for t, _m, _c in inputs.impulses} | set(day_edges)
+    times = np.union1d(grid, np.array(sorted(e for e in edges if e <= horizon_min)))
+    if n * len(times) > MAX_WORK:
+        raise KetadoseError(f"{n:,} virtual patients x {len(times):,} time points is too much work; "
+                            "use a smaller --population or a coarser --resolution")
+    pts, typ = patients(pop, weight, n, seed, f, ka, scale)
+    levels = [lv for _name, lv, _src in THRESHOLDS[regimen.drug]]
+    met = pop.metabolite is not None
+    summary = _Summary(n, day_edges, levels, met)
+    auc_k, auc_m = BatchSolver(pts).run(inputs, times, summary, auc_times=day_edges)
+    t_h = np.concatenate(summary.t) / 60.0
+    pk = np.concatenate(summary.pk, axis=1)
+    pm = np.concatenate(summary.pm, axis=1) if met else None
+    days = []
+    for d in range(regimen.days + 1):
+        row = {"day": d + 1, "after_course": d + 1 > regimen.days,
+               "cmax_ng_per_ml": _pct(summary.day_max[:, d]),
+               "auc_ng_h_per_ml": _pct(auc_k[:, d + 1] - auc_k[:, d])}
+        if met:
+            row["norketamine_cmax_ng_per_ml"] = _pct(summary.day_max_m[:, d])
+            row["norketamine_auc_ng_h_per_ml"] = _pct(auc_m[:, d + 1] - auc_m[:, d])
+        days.append(row)
+    peak = summary.day_max.max(axis=1)
+    thresholds, bands = [], []
+    for i, (name, level, src) in enumerate(THRESHOLDS[regimen.drug]):
+        thresholds.append(_crossing(name, level, src, peak, summary.above_min[:, i]))
+    for level, label in BANDS:
+        bands.append(_crossing(label, level, "display band: a synthesis, not a source "
+                               "(pk.md section 2)", peak, None))
+    notes = list(notes) + list(pop.notes) + [
+        f"Every virtual patient has this patient's weight ({weight:g} kg); parameters vary as "
+        f"published ({CV_CONVENTION}).",
+        "Percentiles are of the predicted plasma concentration between patients (between-patient "
+        "variability only; residual/assay error is not added).",
+        "Threshold probabilities are fractions of virtual patients; their 95% interval is the "
+        "sampling error of N draws (Wilson), not the model's uncertainty."]
+    if regimen.route in ("oral", "sc"):
+        notes.append("Bioavailability and absorption rate are the same for every virtual patient "
+                     "(no published between-patient variability used for them).")
+    if not met:
+        notes.append("Norketamine is not modelled for this model" +
+                     ("; after oral dosing norketamine dominates, so parent-only predictions "
+                      "understate activity." if regimen.route == "oral" else "."))
+    if regimen.route == "sc" and "ASSUMPTION" in (source or ""):
+        warnings.append("Subcutaneous F and ka have no human data: the values used are assumptions.")
+    marks = tuple(pop.marks()) + tuple(x for x in pop.notes if "UNVERIFIED" in x or "ASSUMPTION" in x)
+    if model.status != "verified (abstract)":
+        marks = (f"model {model.id}: {model.status}",) + marks
+    return PopResult(model, pop, n, seed, regimen.route, f, ka, source, weight, typ, t_h, pk, pm,
+                     tuple(days), tuple(thresholds), tuple(bands), tuple(notes), tuple(warnings),
+                     marks, peak, auc_k[:, -1] - auc_k[:, 0])
+
+
+def _crossing(name, level, source, peak, above_min) -> dict:
+    n = len(peak)
+    k = int((peak > level).sum())
+    lo, hi = wilson(k, n)
+    out = {"name": name, "ng_per_ml": level, "source": source,
+           "p_peak_above": k / n, "p_never_above": 1 - k / n, "p_peak_above_ci95": [lo, hi]}
+    if above_min is not None:
+        out["hours_above"] = _pct(above_min / 60.0)
+    return out
