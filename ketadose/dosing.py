@@ -57,8 +57,16 @@ def ideal_weight_kg(sex: str, height_cm: float) -> float:
     return base + 2.3 * (height_cm / INCH_CM - 60.0)
 
 
+DEVINE_MIN_CM = 152.4  # Devine adds 2.3 kg per inch over 5 ft: below 5 ft it is not defined
+
+
 def dosing_weight(regimen, patient, basis_flag: str | None) -> DosingWeight:
-    """The weight doses are computed on. No silent default: what is needed must be given."""
+    """The weight doses are computed on. No silent default: what is needed must be given.
+
+    Ideal and adjusted weight are refused below 5 ft, where Devine's formula is not defined
+    (at 100 cm it gives a negative weight): the patient is dosed on actual weight only if the
+    prescriber says so.
+    """
     needed = regimen.weight_based()
     basis = basis_flag or regimen.weight_basis
     origin = "--weight-basis" if basis_flag else "regimen"
@@ -70,12 +78,17 @@ def dosing_weight(regimen, patient, basis_flag: str | None) -> DosingWeight:
     ideal = adjusted = bmi = None
     if height is not None and actual is not None:
         bmi = actual / (height / 100.0) ** 2
-    if height is not None and patient.sex is not None:
+    defined = height is not None and height >= DEVINE_MIN_CM
+    if defined and patient.sex is not None:
         ideal = ideal_weight_kg(patient.sex, height)
         if actual is not None:
             adjusted = ideal + 0.4 * (actual - ideal)
     if not needed:
         return DosingWeight(None, "not-needed", actual, ideal, adjusted, bmi, height, origin)
+    if basis in ("ideal", "adjusted") and height is not None and not defined:
+        raise KetadoseError(f"weight basis {basis!r} (from the {origin}): the ideal-weight formula "
+                            f"(Devine) is not defined below 152.4 cm (5 ft) and the patient is "
+                            f"{height:g} cm; use --weight-basis actual")
     if basis in ("ideal", "adjusted") and ideal is None:
         raise KetadoseError(f"weight basis {basis!r} needs the patient's height and sex "
                             "(--height, --sex); there is no default")
@@ -92,11 +105,8 @@ def dosing_weight(regimen, patient, basis_flag: str | None) -> DosingWeight:
         note = (f"{basis} weight {kg:.1f} kg is above the actual weight {actual:.1f} kg: the actual "
                 "weight is used so that the dose never exceeds the actual-weight dose")
         kg = actual
-    if ideal is not None and height < 152.4 and basis in ("ideal", "adjusted"):
-        note = (note + "; " if note else "") + "the Devine formula is not defined below 5 ft (152.4 cm)"
     why.append(Why("dosing weight", f"{basis} weight (basis from the {origin})"
-                   + ("; the actual weight is lower and is used" if note and "above" in note else ""),
-                   kg, "kg"))
+                   + ("; the actual weight is lower and is used" if note else ""), kg, "kg"))
     return DosingWeight(kg, basis, actual, ideal, adjusted, bmi, height, origin, note, tuple(why))
 
 
@@ -106,33 +116,49 @@ class Pump:
     ml_h_exact: float
     ml_h: float  # programmed, to the pump's 0.1 mL/h
     mg_h_delivered: float
-    rounded_down: bool = False  # rounding to nearest would have exceeded the cap
+    rounded_down: bool = False  # the nearest step was above the rate asked: the step below is used
+    conc_mg_ml: float | None = None
 
     @property
     def error_mg_h(self) -> float:
         """Delivered minus asked: what pump rounding changes."""
         return self.mg_h_delivered - self.mg_h
 
+    @property
+    def error_pct(self) -> float:
+        return 100.0 * self.error_mg_h / self.mg_h if self.mg_h else 0.0
+
 
 def pump_rate(mg_h: float, conc_mg_ml: float, ceiling_mg_h: float | None = None,
               why=None) -> Pump:
-    """mL/h for a mg/h at a concentration, to 0.1 mL/h; never rounds above a cap."""
+    """mL/h for a mg/h at a concentration, to the pump's 0.1 mL/h.
+
+    The pump never delivers more than the rate asked: every rate a regimen writes is the most it
+    prescribes at that point (a cap, a titration maximum, or a trial maximum such as
+    Schwartzman's 0.35 mg/kg/h), and the rate asked is already within every limit, so rounding
+    down can cross none. Where the nearest step is above the rate asked, the step below is used
+    and the plan says so; the gate reports errors over 5%. ``ceiling_mg_h`` (a cap below the
+    rate asked) lowers it further.
+    """
     exact = mg_h / conc_mg_ml
     per_step = 1 / PUMP_STEP_ML_H
-    steps = math.floor(exact * per_step + 0.5 + 1e-9)  # half up
-    down = False
-    if ceiling_mg_h is not None and steps / per_step * conc_mg_ml > ceiling_mg_h * (1 + 1e-12):
-        steps = math.floor(exact * per_step + 1e-9)
-        down = True
+    top = mg_h if ceiling_mg_h is None else min(mg_h, ceiling_mg_h)
+    nearest = math.floor(exact * per_step + 0.5 + 1e-9)
+    steps = math.floor(top / conc_mg_ml * per_step + 1e-9)
+    # float noise: 0.1 mL/h steps are exact to ~1e-16; never let it lift a rate above the top
+    while steps > 0 and steps / per_step * conc_mg_ml > top * (1 + 1e-12):
+        steps -= 1
+    down = nearest > steps
     ml_h = steps / per_step
     if why is not None:
         why.append(Why("pump rate", f"{_g(mg_h)} mg/h / {_g(conc_mg_ml)} mg/mL = {_g(exact)} mL/h, "
-                       f"{'rounded down to stay within the cap' if down else 'rounded'} to the pump's "
-                       f"0.1 mL/h", ml_h, "mL/h"))
+                       + ("rounded down (never above the rate asked)" if down else "rounded")
+                       + " to the pump's 0.1 mL/h", ml_h, "mL/h"))
+        err = ml_h * conc_mg_ml - mg_h
         why.append(Why("delivered", f"{ml_h:g} mL/h x {_g(conc_mg_ml)} mg/mL "
-                       f"({ml_h * conc_mg_ml - mg_h:+.4g} mg/h from rounding)",
+                       f"({err:+.4g} mg/h, {100 * err / mg_h if mg_h else 0:+.2f}% from rounding)",
                        ml_h * conc_mg_ml, "mg/h"))
-    return Pump(mg_h, exact, ml_h, ml_h * conc_mg_ml, down)
+    return Pump(mg_h, exact, ml_h, ml_h * conc_mg_ml, down, conc_mg_ml)
 
 
 @dataclass(frozen=True)
@@ -165,6 +191,7 @@ class PhasePlan:
     bolus_mg: float | None = None
     bolus_ml: float | None = None
     per_dose_mg: float | None = None
+    per_dose_mg_max: float | None = None  # oral: per intake at the top of a titration
     times_per_day: int | None = None
     ml_per_dose: float | None = None
     strength: str | None = None
@@ -330,13 +357,29 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
             mg = min(mg, top) if binds else mg
             why.append(Why("daily dose", f"{_g(mg)} mg x {p.times_per_day} a day",
                            mg * p.times_per_day, "mg", p.source))
+            daily_max = mg * p.times_per_day
+            per_dose_max = mg
+            if p.max_daily is not None:
+                # A titrated oral dose: the course maximum is the top of the range, not the start
+                top_day = _rate_mg_h(p.max_daily, kg) * 24.0
+                if top_day > daily_max:
+                    daily_max, per_dose_max = top_day, top_day / p.times_per_day
+                    if top is not None and per_dose_max > top:
+                        per_dose_max, daily_max = top, top * p.times_per_day
+                why.append(Why("daily dose at the top of the titration",
+                               f"{p.max_daily}" + (f" x {_g(kg)} kg dosing weight"
+                                                   if p.max_daily.unit.per_kg else " as written")
+                               + f" = {_g(per_dose_max)} mg x {p.times_per_day} a day",
+                               daily_max, "mg", p.source))
             if conc_mg_ml:
                 why.append(Why("volume per intake", f"{_g(mg)} mg / {_g(conc_mg_ml)} mg/mL",
                                mg / conc_mg_ml, "mL"))
-            out.append(PhasePlan(start_h=t, duration_h=None, written=str(p.dose), per_dose_mg=mg,
+            out.append(PhasePlan(start_h=t, duration_h=None, written=str(p.dose)
+                                 + (f" up to {p.max_daily}" if p.max_daily is not None else ""),
+                                 per_dose_mg=mg, per_dose_mg_max=per_dose_max,
                                  times_per_day=p.times_per_day, cap_binds=binds,
                                  ml_per_dose=mg / conc_mg_ml if conc_mg_ml else None,
-                                 dose_mg_min=mg * p.times_per_day, dose_mg_max=mg * p.times_per_day,
+                                 dose_mg_min=mg * p.times_per_day, dose_mg_max=daily_max,
                                  criteria=p.titrate, **common))
         elif p.kind == "topical":
             per_app = None

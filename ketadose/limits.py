@@ -31,13 +31,27 @@ class Limit:
     hard_inclusive: bool = False
     unverified: str | None = None
     settings: dict = field(default_factory=dict)  # setting -> {soft, hard, note, unverified}
+    # "max": a value above the bound fires (most limits); "min": a value below it fires (a
+    # concentration too dilute, a push too fast to be given over its minimum time).
+    direction: str = "max"
+    # "clinical": rests on the basis notes; "guard": a device or typing-error guard with no
+    # clinical source (shown as such wherever it fires).
+    kind: str = "clinical"
 
     def applies(self, drug: str, route: str, measure: str) -> bool:
         return self.measure == measure and route in self.routes and self.drug in ("any", drug)
 
-    def bounds(self, setting: str):
-        """(soft, hard, note, unverified) in force for a regimen's setting."""
+    def bounds(self, setting: str, confirmed: dict | None = None):
+        """(soft, hard, note, unverified) in force for a regimen's setting.
+
+        A setting entry marked ``requires_confirm`` (the ICU lifts) moves the limit only for a
+        regimen that confirms this limit with a reason: declaring ``setting: icu`` alone lifts
+        nothing. ``confirmed`` None (listing the library) shows the moved values.
+        """
         moved = self.settings.get(setting)
+        if moved is not None and moved.get("requires_confirm") and confirmed is not None \
+                and self.id not in confirmed:
+            moved = None
         if moved is None:
             return self.soft, self.hard, None, self.unverified
         return (moved.get("soft"), moved.get("hard"), moved.get("note"),
@@ -74,7 +88,10 @@ def library_from_data(data: dict) -> LimitLibrary:
             hard_inclusive=bool(raw.get("hard_inclusive")),
             unverified=" ".join(raw["unverified"].split()) if raw.get("unverified") else None,
             settings=dict(raw.get("settings") or {}),
+            direction=raw.get("direction", "max"), kind=raw.get("kind", "clinical"),
         ))
+        if limits[-1].direction not in ("max", "min") or limits[-1].kind not in ("clinical", "guard"):
+            raise ValueError(f"{raw['id']}: direction must be max or min, kind clinical or guard")
     ids = [lim.id for lim in limits]
     if len(ids) != len(set(ids)):
         raise ValueError("duplicate limit id in the library")
@@ -99,20 +116,21 @@ def check(library: LimitLibrary, ctx: Context, measure: str, qty: Quantity, what
     """
     findings = []
     for lim in library.find(ctx.drug, ctx.route, measure):
-        soft, hard, note, unverified = lim.bounds(ctx.setting)
+        soft, hard, note, unverified = lim.bounds(ctx.setting, ctx.confirmed)
         value = qty.magnitude(lim.unit)
         before = len(findings)
         shown = f"{what} {display(qty)}" + (
             "" if qty.unit.symbol == lim.unit else f" (= {display(qty.to(lim.unit))})")
-        over_hard = hard is not None and (
-            at_or_above(value, hard) if lim.hard_inclusive else above(value, hard))
-        if over_hard:
+        if lim.direction == "min":
+            findings += _check_min(lim, ctx, value, soft, hard, shown, path, unverified)
+        elif hard is not None and (
+                at_or_above(value, hard) if lim.hard_inclusive else above(value, hard)):
             op = "at or above" if lim.hard_inclusive else "above"
             hint = unit_hint(qty, lim, hard)
             findings.append(Finding(
                 lim.id, "error",
                 f"{shown} is {op} the hard limit of {_num(hard)} {lim.unit} for "
-                f"{lim.what} ({ctx.drug}); refused, no override{hint}",
+                f"{lim.what}{_guard(lim)} ({ctx.drug}); refused, no override{hint}",
                 lim.source, path, unverified=unverified))
         elif soft is not None and above(value, soft):
             reason = ctx.confirmed.get(lim.id)
@@ -125,16 +143,46 @@ def check(library: LimitLibrary, ctx: Context, measure: str, qty: Quantity, what
                 findings.append(Finding(
                     lim.id, "warning",
                     f"{shown} is above the soft limit of {_num(soft)} {lim.unit} for "
-                    f"{lim.what}; confirm it with a reason (confirm: {{{lim.id}: \"...\"}})",
+                    f"{lim.what}{_guard(lim)}; confirm it with a reason (confirm: {{{lim.id}: \"...\"}})",
                     lim.source, path, unverified=unverified))
         if consulted is not None:
             outcome = findings[before].severity if len(findings) > before else "within"
-            consulted.append({"rule": lim.id, "what": what, "value": round(value, 6),
-                              "unit": lim.unit, "soft": soft, "hard": hard,
-                              "hard_inclusive": lim.hard_inclusive, "outcome": outcome,
-                              "source": lim.source, "unverified": unverified,
-                              "setting_note": note})
+            entry = {"rule": lim.id, "what": what, "value": round(value, 6),
+                     "unit": lim.unit, "soft": soft, "hard": hard,
+                     "hard_inclusive": lim.hard_inclusive, "outcome": outcome,
+                     "source": lim.source, "unverified": unverified,
+                     "setting_note": note}
+            if lim.direction != "max":
+                entry["direction"] = lim.direction
+            if lim.kind != "clinical":
+                entry["kind"] = lim.kind
+            consulted.append(entry)
     return findings
+
+
+def _guard(lim) -> str:
+    return " (a device or typing-error guard, not a clinical limit)" if lim.kind == "guard" else ""
+
+
+def _check_min(lim, ctx, value, soft, hard, shown, path, unverified) -> list:
+    """A lower bound: below the hard value is refused, below the soft one needs a confirm."""
+    guard = _guard(lim)
+    if hard is not None and (value <= hard + abs(hard) * _TOL if lim.hard_inclusive
+                             else value < hard - abs(hard) * _TOL):
+        op = "at or below" if lim.hard_inclusive else "below"
+        return [Finding(lim.id, "error", f"{shown} is {op} the hard minimum of {_num(hard)} "
+                        f"{lim.unit} for {lim.what}{guard} ({ctx.drug}); refused, no override",
+                        lim.source, path, unverified=unverified)]
+    if soft is not None and value < soft - abs(soft) * _TOL:
+        reason = ctx.confirmed.get(lim.id)
+        if reason:
+            return [Finding(lim.id, "info", f"{shown} is below the soft minimum of {_num(soft)} "
+                            f"{lim.unit}{guard}; confirmed: {reason}", lim.source, path,
+                            unverified=unverified)]
+        return [Finding(lim.id, "warning", f"{shown} is below the soft minimum of {_num(soft)} "
+                        f"{lim.unit} for {lim.what}{guard}; confirm it with a reason "
+                        f"(confirm: {{{lim.id}: \"...\"}})", lim.source, path, unverified=unverified)]
+    return []
 
 
 # Unit conversion is exact only to ~1e-16 relative: 7.2 mcg/kg/min is 0.43200000000000005

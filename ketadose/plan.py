@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ketadose import limits as lim
+from ketadose.errors import KetadoseError
 from ketadose.dosing import (DosingWeight, calendar, ceiling_findings, dosing_weight, plan_phases,
                              totals, weight_findings)
 from ketadose.units import Quantity, parse_unit
@@ -22,14 +23,17 @@ class Preparation:
     route: str
     concentration_mg_ml: float | None
     concentration_origin: str | None
-    drug_mg: float | None = None  # per bag / syringe / day
-    per: str = ""  # what drug_mg covers
+    drug_mg: float | None = None  # in the bag as prepared (volume x concentration)
+    per: str = ""  # what the bag is for
     final_volume_ml: float | None = None
     diluent: str | None = None
     priming_ml: float | None = None
     vials: tuple = ()  # (strength mg/mL, mL of drug to draw, mL of diluent, note)
     syringes: tuple = ()  # (label, mg per 24 h, mL per 24 h or None)
     notes: tuple = ()
+    need_mg: float | None = None  # what the session (or the 24 h) needs, without priming
+    discard_mg: float | None = None  # a standard volume kept: drawn off before hanging
+    discard_ml: float | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class Plan:
     notes: tuple = field(default_factory=tuple)
     consulted: tuple = ()  # every limit comparison made (for --explain)
     totals_derivation: tuple = ()
+    patient_age: int | None = None
 
     @property
     def blocked(self) -> bool:
@@ -53,7 +58,11 @@ class Plan:
 
 
 def make_plan(regimen, patient, library, *, basis=None, concentration=None, priming_ml=None,
-              regimen_findings=()) -> Plan:
+              regimen_findings=(), override=None) -> Plan:
+    """Calculate the plan, then pass it through the safety gate (ketadose/gate.py): what is
+    returned has been checked as delivered, or carries the findings that refuse it."""
+    from ketadose import gate
+
     weight = dosing_weight(regimen, patient, basis)
     if concentration is not None:
         conc, origin = concentration.magnitude("mg/mL"), "--concentration"
@@ -64,36 +73,57 @@ def make_plan(regimen, patient, library, *, basis=None, concentration=None, prim
     if regimen.route == "topical":
         conc, origin = None, None
     ctx = lim.Context(regimen.drug, regimen.route, regimen.setting, regimen.confirm)
-    phases = plan_phases(regimen, weight, conc, hard_rate_ceiling(library, ctx, weight.kg))
+    if weight.actual_kg is None and per_kg_limited(library, ctx):
+        raise KetadoseError(f"the patient's weight is required: the limits per kg for "
+                            f"{regimen.route.upper()} {regimen.drug} are checked on every plan "
+                            "(--weight or weight: in the patient file)")
+    phases = plan_phases(regimen, weight, conc, hard_rate_ceiling(library, ctx, weight))
     days = calendar(regimen, phases)
     tot_why: list = []
     tot = totals(regimen, phases, days, tot_why)
-    # Limit findings are recomputed on the patient's numbers; the regimen's other findings stay.
+    # Limit findings are recomputed on the delivered plan by the gate; the regimen's other
+    # findings stay.
     findings = [f for f in regimen_findings if not f.rule.startswith("KD-LIM")]
     findings += weight_findings(weight) + ceiling_findings(phases)
     from ketadose.validate import regimen_measures
 
-    fixed = [(m, q, w) for m, q, w, _path in regimen_measures(regimen) if m in REGIMEN_ONLY]
     consulted: list = []
-    for measure, qty, what in fixed + plan_measures(regimen, weight, phases, tot, conc):
-        findings += lim.check(library, ctx, measure, qty, what, consulted=consulted)
+    for measure, qty, what, _path in regimen_measures(regimen):
+        if measure in REGIMEN_ONLY:
+            findings += lim.check(library, ctx, measure, qty, what, consulted=consulted)
     prep = preparation(regimen, phases, tot, conc, origin, priming_ml)
-    return Plan(regimen, weight, conc, origin, tuple(phases), tuple(days), tot, prep,
-                tuple(findings), consulted=tuple(consulted), totals_derivation=tuple(tot_why))
+    plan = Plan(regimen, weight, conc, origin, tuple(phases), tuple(days), tot, prep,
+                tuple(findings), consulted=tuple(consulted), totals_derivation=tuple(tot_why),
+                patient_age=patient.age)
+    return gate.run(plan, library, override)
 
 
 # Measures that do not depend on the patient: checked as the regimen states them.
 REGIMEN_ONLY = ("continuous_days", "course_days", "strength")
+_PER_KG = ("rate_per_kg", "bolus_per_kg", "daily_dose_per_kg", "push_rate_per_kg")
 
 
-def hard_rate_ceiling(library, ctx, kg) -> float | None:
-    """The lowest hard limit on the infusion rate for this patient, in mg/h (None if none)."""
+def per_kg_limited(library, ctx) -> bool:
+    """Whether any limit for this drug and route is per kg (then a plan needs the weight)."""
+    return any(library.find(ctx.drug, ctx.route, m) for m in _PER_KG)
+
+
+def hard_rate_ceiling(library, ctx, weight) -> float | None:
+    """The lowest hard limit on the infusion rate for this patient, in mg/h (None if none).
+
+    Per-kg limits are taken on the lower of the dosing and the actual weight, so a regimen
+    written in mg/h is bounded per kg of the patient as well.
+    """
+    kgs = [k for k in (weight.kg, weight.actual_kg) if k]
+    kg = min(kgs) if kgs else None
     ceilings = []
     for measure, scale in (("rate", 1.0), ("rate_per_kg", kg)):
         if scale is None:
             continue
         for limit in library.find(ctx.drug, ctx.route, measure):
-            _soft, hard, _note, _unv = limit.bounds(ctx.setting)
+            if limit.direction != "max":
+                continue
+            _soft, hard, _note, _unv = limit.bounds(ctx.setting, ctx.confirmed)
             if hard is not None and not limit.hard_inclusive:
                 ceilings.append(Quantity(hard * scale, parse_unit(
                     limit.unit.replace("/kg", "") if measure == "rate_per_kg" else limit.unit))
@@ -101,49 +131,39 @@ def hard_rate_ceiling(library, ctx, kg) -> float | None:
     return min(ceilings) if ceilings else None
 
 
-def plan_measures(regimen, weight, phases, tot, conc):
-    """(measure, Quantity, description) of every patient-specific number the limits govern."""
-    kg = weight.kg
-    out = []
-    for p in phases:
-        if p.kind in ("infusion", "titration", "escalation") and p.mg_h_max is not None:
-            out.append(("rate", Quantity(p.mg_h_max, _MG_H), f"{p.name}: rate"))
-            if kg:
-                out.append(("rate_per_kg", Quantity(p.mg_h_max / kg, _MG_KG_H),
-                            f"{p.name}: rate on {kg:.1f} kg"))
-        if p.kind == "bolus" and kg:
-            out.append(("bolus_per_kg", Quantity(p.bolus_mg / kg, _MG_KG),
-                        f"{p.name}: bolus on {kg:.1f} kg"))
-        if p.kind == "oral" and kg:
-            out.append(("daily_dose_per_kg", Quantity(p.dose_mg_max / kg, _MG_KG_DAY),
-                        f"{p.name}: daily dose on {kg:.1f} kg"))
-    if regimen.route == "iv":
-        if regimen.pattern == "daily" and tot["max_session_mg"] is not None:
-            out.append(("session_dose", Quantity(tot["max_session_mg"], _MG), "session dose"))
-        if tot["max_daily_mg"] is not None:
-            out.append(("daily_dose", Quantity(tot["max_daily_mg"], _MG), "highest daily dose"))
-    if conc is not None and regimen.route in ("iv", "sc"):
-        out.append(("concentration", Quantity(conc, _MG_ML), "concentration"))
-    return out
-
-
 def preparation(regimen, phases, tot, conc, origin, priming_ml) -> Preparation:
+    """The bag holds the session dose (one day's dose for a continuous infusion) plus priming,
+    at the chosen concentration. The regimen's standard volume is kept only at the regimen's
+    own concentration, and then the excess is drawn off before hanging."""
     notes = []
     if regimen.route in ("iv", "sc") and conc is None:
         notes.append("No concentration given: pump rates and volumes need --concentration "
                      "(or a concentration in the regimen's preparation).")
     if regimen.route == "iv":
-        per = "session" if regimen.pattern == "daily" else "24 h (one bag a day)"
-        need = tot["max_session_mg"] if regimen.pattern == "daily" else tot["max_daily_mg"]
+        daily = regimen.pattern == "daily"
+        per = "one session" if daily else "24 h (one bag a day)"
+        need = tot["max_session_mg"] if daily else tot["max_daily_mg"]
         prep = regimen.preparation
         if conc is None or need is None:
-            return Preparation("iv", conc, origin, need, per, notes=tuple(notes))
+            return Preparation("iv", conc, origin, None, per, need_mg=need, notes=tuple(notes))
         prime = priming_ml or 0.0
         volume = need / conc + prime
-        if prep and prep.volume is not None and prep.volume.magnitude("mL") >= volume:
-            volume = prep.volume.magnitude("mL")
-            notes.append(f"Final volume {volume:g} mL as the regimen prepares it; the pump stops "
-                         "when the session dose is given.")
+        discard_mg = discard_ml = None
+        standard = prep.volume.magnitude("mL") if prep and prep.volume is not None else None
+        if standard is not None and origin == "regimen preparation" and standard > volume + 1e-9:
+            discard_ml = standard - volume
+            discard_mg = discard_ml * conc
+            notes.append(f"Prepared as the regimen's standard {standard:g} mL "
+                         f"({standard * conc:.4g} mg); draw off and discard {discard_ml:.4g} mL "
+                         f"({discard_mg:.4g} mg) before hanging, so that the bag holds the "
+                         f"{'session' if daily else 'day'}'s {need:.4g} mg" + (" plus priming" if prime else "")
+                         + ".")
+            volume = standard
+        elif standard is not None and abs(standard - volume) > 1e-9:
+            notes.append(f"Volume {volume:.4g} mL: the {'session' if daily else 'day'}'s {need:.4g} mg"
+                         + (f" plus {prime:g} mL priming" if prime else "")
+                         + f" at {conc:g} mg/mL (the regimen's {standard:g} mL is for its own "
+                         "concentration).")
         if priming_ml is None:
             notes.append("Priming volume not included: add your giving set's volume with --priming.")
         drug = volume * conc
@@ -161,7 +181,8 @@ def preparation(regimen, phases, tot, conc, origin, priming_ml) -> Preparation:
                      "diazepam in the same syringe or bag (precipitate).")
         return Preparation("iv", conc, origin, drug, per, volume,
                            prep.diluent if prep and prep.diluent else "0.9% sodium chloride or 5% glucose",
-                           priming_ml, tuple(vials), notes=tuple(notes))
+                           priming_ml, tuple(vials), notes=tuple(notes), need_mg=need,
+                           discard_mg=discard_mg, discard_ml=discard_ml)
     if regimen.route == "sc":
         syringes = tuple((p.name, p.mg_h_max * 24, p.mg_h_max * 24 / conc if conc else None)
                          for p in phases if p.mg_h_max is not None)

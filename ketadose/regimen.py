@@ -40,6 +40,7 @@ class Phase:
     # oral / topical
     times_per_day: int | None = None
     titrate: str | None = None
+    max_daily: Quantity | None = None  # oral: the top of the titration range, per day
     strength: Quantity | None = None
     applications_per_day: int | None = None
     amount: Quantity | None = None
@@ -63,7 +64,7 @@ class Phase:
                 if (q.amount.unit.per_kg if isinstance(q, OverTime) else q.unit.per_kg)]
 
     def quantities(self):
-        out = [self.rate, self.dose, self.start, self.step, self.max, *self.steps]
+        out = [self.rate, self.dose, self.start, self.step, self.max, *self.steps, self.max_daily]
         return [q for q in out if q is not None]
 
 

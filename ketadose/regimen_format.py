@@ -73,7 +73,9 @@ PHASE = Node(
             Field("dose", _q(DOSE, "Dose per intake, mg or mg/kg"), True),
             Field("times_per_day", Node("integer", minimum=1, maximum=6), True),
             Field("titrate", Node("text", doc="How the dose is adjusted")),
-            Field("max_dose", _q(("mass",), "Absolute cap per intake"))),
+            Field("max_dose", _q(("mass",), "Absolute cap per intake")),
+            Field("max_daily", _q(RATE, "Highest daily dose the titration may reach, e.g. "
+                                        "'3 mg/kg/day'; course maxima use it"))),
         "topical": (
             Field("strength", _q(("percent",), "Strength, % w/v or w/w"), True),
             Field("applications_per_day", Node("integer", minimum=1, maximum=6), True),

@@ -107,10 +107,20 @@ def test_just_above_five_feet_has_no_devine_note():
     assert w.note is None
 
 
-def test_below_five_feet_alone_gives_only_the_devine_note():
-    w = _weight("ideal", weight="80 kg", height="150 cm", sex="male")
-    assert w.note == "the Devine formula is not defined below 5 ft (152.4 cm)"
+def test_below_five_feet_ideal_weight_is_refused_and_at_five_feet_it_is_defined():
+    from ketadose.errors import KetadoseError
+
+    with pytest.raises(KetadoseError) as err:
+        _weight("ideal", weight="80 kg", height="150 cm", sex="male")
+    assert err.value.message == (
+        "weight basis 'ideal' (from the --weight-basis): the ideal-weight formula (Devine) is not "
+        "defined below 152.4 cm (5 ft) and the patient is 150 cm; use --weight-basis actual")
+    w = _weight("ideal", weight="80 kg", height="152.4 cm", sex="male")
+    assert w.kg == pytest.approx(50.0) and w.note is None
     assert w.derivation[-1].expression == "ideal weight (basis from the --weight-basis)"
+    # on actual weight the height does not matter; ideal weight is not shown below 5 ft
+    a = _weight("actual", weight="80 kg", height="150 cm", sex="male")
+    assert a.kg == 80 and a.ideal_kg is None and a.adjusted_kg is None
 
 
 def test_bmi_of_exactly_30_is_obese():
@@ -142,8 +152,9 @@ def test_pump_rate_exactly_at_the_cap_is_not_rounded_down():
     why = []
     low = pump_rate(24.96, 1.0, 24.96, why)
     assert (low.ml_h, low.rounded_down) == (24.9, True)
-    assert why[0].expression == ("24.96 mg/h / 1 mg/mL = 24.96 mL/h, rounded down to stay within "
-                                 "the cap to the pump's 0.1 mL/h")
+    assert why[0].expression == ("24.96 mg/h / 1 mg/mL = 24.96 mL/h, rounded down (never above "
+                                 "the rate asked) to the pump's 0.1 mL/h")
+    assert why[1].expression == "24.9 mL/h x 1 mg/mL (-0.06 mg/h, -0.24% from rounding)"
     why = []
     pump_rate(24.94, 1.0, None, why)
     assert why[0].expression == "24.94 mg/h / 1 mg/mL = 24.94 mL/h, rounded to the pump's 0.1 mL/h"

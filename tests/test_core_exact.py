@@ -6,6 +6,8 @@ import math
 import pytest
 import yaml
 
+from ketadose.errors import KetadoseError
+
 from ketadose.dosing import pump_rate
 from ketadose.io.library import data_text, limit_library
 from ketadose.limits import Context, check, library_from_data
@@ -20,10 +22,13 @@ def test_per_kg_amount_over_time_gives_a_per_kg_rate():
 
 
 @pytest.mark.parametrize("mg_h, conc, ceiling, ml_h, down", [
-    (24.95, 1.0, None, 25.0, False),   # a tie rounds half up
+    (24.95, 1.0, None, 24.9, True),    # never above the rate asked: the nearest (25.0) is above
     (24.94, 1.0, None, 24.9, False),
-    (24.96, 1.0, 30.0, 25.0, False),   # rounding up within the ceiling
+    (24.96, 1.0, 30.0, 24.9, True),    # a ceiling above the rate asked changes nothing
     (24.96, 1.0, 24.96, 24.9, True),   # rounding up would exceed it: rounded down
+    (24.96, 1.0, 24.85, 24.8, True),   # a ceiling below the rate asked lowers it
+    (0.35 * 50, 50.0, None, 0.3, True),  # Schwartzman at 50 kg and 50 mg/mL: 0.35 -> 0.3 mL/h
+    (0.04, 1.0, None, 0.0, False),     # below one step: 0 mL/h (the gate refuses it)
     (25.0, 1.0, 25.0, 25.0, False),    # exactly at the ceiling is allowed
     (16.0, 0.16, None, 100.0, False),
 ])
@@ -32,7 +37,7 @@ def test_pump_rounding_exactly(mg_h, conc, ceiling, ml_h, down):
     assert pump.ml_h == ml_h and pump.rounded_down is down
     assert math.isclose(pump.ml_h_exact, mg_h / conc)
     assert math.isclose(pump.mg_h_delivered, ml_h * conc)
-    assert pump.mg_h == mg_h
+    assert pump.mg_h == mg_h and pump.mg_h_delivered <= mg_h
 
 
 def test_limit_library_fields_are_read_exactly():
@@ -41,6 +46,9 @@ def test_limit_library_fields_are_read_exactly():
     assert (l1.soft, l1.hard, l1.unit, l1.drug, l1.routes, l1.measure) == (
         0.5, 1.0, "mg/kg/h", "racemic-ketamine", ("iv",), "rate_per_kg")
     assert l1.bounds("icu")[:2] == (2.0, 7.0) and l1.bounds("home")[:2] == (0.5, 1.0)
+    # the ICU lift needs the regimen's confirm of that limit
+    assert l1.bounds("icu", {})[:2] == (0.5, 1.0)
+    assert l1.bounds("icu", {"KD-LIM-001": "ICU protocol"})[:2] == (2.0, 7.0)
     assert not l1.hard_inclusive and l1.unverified is None
     assert "  " not in l1.source and "\n" not in l1.source
     assert lib.by_id("KD-LIM-003").hard_inclusive
@@ -52,7 +60,9 @@ def test_limit_library_fields_are_read_exactly():
     assert lib.by_id("KD-LIM-999") is None
     assert lib.version == yaml.safe_load(data_text("limits.yaml"))["version"]
     assert [x.id for x in lib.find("esketamine", "iv", "rate")] == ["KD-LIM-102"]
-    assert {x.id for x in lib.find("racemic-ketamine", "iv", "concentration")} == {"KD-LIM-006"}
+    assert {x.id for x in lib.find("racemic-ketamine", "iv", "concentration")} == {
+        "KD-LIM-006", "KD-LIM-016"}
+    assert lib.by_id("KD-LIM-016").direction == "min" and lib.by_id("KD-LIM-016").kind == "guard"
     assert lib.find("racemic-ketamine", "oral", "rate") == []
 
 
@@ -114,10 +124,10 @@ def test_derivation_of_a_capped_rate_exactly():
                          ("dose in this phase", 100.0, "mg"), ("pump rate", 156.2, "mL/h"),
                          ("delivered", 24.992, "mg/h")]
     assert ph.pump.rounded_down and ph.pump.ml_h == 156.2  # 156.3 mL/h would give 25.008 mg/h
-    assert "rounded down to stay within the cap" in ph.derivation[3].expression
+    assert "rounded down (never above the rate asked)" in ph.derivation[3].expression
     assert ph.derivation[0].expression == "0.35 mg/kg/h x 100 kg dosing weight"
     assert "PMID 19783371" in ph.derivation[0].source and "PMID 19783371" in ph.derivation[1].source
-    assert ph.derivation[4].expression == "156.2 mL/h x 0.16 mg/mL (-0.008 mg/h from rounding)"
+    assert ph.derivation[4].expression == "156.2 mL/h x 0.16 mg/mL (-0.008 mg/h, -0.03% from rounding)"
 
 
 def test_derivation_of_fixed_and_converted_rates_exactly():
@@ -210,7 +220,8 @@ def test_dosing_weight_and_findings_exactly():
     [note] = weight_findings(t)
     assert note.rule == "KD-DOSE-002" and note.severity == "info"
     short, _ = build({"weight": "50 kg", "height": "150 cm", "sex": "female"}, vocabulary())
-    assert "not defined below 5 ft" in dosing_weight(regimen, short, "ideal").note
+    with pytest.raises(KetadoseError, match="not defined below 152.4 cm"):
+        dosing_weight(regimen, short, "ideal")
     assert weight_findings(dosing_weight(regimen, short, None)) == []
     fixed = dosing_weight(load_regimen("sci-amr-2010")[1], patient, None)
     assert fixed.kg is None and fixed.basis == "not-needed" and fixed.actual_kg == 120

@@ -22,18 +22,23 @@ EXAMPLE = str(Path(__file__).parent.parent / "examples" / "patient.yaml")
 # Six patients chosen to reach every branch of the calculators: the README's example patient;
 # a heavy man (rate caps bind, obesity findings); a small woman dosed on ideal weight with a
 # concentrated solution; an obese woman on adjusted weight with a priming volume and a start time;
-# a short thin woman (ideal and adjusted weights above her actual weight, Devine undefined below
-# 152.4 cm); a patient whose height and sex were not recorded (no ideal weight, no BMI).
+# a short thin woman (ideal and adjusted weights above her actual weight); the same woman below
+# 152.4 cm, where Devine is undefined (refused on a per-kg regimen); a patient whose height and
+# sex were not recorded (no ideal weight, no BMI). Concentrations above the 2 mg/mL soft limit
+# are confirmed with --override, as a clinician would.
 SCENARIOS = {
     "example": ({}, []),
     "heavy-man": ({"weight": "125 kg", "height": "185 cm", "sex": "male"}, []),
-    "ideal-small": ({"weight": "48 kg", "height": "152 cm"},
-                    ["--weight-basis", "ideal", "--concentration", "10mg/mL"]),
+    "ideal-small": ({"weight": "48 kg", "height": "155 cm"},
+                    ["--weight-basis", "ideal", "--concentration", "10mg/mL",
+                     "--override", "golden test: a concentrated solution, confirmed"]),
     "adjusted-obese": ({"weight": "110 kg", "height": "160 cm"},
                        ["--weight-basis", "adjusted", "--concentration", "2mg/mL",
                         "--priming", "20", "--start", "2026-12-01T09:00"]),
-    "short-thin": ({"weight": "40 kg", "height": "150 cm"}, ["--weight-basis", "adjusted"]),
-    "no-height": ({"height": None, "sex": None}, ["--concentration", "50mg/mL"]),
+    "short-thin": ({"weight": "40 kg", "height": "153 cm"}, ["--weight-basis", "adjusted"]),
+    "below-five-feet": ({"weight": "40 kg", "height": "150 cm"}, ["--weight-basis", "adjusted"]),
+    "no-height": ({"height": None, "sex": None}, ["--concentration", "50mg/mL", "--override",
+                                                  "golden test: a concentrated solution, confirmed"]),
 }
 
 
@@ -137,6 +142,10 @@ def _edge_plans(run, write, name: str) -> dict:
         data.pop(key) if value is None else data.__setitem__(key, value)
     data["id"] = f"test-{name}"
     data["weight_basis"] = "actual"
+    # the soft limits these test inputs reach are confirmed, so that their plans are printed
+    data["confirm"] = {**data.get("confirm", {}), **{
+        rule: "test input: confirmed to reach the calculators" for rule in (
+            "KD-LIM-006", "KD-LIM-101", "KD-LIM-102", "KD-LIM-104")}}
     data["schedule"].update(schedule, phases=phases)
     regimen = write(data, f"{name}.yaml")
     checked = run("validate", regimen, "--format", "json")

@@ -190,8 +190,8 @@ def test_unverified_limits_carry_their_note_in_every_finding():
 
 def test_consulted_records_are_complete():
     consulted = []
-    check(limit_library(), ctx(setting="icu"), "rate", parse_quantity("30.1234567 mg/h"), "rate",
-          consulted=consulted)
+    check(limit_library(), ctx(setting="icu", confirmed={"KD-LIM-002": "an ICU protocol"}),
+          "rate", parse_quantity("30.1234567 mg/h"), "rate", consulted=consulted)
     [c] = consulted
     lim = limit_library().by_id("KD-LIM-002")
     assert c == {"rule": "KD-LIM-002", "what": "rate", "value": 30.123457, "unit": "mg/h",

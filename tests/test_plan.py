@@ -120,7 +120,9 @@ def test_devine_ideal_weight():
 def test_pump_rate_times_concentration_is_mg_per_h(mg_h, conc):
     pump = pump_rate(mg_h, conc)
     assert close(pump.mg_h_delivered, pump.ml_h * conc)
-    assert abs(pump.ml_h - mg_h / conc) <= 0.05 + 1e-9  # within the pump's 0.1 mL/h step
+    # never above the rate asked, and less than one 0.1 mL/h step below it
+    assert -1e-9 <= mg_h / conc - pump.ml_h < 0.1 + 1e-9
+    assert pump.mg_h_delivered <= mg_h * (1 + 1e-12)
     assert close(pump.error_mg_h, pump.mg_h_delivered - mg_h)
     assert abs(round(pump.ml_h * 10) - pump.ml_h * 10) < 1e-9
 

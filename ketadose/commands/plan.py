@@ -18,7 +18,8 @@ from ketadose.render.diag import note
 
 CSV_COLUMNS = ("day", "session", "phase", "kind", "conditional", "rate_mg_per_h",
                "rate_mg_per_h_max", "rate_per_kg_per_h", "rate_ml_per_h", "rounding_error_mg_per_h",
-               "duration_h", "dose_mg", "cap_binds", "criteria")
+               "duration_h", "dose_mg", "cap_binds", "criteria", "rate_mg_per_h_delivered",
+               "rounding_error_pct", "findings")
 
 
 def _r(x, nd=4):
@@ -39,12 +40,19 @@ def phase_data(p) -> dict:
         "rate_ml_per_h": p.pump.ml_h if p.pump else None,
         "rate_ml_per_h_exact": _r(p.pump.ml_h_exact) if p.pump else None,
         "rounding_error_mg_per_h": _r(p.pump.error_mg_h) if p.pump else None,
+        "rate_mg_per_h_delivered": _r(p.pump.mg_h_delivered) if p.pump else None,
+        "rounding_error_pct": _r(p.pump.error_pct, 2) if p.pump else None,
+        "rounded_down": p.pump.rounded_down if p.pump else None,
         "duration_h": _r(p.duration_h), "dose_mg": _r(p.dose_mg_max), "dose_mg_min": _r(p.dose_mg_min),
         "bolus_mg": _r(p.bolus_mg), "bolus_ml": _r(p.bolus_ml),
         "per_dose_mg": _r(p.per_dose_mg), "times_per_day": p.times_per_day,
         "ml_per_dose": _r(p.ml_per_dose), "strength": p.strength, "amount": p.amount,
+        "per_dose_mg_max": _r(p.per_dose_mg_max),
         "steps": [{"t_h": _r(s.t_h), "rate": s.written, "rate_mg_per_h": _r(s.mg_h),
-                   "rate_ml_per_h": s.pump.ml_h if s.pump else None} for s in p.steps],
+                   "rate_ml_per_h": s.pump.ml_h if s.pump else None,
+                   "rate_mg_per_h_delivered": _r(s.pump.mg_h_delivered) if s.pump else None,
+                   "rounding_error_pct": _r(s.pump.error_pct, 2) if s.pump else None}
+                  for s in p.steps],
         "source": p.source, "unverified": p.unverified,
     }
 
@@ -90,6 +98,8 @@ def plan_data(plan, src, screen, patient, start, explain=None) -> dict:
         "preparation": {
             "route": prep.route, "concentration_mg_per_ml": prep.concentration_mg_ml,
             "drug_mg": _r(prep.drug_mg), "per": prep.per, "final_volume_ml": _r(prep.final_volume_ml),
+            "need_mg": _r(prep.need_mg), "discard_mg": _r(prep.discard_mg),
+            "discard_ml": _r(prep.discard_ml),
             "diluent": prep.diluent, "priming_ml": prep.priming_ml,
             "vials": [{"strength_mg_per_ml": s, "draw_ml": _r(d), "diluent_ml": _r(dil), "note": n}
                       for s, d, dil, n in prep.vials],
@@ -119,7 +129,10 @@ def plan_data(plan, src, screen, patient, start, explain=None) -> dict:
 
 
 def csv_rows(data) -> list:
+    """One row per phase of each session; every row carries the plan's findings (rule and
+    severity), so a script reading the CSV alone still sees them."""
     rows = []
+    findings = "; ".join(f"{w['rule']} {w['severity']}" for w in data["warnings"])
     for s in data["sessions"]:
         for p in s["phases"]:
             rows.append({"day": s["day"], "session": s["index"], "phase": p["name"], "kind": p["kind"],
@@ -129,7 +142,9 @@ def csv_rows(data) -> list:
                          "rate_ml_per_h": p["rate_ml_per_h"],
                          "rounding_error_mg_per_h": p["rounding_error_mg_per_h"],
                          "duration_h": p["duration_h"], "dose_mg": p["dose_mg"],
-                         "cap_binds": p["cap_binds"], "criteria": p["criteria"]})
+                         "cap_binds": p["cap_binds"], "criteria": p["criteria"],
+                         "rate_mg_per_h_delivered": p["rate_mg_per_h_delivered"],
+                         "rounding_error_pct": p["rounding_error_pct"], "findings": findings})
     return rows
 
 
@@ -171,7 +186,7 @@ def plan_for(regimen, patient, opts, findings):
     """The plan with the command-line options that change it (single runs and batches)."""
     return make_plan(regimen, patient, limit_library(), basis=opts.get("weight_basis"),
                      concentration=opts.get("concentration"), priming_ml=opts.get("priming"),
-                     regimen_findings=findings)
+                     regimen_findings=findings, override=opts.get("override"))
 
 
 def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
@@ -214,8 +229,9 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
             blocked["sessions"] = None
             click.echo(to_yaml(blocked) if fmt == "yaml" else to_json(blocked), nl=False)
         for f in errors:
-            note(f"ketadose: hard limit {f.rule}: {f.message}")
-        note("No plan: a hard limit is exceeded (no override).")
+            note(f"ketadose: refused {f.rule}: {f.message}")
+        note("No plan: the delivered plan exceeds a hard limit (no override) or a soft limit "
+             "that is not confirmed (regimen confirm: or --override \"reason\").")
         return 1
     if fmt == "json":
         click.echo(to_json(data), nl=False)

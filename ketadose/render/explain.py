@@ -81,7 +81,12 @@ def render_plan_explain(out, plan, data, screen, origins) -> None:
     lines += why_text(plan.totals_derivation)
     lines.append("Limits consulted:")
     for c in plan.consulted:
-        bound = f"soft {c['soft']}, hard {'>=' if c['hard_inclusive'] else '>'} {c['hard']}"
+        if c.get("direction") == "min":
+            bound = f"soft < {c['soft']}, hard {'<=' if c['hard_inclusive'] else '<'} {c['hard']}"
+        else:
+            bound = f"soft {c['soft']}, hard {'>=' if c['hard_inclusive'] else '>'} {c['hard']}"
+        if c.get("kind") == "guard":
+            bound += " (device/typing-error guard, not clinical)"
         lines.append(f"  {c['rule']} {c['what']}: {c['value']:.4g} {c['unit']} vs {bound} -> "
                      f"{c['outcome']}  [{c['source']}]"
                      + (f" UNVERIFIED: {c['unverified']}" if c["unverified"] else "")

@@ -55,6 +55,10 @@ def bundle(plan, data, start) -> dict:
                     "intent": "plan", "subject": subject, **resource}
         entries.append({"fullUrl": f"urn:uuid:{rid}", "resource": resource})
 
+    # The safety gate's findings travel with every request, as on every other output.
+    findings = [{"text": f"ketadose {f.rule} ({f.severity}): {f.message}"
+                 + (f" [UNVERIFIED: {f.unverified}]" if f.unverified else "")}
+                for f in plan.findings]
     for i, p in enumerate(plan.phases):
         dosage = {"sequence": i + 1, "text": f"{p.name}: {p.written}", "route": _route(r.route),
                   "timing": _timing(plan, start, p, r.days)}
@@ -68,6 +72,12 @@ def bundle(plan, data, start) -> dict:
             dosage["doseAndRate"] = [{"doseQuantity": _qty(p.bolus_mg, "mg")}]
         elif p.kind == "oral":
             dosage["doseAndRate"] = [{"doseQuantity": _qty(p.per_dose_mg, "mg")}]
+        pump = p.pump if p.kind != "bolus" else None
+        if pump is not None:
+            top = p.steps[-1].pump if p.steps and p.steps[-1].pump else pump
+            dosage["text"] += (f"; pump {pump.ml_h:g} mL/h = {pump.mg_h_delivered:.4g} mg/h delivered"
+                               + (f" (top step {top.ml_h:g} mL/h = {top.mg_h_delivered:.4g} mg/h)"
+                                  if top is not pump else ""))
         if p.conditional:
             dosage["asNeededCodeableConcept"] = {"text": f"only if: {p.criteria}"}
         add(f"phase{i}", {
@@ -75,7 +85,8 @@ def bundle(plan, data, start) -> dict:
                 f" {p.strength} topical" if p.kind == "topical" else "")},
             "dosageInstruction": [dosage],
             "note": [{"text": f"{r.title}. Source: {p.source}"}]
-            + ([{"text": f"Override recorded: {data['override']}"}] if data.get("override") else []),
+            + ([{"text": f"Override recorded: {data['override']}"}] if data.get("override") else [])
+            + findings,
         })
     for j, a in enumerate(r.adjuncts):
         add(f"adjunct{j}", {

@@ -93,9 +93,12 @@ def page(plan, data, screen, start, chart_svg: str | None = None) -> str:
                  f"{_n(t['max_daily_mg'], 1, 'mg')}.</p>")
     prep = data["preparation"]
     if prep["vials"]:
-        parts.append(f"<h2>Preparation</h2><p>{_n(prep['drug_mg'], 1, 'mg')} per {e(prep['per'])} in "
+        discard = (f"; discard {_n(prep['discard_ml'], 1, 'mL')} = {_n(prep['discard_mg'], 1, 'mg')} "
+                   "before hanging" if prep["discard_ml"] else "")
+        parts.append(f"<h2>Preparation</h2><p>{_n(prep['drug_mg'], 1, 'mg')} in "
                      f"{_n(prep['final_volume_ml'], 1, 'mL')} {e(prep['diluent'])} at "
-                     f"{_n(prep['concentration_mg_per_ml'], 3, 'mg/mL')}.</p>" + _table(
+                     f"{_n(prep['concentration_mg_per_ml'], 3, 'mg/mL')}, a bag for {e(prep['per'])} "
+                     f"(dose {_n(prep['need_mg'], 1, 'mg')}{discard}).</p>" + _table(
                          ["vial", "draw", "diluent", "note"],
                          [[f"{v['strength_mg_per_ml']:g} mg/mL", _n(v["draw_ml"], 2, "mL"),
                            _n(v["diluent_ml"], 1, "mL"), e(v["note"])] for v in prep["vials"]]))
@@ -117,7 +120,9 @@ def page(plan, data, screen, start, chart_svg: str | None = None) -> str:
                  f"{e(rt.relief_lasted)} {e(rt.liver_warning or '')}</p>")
     if plan.findings:
         parts.append("<h2>Limits and dosing notes</h2><ul class='small'>" + "".join(
-            f"<li>{e(f.rule)} ({e(f.severity)}): {e(f.message)}</li>" for f in plan.findings) + "</ul>")
+            f"<li>{e(f.rule)} ({e(f.severity)}): {e(f.message)}"
+            + (f" <b>[UNVERIFIED: {e(f.unverified)}]</b>" if f.unverified else "")
+            + f" <span class='small'>[{e(f.source)}]</span></li>" for f in plan.findings) + "</ul>")
     if chart_svg:
         # inline SVG needs no namespace URL: the page holds no external reference at all
         inline = chart_svg.replace(' xmlns="http://www.w3.org/2000/svg"', "")

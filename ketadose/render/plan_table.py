@@ -59,11 +59,11 @@ def render_plan(plan, data, screen, start) -> None:
                 rate += f" = {eff:.3g} {unit.group(0)}"
         pump = "-"
         if p.pump is not None and p.kind != "bolus":
-            pump = f"{p.pump.ml_h:.1f} mL/h"
+            pump = f"{p.pump.ml_h:.1f} mL/h = {_n(p.pump.mg_h_delivered, 3, 'mg/h')} delivered"
             if abs(p.pump.error_mg_h) > 1e-9:
-                pump += f" ({p.pump.error_mg_h:+.3f} mg/h by rounding)"
+                pump += f" ({p.pump.error_pct:+.2f}%)"
             if p.pump.rounded_down:
-                pump += " rounded down to stay within the cap"
+                pump += " rounded down: never above the rate asked"
         dose = _n(p.dose_mg_max, 1, "mg")
         if p.kind == "bolus":
             dose = f"{_n(p.bolus_mg, 1, 'mg')}" + (f" = {_n(p.bolus_ml, 2, 'mL')}" if p.bolus_ml else "")
@@ -86,7 +86,8 @@ def render_plan(plan, data, screen, start) -> None:
             out.print(table(f"Titration steps: {p.name}", [
                 ("step", {"no_wrap": True}), "rate as written", "mg/h", "pump", "time"],
                 [(str(i + 1), s.written, _n(s.mg_h, 2, "mg/h"),
-                  f"{s.pump.ml_h:.1f} mL/h" if s.pump else "-",
+                  f"{s.pump.ml_h:.1f} mL/h = {_n(s.pump.mg_h_delivered, 3, 'mg/h')} "
+                  f"({s.pump.error_pct:+.2f}%)" if s.pump else "-",
                   (_clock(start, p.start_h + s.t_h) or f"+{_n(s.t_h, 1, 'h')}")
                   if not math.isnan(s.t_h) else "when the titration criteria allow")
                  for i, s in enumerate(p.steps)]))
@@ -102,9 +103,13 @@ def render_plan(plan, data, screen, start) -> None:
                     f"highest day {_n(t['max_daily_mg'], 1, 'mg')}"))
     prep = data["preparation"]
     if prep["vials"]:
-        out.print(table(f"Preparation: {_n(prep['drug_mg'], 1, 'mg')} per {prep['per']} in "
+        out.print(table(f"Preparation: {_n(prep['drug_mg'], 1, 'mg')} in "
                         f"{_n(prep['final_volume_ml'], 1, 'mL')} {prep['diluent']} at "
-                        f"{_n(prep['concentration_mg_per_ml'], 3, 'mg/mL')}",
+                        f"{_n(prep['concentration_mg_per_ml'], 3, 'mg/mL')}, a bag for "
+                        f"{prep['per']} (dose {_n(prep['need_mg'], 1, 'mg')}"
+                        + (f"; discard {_n(prep['discard_ml'], 1, 'mL')} = "
+                           f"{_n(prep['discard_mg'], 1, 'mg')} before hanging"
+                           if prep['discard_ml'] else "") + ")",
                         ["vial", "draw", "diluent", "note"],
                         [(f"{v['strength_mg_per_ml']:g} mg/mL", _n(v["draw_ml"], 2, "mL"),
                           _n(v["diluent_ml"], 1, "mL"), v["note"]) for v in prep["vials"]],

@@ -43,11 +43,13 @@ def screening_rules() -> tuple:
 
 
 def registry() -> dict:
+    from ketadose import gate
     from ketadose.rules import dosing
     from ketadose.rules import format as fmt
     from ketadose.rules import regimen as reg
 
-    rules = list(fmt.RULES) + list(reg.RULES) + list(screening_rules()) + list(dosing.RULES)
+    rules = (list(fmt.RULES) + list(reg.RULES) + list(screening_rules()) + list(dosing.RULES)
+             + list(gate.RULES))
     out = {r.id: r for r in rules}
     assert len(out) == len(rules), "duplicate rule id"
     return out

@@ -14,7 +14,8 @@ RULES = (
     Rule("KD-DOSE-002", "dosing-weight-note", "info",
          "How the dosing weight was chosen when the formula needed a correction.",
          "Ideal or adjusted weight above the actual weight: the actual weight is used, so the dose "
-         "never exceeds the actual-weight dose; Devine's formula is not defined below 5 ft.\n\n"
+         "never exceeds the actual-weight dose. (Below 5 ft, where Devine's formula is not "
+         "defined, ideal and adjusted weight are refused: exit 2.)\n\n"
          "FAIL (info): --weight-basis ideal for 50 kg, 180 cm\nPASS: --weight-basis actual",
          DEVINE),
     Rule("KD-DOSE-003", "titration-ceiling", "warning",

@@ -175,7 +175,8 @@ titration_order = rule("KD-V014", "titration-order", "error", _FMT, check=titrat
 
 MAX_TITRATION_STEPS = 200  # a resource bound; real titrations have a handful of steps
 
-_PHASE_NUMBERS = ("rate", "dose", "duration", "max_rate", "over", "max_dose", "start", "step",
+_PHASE_NUMBERS = ("rate", "dose", "duration", "max_rate", "over", "max_dose", "max_daily",
+                  "start", "step",
                   "max", "step_every", "steps", "step_duration", "hold", "times_per_day",
                   "strength", "applications_per_day", "amount")
 

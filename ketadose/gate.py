@@ -1,0 +1,333 @@
+"""The safety gate: the plan as it will be delivered, against every limit basis.
+
+    load -> validate -> screen -> plan -> **gate** -> render
+
+The gate sees only what a nurse will program and hang: the dosing and actual weights, every
+rate after caps and pump rounding, every bolus with its push time, the oral doses at the top of
+their titration, the daily and session totals, the concentration and the bag. It cannot be
+bypassed by how a regimen is written: a rate in mg/h is checked per kg of the patient's actual
+weight as well, a daily dose per 24 h as well as per hour.
+
+- Invariants (KD-GATE-001): every number is finite and positive, no pump delivers more than
+  the rate asked, every bag holds what the session needs. A violation is our bug: the plan is
+  refused as an internal error (exit 3), never printed.
+- Limits: each delivered number against every limit of its measure, in every basis that has a
+  limit. Hard limits refuse the plan; a soft limit needs the regimen's ``confirm:`` entry or
+  ``--override "reason"`` (then it is shown with the reason), otherwise the plan is refused.
+- Pump rounding (KD-GATE-002, KD-GATE-003): the error of every rounded rate; over 5% a finding
+  suggests a concentration that brings it under 1%; a rate below the pump's step is refused.
+- Plausibility (KD-GATE-004): body measures that look like a typing error need confirmation.
+
+Pure: no I/O. make_plan() runs the gate as its last step, so no caller gets an ungated plan.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+from ketadose import limits as lim
+from ketadose.dosing import PUMP_STEP_ML_H
+from ketadose.findings import Finding
+from ketadose.rules import Rule
+from ketadose.units import Quantity, parse_unit
+
+_U = {u: parse_unit(u) for u in ("mg/h", "mg/kg/h", "mg", "mg/kg", "mg/kg/min", "min", "mg/day",
+                                  "mg/kg/day", "mg/mL", "mL/h")}
+PUMP_ERROR_FINDING_PCT = 5.0  # issue #13: an error above 5% is a finding
+PUMP_ERROR_TARGET_PCT = 1.0  # ... that suggests a concentration bringing it under 1%
+_GATE = "ketadose safety gate (docs/safety-gate.md)"
+# Plausibility guards: typing-error checks, not clinical limits (no source sets them).
+ADULT_AGE = 18
+ADULT_MIN_KG = 30.0
+BMI_MIN, BMI_MAX = 12.0, 80.0
+
+RULES = (
+    Rule("KD-GATE-001", "plan-invariant", "error",
+         "A delivered number is not finite and positive, or a bag does not hold the session.",
+         "Every weight, rate, volume, dose and duration of the delivered plan is finite and "
+         "above zero; no pump rate delivers more than the rate asked; every bag or syringe holds "
+         "the dose it is prepared for. A violation is a bug in ketadose: the plan is refused as "
+         "an internal error (exit 3) and never printed.\n\nFAIL: a dosing weight of -1.95 kg\n"
+         "PASS: 45 kg", _GATE),
+    Rule("KD-GATE-002", "pump-rounding-error", "warning",
+         "Pump rounding changes the rate by more than 5%.",
+         "Rates are programmed to the pump's 0.1 mL/h and never rounded above the rate asked. "
+         "Where that changes the delivered mg/h by more than 5%, the finding names a "
+         "concentration at which the error is under 1%.\n\n"
+         "FAIL (warning): 17.5 mg/h at 50 mg/mL = 0.35 mL/h, programmed 0.3 mL/h (-14%)\n"
+         "PASS: 17.5 mg/h at 1 mg/mL = 17.5 mL/h", _GATE),
+    Rule("KD-GATE-003", "below-pump-resolution", "error",
+         "A rate is below the pump's 0.1 mL/h at this concentration.",
+         "The rate asked is less than one pump step at the chosen concentration: the pump would "
+         "deliver nothing. Refused; the finding names a concentration that works.\n\n"
+         "FAIL: 4 mg/h at 50 mg/mL (0.08 mL/h)\nPASS: 4 mg/h at 1 mg/mL", _GATE),
+    Rule("KD-GATE-004", "implausible-body-measures", "error",
+         "Body measures that look like a typing error need confirming with --override.",
+         "An adult under 30 kg, or a BMI under 12 or over 80, is more often a typing error (lb "
+         "for kg, a swapped height) than a patient. The plan is refused until the clinician "
+         "confirms the measures with --override \"reason\". These are typing-error guards, "
+         "not clinical limits: no source sets them.\n\n"
+         "FAIL: age 45, 25 kg\nPASS: age 45, 25 kg with --override \"cachexia, weighed today\"",
+         "ketadose plausibility guard (not a clinical limit)"),
+)
+
+
+class GateError(Exception):
+    """An invariant of the delivered plan does not hold: a bug, reported with exit 3."""
+
+    def __init__(self, message: str):
+        super().__init__(f"KD-GATE-001 internal error, no plan: {message}")
+
+
+@dataclass(frozen=True)
+class Measured:
+    """One delivered number in one basis."""
+
+    measure: str
+    qty: Quantity
+    what: str
+
+
+def run(plan, library, override: str | None = None):
+    """Check the delivered plan; return it with the gate's findings and the limits consulted.
+
+    Raises GateError when an invariant does not hold.
+    """
+    invariants(plan)
+    r = plan.regimen
+    ctx = lim.Context(r.drug, r.route, r.setting, r.confirm)
+    findings: list = []
+    consulted: list = []
+    for m in delivered(plan):
+        for f in lim.check(library, ctx, m.measure, m.qty, m.what, consulted=consulted):
+            findings.append(_soft_needs_confirm(f, override))
+    findings += pump_findings(plan, library)
+    findings += plausibility(plan, override)
+    return replace(plan, findings=tuple(plan.findings) + tuple(_unique(findings)),
+                   consulted=tuple(plan.consulted) + tuple(consulted))
+
+
+def _unique(findings):
+    seen = set()
+    for f in findings:
+        key = (f.rule, f.severity, f.message)
+        if key not in seen:
+            seen.add(key)
+            yield f
+
+
+def _soft_needs_confirm(f: Finding, override: str | None) -> Finding:
+    """An unconfirmed soft limit on the delivered plan: --override confirms it, else refused."""
+    if f.severity != "warning":
+        return f
+    if override:
+        return replace(f, severity="info", message=f.message.split("; confirm it")[0]
+                       + f"; confirmed with --override: {override}")
+    return replace(f, severity="error", message=f.message + " or with --override \"reason\"; "
+                   "no plan until it is confirmed")
+
+
+# ------------------------------------------------------------------------- the delivered numbers
+
+def delivered_rate(p) -> float | None:
+    """The highest rate a phase delivers, in mg/h: the pump's programmed rate where there is
+    one (a titration's top step), else the rate asked."""
+    rates = []
+    for pump, asked in [(p.pump, p.mg_h)] + [(s.pump, s.mg_h) for s in p.steps]:
+        if asked is not None:
+            rates.append(pump.mg_h_delivered if pump is not None else asked)
+    if p.mg_h_max is not None and not p.steps:
+        rates.append(p.pump.mg_h_delivered if p.pump is not None else p.mg_h_max)
+    return max(rates) if rates else None
+
+
+def _weights(plan):
+    """(kg, label) of every weight a per-kg limit is checked on: actual, and dosing if it
+    differs (a per-kg limit must hold whatever weight the regimen doses on)."""
+    w = plan.weight
+    out = []
+    if w.actual_kg:
+        out.append((w.actual_kg, f"per kg of actual weight ({w.actual_kg:.4g} kg)"))
+    if w.kg and w.actual_kg and abs(w.kg - w.actual_kg) > 1e-9:
+        out.append((w.kg, f"per kg of {w.basis} dosing weight ({w.kg:.4g} kg)"))
+    return out
+
+
+def delivered(plan) -> list:
+    """Every delivered number the limit library governs, in every basis that has a limit."""
+    r = plan.regimen
+    out = []
+    weights = _weights(plan)
+
+    def add(measure, value, unit, what):
+        out.append(Measured(measure, Quantity(value, _U[unit]), what))
+
+    for p in plan.phases:
+        if p.kind in ("infusion", "titration", "escalation"):
+            mg_h = delivered_rate(p)
+            add("rate", mg_h, "mg/h", f"{p.name}: delivered rate")
+            for kg, label in weights:
+                add("rate_per_kg", mg_h / kg, "mg/kg/h", f"{p.name}: delivered rate {label}")
+            pumps = [p.pump] + [s.pump for s in p.steps]
+            ml = [x.ml_h for x in pumps if x is not None]
+            if ml:
+                add("pump_rate", max(ml), "mL/h", f"{p.name}: pump rate")
+        elif p.kind == "bolus":
+            minutes = p.duration_h * 60.0
+            add("push_time", minutes, "min", f"{p.name}: bolus given over")
+            for kg, label in weights:
+                add("bolus_per_kg", p.bolus_mg / kg, "mg/kg", f"{p.name}: bolus {label}")
+                add("push_rate_per_kg", p.bolus_mg / kg / minutes, "mg/kg/min",
+                    f"{p.name}: push rate {label}")
+        elif p.kind == "oral" and p.dose_mg_max is not None:
+            for kg, label in weights:
+                add("daily_dose_per_kg", p.dose_mg_max / kg, "mg/kg/day",
+                    f"{p.name}: highest daily dose {label}")
+    t = plan.totals
+    if r.route == "iv":
+        if r.pattern == "daily" and t["max_session_mg"] is not None:
+            add("session_dose", t["max_session_mg"], "mg", "session dose")
+        if t["max_daily_mg"] is not None:
+            add("daily_dose", t["max_daily_mg"], "mg", "highest daily dose")
+    if r.route == "sc" and t["max_daily_mg"] is not None:
+        # the SC limits are per 24 h: a calendar day's total as well as each rate
+        add("rate", t["max_daily_mg"], "mg/day", "highest daily dose")
+    if plan.concentration_mg_ml is not None:
+        add("concentration", plan.concentration_mg_ml, "mg/mL", "concentration")
+    return out
+
+
+# ------------------------------------------------------------------------------- pump rounding
+
+# Concentrations tried for a suggestion, most concentrated first: 1 and 2 mg/mL are the usual
+# infusion strengths (Trissel, basis notes C3); the others are the same decades' round numbers.
+_SUGGESTED = (50.0, 20.0, 10.0, 5.0, 2.0, 1.0, 0.5, 0.2, 0.1)
+
+
+def _pumps(p):
+    if p.kind == "bolus":
+        return []  # a bolus is pushed or given as a volume, not programmed in mL/h
+    return [x for x in [p.pump] + [s.pump for s in p.steps] if x is not None]
+
+
+def suggest_concentration(rates_mg_h, library=None, drug=None, route=None) -> float | None:
+    """The most concentrated round concentration at which every rate rounds with an error
+    under 1% (the pump rounds down, so each needs at least 10 mL/h... or an exact step)."""
+    for c in _SUGGESTED:
+        if all(_floor_error_pct(mg_h, c) < PUMP_ERROR_TARGET_PCT for mg_h in rates_mg_h):
+            return c
+    return None
+
+
+def _floor_error_pct(mg_h, conc):
+    steps = math.floor(mg_h / conc / PUMP_STEP_ML_H + 1e-9)
+    return 100.0 * (mg_h - steps * PUMP_STEP_ML_H * conc) / mg_h
+
+
+def pump_findings(plan, library) -> list:
+    out = []
+    for p in plan.phases:
+        pumps = _pumps(p)
+        if not pumps:
+            continue
+        asked = [x.mg_h for x in pumps]
+        conc = pumps[0].conc_mg_ml or plan.concentration_mg_ml
+        zero = [x for x in pumps if x.ml_h <= 0]
+        worst = max(pumps, key=lambda x: abs(x.error_pct))
+        better = suggest_concentration(asked)
+        hint = (f"; at {better:g} mg/mL the error is under {PUMP_ERROR_TARGET_PCT:g}%"
+                if better is not None else "; no usual concentration brings it under 1%")
+        if zero:
+            out.append(Finding("KD-GATE-003", "error", f"{p.name}: {zero[0].mg_h:.4g} mg/h at "
+                               f"{conc:g} mg/mL is {zero[0].ml_h_exact:.3g} mL/h, below the pump's "
+                               f"0.1 mL/h step: the pump would deliver nothing{hint}", _GATE,
+                               title="Below pump resolution"))
+        elif abs(worst.error_pct) > PUMP_ERROR_FINDING_PCT:
+            out.append(Finding("KD-GATE-002", "warning", f"{p.name}: {worst.mg_h:.4g} mg/h is "
+                               f"programmed as {worst.ml_h:g} mL/h at {conc:g} mg/mL, delivering "
+                               f"{worst.mg_h_delivered:.4g} mg/h ({worst.error_pct:+.1f}%){hint}",
+                               _GATE, title="Pump rounding error"))
+    return out
+
+
+# -------------------------------------------------------------------------------- plausibility
+
+def plausibility(plan, override: str | None) -> list:
+    w = plan.weight
+    age = getattr(plan, "patient_age", None)
+    problems = []
+    if w.actual_kg is not None and age is not None and age >= ADULT_AGE \
+            and w.actual_kg < ADULT_MIN_KG:
+        problems.append(f"an adult ({age} y) weighing {w.actual_kg:g} kg (under {ADULT_MIN_KG:g} kg)")
+    if w.bmi is not None and not BMI_MIN <= w.bmi <= BMI_MAX:
+        problems.append(f"BMI {w.bmi:.1f} ({w.actual_kg:g} kg, {w.height_cm:g} cm; outside "
+                        f"{BMI_MIN:g}-{BMI_MAX:g})")
+    if not problems:
+        return []
+    text = "implausible body measures: " + "; ".join(problems)
+    src = "ketadose plausibility guard (a typing-error check, not a clinical limit)"
+    if override:
+        return [Finding("KD-GATE-004", "info", f"{text}; confirmed with --override: {override}",
+                        src, title="Body measures")]
+    return [Finding("KD-GATE-004", "error", f"{text}: check weight and height (kg, cm); if they "
+                    "are right, confirm with --override \"reason\"", src, title="Body measures")]
+
+
+# ---------------------------------------------------------------------------------- invariants
+
+def _positive(value, what, allow_zero=False):
+    if value is None:
+        return
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or \
+            (value == 0 and not allow_zero):
+        raise GateError(f"{what} is {value!r}; every delivered number must be finite and "
+                        f"{'non-negative' if allow_zero else 'positive'}")
+
+
+def invariants(plan) -> None:
+    w = plan.weight
+    _positive(w.actual_kg, "the actual weight")
+    _positive(w.kg, "the dosing weight")
+    _positive(w.ideal_kg, "the ideal weight")
+    _positive(w.adjusted_kg, "the adjusted weight")
+    _positive(plan.concentration_mg_ml, "the concentration")
+    for p in plan.phases:
+        for name in ("mg_h", "mg_h_max", "per_kg_h", "duration_h", "bolus_mg", "bolus_ml",
+                     "per_dose_mg", "per_dose_mg_max", "ml_per_dose", "dose_mg_max"):
+            _positive(getattr(p, name), f"{p.name}: {name}")
+        # a conditional phase or a later escalation step may not be given: its minimum is 0
+        _positive(p.dose_mg_min, f"{p.name}: dose_mg_min", allow_zero=True)
+        for s in p.steps:
+            _positive(s.mg_h, f"{p.name}: a titration step")
+        for pump in [p.pump] + [s.pump for s in p.steps]:
+            if pump is None:
+                continue
+            _positive(pump.ml_h, f"{p.name}: pump rate", allow_zero=True)  # 0: KD-GATE-003
+            _positive(pump.mg_h_delivered, f"{p.name}: delivered rate", allow_zero=True)
+            if pump.mg_h_delivered > pump.mg_h * (1 + 1e-9):
+                raise GateError(f"{p.name}: the pump delivers {pump.mg_h_delivered:g} mg/h, more "
+                                f"than the {pump.mg_h:g} mg/h asked")
+    for d in plan.days:
+        _positive(d.dose_mg_max, f"day {d.day}: dose", allow_zero=True)
+        _positive(d.cumulative_mg_max, f"day {d.day}: cumulative dose")
+        _positive(d.dose_mg_min, f"day {d.day}: minimum dose", allow_zero=True)
+    for key, value in plan.totals.items():
+        _positive(value, key, allow_zero=key.endswith("_min") or key == "min_session_mg")
+    bag(plan)
+
+
+def bag(plan) -> None:
+    """The bag or syringe holds what the session (or the 24 h) needs, plus priming."""
+    prep = plan.preparation
+    if prep.drug_mg is None or prep.concentration_mg_ml is None:
+        return
+    _positive(prep.drug_mg, "the drug in the bag")
+    _positive(prep.final_volume_ml, "the bag volume")
+    need = (prep.need_mg or 0.0) + (prep.priming_ml or 0.0) * prep.concentration_mg_ml
+    if prep.final_volume_ml * prep.concentration_mg_ml < need * (1 - 1e-9):
+        raise GateError(f"the bag holds {prep.final_volume_ml * prep.concentration_mg_ml:g} mg "
+                        f"but the {prep.per} needs {need:g} mg")
+    if abs(prep.drug_mg - prep.final_volume_ml * prep.concentration_mg_ml) > 1e-6 * max(1, need):
+        raise GateError(f"the bag says {prep.drug_mg:g} mg in {prep.final_volume_ml:g} mL at "
+                        f"{prep.concentration_mg_ml:g} mg/mL")
