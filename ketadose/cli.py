@@ -459,6 +459,28 @@ def import_(ctx, file, on_date, stale_after, record_only, fmt):
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port (0: any free port; the chosen one is printed).")
+@click.option("--jwks", metavar="FILE", help="Trusted EHR issuers and their public keys (JSON).")
+@click.option("--no-auth", is_flag=True, help="No authentication: tests and demos, loopback only.")
+@click.option("--public-url", metavar="URL", help="URL the EHR calls (JWT audience) behind a proxy.")
+@click.option("--regimen", metavar="ID|FILE", help="Clinic default regimen for orders that name none.")
+@click.option("--audit-log", default="ketadose-cds-feedback.jsonl", show_default=True,
+              metavar="FILE", help="Append-only JSON Lines log of card feedback.")
+@click.option("--cors-origin", multiple=True, metavar="ORIGIN", help="Browser origin allowed (CORS).")
+@click.pass_context
+def serve(ctx, host, port, jwks, no_auth, public_url, regimen, audit_log, cors_origin):
+    """Run the CDS Hooks 2.0 service (order-select, order-sign) for the EHR.
+
+    Needs the serve extra: pip install 'ketadose[serve]'. See docs/fhir-and-cds-hooks.md."""
+    from ketadose.commands.serve import run_serve
+
+    ctx.exit(run_serve(_dirs(ctx), host, port, jwks, no_auth, public_url, regimen, audit_log,
+                       cors_origin))
+
+
+@cli.command()
 @output_options
 @format_option("table", "json", "yaml")
 def vocabulary(fmt):

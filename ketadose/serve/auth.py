@@ -1,0 +1,96 @@
+"""Authenticating the EHR (CDS Hooks "Trusting CDS Clients"): a JWT in ``Authorization: Bearer``,
+signed with an asymmetric key of an issuer the clinic trusts, for this endpoint (``aud``), not
+expired, not replayed (``jti``).
+
+The trusted issuers and their public keys come from a local file (``--jwks FILE``)::
+
+    {"issuers": {"https://ehr.example.org/": {"keys": [ <JWK>, ... ]}}}
+
+Keys are never fetched from a ``jku`` URL: the key set is agreed out of band.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+# Asymmetric algorithms only: the specification forbids `none` and symmetric (HMAC) algorithms;
+# ES384 and RS384 are the recommended ones.
+ALGORITHMS = ("ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
+MAX_LIFETIME_S = 3600  # a token valid for longer than this is refused (replay window bound)
+LEEWAY_S = 30
+
+
+class Unauthorized(Exception):
+    """401: the message says why, without echoing the token."""
+
+
+def load_issuers(path: str) -> dict:
+    """{issuer: {kid: key}} from the JWKS file; ValueError when unusable."""
+    import jwt
+
+    with open(path, encoding="utf-8") as fh:
+        data = json.load(fh)
+    issuers = data.get("issuers") if isinstance(data, dict) else None
+    if not isinstance(issuers, dict) or not issuers:
+        raise ValueError('expected {"issuers": {"ISSUER": {"keys": [JWK, ...]}}}')
+    out = {}
+    for iss, jwks in issuers.items():
+        keyset = jwt.PyJWKSet.from_dict(jwks)
+        keys = {}
+        for k in keyset.keys:
+            if not k.key_id:
+                raise ValueError(f"issuer {iss}: every key needs a kid")
+            if getattr(k, "algorithm_name", None) not in ALGORITHMS:
+                raise ValueError(f"issuer {iss}: key {k.key_id} is not for an asymmetric "
+                                 "signing algorithm CDS Hooks allows")
+            keys[k.key_id] = k
+        out[iss] = keys
+    return out
+
+
+class Verifier:
+    def __init__(self, issuers: dict):
+        self.issuers = issuers
+        self.seen: dict = {}  # jti -> exp, to refuse replays until the token expires
+
+    def verify(self, header: str | None, audience: str | tuple) -> dict:
+        import jwt
+
+        if not header or not header.startswith("Bearer "):
+            raise Unauthorized("missing bearer token")
+        token = header[len("Bearer "):].strip()
+        try:
+            head = jwt.get_unverified_header(token)
+            claims = jwt.decode(token, options={"verify_signature": False})
+        except jwt.PyJWTError:
+            raise Unauthorized("malformed token") from None
+        if head.get("alg") not in ALGORITHMS:
+            raise Unauthorized("signing algorithm not allowed")
+        keys = self.issuers.get(claims.get("iss"))
+        if keys is None:
+            raise Unauthorized("untrusted issuer")
+        key = keys.get(head.get("kid"))
+        if key is None:
+            raise Unauthorized("unknown key id")
+        audiences = [audience] if isinstance(audience, str) else list(audience)
+        try:
+            claims = jwt.decode(token, key.key, algorithms=[head["alg"]], audience=audiences,
+                                issuer=claims.get("iss"), leeway=LEEWAY_S,
+                                options={"require": ["iss", "aud", "exp", "iat", "jti"]})
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid token: {type(exc).__name__}") from None
+        now = time.time()
+        if claims["exp"] - now > MAX_LIFETIME_S:
+            raise Unauthorized("token lifetime too long")
+        self._forget(now)
+        jti = str(claims["jti"])
+        if jti in self.seen:
+            raise Unauthorized("token replayed (jti already used)")
+        self.seen[jti] = claims["exp"]
+        return claims
+
+    def _forget(self, now):
+        if len(self.seen) > 1000:
+            for jti in [j for j, exp in self.seen.items() if exp + LEEWAY_S < now]:
+                del self.seen[jti]

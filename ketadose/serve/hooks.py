@@ -1,0 +1,331 @@
+"""CDS Hooks 2.0 services: discovery, and a hook request answered with cards.
+
+No web framework here: ``answer(service, body, settings)`` takes the parsed JSON body and returns
+the response object, so the logic is the same under any server (and testable without one). The
+screen, plan and safety gate are the CLI's own (commands.check / commands.plan).
+
+Spec: CDS Hooks (HL7), github.com/cds-hooks/docs, docs/specification/current.md; hooks
+docs/hooks/order-select.md and order-sign.md. See docs/fhir-and-cds-hooks.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from ketadose.errors import KetadoseError
+
+REGIMEN_EXTENSION = "https://ketadose.invalid/fhir/StructureDefinition/regimen"
+OVERRIDE_SYSTEM = "https://ketadose.invalid/fhir/CodeSystem/override-reasons"
+# Reasons offered only on cards that may be overridden (never an absolute contraindication or a
+# hard limit). ketadose's own codes: the specification prescribes no standard set.
+OVERRIDE_REASONS = (
+    {"system": OVERRIDE_SYSTEM, "code": "benefit-outweighs-risk",
+     "display": "Benefit outweighs the risk for this patient (reviewed by the prescriber)"},
+    {"system": OVERRIDE_SYSTEM, "code": "record-outdated",
+     "display": "The record is out of date; the finding no longer applies"},
+    {"system": OVERRIDE_SYSTEM, "code": "specialist-supervision",
+     "display": "Given under specialist supervision with the monitoring the card asks for"},
+)
+CODES = "29463-7,8302-2,85354-9,8480-6,8462-4,8867-4,1742-6,1920-8,6768-6,2324-2,1975-2,82810-3"
+PREFETCH = {
+    "patient": "Patient/{{context.patientId}}",
+    "observations": "Observation?patient={{context.patientId}}&code=http://loinc.org|" + CODES,
+    "conditions": "Condition?patient={{context.patientId}}",
+    "medicationRequests": "MedicationRequest?patient={{context.patientId}}&status=active",
+    "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
+    "allergies": "AllergyIntolerance?patient={{context.patientId}}",
+}
+# prefetch key -> the record sections it answers (both medication keys are needed for a complete
+# medication list)
+SECTIONS = {"conditions": ("conditions",), "allergies": ("allergies",)}
+MEDICATION_KEYS = ("medicationRequests", "medicationStatements")
+SERVICES = {
+    "ketadose-order-select": "order-select",
+    "ketadose-order-sign": "order-sign",
+}
+# Ketamine-family order text (brand and substance names; the allergy vocabulary of issue 14 will
+# replace this list when it lands). Word match, case-insensitive.
+_KETAMINE_WORDS = re.compile(r"\b(?:es|ar)?ketamin[e]?\b|\bketalar\b|\bketanest\b|\bspravato\b",
+                             re.IGNORECASE)
+
+
+@dataclass
+class Settings:
+    dirs: tuple = ()
+    default_regimen: str | None = None
+    today: object = None  # a fixed screening date (tests); None means the current date
+    issued: dict = field(default_factory=dict)  # card uuid -> (service, rule): feedback audit
+
+
+def discovery() -> dict:
+    return {"services": [
+        {"hook": hook, "id": sid, "title": f"ketadose: ketamine {hook.split('-')[1]} check",
+         "description": "Screens a ketamine or esketamine order (MedicationRequest) for "
+                        "contraindications and interactions, plans the dose for the patient and "
+                        "checks it against the limit library; cards cite their sources.",
+         "prefetch": dict(PREFETCH),
+         "usageRequirements": "Ketamine-family MedicationRequests: RxNorm/ATC/SNOMED CT codes "
+                              "listed in ketadose's mapping table, or text naming ketamine, "
+                              "esketamine, Ketalar, Ketanest or Spravato. A regimen is chosen by "
+                              f"the extension {REGIMEN_EXTENSION} (valueString: a ketadose "
+                              "regimen id) or the clinic default."}
+        for sid, hook in SERVICES.items()]}
+
+
+class BadRequest(Exception):
+    """A request the service cannot read: 400 with this message."""
+
+
+def answer(service: str, body, settings: Settings) -> dict:
+    """The CDS Hooks response (``{"cards": [...]}``) for a parsed request body."""
+    hook = SERVICES[service]
+    if not isinstance(body, dict):
+        raise BadRequest("the request body must be a JSON object")
+    for key, kind in (("hook", str), ("hookInstance", str), ("context", dict)):
+        if not isinstance(body.get(key), kind):
+            raise BadRequest(f"{key} is required ({kind.__name__})")
+    if body["hook"] != hook:
+        raise BadRequest(f"this service answers {hook}, not {body['hook']!r}")
+    context = body["context"]
+    draft = context.get("draftOrders")
+    if not isinstance(draft, dict) or draft.get("resourceType") != "Bundle":
+        raise BadRequest("context.draftOrders must be a FHIR Bundle")
+    if not isinstance(context.get("patientId"), str):
+        raise BadRequest("context.patientId is required")
+    orders = _orders(draft, context.get("selections") if hook == "order-select" else None)
+    if not orders:
+        return {"cards": []}  # not a ketamine order: nothing to say
+    prefetch = body.get("prefetch")
+    if prefetch is not None and not isinstance(prefetch, dict):
+        raise BadRequest("prefetch must be an object")
+    cards = []
+    for order in orders:
+        cards += _order_cards(service, order, context, prefetch or {}, settings)
+    for card in cards:
+        settings.issued[card["uuid"]] = (service, card.pop("_rule"))
+        if len(settings.issued) > 50_000:  # bounded: the oldest issued cards are forgotten
+            settings.issued.pop(next(iter(settings.issued)))
+    return {"cards": cards}
+
+
+def _orders(draft, selections):
+    from ketadose.io.fhir_in import tables
+
+    family = tables()["ketamine_family"]
+    wanted = set(selections) if isinstance(selections, list) else None
+    out = []
+    for e in draft.get("entry") or ():
+        res = e.get("resource") if isinstance(e, dict) else None
+        if not isinstance(res, dict) or res.get("resourceType") != "MedicationRequest":
+            continue
+        if wanted is not None and f"MedicationRequest/{res.get('id')}" not in wanted:
+            continue
+        concept = res.get("medicationCodeableConcept") or {}
+        codes = [c for c in concept.get("coding") or () if isinstance(c, dict)
+                 and str(c.get("code")) in (family.get(c.get("system")) or {})]
+        texts = [concept.get("text")] + [c.get("display") for c in concept.get("coding") or ()
+                                         if isinstance(c, dict)]
+        if codes or any(isinstance(t, str) and _KETAMINE_WORDS.search(t) for t in texts):
+            out.append(res)
+    return out
+
+
+def _card(summary, indicator, source, detail, rule, override=False, suggestions=None) -> dict:
+    from ketadose.render.explain import card_source, summary as short
+
+    card = {"uuid": str(uuid.uuid4()), "summary": short(summary), "indicator": indicator,
+            "source": {k: v for k, v in card_source(source).items() if k in ("label", "url")},
+            "detail": detail, "_rule": rule}
+    if suggestions:
+        card["suggestions"] = suggestions
+        card["selectionBehavior"] = "at-most-one"
+    if override:
+        card["overrideReasons"] = [dict(r) for r in OVERRIDE_REASONS]
+    return card
+
+
+def _md(text: str) -> str:
+    """Text from records and templates shown literally in Markdown (no markup, no controls)."""
+    text = "".join(ch for ch in str(text) if ch.isprintable())
+    return re.sub(r"([\\`*_{}\[\]()#+!<>|~])", r"\\\1", text)
+
+
+def _order_cards(service, order, context, prefetch, settings) -> list:
+    from ketadose.commands.check import screen_for
+    from ketadose.commands.plan import plan_for
+    from ketadose.io.fhir_in import from_fhir
+    from ketadose.io.library import vocabulary
+    from ketadose.io.regimens import load_regimen
+    from ketadose.patient import build
+
+    today = settings.today or dt.date.today()
+    cards, missing, resources = [], [], []
+    for key in PREFETCH:
+        value = prefetch.get(key)
+        if not isinstance(value, dict) or value.get("resourceType") == "OperationOutcome":
+            missing.append(key)
+        else:
+            resources.append({"resource": value})
+    answered = {s for key, secs in SECTIONS.items() if key not in missing for s in secs}
+    if not any(k in missing for k in MEDICATION_KEYS):
+        answered.add("medications")
+    order_id = f"MedicationRequest/{order.get('id')}"
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": resources}
+    try:
+        imported = from_fhir(bundle, today, "prefetch", answered=answered)
+    except KetadoseError as exc:
+        raise BadRequest(f"prefetch: {exc}") from None
+    # The order being checked is not one of the patient's current medicines.
+    if missing:
+        cards.append(_card(
+            f"ketadose could not check this order fully: prefetch missing ({', '.join(missing)})",
+            "warning", "ketadose CDS service (discovery lists the prefetch it needs)",
+            "The EHR did not send: " + ", ".join(f"`{m}` ({_md(PREFETCH[m])})" for m in missing)
+            + ". Rules that need these answers are reported as not assessed.", "KD-CDS-PREFETCH"))
+    patient, problems = build(imported.record, vocabulary())
+    if patient is None:
+        first = problems[0]
+        where = ".".join(str(p) for p in first.path)
+        cards.append(_card(f"ketadose could not read the patient record: {where}: {first.message}",
+                           "warning", "ketadose patient format", _md(first.message),
+                           "KD-CDS-RECORD"))
+        return cards
+    regimen_id = _regimen_ref(order) or settings.default_regimen
+    regimen = src = findings = None
+    if regimen_id:
+        try:
+            src, regimen, findings = load_regimen(regimen_id, settings.dirs)
+        except KetadoseError as exc:
+            cards.append(_card(f"ketadose: unknown regimen {regimen_id!r}", "warning",
+                               "ketadose regimen library", _md(exc.message), "KD-CDS-REGIMEN"))
+    else:
+        cards.append(_card("ketadose: no regimen named for this order: the dose was not checked",
+                           "warning", "ketadose CDS service",
+                           f"Name a ketadose regimen with the extension `{REGIMEN_EXTENSION}` or "
+                           "configure a clinic default (`ketadose serve --regimen ID`). The "
+                           "patient was screened for ketamine in general.", "KD-CDS-REGIMEN"))
+    screen = screen_for(patient, regimen, today, None)
+    for f in screen.findings:
+        blocking = f.severity in ("absolute", "relative")
+        cards.append(_card(f"{f.title + ': ' if f.title else ''}{f.message}", f.indicator,
+                           f.source, _md(f.message) + (f"\n\nRule {f.rule} ({f.severity}); source: "
+                                                       f"{_md(f.source)}"),
+                           f.rule, override=f.severity != "absolute" and (blocking or
+                                                                        f.severity == "caution")))
+    if screen.not_assessed:
+        cards.append(_card(f"ketadose screen incomplete: {len(screen.not_assessed)} question(s) "
+                           "unanswered; not an all-clear", "warning",
+                           "ketadose screening rules (`ketadose rules`)",
+                           "\n".join(f"- {rid}: {_md(q)}" for rid, q in screen.not_assessed)
+                           + _stale_text(imported), "KD-CDS-INCOMPLETE"))
+    if regimen is not None and not screen.blocking:
+        cards += _plan_cards(order_id, order, regimen, patient, findings, plan_for)
+    if not any(c["indicator"] != "info" for c in cards):
+        cards.append(_card(f"ketadose: screen {screen.status} for "
+                           f"{regimen.id if regimen else 'ketamine'}", "info",
+                           "ketadose screening rules (`ketadose rules`)",
+                           f"Screen status: {screen.status}. Every rule was assessed.",
+                           "KD-CDS-SCREEN"))
+    return cards
+
+
+def _stale_text(imported) -> str:
+    if not imported.stale:
+        return ""
+    return "\n\nNot counted (too old or undated): " + "; ".join(
+        f"{s['field']} from {s['resource']} ({s.get('date') or 'no date'})" for s in imported.stale)
+
+
+def _regimen_ref(order):
+    for ext in order.get("extension") or ():
+        if isinstance(ext, dict) and ext.get("url") == REGIMEN_EXTENSION \
+                and isinstance(ext.get("valueString"), str):
+            return ext["valueString"]
+    return None
+
+
+def _ordered_rate(order):
+    """The ordered rate in mg/h if the order states one (rateQuantity), else None."""
+    for d in order.get("dosageInstruction") or ():
+        for dr in (d.get("doseAndRate") or ()) if isinstance(d, dict) else ():
+            q = dr.get("rateQuantity") if isinstance(dr, dict) else None
+            if isinstance(q, dict) and q.get("code") == "mg/h" and \
+                    isinstance(q.get("value"), (int, float)) and not isinstance(q["value"], bool):
+                return float(q["value"])
+    return None
+
+
+def _plan_cards(order_id, order, regimen, patient, findings, plan_for) -> list:
+    cards = []
+    try:
+        plan = plan_for(regimen, patient, {}, findings)
+    except KetadoseError as exc:
+        return [_card(f"ketadose could not plan {regimen.id}: {exc.message}", "warning",
+                      "ketadose dose calculator", _md(exc.message), "KD-CDS-PLAN")]
+    for f in plan.findings:
+        hard = f.severity == "error"
+        cards.append(_card(f.message, "critical" if hard else f.indicator, f.source,
+                           _md(f.message) + (f"\n\nRule {f.rule}"
+                                             + (": a hard limit, no override." if hard else ".")),
+                           f.rule, override=f.severity == "warning"))
+    if plan.blocked:
+        return cards
+    rated = [p for p in plan.phases if getattr(p, "mg_h_max", None)]
+    ordered = _ordered_rate(order)
+    if ordered is None or not rated:
+        return cards
+    capped = round(max(p.mg_h_max for p in rated), 4)
+    suggestion = [{"label": f"Change the rate to {capped:g} mg/h", "uuid": str(uuid.uuid4()),
+                   "isRecommended": True,
+                   "actions": [{"type": "update", "description":
+                                f"Set the infusion rate of {order_id} to {capped:g} mg/h",
+                                "resource": _with_rate(order, capped)}]}]
+    # The safety gate on what would be delivered: the ordered rate against the limit library,
+    # exactly as the CLI checks a planned rate (hard: refused, no override; soft: a reason).
+    gate = _gate(regimen, plan, ordered)
+    for f in gate:
+        hard = f.severity == "error"
+        cards.append(_card(f"Ordered rate: {f.message}", "critical" if hard else "warning",
+                           f.source, _md(f.message) + (f"\n\nRule {f.rule}: "
+                                                       + ("a hard limit: no override."
+                                                          if hard else "a soft limit.")),
+                           f.rule, override=not hard, suggestions=suggestion))
+    if not gate and ordered > capped + 1e-9:
+        cards.append(_card(
+            f"Ordered {ordered:g} mg/h is above the {capped:g} mg/h that {regimen.id} plans "
+            "for this patient", "warning", rated[0].source or regimen.id,
+            f"The regimen's highest planned rate for this patient is {capped:g} mg/h "
+            f"(dosing weight {plan.weight.kg or plan.weight.actual_kg} kg, caps applied).",
+            "KD-CDS-RATE", override=True, suggestions=suggestion))
+    return cards
+
+
+def _gate(regimen, plan, ordered) -> list:
+    from ketadose import limits as lim
+    from ketadose.io.library import limit_library
+    from ketadose.units import Quantity, parse_unit
+
+    ctx = lim.Context(regimen.drug, regimen.route, regimen.setting, {})  # no confirmations:
+    # a template's confirmed soft limits cover its own planned numbers, not an order's
+    out = lim.check(limit_library(), ctx, "rate", Quantity(ordered, parse_unit("mg/h")),
+                    "ordered rate")
+    if plan.weight.kg:
+        out += lim.check(limit_library(), ctx, "rate_per_kg",
+                         Quantity(ordered / plan.weight.kg, parse_unit("mg/kg/h")),
+                         "ordered rate per kg")
+    return [f for f in out if f.severity in ("error", "warning")]
+
+
+def _with_rate(order, rate):
+    import copy
+
+    fixed = copy.deepcopy(order)
+    for d in fixed.get("dosageInstruction") or ():
+        for dr in d.get("doseAndRate") or ():
+            q = dr.get("rateQuantity")
+            if isinstance(q, dict) and q.get("code") == "mg/h":
+                q["value"] = rate
+    return fixed
