@@ -6,10 +6,8 @@ Exit codes: 0 ok (warnings allowed), 1 blocking findings, 2 usage or input error
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import io
-import os
+import signal
 import sys
 
 import click
@@ -18,6 +16,7 @@ from ketadose import __version__
 from ketadose.errors import KetadoseError
 
 OK, BLOCKED, INPUT_ERROR, INTERNAL = 0, 1, 2, 3
+PIPE_CLOSED = 141  # 128 + SIGPIPE
 
 
 class InputError(click.ClickException):
@@ -26,7 +25,9 @@ class InputError(click.ClickException):
     exit_code = INPUT_ERROR
 
     def show(self, file=None):
-        click.echo(f"ketadose: error: {self.message}", err=True)
+        from ketadose.render.text import terminal_safe
+
+        click.echo(f"ketadose: error: {terminal_safe(self.message, newlines=False)}", err=True)
 
 
 class Group(click.Group):
@@ -38,32 +39,43 @@ class Group(click.Group):
 
 
 def output_options(fn):
-    """-o/--output FILE (atomic, never overwrites without --force) and --quiet, on every command."""
+    """-o/--output FILE (atomic, never overwrites without --force) and --quiet, on every command.
 
-    @click.option("-o", "--output", "output_path", type=click.Path(dir_okay=False), metavar="FILE",
+    The CLI opens the output stream (the -o file, or standard output on first use) and the
+    command's renderers write to it as they go; the file is committed (fsync, then link or
+    replace) only when the command ends normally, and removed on every other exit path."""
+
+    @click.option("-o", "--output", "output_path", metavar="FILE",
                   help="Write the output to FILE atomically; an existing file needs --force.")
-    @click.option("--force", "force_output", is_flag=True, help="Allow --output to replace a file.")
+    @click.option("--force", "force_output", is_flag=True,
+                  help="Allow --output (and --plot) to replace a regular file.")
     @click.option("-q", "--quiet", is_flag=True, help="No diagnostics on stderr (for scripts).")
     @functools.wraps(fn)
     def wrapper(*args, output_path=None, force_output=False, quiet=False, **kwargs):
         ctx = click.get_current_context()
         ctx.meta["quiet"] = quiet
-        if not output_path:
-            return fn(*args, **kwargs)
-        from ketadose.io.files import write_atomic
+        ctx.meta["force"] = force_output
+        if output_path:
+            from ketadose.io.writer import AtomicFile
 
-        if os.path.exists(output_path) and not force_output:
-            raise KetadoseError("exists; use --force to overwrite it", output_path)
-        buf = io.StringIO()
+            ctx.meta["out"] = AtomicFile(output_path, force_output)
         code = OK
         try:
-            with contextlib.redirect_stdout(buf):
-                fn(*args, **kwargs)
+            fn(*args, **kwargs)
         except click.exceptions.Exit as exc:
             code = exc.exit_code
-        write_atomic(output_path, buf.getvalue(), force_output)
-        if not quiet:
-            click.echo(f"wrote {output_path}", err=True)
+        except BaseException:
+            out = ctx.meta.get("out")
+            if out is not None and hasattr(out, "abort"):
+                out.abort()
+            raise
+        out = ctx.meta.get("out")
+        if out is not None:
+            out.finish()  # flush (stdout) or fsync and link into place (-o): errors end the run
+        if output_path and not quiet:
+            from ketadose.render.text import terminal_safe
+
+            click.echo(f"wrote {terminal_safe(output_path, newlines=False)}", err=True)
         ctx.exit(code)
 
     return wrapper
@@ -119,19 +131,20 @@ def schema(what, fmt):
     """Print a JSON Schema: of an input (regimen, patient) or of an output (plan, check,
     validate, batch: one JSON Lines record, simulate-population: simulate --population)."""
     from ketadose.output_schemas import SCHEMAS
+    from ketadose.render.diag import emit
     from ketadose.patient import PATIENT
     from ketadose.regimen_format import REGIMEN
     from ketadose.render.data import to_json
     from ketadose.spec import to_json_schema
 
     if what in SCHEMAS:
-        click.echo(to_json(SCHEMAS[what]), nl=False)
+        emit(to_json(SCHEMAS[what]))
         return
     node = {"regimen": REGIMEN, "patient": PATIENT}[what]
     doc = {"$schema": "https://json-schema.org/draft/2020-12/schema",
            "$id": f"https://ketadose.invalid/schema/{what}-v1.json",
            "title": f"ketadose {what}, format v1", **to_json_schema(node)}
-    click.echo(to_json(doc), nl=False)
+    emit(to_json(doc))
 
 
 # ----------------------------------------------------------------------------- limits, rules
@@ -256,14 +269,9 @@ def _pop_patient_flags(kwargs) -> dict:
 
 
 def _date(value):
-    import datetime as dt
+    from ketadose.options import date
 
-    if value is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise KetadoseError(f"--date {value!r} is not a date (YYYY-MM-DD)") from None
+    return date(value)
 
 
 @cli.command()
@@ -302,22 +310,15 @@ def check(ctx, regimen, patient_path, override, on_date, reproducible, explain, 
 
 
 def _start(value):
-    import datetime as dt
+    from ketadose.options import start
 
-    if value is None:
-        return None
-    try:
-        return dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise KetadoseError(f"--start {value!r} is not a date and time (e.g. 2026-12-01T09:00)") from None
+    return start(value)
 
 
 def _concentration(value):
-    if value is None:
-        return None
-    from ketadose.units import parse_quantity
+    from ketadose.options import concentration
 
-    return parse_quantity(value, ("concentration",))
+    return concentration(value)
 
 
 @cli.command()
@@ -348,8 +349,10 @@ def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming
     flags = _pop_patient_flags(kwargs)
     if not patients and not patient_path and not _flags_given(flags):
         raise click.UsageError("give --patient FILE and/or patient flags such as --weight")
+    from ketadose.options import priming as _priming
+
     opts = {"concentration": _concentration(concentration), "weight_basis": weight_basis,
-            "start": _start(start), "priming": priming, "override": override,
+            "start": _start(start), "priming": _priming(priming), "override": override,
             "reproducible": reproducible, "explain": explain}
     if patients:
         _batch_usage(patient_path, flags, fmt)
@@ -367,7 +370,7 @@ def _resolution(value) -> float:
 
     q = parse_quantity(value, ("duration",))
     minutes = q.magnitude("min")
-    if not 0.1 <= minutes <= 60:
+    if not 0.1 <= minutes <= 60:  # also refuses NaN
         raise KetadoseError("--resolution must be between 6 s (0.1 min) and 1 h")
     return minutes
 
@@ -394,7 +397,11 @@ def simulate(ctx, regimen, patient_path, model, resolution, bio_f, ka, plot, exp
     """Predict plasma ketamine over the whole course from a published PK model."""
     from ketadose.commands.simulate import run_simulate
 
+    from ketadose.options import bioavailability
+    from ketadose.options import ka as _ka
+
     flags = _pop_patient_flags(kwargs)
+    bio_f, ka = bioavailability(bio_f), _ka(ka)
     ctx.exit(run_simulate(_dirs(ctx), regimen, patient_path, flags, model, _resolution(resolution),
                           bio_f, ka, fmt, plot, explain, population=population, seed=seed))
 
@@ -490,26 +497,72 @@ def vocabulary(fmt):
     show_vocabulary(fmt)
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP: unwinds like an exception so that a temporary -o file is removed."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum, _frame):
+    raise Terminated(signum)
+
+
 def main(argv=None):
     """Entry point: never a traceback for bad input; a bug is reported on one line, exit 3."""
+    from ketadose.io.writer import PipeClosed, plug_std_fds
+
+    plug_std_fds()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)
     try:
         rc = cli.main(args=argv, prog_name="ketadose", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("ketadose: aborted", err=True)
         rc = INPUT_ERROR
+    except click.UsageError as exc:
+        # One line, as for every other input error (click's own display takes four).
+        command = exc.ctx.command_path if exc.ctx else "ketadose"
+        click.echo(f"ketadose: error: {_safe(exc.format_message())} (see `{command} --help`)",
+                   err=True)
+        rc = INPUT_ERROR
     except click.ClickException as exc:
         exc.show()
         rc = exc.exit_code
     except KetadoseError as exc:  # raised outside a command (e.g. while parsing)
-        click.echo(f"ketadose: error: {exc}", err=True)
+        click.echo(f"ketadose: error: {_safe(str(exc))}", err=True)
         rc = INPUT_ERROR
-    except BrokenPipeError:
-        sys.stderr.close()  # the reader went away (e.g. `| head`): not an error of ours
-        rc = OK
+    except (PipeClosed, BrokenPipeError):
+        # The reader went away (e.g. `| head -1`): not an error of ours, and not "blocked" (1).
+        # 141 is what a shell reports for a process killed by SIGPIPE, as git's status is.
+        rc = PIPE_CLOSED
+    except Terminated as exc:
+        rc = 128 + exc.signum
     except click.exceptions.Exit as exc:
         rc = exc.exit_code
     except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
-        click.echo(f"ketadose: internal error (please report): {type(exc).__name__}: {exc}",
-                   err=True)
+        click.echo(f"ketadose: internal error (please report): {type(exc).__name__}: "
+                   f"{_safe(str(exc))[:200]}", err=True)
         rc = INTERNAL
+    if rc == PIPE_CLOSED:
+        _quiet_stdout()
     sys.exit(rc if isinstance(rc, int) else OK)
+
+
+def _safe(text: str) -> str:
+    from ketadose.render.text import terminal_safe
+
+    return terminal_safe(text, newlines=False)
+
+
+def _quiet_stdout() -> None:
+    """Python flushes sys.stdout at exit; with the reader gone that would print a second error."""
+    import os
+
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+    except OSError:
+        pass

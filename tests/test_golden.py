@@ -55,6 +55,10 @@ def _normalise(data: dict) -> dict:
         data["sessions"] = sessions[:2] + sessions[-1:]
         data["session_count"] = len(sessions)
     data.get("audit", {}).pop("ketadose_version", None)
+    # The screening date is recorded for `verify`; without --start it is the day the test runs.
+    options = data.get("audit", {}).get("inputs", {}).get("options", {})
+    if "date" in options and not options.get("start"):
+        options["date"] = "(today)"
     return data
 
 

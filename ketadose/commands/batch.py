@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import sys
 
 from ketadose import __version__
 from ketadose.errors import KetadoseError
@@ -15,11 +14,12 @@ from ketadose.io.batch import RecordError, open_records, records
 from ketadose.io.library import vocabulary
 from ketadose.io.regimens import load_regimen
 from ketadose.patient import build
-from ketadose.render.diag import quiet
+from ketadose.render.diag import output, quiet
+from ketadose.render.text import json_safe
 
 
 def _dumps(data) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return json_safe(json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
 
 
 # The parts of a plan that come from the regimen alone are the same for every patient: they are
@@ -59,12 +59,9 @@ def run_batch(mode, dirs, ref, path, kind, opts, today) -> int:
     if mode == "plan" and regimen is None:
         raise KetadoseError("plan needs a regimen")
     vocab = vocabulary()
-    try:
-        stream, kind = open_records(path, kind)
-    except OSError as exc:
-        raise KetadoseError(f"cannot read: {exc.strerror}", path) from None
-    progress = _progress(path)
-    out = sys.stdout
+    stream, kind = open_records(path, kind)
+    out = output()
+    progress = _progress(path, stream)
     worst = 0
     try:
         for number, data, size in records(stream, kind):
@@ -79,13 +76,13 @@ def run_batch(mode, dirs, ref, path, kind, opts, today) -> int:
                                    screen_for, screen_data))
             worst = max(worst, record["exit"])
             out.write(_encode(record) + "\n")
-            out.flush()
+            out.flush()  # each record as soon as it is made (a pipe reader sees it at once)
     except RecordError as exc:  # a bad CSV header: nothing can be read
         raise KetadoseError(str(exc), path) from None
     finally:
         if progress:
             progress[0].stop()
-        if stream is not sys.stdin.buffer:
+        if path != "-":
             stream.close()
     return worst
 
@@ -124,16 +121,18 @@ def _one(mode, data, vocab, regimen, src, findings, opts, today, screen_for, scr
         return {"exit": 2, "error": exc.message}
 
 
-def _progress(path):
-    """A progress bar on stderr when stderr is a terminal and the input is a file."""
-    if path == "-" or quiet() or not sys.stderr.isatty():
+def _progress(path, stream):
+    """A progress bar on stderr when stderr is a terminal and the input is a file. It never
+    touches stdout: rich's Live would otherwise redirect sys.stdout through itself."""
+    if path == "-" or quiet() or not os.isatty(2):
         return None
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from ketadose.render.table import console
 
     bar = Progress(TextColumn("patients"), BarColumn(), TimeRemainingColumn(),
-                   console=console(stderr=True), transient=True)
-    task = bar.add_task("batch", total=os.path.getsize(path))
+                   console=console(stderr=True), transient=True, redirect_stdout=False,
+                   redirect_stderr=False)
+    task = bar.add_task("batch", total=os.fstat(stream.fileno()).st_size)
     bar.start()
     return bar, task

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import click
+from ketadose.render.diag import emit
 
 from ketadose import __version__
 from ketadose.errors import KetadoseError
@@ -34,34 +34,42 @@ def screen_data(screen) -> dict:
     }
 
 
-def run_check(dirs, regimen_ref, patient_path, flags, override, today, fmt,
-              reproducible=False, explain=False) -> int:
-    regimen = src = None
-    if regimen_ref:
-        src, regimen, _findings = load_regimen(regimen_ref, dirs)
-    patient, patient_data = load_patient(patient_path, flags, today)
+def check_document(src, regimen, patient, patient_data, override, today, reproducible=False,
+                   explain=False, from_flags=(), fmt="json"):
+    """The check as (document, screen), computed by the core; shared by `check` and `verify`."""
+    from ketadose.audit import audit_block
+    from ketadose.io.library import limit_library, vocabulary
+    from ketadose.render.explain import cards, inputs_used, rules_evaluated
+
     screen = screen_for(patient, regimen, today, override)
     data = {"ketadose_version": __version__,
             "regimen": {"id": regimen.id, "sha256": src.sha256} if regimen else None,
             "patient": {"id": patient.id}, "date": today.isoformat(), **screen_data(screen)}
-    from ketadose.audit import audit_block
-    from ketadose.io.library import limit_library, vocabulary
-
-    from ketadose.render.explain import cards, inputs_used, rules_evaluated
-
     data["cards"] = cards(screen.findings)
     if explain:
-        from ketadose.io.patients import flags_to_data
-
-        data["explain"] = {"inputs": inputs_used(patient_data, set(flags_to_data(flags))),
+        data["explain"] = {"inputs": inputs_used(patient_data, set(from_flags)),
                            "rules_evaluated": rules_evaluated(screen)}
-    data["audit"] = audit_block(src, patient_data, {"command": "check", "date": today.isoformat(),
-                                                    "override": override},
-                                limit_library().version, vocabulary().version, reproducible)
+    data["audit"] = audit_block(src, patient_data, {
+        "command": "check", "date": today.isoformat(), "override": override,
+        "explain": bool(explain), "format": fmt, "patient_from_flags": sorted(from_flags)},
+        limit_library().version, vocabulary().version, reproducible)
+    return data, screen
+
+
+def run_check(dirs, regimen_ref, patient_path, flags, override, today, fmt,
+              reproducible=False, explain=False) -> int:
+    from ketadose.io.patients import flags_to_data
+
+    regimen = src = None
+    if regimen_ref:
+        src, regimen, _findings = load_regimen(regimen_ref, dirs)
+    patient, patient_data = load_patient(patient_path, flags, today)
+    data, screen = check_document(src, regimen, patient, patient_data, override, today,
+                                  reproducible, explain, set(flags_to_data(flags)), fmt)
     if fmt == "json":
-        click.echo(to_json(data), nl=False)
+        emit(to_json(data))
     elif fmt == "yaml":
-        click.echo(to_yaml(data), nl=False)
+        emit(to_yaml(data))
     else:
         render_screen(screen, regimen)
         if explain:
@@ -80,19 +88,19 @@ STATUS_STYLE = {"contraindicated": "bold white on red", "incomplete": "bold blac
 
 
 def render_screen(screen, regimen) -> None:
-    from ketadose.render.table import SEVERITY_STYLE, console, table
+    from ketadose.render.table import SEVERITY_STYLE, console, line, styled, table
 
     out = console()
     what = f"for {regimen.id} ({regimen.drug}, {regimen.route})" if regimen else "for ketamine"
-    out.print(f"Screen {what}: [{STATUS_STYLE[screen.status]}] {screen.status.upper()} [/]")
+    out.print(line(f"Screen {what}: ", (f" {screen.status.upper()} ", STATUS_STYLE[screen.status])))
     if screen.override:
-        out.print(f"[bold]Override recorded:[/bold] {screen.override}")
+        out.print(line(("Override recorded:", "bold"), f" {screen.override}"))
     if screen.findings:
         out.print(table("Findings (most severe first)", [
             ("severity", {"no_wrap": True}), ("rule", {"no_wrap": True}), ("finding", {"ratio": 3}),
             ("source", {"ratio": 2})],
-            [(f"[{SEVERITY_STYLE.get(f.severity, '')}]{f.severity}[/]", f.rule,
-              f"[bold]{f.title}[/bold]: {f.message}", f.source) for f in screen.findings]))
+            [(styled(f.severity, SEVERITY_STYLE.get(f.severity, "")), f.rule,
+              line((f.title, "bold"), f": {f.message}"), f.source) for f in screen.findings]))
     if screen.not_assessed:
         out.print(table("Not assessed: answer these before calling the screen clear",
                         [("rule", {"no_wrap": True}), "question"], screen.not_assessed))

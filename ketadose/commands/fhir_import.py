@@ -3,12 +3,12 @@ the FHIR resource behind each field, so that a clinician can check the mapping."
 
 from __future__ import annotations
 
-import click
 
 from ketadose.errors import KetadoseError
 from ketadose.io.files import read_bytes
 from ketadose.io.yamlsrc import decode, load_text
 from ketadose.render.data import to_json, to_yaml
+from ketadose.render.diag import emit
 
 
 def stale_settings(pairs) -> dict:
@@ -37,5 +37,5 @@ def run_import(path, today, fmt, stale_after, record_only) -> int:
     if not record_only:
         report["valid"] = not problems
         report["problems"] = [f"{'.'.join(str(p) for p in f.path)}: {f.message}" for f in problems]
-    click.echo(to_json(report) if fmt == "json" else to_yaml(report), nl=False)
+    emit(to_json(report) if fmt == "json" else to_yaml(report))
     return 2 if problems else 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-import click
+
+from ketadose.render.diag import emit
 
 from ketadose.describe import evidence_summary, phase_dose, phase_duration, schedule_summary
 from ketadose.errors import KetadoseError
@@ -32,7 +33,7 @@ def list_regimens(dirs, condition, route, fmt) -> None:
                  "route": r.route, "setting": r.setting, "schedule": schedule_summary(r),
                  "source_file": s.name, "sha256": s.sha256, "evidence": _evidence(r)}
                 for s, r in rows]
-        click.echo(to_json(data) if fmt == "json" else to_yaml(data), nl=False)
+        emit(to_json(data) if fmt == "json" else to_yaml(data))
         return
     from ketadose.render.table import console, table
 
@@ -49,19 +50,19 @@ def list_regimens(dirs, condition, route, fmt) -> None:
 def show_regimen(dirs, ref, fmt) -> None:
     src, regimen, findings = load_regimen(ref, dirs)
     if fmt == "yaml":
-        click.echo(src.text, nl=False)
+        emit(src.text)
         return
     if fmt == "json":
         data = {"source_file": src.name, "sha256": src.sha256, "regimen": plain(regimen),
                 "unverified": [{"where": w, "field": f, "why": y} for w, f, y in regimen.unverified()],
                 "findings": [f.as_dict() for f in findings]}
-        click.echo(to_json(data), nl=False)
+        emit(to_json(data))
         return
-    from ketadose.render.table import SEVERITY_STYLE, console, table
+    from ketadose.render.table import SEVERITY_STYLE, console, line, styled, table
 
     out = console()
     r = regimen
-    out.print(f"[bold]{r.title}[/bold]")
+    out.print(styled(r.title, "bold"))
     out.print(f"id {r.id} | {r.drug} | {r.route} | {r.setting} | weight basis: "
               f"{r.weight_basis or 'not needed'} | conditions: {', '.join(r.conditions)}")
     out.print(f"file {src.name}\nsha256 {src.sha256}\n")
@@ -91,11 +92,11 @@ def show_regimen(dirs, ref, fmt) -> None:
                                    ("source", {"ratio": 1})],
                     [(s.when, s.action, s.source) for s in r.stop_rules]))
     rt = r.retreatment
-    out.print("[bold]Retreatment[/bold]")
+    out.print(styled("Retreatment", "bold"))
     out.print(f"minimum interval: {rt.minimum_interval or 'none set by any guideline (a clinician decides)'}")
     out.print(f"relief lasted: {rt.relief_lasted}")
     if rt.liver_warning:
-        out.print(f"[yellow]liver:[/yellow] {rt.liver_warning}")
+        out.print(line(("liver:", "yellow"), f" {rt.liver_warning}"))
     out.print(f"source: {rt.source}\n")
     out.print(table("Evidence", [("citation", {"ratio": 4}), ("PMID", {"no_wrap": True}), "design",
                                      ("n", {"no_wrap": True}), "result", "role"],
@@ -109,10 +110,11 @@ def show_regimen(dirs, ref, fmt) -> None:
                         list(r.confirm.items())))
     if findings:
         out.print(table("Validation findings", [("rule", {"no_wrap": True}), ("severity", {"no_wrap": True}), "message"],
-                        [(f.rule, f"[{SEVERITY_STYLE.get(f.severity, '')}]{f.severity}[/]",
+                        [(f.rule, styled(f.severity, SEVERITY_STYLE.get(f.severity, "")),
                           f.message) for f in findings]))
     if r.notes:
-        out.print(f"[bold]Notes[/bold]\n{r.notes}")
+        out.print(styled("Notes", "bold"))
+        out.print(r.notes)
 
 
 _HEADER = """\
@@ -154,4 +156,4 @@ def new_regimen(dirs, from_id, new_id) -> None:
     if count != 1:
         raise KetadoseError("template has no top-level 'id:' line to replace", src.name)
     text = _HEADER.format(origin=regimen.id, version=__version__, target=f"{new_id}.yaml") + body
-    click.echo(text, nl=False)
+    emit(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import click
+from ketadose.render.diag import emit
 
 from ketadose import __version__
 from ketadose.commands.check import render_screen, screen_data, screen_for
@@ -149,14 +149,19 @@ def csv_rows(data) -> list:
 
 
 def plan_options_record(opts) -> dict:
-    """The options that change a plan, as text (recorded in the audit for `verify`)."""
+    """Every input that changes a plan's output, as text (recorded in the audit so that
+    `verify` recomputes exactly this): the options, the screening date (today when --start is
+    not given), --explain, the format and which patient keys came from flags."""
     from ketadose.units import format_quantity
 
     conc = opts.get("concentration")
     start = opts.get("start")
     return {"concentration": format_quantity(conc) if conc is not None else None,
             "weight_basis": opts.get("weight_basis"), "start": start.isoformat() if start else None,
-            "priming": opts.get("priming"), "override": opts.get("override")}
+            "priming": opts.get("priming"), "override": opts.get("override"),
+            "date": opts["date"].isoformat() if opts.get("date") else None,
+            "explain": bool(opts.get("explain")), "format": opts.get("format"),
+            "patient_from_flags": sorted(opts.get("from_flags") or ())}
 
 
 def audit_for(src, patient_data, opts) -> dict:
@@ -189,20 +194,52 @@ def plan_for(regimen, patient, opts, findings):
                      regimen_findings=findings, override=opts.get("override"))
 
 
+def plan_document(src, regimen, findings, patient, patient_data, opts):
+    """The plan for one patient as (document, screen, plan, exit code), computed by the core
+    and shared by `plan` and `verify`. ``plan`` is None when the screen blocks it; the document
+    is what --format json/yaml write."""
+    start = opts.get("start")
+    today = opts.get("date") or (start.date() if start else dt.date.today())
+    opts = {**opts, "date": today}
+    screen = screen_for(patient, regimen, today, opts.get("override"))
+    if screen.blocking:
+        # A contraindicated patient gets no plan unless a clinician records why (--override).
+        data = {"ketadose_version": __version__, "regimen": {"id": regimen.id, "sha256": src.sha256},
+                "screen": screen_data(screen), "blocked": True, "sessions": None,
+                "audit": audit_for(src, patient_data, opts)}
+        return data, screen, None, 1
+    plan = plan_for(regimen, patient, opts, findings)
+    explain = None
+    if opts.get("explain"):
+        from ketadose.render.explain import inputs_used
+
+        explain = inputs_used(patient_data, set(opts.get("from_flags") or ()))
+    data = plan_data(plan, src, screen, patient, start, explain)
+    data["audit"] = audit_for(src, patient_data, opts)
+    if plan.blocked:
+        blocked = {k: data[k] for k in ("ketadose_version", "regimen", "patient", "screen",
+                                        "warnings", "blocked", "audit")}
+        blocked["sessions"] = None
+        return blocked, screen, plan, 1
+    return data, screen, plan, 0
+
+
 def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
+    from ketadose.io.patients import flags_to_data
+
     src, regimen, findings = load_regimen(ref, dirs)
     start = opts["start"]
     patient, patient_data = load_patient(patient_path, flags,
                                          start.date() if start else dt.date.today())
-    screen = screen_for(patient, regimen, start.date() if start else dt.date.today(),
-                        opts["override"])
-    if screen.blocking:
-        # A contraindicated patient gets no plan unless a clinician records why (--override).
+    opts = {**opts, "format": fmt, "from_flags": set(flags_to_data(flags))}
+    if fmt == "fhir":
+        from ketadose.render.fhir import check_fhir_id
+
+        check_fhir_id(patient.id)
+    data, screen, plan, code = plan_document(src, regimen, findings, patient, patient_data, opts)
+    if plan is None:
         if fmt in ("json", "yaml"):
-            data = {"ketadose_version": __version__, "regimen": {"id": regimen.id, "sha256": src.sha256},
-                    "screen": screen_data(screen), "blocked": True, "sessions": None,
-                    "audit": audit_for(src, patient_data, opts)}
-            click.echo(to_yaml(data) if fmt == "yaml" else to_json(data), nl=False)
+            emit(to_yaml(data) if fmt == "yaml" else to_json(data))
         elif fmt == "table":
             render_screen(screen, regimen)
         if fmt not in ("json", "yaml"):
@@ -212,48 +249,36 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
             note("No plan: the patient is contraindicated. A clinician may proceed only with "
                  "--override \"reason\".")
         return 1
-    plan = plan_for(regimen, patient, opts, findings)
-    explain = None
-    if opts.get("explain"):
-        from ketadose.io.patients import flags_to_data
-        from ketadose.render.explain import inputs_used
-
-        explain = inputs_used(patient_data, set(flags_to_data(flags)))
-    data = plan_data(plan, src, screen, patient, start, explain)
-    data["audit"] = audit_for(src, patient_data, opts)
-    if plan.blocked:
-        errors = [f for f in plan.findings if f.severity == "error"]
+    if code:
         if fmt in ("json", "yaml"):
-            blocked = {k: data[k] for k in ("ketadose_version", "regimen", "patient", "screen",
-                                            "warnings", "blocked", "audit")}
-            blocked["sessions"] = None
-            click.echo(to_yaml(blocked) if fmt == "yaml" else to_json(blocked), nl=False)
-        for f in errors:
-            note(f"ketadose: refused {f.rule}: {f.message}")
+            emit(to_yaml(data) if fmt == "yaml" else to_json(data))
+        for f in plan.findings:
+            if f.severity == "error":
+                note(f"ketadose: refused {f.rule}: {f.message}")
         note("No plan: the delivered plan exceeds a hard limit (no override) or a soft limit "
              "that is not confirmed (regimen confirm: or --override \"reason\").")
         return 1
     if fmt == "json":
-        click.echo(to_json(data), nl=False)
+        emit(to_json(data))
     elif fmt == "yaml":
-        click.echo(to_yaml(data), nl=False)
+        emit(to_yaml(data))
     elif fmt == "csv":
-        click.echo(to_csv(csv_rows(data), CSV_COLUMNS), nl=False)
+        emit(to_csv(csv_rows(data), CSV_COLUMNS))
     elif fmt == "fhir":
         from ketadose.render.fhir import bundle
 
-        click.echo(to_json(bundle(plan, data, start)), nl=False)
+        emit(to_json(bundle(plan, data, start)))
     elif fmt == "html":
         from ketadose.render.html import page
 
-        click.echo(page(plan, data, screen, start, _chart(plan)), nl=False)
+        emit(page(plan, data, screen, start, _chart(plan)))
     else:
         from ketadose.render.plan_table import render_plan
 
         render_plan(plan, data, screen, start)
-        if explain is not None:
+        if opts.get("explain"):
             from ketadose.render.explain import render_plan_explain
             from ketadose.render.table import console
 
-            render_plan_explain(console(), plan, data, screen, explain)
+            render_plan_explain(console(), plan, data, screen, data["explain"]["inputs"])
     return 0

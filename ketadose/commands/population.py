@@ -6,11 +6,11 @@ assumed entry ("marks"), so a clinician sees them next to the numbers.
 
 from __future__ import annotations
 
-import click
 
 from ketadose import __version__
 from ketadose.errors import KetadoseError
 from ketadose.render.data import to_csv, to_json, to_yaml
+from ketadose.render.diag import emit
 
 FORMAT_VERSION = 1
 
@@ -132,16 +132,23 @@ def _title(plan, res):
 
 
 def write_plot(plot, res, title):
-    from ketadose.io.files import write_atomic
+    """Through the CLI's one writer (as `simulate --plot`): regular files, --force to replace."""
+    from ketadose.commands.simulate import write_chart
+
+    write_chart(plot, lambda fh: fh.write(chart_svg(res, title)),
+                lambda fh: _png(fh, res, title))
+
+
+def chart_svg(res, title):
     from ketadose.pk import chart
 
-    if plot.lower().endswith(".svg"):
-        write_atomic(plot, chart.svg_band_chart(res.t_h, res.ketamine, title, res.norketamine),
-                     force=True)
-    elif plot.lower().endswith(".png"):
-        chart.png_band_chart(plot, res.t_h, res.ketamine, title, res.norketamine)
-    else:
-        raise KetadoseError("--plot needs a .png or .svg file name", plot)
+    return chart.svg_band_chart(res.t_h, res.ketamine, title, res.norketamine)
+
+
+def _png(fh, res, title):
+    from ketadose.pk import chart
+
+    chart.png_band_chart(fh, res.t_h, res.ketamine, title, res.norketamine)
 
 
 def run_population(plan, src, model, n, seed, resolution, f, ka, fmt, plot) -> int:
@@ -150,10 +157,10 @@ def run_population(plan, src, model, n, seed, resolution, f, ka, fmt, plot) -> i
     if plot:
         write_plot(plot, res, title)
     if fmt == "json":
-        click.echo(to_json(population_data(res, src, plan)), nl=False)
+        emit(to_json(population_data(res, src, plan)))
     elif fmt == "csv":
         rows, cols = csv_rows(res)
-        click.echo(to_csv(rows, cols), nl=False)
+        emit(to_csv(rows, cols))
     else:
         render(res, plan, title)
     return 0
@@ -166,11 +173,11 @@ def _band(d, nd=0):
 def render(res, plan, title) -> None:
     from ketadose.pk.chart import text_band_chart
     from ketadose.pk.popmodels import CV_CONVENTION, omega2
-    from ketadose.render.table import console, table
+    from ketadose.render.table import console, line, table
 
     out = console()
     m = res.model
-    out.print(f"[bold]{m.name}[/bold] ({m.status}); {m.population}", markup=True)
+    out.print(line((m.name, "bold"), f" ({m.status}); {m.population}"))
     out.print(m.citation, markup=False)
     out.print(f"{res.n:,} virtual patients, seed {res.seed}; every one weighs {res.weight_kg:g} kg "
               f"({res.pop.scaling})", markup=False)
@@ -185,9 +192,9 @@ def render(res, plan, title) -> None:
            for k, s in res.pop.residual.items()],
         CV_CONVENTION))
     for w in res.warnings:
-        out.print(f"[yellow]warning:[/yellow] {w}", markup=True, highlight=False)
+        out.print(line(("warning:", "yellow"), f" {w}"))
     for mark in res.marks:
-        out.print(f"[yellow]UNVERIFIED/assumed:[/yellow] {mark}", markup=True, highlight=False)
+        out.print(line(("UNVERIFIED/assumed:", "yellow"), f" {mark}"))
     met = res.norketamine is not None
     cols = ["day", "Cmax ng/mL median (5th-95th)", "AUC ng.h/mL median (5th-95th)"]
     if met:
@@ -272,10 +279,10 @@ def run_compare_population(plans, n, seed, fmt) -> int:
                                                         "common_random_numbers": True},
            "regimens": rows}
     if fmt == "json":
-        click.echo(to_json(doc), nl=False)
+        emit(to_json(doc))
         return 0
     if fmt == "yaml":
-        click.echo(to_yaml(doc), nl=False)
+        emit(to_yaml(doc))
         return 0
     from ketadose.render.table import console, table
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import click
+
+from ketadose.render.diag import emit, emit_line
 
 from ketadose.io.library import limit_library
 from ketadose.render.data import plain, to_json, to_yaml
@@ -18,9 +19,9 @@ def show_limits(fmt: str) -> None:
     lib = limit_library()
     if fmt != "table":
         data = {"version": lib.version, "limits": [plain(lim) for lim in lib.limits]}
-        click.echo(to_json(data) if fmt == "json" else to_yaml(data), nl=False)
+        emit(to_json(data) if fmt == "json" else to_yaml(data))
         return
-    from ketadose.render.table import console, table
+    from ketadose.render.table import console, line, table
 
     rows, notes = [], []
     for lim in lib.limits:
@@ -29,8 +30,8 @@ def show_limits(fmt: str) -> None:
             for name, v in lim.settings.items())
         rows.append((lim.id, f"{lim.drug}\n{'/'.join(lim.routes)}", lim.what, lim.unit,
                      _bound(lim.soft), _bound(lim.hard, lim.hard_inclusive), moved or "-"))
-        notes.append(f"[bold]{lim.id}[/bold] {lim.source}" +
-                     (f"\n  [yellow]UNVERIFIED:[/yellow] {lim.unverified}" if lim.unverified else ""))
+        notes.append(line((lim.id, "bold"), f" {lim.source}", *(
+            ("\n  ", ("UNVERIFIED:", "yellow"), f" {lim.unverified}") if lim.unverified else ())))
     nowrap = {"no_wrap": True}
     cols = [("id", nowrap), ("drug / route", nowrap), ("limit", {"ratio": 1}), ("unit", nowrap),
             ("soft", nowrap), ("hard", nowrap), ("by setting", nowrap)]
@@ -70,11 +71,11 @@ def show_rules(fmt: str, rule_id: str | None) -> None:
             raise KetadoseError(f"no rule {rule_id!r}; `ketadose rules` lists them")
     keys = ("id", "severity", "name", "summary", "doc", "source")
     if fmt == "json":
-        click.echo(to_json([dict(zip(keys, r)) for r in rules]), nl=False)
+        emit(to_json([dict(zip(keys, r)) for r in rules]))
         return
     if rule_id:
         rid, sev, name, _summary, doc, source = rules[0]
-        click.echo(f"{rid} {name} ({sev})\n\n{doc}\n\nSource: {source}")
+        emit_line(f"{rid} {name} ({sev})\n\n{doc}\n\nSource: {source}")
         return
     from ketadose.render.table import console, table
 
@@ -91,7 +92,7 @@ def show_vocabulary(fmt: str) -> None:
     if fmt != "table":
         data = {"version": vocab.version, "conditions": vocab.conditions, "classes": vocab.classes,
                 "medicines": vocab.medicines}
-        click.echo(to_json(data) if fmt == "json" else to_yaml(data), nl=False)
+        emit(to_json(data) if fmt == "json" else to_yaml(data))
         return
     from ketadose.render.table import console, table
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from ketadose.render.diag import emit, emit_line
+
 from ketadose import __version__
 from ketadose.errors import KetadoseError
 from ketadose.io.library import limit_library
@@ -96,50 +98,65 @@ def run_simulate(dirs, ref, patient_path, flags, model, resolution, f, ka, fmt, 
     res = _simulate(plan, model, resolution, f, ka)
     title = f"{plan.regimen.id}: predicted plasma ketamine ({res.model.id}, {plan.weight.actual_kg:g} kg)"
     if plot:
-        from ketadose.io.files import write_atomic
-        from ketadose.pk import chart
-
-        if plot.lower().endswith(".svg"):
-            write_atomic(plot, chart.svg_chart(res.t_h, res.ketamine, title), force=True)
-        elif plot.lower().endswith(".png"):
-            chart.png_chart(plot, res.t_h, res.ketamine, title)
-        else:
-            raise KetadoseError("--plot needs a .png or .svg file name", plot)
+        _plot(plot, res, title)
     if fmt == "json":
         data = result_data(res, src, plan)
         if explain:
             data["explain"] = simulation_explain(res, plan, resolution)
-        click.echo(to_json(data), nl=False)
+        emit(to_json(data))
     elif fmt == "csv":
         rows = [{"t_h": round(float(t), 6), "ketamine_ng_per_ml": round(float(c), 4),
                  "norketamine_ng_per_ml": "" if res.norketamine is None else
                  round(float(res.norketamine[i]), 4)}
                 for i, (t, c) in enumerate(zip(res.t_h, res.ketamine))]
-        click.echo(to_csv(rows, ("t_h", "ketamine_ng_per_ml", "norketamine_ng_per_ml")), nl=False)
+        emit(to_csv(rows, ("t_h", "ketamine_ng_per_ml", "norketamine_ng_per_ml")))
     else:
         render_simulation(res, plan, title)
         if explain:
-            click.echo("Explanation (--explain):")
+            emit_line("Explanation (--explain):")
             for step in simulation_explain(res, plan, resolution):
-                click.echo(f"  {step['what']}: {step['expression']}"
+                emit_line(f"  {step['what']}: {step['expression']}"
                            + (f"  [{step['source']}]" if step["source"] else ""))
     return 0
 
 
+def _plot(path, res, title) -> None:
+    from ketadose.pk import chart
+
+    write_chart(path, lambda fh: fh.write(chart.svg_chart(res.t_h, res.ketamine, title)),
+                lambda fh: chart.png_chart(fh, res.t_h, res.ketamine, title))
+
+
+def write_chart(path, svg, png) -> None:
+    """A chart through the same writer as -o: regular files only, --force to replace, never
+    through a symlink without --force. ``svg``/``png`` write into the open file."""
+    from ketadose.io.writer import AtomicFile
+    from ketadose.pk import chart
+
+    low = path.lower()
+    if not low.endswith((".svg", ".png")):
+        raise KetadoseError("--plot needs a .png or .svg file name", path)
+    force = bool(click.get_current_context().meta.get("force"))
+    if low.endswith(".png"):
+        chart.png_import()  # a missing matplotlib is refused before the file is created
+    with AtomicFile(path, force, what="a chart") as fh:
+        (svg if low.endswith(".svg") else png)(fh)
+
+
 def render_simulation(res, plan, title) -> None:
     from ketadose.pk.chart import text_chart
-    from ketadose.render.table import console, table
+    from ketadose.render.table import console, line, styled, table
 
     out = console()
     m = res.model
-    out.print(f"[bold]{m.name}[/bold] ({m.status}); {m.population}")
+    out.print(line((m.name, "bold"), f" ({m.status}); {m.population}"))
     out.print(f"{m.citation}")
     p = res.params
     out.print(f"Patient parameters: V1 {p.v1_l:.3g} L, k10 {p.k10:.4g}/min, k12 {p.k12:.4g}, "
               f"k21 {p.k21:.4g}, k13 {p.k13:.4g}, k31 {p.k31:.4g}/min"
               + (f"; F {res.f:g}, ka {res.ka:.4g}/min ({res.absorption_source})" if res.ka else ""))
     for w in res.warnings:
-        out.print(f"[yellow]warning:[/yellow] {w}")
+        out.print(line(("warning:", "yellow"), f" {w}"))
     out.print(table("Per day (day after the course last)", [
         "day", "Cmax ng/mL", "Tmax h", "end of day ng/mL", "AUC ng.h/mL"],
         [(f"{d['day']}" + (" (after)" if d["after_course"] else ""), f"{d['cmax_ng_per_ml']:.1f}",
@@ -151,7 +168,7 @@ def render_simulation(res, plan, title) -> None:
                      for t in res.thresholds]))
     out.print(text_chart(res.t_h, res.ketamine, title), markup=False, highlight=False)
     for n in res.notes:
-        out.print(f"[dim]- {n}[/dim]")
+        out.print(styled(f"- {n}", "dim"))
     spread = model_spread(plan, res)
     if len(spread) > 1:
         out.print(table("Spread between models for this plan (peak and total exposure)",
@@ -207,10 +224,10 @@ def run_compare(dirs, refs, patient_path, flags, fmt, population=None, seed=1) -
             row["note"] = exc.message
         rows.append(row)
     if fmt == "json":
-        click.echo(to_json({"ketadose_version": __version__, "regimens": rows}), nl=False)
+        emit(to_json({"ketadose_version": __version__, "regimens": rows}))
         return 0
     if fmt == "yaml":
-        click.echo(to_yaml({"ketadose_version": __version__, "regimens": rows}), nl=False)
+        emit(to_yaml({"ketadose_version": __version__, "regimens": rows}))
         return 0
     from ketadose.render.table import console, table
 
@@ -245,7 +262,7 @@ def show_models(fmt) -> None:
                      "clearance_l_per_min_70kg": round(p.cl_l_min, 4),
                      "css_ng_per_ml_per_mg_per_h": round(1000 / 60 / p.cl_l_min, 2)})
     if fmt == "json":
-        click.echo(to_json(rows), nl=False)
+        emit(to_json(rows))
         return
     from ketadose.render.table import console, table
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import click
+
+from ketadose.render.diag import emit, emit_line
 
 from ketadose.errors import KetadoseError
 from ketadose.findings import Finding
@@ -48,34 +49,33 @@ def run(refs, fmt, dirs, explain=False) -> int:
     results = [(ref, findings_for(ref, dirs, explained.get(ref))) for ref in refs]
     everything = [f for _ref, fs in results for f in fs]
     if fmt == "json" and explain:
-        click.echo(to_json({"findings": [f.as_dict() for f in everything], "explain": [
+        emit(to_json({"findings": [f.as_dict() for f in everything], "explain": [
             {"file": ref, "rules_evaluated": [{"rule": r, "status": s} for r, s in
                                               e.get("rules_evaluated", [])],
-             "limits_consulted": e.get("limits_consulted", [])} for ref, e in explained.items()]}),
-            nl=False)
+             "limits_consulted": e.get("limits_consulted", [])} for ref, e in explained.items()]}))
     elif fmt == "json":
-        click.echo(to_json([f.as_dict() for f in everything]), nl=False)
+        emit(to_json([f.as_dict() for f in everything]))
     elif fmt == "github":
         for f in everything:
             d = f.as_dict()
             level = {"error": "error", "warning": "warning"}.get(f.severity, "notice")
-            click.echo(f"::{level} file={d['file']},line={d['line']},col={d['column']},"
+            emit_line(f"::{level} file={d['file']},line={d['line']},col={d['column']},"
                        f"title={f.rule}::{_escape(f.message)}")
     else:
         for f in everything:
             tag = f" [UNVERIFIED basis: {f.unverified}]" if f.unverified else ""
-            click.echo(f"{f.where}: {f.severity} {f.rule} {f.message}{tag}")
+            emit_line(f"{f.where}: {f.severity} {f.rule} {f.message}{tag}")
         errors = sum(f.severity == "error" for f in everything)
         warnings = sum(f.severity == "warning" for f in everything)
         bad = sum(any(f.severity == "error" for f in fs) for _r, fs in results)
         for ref, e in explained.items():
-            click.echo(f"{ref}: rules evaluated: " + ", ".join(
+            emit_line(f"{ref}: rules evaluated: " + ", ".join(
                 f"{r} {s}" for r, s in e.get("rules_evaluated", [])))
             for c in e.get("limits_consulted", []):
-                click.echo(f"{ref}: limit {c['rule']} {c['what']}: {c['value']:.4g} {c['unit']} vs "
+                emit_line(f"{ref}: limit {c['rule']} {c['what']}: {c['value']:.4g} {c['unit']} vs "
                            f"soft {c['soft']}, hard {c['hard']} -> {c['outcome']} [{c['source']}]")
         if not quiet():
-            click.echo(f"{len(results)} file(s) checked: {errors} error(s), {warnings} warning(s); "
+            emit_line(f"{len(results)} file(s) checked: {errors} error(s), {warnings} warning(s); "
                        f"{'all valid' if not bad else f'{bad} invalid'}")
     return 1 if any(f.severity == "error" for f in everything) else 0
 

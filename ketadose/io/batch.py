@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
 
 MAX_LINE = 64 * 1024  # a patient record is well under 1 KiB
 
@@ -31,7 +30,14 @@ class RecordError(Exception):
 
 def open_records(path: str, kind: str | None):
     """(stream, kind) for a path or '-'; kind from --patients-format, the suffix, or a sniff."""
-    stream = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
+    if path == "-":
+        from ketadose.io.writer import stdin_buffer
+
+        stream = stdin_buffer()
+    else:
+        from ketadose.io.files import open_regular
+
+        stream = open_regular(path)
     if kind is None:
         low = path.lower()
         if low.endswith(".csv"):
@@ -77,6 +83,9 @@ def records(stream, kind):
                     continue
                 if not isinstance(data, dict):
                     yield number, RecordError("a record must be a JSON object"), size
+                elif "\\u" in text and _has_surrogate(data):  # only an escape makes one
+                    yield number, RecordError("a lone surrogate escape (\\ud800-\\udfff) is "
+                                              "not a character"), size
                 else:
                     yield number, data, size
         return
@@ -102,6 +111,16 @@ def records(stream, kind):
             yield number, csv_record(dict(zip(header, row))), size
         except RecordError as exc:
             yield number, exc, size
+
+
+def _has_surrogate(data) -> bool:
+    if isinstance(data, str):
+        return any("\ud800" <= ch <= "\udfff" for ch in data)
+    if isinstance(data, dict):
+        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in data.items())
+    if isinstance(data, list):
+        return any(_has_surrogate(v) for v in data)
+    return False
 
 
 def _no_constant(name):

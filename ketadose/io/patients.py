@@ -57,6 +57,16 @@ def _medication(text: str) -> dict:
     return {"name": name.strip(), **({"dose": dose.strip()} if dose.strip() else {})}
 
 
+def patient_from_data(data: dict, where: str):
+    """(Patient, data) from recorded data (e.g. an audit block); KetadoseError if invalid."""
+    patient, findings = build(data, vocabulary())
+    if patient is None:
+        first = findings[0]
+        key = ".".join(str(p) for p in first.path) or "patient"
+        raise KetadoseError(f"invalid patient at {key}: {first.message}", where)
+    return patient, data
+
+
 def load_patient(path: str | None, flags: dict, today=None):
     """(Patient, the merged input data) from --patient and flags; KetadoseError if invalid.
 

@@ -59,7 +59,12 @@ def template_files(extra=()) -> list:
             names = sorted(f.name for f in folder.iterdir() if f.name.endswith(SUFFIXES))
             files += [str(folder.joinpath(n)) for n in names]
         else:
-            names = sorted(n for n in os.listdir(folder) if n.endswith(SUFFIXES))
+            try:
+                names = sorted(n for n in os.listdir(folder) if n.endswith(SUFFIXES))
+            except PermissionError:
+                raise KetadoseError("regimen folder: permission denied", folder) from None
+            except OSError as exc:
+                raise KetadoseError(f"regimen folder: cannot read: {exc.strerror}", folder) from None
             files += [os.path.join(folder, n) for n in names]
     return files
 

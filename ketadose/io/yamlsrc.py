@@ -200,17 +200,40 @@ def _convert(node, path, doc: Document, budget, depth):
     return _scalar(node, where)
 
 
+_INT = re.compile(r"^[-+]?[0-9]{1,30}$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def _scalar(node, where):
+    """A scalar by its tag. Explicit tags (``!!int "0x1"``, ``!!float "abc"``) reach here with
+    any text, so each conversion is checked rather than trusted; an integer of more than 30
+    digits is refused (no quantity needs one, and int() of thousands of digits is slow)."""
     tag, value = node.tag, node.value
+    if _SURROGATE.search(value):
+        raise KetadoseError("text contains a lone surrogate escape (not a character)", where)
     if tag == _STD + "null":
+        if value not in ("", "~", "null", "Null", "NULL"):
+            raise KetadoseError("a !!null value must be empty, ~ or null", where)
         return None
     if tag == _STD + "bool":
+        if value.lower() not in ("true", "false"):
+            raise KetadoseError("a !!bool value must be true or false", where)
         return value.lower() == "true"
     if tag == _STD + "int":
+        if not _INT.match(value):
+            if re.match(r"^[-+]?[0-9]+$", value):
+                raise KetadoseError("a whole number with more than 30 digits; refusing", where)
+            raise KetadoseError("not a whole number (plain decimal digits only)", where)
         return int(value)
     if tag == _STD + "float":
         low = value.lower()
         if "nan" in low or "inf" in low:
-            raise KetadoseError(f"{value!r} is not a finite number", where)
-        return float(value)
+            raise KetadoseError(f"{value[:20]!r} is not a finite number", where)
+        try:
+            number = float(value)
+        except ValueError:
+            raise KetadoseError("not a number (plain decimal notation only)", where) from None
+        if number != number or number in (float("inf"), float("-inf")):
+            raise KetadoseError("not a finite number", where)
+        return number
     return value

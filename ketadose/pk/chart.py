@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 
 from ketadose.pk.models import BANDS
@@ -68,7 +70,7 @@ def svg_chart(t_h, c, title: str) -> str:
             f'not a source)</text></svg>\n')
 
 
-def png_chart(path: str, t_h, c, title: str) -> None:
+def png_import():
     try:
         import matplotlib
 
@@ -79,6 +81,12 @@ def png_chart(path: str, t_h, c, title: str) -> None:
 
         raise KetadoseError("a PNG chart needs matplotlib (pip install 'ketadose[plot]'); "
                             "an .svg chart needs nothing") from None
+    return plt
+
+
+def png_chart(stream, t_h, c, title: str) -> None:
+    """Write the chart as PNG to a binary stream (the CLI's atomic writer)."""
+    plt = png_import()
     fig, ax = plt.subplots(figsize=(9, 4.5))
     ax.plot(t_h, c, color="#c0392b", lw=1.2)
     for level, label in BANDS:
@@ -89,8 +97,10 @@ def png_chart(path: str, t_h, c, title: str) -> None:
     ax.set_ylabel("ketamine, ng/mL")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120)
     plt.close(fig)
+    stream.write_bytes(buf.getvalue())
 
 
 # ----------------------------------------------------------------------------- population bands
@@ -187,17 +197,9 @@ def svg_band_chart(t_h, pct, title: str, pct_m=None) -> str:
             f'(a synthesis, not a source)</text></svg>\n')
 
 
-def png_band_chart(path: str, t_h, pct, title: str, pct_m=None) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        from ketadose.errors import KetadoseError
-
-        raise KetadoseError("a PNG chart needs matplotlib (pip install 'ketadose[plot]'); "
-                            "an .svg chart needs nothing") from None
+def png_band_chart(stream, t_h, pct, title: str, pct_m=None) -> None:
+    """Percentile bands as PNG, written to a binary stream (the CLI's atomic writer)."""
+    plt = png_import()
     fig, ax = plt.subplots(figsize=(9, 4.5))
     ax.fill_between(t_h, pct[0], pct[4], color="#c0392b", alpha=0.15, lw=0, label="ketamine 5th-95th")
     ax.fill_between(t_h, pct[1], pct[3], color="#c0392b", alpha=0.3, lw=0, label="25th-75th")
@@ -215,5 +217,7 @@ def png_band_chart(path: str, t_h, pct, title: str, pct_m=None) -> None:
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120)
     plt.close(fig)
+    stream.write_bytes(buf.getvalue())

@@ -7,6 +7,7 @@ import dataclasses
 import io
 import json
 
+from ketadose.render.text import csv_cell
 from ketadose.units import OverTime, Quantity, format_quantity
 
 
@@ -24,7 +25,12 @@ def plain(obj):
 
 
 def to_json(data) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    """Strict JSON (NaN and infinities are a bug: they would be invalid JSON) with C1 controls
+    and bidi marks escaped, so that a terminal showing the file shows them literally."""
+    from ketadose.render.text import json_safe
+
+    return json_safe(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False,
+                                allow_nan=False)) + "\n"
 
 
 def to_yaml(data) -> str:
@@ -38,5 +44,5 @@ def to_csv(rows, columns) -> str:
     writer = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow(row)
+        writer.writerow({k: csv_cell(v) for k, v in row.items()})
     return buf.getvalue()

@@ -66,7 +66,9 @@ def cards(findings) -> list:
 
 
 def render_plan_explain(out, plan, data, screen, origins) -> None:
-    out.print("[bold]Explanation (--explain): how every number was derived[/bold]", markup=True)
+    from ketadose.render.table import styled
+
+    out.print(styled("Explanation (--explain): how every number was derived", "bold"))
     lines = ["Inputs used:"]
     for item in data["explain"]["inputs"]:
         lines.append(f"  {item['input']}: {item['value']} (from the {item['from']})")

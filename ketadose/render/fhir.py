@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 
 UCUM = "http://unitsofmeasure.org"
@@ -12,6 +13,21 @@ ROUTES = {"iv": ("47625008", "Intravenous route"), "sc": ("34206005", "Subcutane
           "oral": ("26643006", "Oral route"), "topical": ("6064005", "Topical route"),
           "im": ("78421000", "Intramuscular route"), "sublingual": ("37839007", "Sublingual route")}
 DRUG_TEXT = {"racemic-ketamine": "ketamine (racemic)", "esketamine": "esketamine (S-ketamine)"}
+
+
+# FHIR R4 id datatype: https://hl7.org/fhir/R4/datatypes.html#id
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
+def check_fhir_id(patient_id) -> None:
+    """A patient id goes into ``Patient/<id>`` references: it must be a FHIR id, or a value
+    such as ``../Practitioner/7`` would point the plan at another resource."""
+    from ketadose.errors import KetadoseError
+    from ketadose.render.text import quote_token
+
+    if patient_id is not None and not FHIR_ID.fullmatch(str(patient_id)):
+        raise KetadoseError(f"patient id {quote_token(patient_id)} is not a FHIR id (1-64 of "
+                            "A-Z a-z 0-9 - .); --format fhir needs one")
 
 
 def _qty(value, unit):
@@ -46,6 +62,7 @@ def bundle(plan, data, start) -> dict:
     r = plan.regimen
     seed = uuid.UUID(int=int(data["regimen"]["sha256"][:32], 16))
     patient_id = data["patient"]["id"]
+    check_fhir_id(patient_id)
     subject = {"reference": f"Patient/{patient_id}"} if patient_id else {"display": "the patient"}
     entries = []
 

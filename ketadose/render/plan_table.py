@@ -8,7 +8,7 @@ import re
 
 from ketadose.commands.check import render_screen
 from ketadose.describe import hours_text
-from ketadose.render.table import SEVERITY_STYLE, console, table
+from ketadose.render.table import SEVERITY_STYLE, console, line, styled, table
 from ketadose.units import Quantity, parse_unit
 
 
@@ -28,7 +28,7 @@ def _clock(start, hours):
 def render_plan(plan, data, screen, start) -> None:
     out = console()
     r, w = plan.regimen, plan.weight
-    out.print(f"[bold]{r.title}[/bold]")
+    out.print(styled(r.title, "bold"))
     out.print(f"{r.id} | {r.drug} | {r.route} | {r.setting} | sha256 {data['regimen']['sha256'][:16]}… "
               f"| ketadose {data['ketadose_version']}, limits {data['limits_version']}")
     if w.kg is not None:
@@ -37,7 +37,7 @@ def render_plan(plan, data, screen, start) -> None:
             f"ideal {_n(w.ideal_kg)} kg" if w.ideal_kg else None,
             f"adjusted {_n(w.adjusted_kg)} kg" if w.adjusted_kg else None,
             f"BMI {_n(w.bmi)}" if w.bmi else None) if x)
-        out.print(f"Dosing weight [bold]{_n(w.kg)} kg[/bold] ({w.basis}, from {w.origin}; {extra})")
+        out.print(line("Dosing weight ", (f"{_n(w.kg)} kg", "bold"), f" ({w.basis}, from {w.origin}; {extra})"))
     else:
         out.print("Dosing weight: not needed (fixed doses)")
     conc = plan.concentration_mg_ml
@@ -52,7 +52,7 @@ def render_plan(plan, data, screen, start) -> None:
             if p.mg_h_max is not None and abs(p.mg_h_max - p.mg_h) > 1e-9:
                 rate += f" -> {_n(p.mg_h_max, 2, 'mg/h')}"
             if p.cap_binds:
-                rate += " [bold](capped)[/bold]"
+                rate += " (capped)"
             unit = re.search(r"(mcg|mg)/kg/(min|h)", p.written)
             if unit and p.per_kg_h is not None:
                 eff = Quantity(p.per_kg_h, parse_unit("mg/kg/h")).magnitude(unit.group(0))
@@ -74,7 +74,7 @@ def render_plan(plan, data, screen, start) -> None:
         if p.dose_mg_min is not None and p.dose_mg_max is not None and p.kind == "titration":
             dose = f"{_n(p.dose_mg_min, 0, 'mg')}-{_n(p.dose_mg_max, 0, 'mg')}"
         when = _clock(start, p.start_h) or (f"+{hours_text(p.start_h)}" if p.duration_h else "")
-        rows.append((p.name + (" [yellow](conditional)[/yellow]" if p.conditional else ""),
+        rows.append((line(p.name, (" (conditional)", "yellow") if p.conditional else ""),
                      p.written, rate, pump, hours_text(p.duration_h) if p.duration_h else "per day",
                      dose, when, p.criteria or ""))
     out.print(table("Session" if r.pattern == "daily" else "Infusion (one continuous session)",
@@ -91,7 +91,7 @@ def render_plan(plan, data, screen, start) -> None:
                   (_clock(start, p.start_h + s.t_h) or f"+{_n(s.t_h, 1, 'h')}")
                   if not math.isnan(s.t_h) else "when the titration criteria allow")
                  for i, s in enumerate(p.steps)]))
-    cal_rows = [(str(d.day) + (" [yellow](conditional)[/yellow]" if d.conditional else ""),
+    cal_rows = [(line(str(d.day), (" (conditional)", "yellow") if d.conditional else ""),
                  (start.date() + dt.timedelta(days=d.day - 1)).isoformat() if start else "",
                  _range(d.dose_mg_min, d.dose_mg_max), _range(d.cumulative_mg_min, d.cumulative_mg_max))
                 for d in plan.days]
@@ -119,7 +119,7 @@ def render_plan(plan, data, screen, start) -> None:
                         [(s["step"], _n(s["mg"], 1, "mg"), _n(s["ml"], 2, "mL"))
                          for s in prep["syringes_24h"]]))
     for note in prep["notes"]:
-        out.print(f"[dim]- {note}[/dim]")
+        out.print(styled(f"- {note}", "dim"))
     if data["adjuncts"]:
         out.print(table("Adjuncts", [("drug", {"no_wrap": True}), ("dose", {"no_wrap": True}),
                                      ("route", {"no_wrap": True}), "timing", "source"],
@@ -130,15 +130,15 @@ def render_plan(plan, data, screen, start) -> None:
     out.print(table("Stop rules", ["when", "action", "source"],
                     [(s["when"], s["action"], s["source"]) for s in data["stop_rules"]]))
     rt = data["retreatment"]
-    out.print(f"[bold]Retreatment:[/bold] minimum interval "
-              f"{rt['minimum_interval'] or 'not set by any guideline (clinician decides)'}; "
-              f"relief lasted: {rt['relief_lasted']}")
+    out.print(line(("Retreatment:", "bold"), " minimum interval "
+                   f"{rt['minimum_interval'] or 'not set by any guideline (clinician decides)'}; "
+                   f"relief lasted: {rt['relief_lasted']}"))
     if rt["liver_warning"]:
-        out.print(f"[yellow]Liver:[/yellow] {rt['liver_warning']}")
+        out.print(line(("Liver:", "yellow"), f" {rt['liver_warning']}"))
     if plan.findings:
         out.print(table("Limits and dosing notes", [("rule", {"no_wrap": True}),
                                                     ("severity", {"no_wrap": True}), "message"],
-                        [(f.rule, f"[{SEVERITY_STYLE.get(f.severity, '')}]{f.severity}[/]",
+                        [(f.rule, styled(f.severity, SEVERITY_STYLE.get(f.severity, "")),
                           f.message + (f" [UNVERIFIED: {f.unverified}]" if f.unverified else ""))
                          for f in plan.findings]))
 

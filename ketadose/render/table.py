@@ -1,19 +1,62 @@
-"""Terminal tables with rich (imported only by commands that draw tables)."""
+"""Terminal tables with rich (imported only by commands that draw tables).
+
+Markup is OFF: every string is shown literally (a regimen title ``[/]`` or ``[link=…]`` is text,
+not markup), and control and bidi characters are escaped before they reach a terminal. Styles
+are applied by building ``Text`` objects with ``styled()``/``line()``.
+"""
 
 from __future__ import annotations
-
-import os
 
 from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from ketadose.render.text import terminal_safe
 
 
-def console(stderr: bool = False) -> Console:
-    # rich honours NO_COLOR and only colours a terminal; width falls back to 100 when piped
+class SafeConsole(Console):
+    def render_str(self, text, **kwargs):
+        kwargs["markup"] = False
+        kwargs["emoji"] = False
+        return super().render_str(terminal_safe(text), **kwargs)
+
+
+def console(stderr: bool = False, file=None) -> Console:
+    """A console writing to ``file`` (default: the command's output stream, or stderr)."""
+    if file is None and not stderr:
+        from ketadose.render.diag import output
+
+        file = output()
+    # rich honours NO_COLOR and only colours a terminal; width falls back to 120 when piped
     # so that tables in files and pipes are not squeezed to 80 columns.
-    width = None if (stderr and os.isatty(2)) or (not stderr and os.isatty(1)) else 120
-    return Console(stderr=stderr, width=width, highlight=False, soft_wrap=False)
+    tty = file.isatty() if file is not None else _stderr_tty()
+    return SafeConsole(stderr=stderr, file=file, width=None if tty else 120, highlight=False,
+                       soft_wrap=False, markup=False, emoji=False)
+
+
+def _stderr_tty() -> bool:
+    import os
+
+    return os.isatty(2)
+
+
+def styled(text, style: str = "") -> Text:
+    """Literal text with a style."""
+    return Text(terminal_safe("" if text is None else str(text)), style=style)
+
+
+def line(*parts) -> Text:
+    """A line from literal strings and (text, style) pairs."""
+    out = Text()
+    for part in parts:
+        if isinstance(part, tuple):
+            out.append(terminal_safe(str(part[0])), style=part[1])
+        elif isinstance(part, Text):
+            out.append_text(part)
+        else:
+            out.append(terminal_safe(str(part)))
+    return out
 
 
 def table(title: str | None, columns, rows, caption: str | None = None) -> Table:
@@ -27,7 +70,7 @@ def table(title: str | None, columns, rows, caption: str | None = None) -> Table
             opts = {"ratio": 1, "overflow": "fold", **opts}
         t.add_column(name, **opts)
     for row in rows:
-        t.add_row(*[("" if c is None else str(c)) for c in row])
+        t.add_row(*[c if isinstance(c, Text) else styled(c) for c in row])
     return t
 
 

@@ -1,0 +1,101 @@
+"""Command-line values that carry numbers, checked before any calculation.
+
+NaN, infinities, zero, negative zero, negative and subnormal values (``1e-320`` divides to
+infinity) make no sense for a strength, a rate constant or a volume: they are refused here with
+the option's name (exit 2), so that no calculation ever sees them. Whether a sensible value is
+clinically acceptable is the limit library's business, not this module's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import sys
+
+from ketadose.errors import KetadoseError
+from ketadose.render.text import quote_token
+
+_TINY = sys.float_info.min  # smallest normal float; below it 1/x overflows
+
+
+def positive(value: float, option: str, what: str = "a positive number") -> float:
+    """``value`` if it is a finite, normal, positive float; else an input error naming ``option``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise KetadoseError(f"{option} must be {what}")
+    if not math.isfinite(value):
+        raise KetadoseError(f"{option} must be {what}, not {value!r}")
+    if value <= 0 or value < _TINY:
+        raise KetadoseError(f"{option} must be {what} greater than zero, not {value!r}")
+    return float(value)
+
+
+def number(text: str, option: str) -> float:
+    """A plain decimal number from an option's text (no nan/inf spellings)."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise KetadoseError(f"{option} {quote_token(text)} is not a number") from None
+    if not math.isfinite(value):
+        raise KetadoseError(f"{option} must be a finite number, not {quote_token(text)}")
+    return value
+
+
+def concentration(text: str | None):
+    if text is None:
+        return None
+    from ketadose.units import parse_quantity
+
+    try:
+        q = parse_quantity(text, ("concentration",))
+    except KetadoseError as exc:
+        raise KetadoseError(f"--concentration: {exc.message}") from None
+    positive(q.value, "--concentration", "a strength")
+    positive(q.magnitude("mg/mL"), "--concentration", "a strength")
+    return q
+
+
+def ka(value) -> float | None:
+    return None if value is None else positive(value, "--ka", "an absorption rate constant (1/min)")
+
+
+def bioavailability(value) -> float | None:
+    if value is None:
+        return None
+    positive(value, "--f", "a fraction between 0 and 1")
+    if value > 1:
+        raise KetadoseError("--f must be a fraction between 0 and 1")
+    return value
+
+
+def priming(value) -> float | None:
+    if value is None:
+        return None
+    if not math.isfinite(value):
+        raise KetadoseError(f"--priming must be a volume in mL (0 to 500), not {value!r}")
+    return value
+
+
+def start(value: str | None):
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise KetadoseError(f"--start {quote_token(value)} is not a date and time "
+                            "(e.g. 2026-12-01T09:00)") from None
+    # A course lasts at most weeks; every date it reaches must be a real calendar date.
+    if moment.year > 9000 or moment.year < 1900:
+        raise KetadoseError(f"--start {quote_token(value)}: the year must be between 1900 and 9000")
+    return moment
+
+
+def date(value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise KetadoseError(f"--date {quote_token(value)} is not a date (YYYY-MM-DD)") from None
+    if day.year > 9000 or day.year < 1900:
+        raise KetadoseError(f"--date {quote_token(value)}: the year must be between 1900 and 9000")
+    return day

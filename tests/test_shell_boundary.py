@@ -1,0 +1,362 @@
+"""The shell boundary through the real entry point (issue 15): output streams, atomic files,
+terminals, pipes, signals, limits and exit codes. Each test is one reproducer of the issue."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import resource
+import select
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+EXAMPLE = str(ROOT / "examples" / "patient.yaml")
+KETADOSE = [sys.executable, "-m", "ketadose"]
+PLAN = ["plan", "crps-schwartzman-2009", "--patient", EXAMPLE]
+
+RECORD = {"age": 45, "sex": "female", "weight": "72 kg", "height": "168 cm", "pregnant": False,
+          "breastfeeding": False, "conditions": [], "medications": [], "allergies": [],
+          "previous_courses": []}
+
+
+def ketadose(*args, **kw) -> subprocess.CompletedProcess:
+    if "stdout" not in kw and "stderr" not in kw:
+        kw.setdefault("capture_output", True)
+    kw.setdefault("stderr", subprocess.PIPE)
+    if kw.get("capture_output"):
+        kw.pop("stderr")
+    kw.setdefault("timeout", 120)
+    return subprocess.run([*KETADOSE, *args], **kw)
+
+
+def one_line_error(result) -> str:
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "Traceback" not in lines[0] and "internal error" not in lines[0]
+    return lines[0]
+
+
+@pytest.fixture
+def batch(tmp_path):
+    def make(n=30, name="b.jsonl"):
+        path = tmp_path / name
+        path.write_text("".join(json.dumps({"id": f"p{i}", **RECORD}) + "\n" for i in range(n)))
+        return str(path)
+    return make
+
+
+def run_in_pty(args, cwd, timeout=120):
+    """Run with stdin, stdout and stderr on a terminal, as a clinician at a prompt would."""
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.chdir(cwd)
+        os.execv(sys.executable, [*KETADOSE, *args])
+    out = b""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status), out
+
+
+# ------------------------------------------------------------------ 1. streams and -o files
+def test_interactive_batch_with_o_writes_the_file_not_the_screen(tmp_path, batch):
+    path = batch(40)
+    code, screen = run_in_pty(["check", "crps-schwartzman-2009", "--patients", path,
+                               "--format", "jsonl", "-o", "w.jsonl"], tmp_path)
+    assert code == 0, screen
+    lines = (tmp_path / "w.jsonl").read_text().splitlines()
+    assert len(lines) == 40 and all(json.loads(x)["exit"] == 0 for x in lines)
+    assert b'"rule"' not in screen  # no record reached the terminal
+
+
+def test_batch_to_a_file_from_a_terminal_stderr(tmp_path, batch):
+    """Progress on a terminal stderr never touches a redirected stdout."""
+    path = batch(25)
+    out = tmp_path / "out.jsonl"
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover
+        with open(out, "wb") as fh:
+            os.dup2(fh.fileno(), 1)
+        os.execv(sys.executable, [*KETADOSE, "check", "crps-schwartzman-2009", "--patients",
+                                  path, "--format", "jsonl"])
+    while True:
+        try:
+            if not os.read(fd, 65536):
+                break
+        except OSError:
+            break
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert [json.loads(x)["line"] for x in out.read_text().splitlines()] == list(range(1, 26))
+
+
+def test_o_file_is_streamed_memory_stays_flat(tmp_path, batch):
+    """20,000-patient outputs once needed 1.28 GB with -o; under a 600 MB address-space limit
+    the whole batch must still be written."""
+    path = batch(400)
+    limit = 600 * 1024 * 1024
+
+    def cap():  # pragma: no cover - in the child
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    r = ketadose("plan", "crps-schwartzman-2009", "--patients", path, "--format", "jsonl",
+                 "-o", str(tmp_path / "big.jsonl"), cwd=tmp_path, preexec_fn=cap)
+    assert r.returncode == 0, r.stderr
+    assert len((tmp_path / "big.jsonl").read_text().splitlines()) == 400
+
+
+def test_file_size_limit_is_a_failed_run(tmp_path):
+    def small():  # pragma: no cover
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+
+    with open(tmp_path / "p.json", "wb") as fh:
+        r = ketadose(*PLAN, "--format", "json", stdout=fh, stderr=subprocess.PIPE,
+                     capture_output=False, preexec_fn=small)
+    assert r.returncode == 2
+    assert "cannot write" in one_line_error(r)
+
+
+def test_file_size_limit_with_o_leaves_no_file(tmp_path):
+    def small():  # pragma: no cover
+        resource.setrlimit(resource.RLIMIT_FSIZE, (8192, 8192))
+
+    r = ketadose(*PLAN, "--format", "json", "-o", "p.json", cwd=tmp_path, preexec_fn=small)
+    assert r.returncode == 2 and "cannot write" in one_line_error(r)
+    assert os.listdir(tmp_path) == []
+
+
+def test_closed_stdout_is_a_failed_run():
+    r = ketadose(*PLAN, "--format", "json", stdout=subprocess.DEVNULL, capture_output=False,
+                 stderr=subprocess.PIPE, pass_fds=(), close_fds=True,
+                 preexec_fn=lambda: os.close(1))
+    assert r.returncode == 2 and "standard output is closed" in one_line_error(r)
+
+
+def test_full_disk_is_a_failed_run():
+    with open("/dev/full", "wb") as full:
+        r = ketadose(*PLAN, "--format", "json", stdout=full, stderr=subprocess.PIPE,
+                     capture_output=False)
+    assert r.returncode == 2 and "No space left" in one_line_error(r)
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "html"])
+def test_closed_pipe_ends_quietly(fmt, tmp_path, batch):
+    """`| head -1` must not look like 'blocked' (exit 1) nor print a traceback."""
+    args = [*PLAN, "--format", fmt] if fmt != "csv" else \
+        ["plan", "crps-schwartzman-2009", "--patients", batch(300), "--format", "jsonl"]
+    proc = subprocess.Popen([*KETADOSE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    rc = proc.wait(timeout=120)
+    assert rc in (0, 141)
+    assert proc.stderr.read() == b""
+
+
+def test_sigterm_removes_the_temporary_file(tmp_path, batch):
+    path = batch(3000)
+    proc = subprocess.Popen([*KETADOSE, "plan", "crps-schwartzman-2009", "--patients", path,
+                             "--format", "jsonl", "-o", "out.jsonl"], cwd=tmp_path,
+                            stderr=subprocess.PIPE)
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(n.endswith(".tmp") for n in os.listdir(tmp_path)):
+        time.sleep(0.05)
+    assert any(n.endswith(".tmp") for n in os.listdir(tmp_path)), "never started writing"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert sorted(os.listdir(tmp_path)) == ["b.jsonl"]
+
+
+# ------------------------------------------------------------------ 3. one writer, regular files
+def test_o_follows_the_umask(tmp_path):
+    def umask():  # pragma: no cover
+        os.umask(0o027)
+
+    r = ketadose(*PLAN, "--format", "json", "-o", "p.json", cwd=tmp_path, preexec_fn=umask)
+    assert r.returncode == 0, r.stderr
+    assert stat.S_IMODE(os.stat(tmp_path / "p.json").st_mode) == 0o640
+
+
+@pytest.mark.parametrize("target", ["/dev/null", "fifo", "dir"])
+def test_o_refuses_devices_fifos_and_folders_even_with_force(tmp_path, target):
+    if target == "fifo":
+        os.mkfifo(tmp_path / "fifo")
+    if target == "dir":
+        (tmp_path / "dir").mkdir()
+    path = target if target.startswith("/") else str(tmp_path / target)
+    before = os.stat(path)
+    r = ketadose(*PLAN, "--format", "json", "-o", path, "--force", timeout=60)
+    assert r.returncode == 2, r.stderr
+    one_line_error(r)
+    after = os.stat(path)
+    assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
+
+
+def test_o_writes_through_a_symlink_only_with_force_and_keeps_it(tmp_path):
+    (tmp_path / "real.json").write_text("old")
+    os.symlink("real.json", tmp_path / "link.json")
+    r = ketadose(*PLAN, "--format", "json", "-o", "link.json", cwd=tmp_path)
+    assert r.returncode == 2 and "symbolic link" in one_line_error(r)
+    assert (tmp_path / "real.json").read_text() == "old"
+    r = ketadose(*PLAN, "--format", "json", "-o", "link.json", "--force", cwd=tmp_path)
+    assert r.returncode == 0
+    assert os.path.islink(tmp_path / "link.json")
+    assert json.loads((tmp_path / "real.json").read_text())["blocked"] is False
+
+
+def test_plot_shares_the_writer(tmp_path):
+    (tmp_path / "notes.txt").write_text("my notes")
+    os.symlink("notes.txt", tmp_path / "chart.svg")
+    args = ["simulate", "crps-schwartzman-2009", "--patient", EXAMPLE, "--format", "json",
+            "--resolution", "30 min"]
+    r = ketadose(*args, "--plot", "chart.svg", cwd=tmp_path, stdout=subprocess.DEVNULL)
+    assert r.returncode == 2 and (tmp_path / "notes.txt").read_text() == "my notes"
+    (tmp_path / "c2.svg").write_text("mine")
+    r = ketadose(*args, "--plot", "c2.svg", cwd=tmp_path, stdout=subprocess.DEVNULL)
+    assert r.returncode == 2 and "exists" in one_line_error(r)
+    assert (tmp_path / "c2.svg").read_text() == "mine"
+    r = ketadose(*args, "--plot", "new.svg", cwd=tmp_path, stdout=subprocess.DEVNULL)
+    assert r.returncode == 0 and (tmp_path / "new.svg").read_text().startswith("<svg")
+    os.mkfifo(tmp_path / "f.svg")
+    r = ketadose(*args, "--plot", "f.svg", "--force", cwd=tmp_path, stdout=subprocess.DEVNULL,
+                 timeout=60)
+    assert r.returncode == 2 and stat.S_ISFIFO(os.stat(tmp_path / "f.svg").st_mode)
+
+
+def test_no_clobber_is_atomic_two_writers_one_wins(tmp_path):
+    procs = [subprocess.Popen([*KETADOSE, *PLAN, "--format", "json", "-o", "same.json"],
+                              cwd=tmp_path, stderr=subprocess.PIPE) for _ in range(4)]
+    codes = [p.wait(timeout=120) for p in procs]
+    assert codes.count(0) == 1 and codes.count(2) == 3, codes
+    assert sorted(os.listdir(tmp_path)) == ["same.json"]
+
+
+@pytest.mark.parametrize("where", ["--patient", "regimen", "--patients", "template folder"])
+def test_a_fifo_input_is_refused_not_waited_on(tmp_path, where):
+    fifo = tmp_path / "in.yaml"
+    os.mkfifo(fifo)
+    if where == "--patient":
+        args = ["plan", "crps-schwartzman-2009", "--patient", str(fifo)]
+    elif where == "regimen":
+        args = ["plan", str(fifo), "--patient", EXAMPLE]
+    elif where == "--patients":
+        args = ["check", "--patients", str(fifo), "--format", "jsonl"]
+    else:
+        args = ["--regimens", str(tmp_path), "list"]
+    r = ketadose(*args, timeout=30)
+    assert r.returncode == 2 and "not a regular file" in one_line_error(r)
+
+
+def test_o_into_missing_readonly_or_folder_paths_is_exit_2(tmp_path):
+    for path in (str(tmp_path / "missing" / "p.json"), "/proc/p.json", str(tmp_path)):
+        r = ketadose(*PLAN, "--format", "json", "-o", path)
+        assert r.returncode == 2, (path, r.stderr)
+
+
+# ------------------------------------------------------------------ 4. exit codes
+@pytest.mark.parametrize("value", ["0mg/mL", "-0mg/mL", "1e-320mg/mL", "nan mg/mL", "inf mg/mL"])
+def test_meaningless_concentrations_are_input_errors(value):
+    r = ketadose(*PLAN, "--format", "json", "--concentration", value)
+    assert r.returncode == 2 and "--concentration" in one_line_error(r)
+    assert r.stdout == b""
+
+
+@pytest.mark.parametrize("value", ["0", "nan", "-1", "inf", "1e-320"])
+def test_meaningless_ka_is_an_input_error(value):
+    r = ketadose("simulate", "crps-schwartzman-2009", "--patient", EXAMPLE, "--format", "json",
+                 "--ka", value)
+    assert r.returncode == 2 and "--ka" in one_line_error(r) and r.stdout == b""
+
+
+def test_priming_nan_is_an_input_error():
+    r = ketadose(*PLAN, "--format", "json", "--priming", "nan")
+    assert r.returncode == 2 and r.stdout == b""
+
+
+def test_start_beyond_the_calendar_is_an_input_error(batch):
+    r = ketadose(*PLAN, "--format", "json", "--start", "9999-12-25T09:00")
+    assert r.returncode == 2 and "--start" in one_line_error(r)
+    r = ketadose("plan", "crps-schwartzman-2009", "--patients", batch(3), "--format", "jsonl",
+                 "--start", "9999-12-25T09:00")
+    assert r.returncode == 2 and r.stdout == b""
+
+
+@pytest.mark.parametrize("value", ["1" * 5000, '!!int "0x1"', '!!float "abc"', '!!int "1_000"',
+                                   '!!bool "yes"', '!!null "x"'])
+def test_odd_numbers_and_tags_in_a_patient_are_input_errors(tmp_path, value):
+    path = tmp_path / "p.yaml"
+    path.write_text(f"weight: 72 kg\nage: {value}\n")
+    r = ketadose(*PLAN[:2], "--patient", str(path), "--format", "json")
+    assert r.returncode == 2
+    assert "p.yaml:2:" in one_line_error(r)
+
+
+def test_closed_stdin_for_dash_is_an_input_error():
+    r = ketadose("plan", "crps-schwartzman-2009", "--patient", "-", "--format", "json",
+                 stdin=subprocess.DEVNULL, capture_output=True, preexec_fn=lambda: os.close(0))
+    assert r.returncode == 2 and "standard input is closed" in one_line_error(r)
+
+
+def test_unreadable_template_folder_is_an_input_error(tmp_path, monkeypatch):
+    """In-process: as root (CI) no folder is unreadable, so listing is made to fail."""
+    from click.testing import CliRunner
+
+    from ketadose.cli import cli
+
+    folder = tmp_path / "clinic"
+    folder.mkdir()
+    real = os.listdir
+
+    def refuse(path="."):
+        if str(path) == str(folder):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "listdir", refuse)
+    r = CliRunner().invoke(cli, ["--regimens", str(folder), "list"])
+    assert r.exit_code == 2 and "permission denied" in r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
+def test_unreadable_template_folder_as_another_user(tmp_path):
+    folder = tmp_path / "clinic"
+    folder.mkdir()
+    (folder / "x.yaml").write_text("id: x\n")
+    folder.chmod(0o700)
+    tmp_path.chmod(0o755)
+
+    def nobody():  # pragma: no cover
+        os.setgid(65534)
+        os.setuid(65534)
+
+    try:
+        r = ketadose("--regimens", str(folder), "list", preexec_fn=nobody, cwd="/")
+    except PermissionError:
+        pytest.skip("the interpreter is not readable by another user here")
+    assert r.returncode == 2 and "permission denied" in one_line_error(r)
+
+
+def test_lone_surrogate_is_one_error_record_and_the_batch_goes_on(tmp_path):
+    path = tmp_path / "b.jsonl"
+    good = json.dumps({"id": "ok", **RECORD})
+    path.write_text(good + "\n" + '{"id": "\\ud800", "age": 45}\n' + good + "\n")
+    r = ketadose("check", "--patients", str(path), "--format", "jsonl")
+    lines = [json.loads(x) for x in r.stdout.decode().splitlines()]
+    assert [x["exit"] for x in lines] == [0, 2, 0] and r.returncode == 2
+    assert "surrogate" in lines[1]["error"]
