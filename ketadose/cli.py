@@ -55,9 +55,10 @@ def output_options(fn):
         ctx = click.get_current_context()
         ctx.meta["quiet"] = quiet
         ctx.meta["force"] = force_output
-        if output_path:
-            from ketadose.io.writer import AtomicFile
+        from ketadose.io.writer import AtomicFile, StdoutStream
 
+        ctx.meta["open_stdout"] = StdoutStream
+        if output_path:
             ctx.meta["out"] = AtomicFile(output_path, force_output)
         code = OK
         try:
@@ -269,7 +270,7 @@ def _pop_patient_flags(kwargs) -> dict:
 
 
 def _date(value):
-    from ketadose.options import date
+    from ketadose.commands.options import date
 
     return date(value)
 
@@ -310,13 +311,13 @@ def check(ctx, regimen, patient_path, override, on_date, reproducible, explain, 
 
 
 def _start(value):
-    from ketadose.options import start
+    from ketadose.commands.options import start
 
     return start(value)
 
 
 def _concentration(value):
-    from ketadose.options import concentration
+    from ketadose.commands.options import concentration
 
     return concentration(value)
 
@@ -349,7 +350,7 @@ def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming
     flags = _pop_patient_flags(kwargs)
     if not patients and not patient_path and not _flags_given(flags):
         raise click.UsageError("give --patient FILE and/or patient flags such as --weight")
-    from ketadose.options import priming as _priming
+    from ketadose.commands.options import priming as _priming
 
     opts = {"concentration": _concentration(concentration), "weight_basis": weight_basis,
             "start": _start(start), "priming": _priming(priming), "override": override,
@@ -397,8 +398,8 @@ def simulate(ctx, regimen, patient_path, model, resolution, bio_f, ka, plot, exp
     """Predict plasma ketamine over the whole course from a published PK model."""
     from ketadose.commands.simulate import run_simulate
 
-    from ketadose.options import bioavailability
-    from ketadose.options import ka as _ka
+    from ketadose.commands.options import bioavailability
+    from ketadose.commands.options import ka as _ka
 
     flags = _pop_patient_flags(kwargs)
     bio_f, ka = bioavailability(bio_f), _ka(ka)

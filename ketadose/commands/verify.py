@@ -226,9 +226,10 @@ def _recompute(audit: _Audit, src) -> dict:
             "reproducible": True, "explain": explain, "format": audit.opt("format", str),
             "from_flags": set(from_flags)}
     if opts["concentration"] is not None:
-        from ketadose.units import check_positive
+        from ketadose.commands.options import positive
 
-        check_positive(opts["concentration"], "audit.inputs.options.concentration")
+        positive(opts["concentration"].magnitude("mg/mL"), "audit.inputs.options.concentration",
+                 "a strength")
     data, _screen, _plan, _code = plan_document(src, regimen, findings, patient, patient_data,
                                                 opts)
     return data

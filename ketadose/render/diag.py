@@ -27,9 +27,12 @@ def output():
     ctx = click.get_current_context(silent=True)
     meta = ctx.meta if ctx else _NO_CONTEXT
     if meta.get("out") is None:
-        from ketadose.io.writer import StdoutStream
+        opener = meta.get("open_stdout")  # set by the CLI (renderers do not open files)
+        if opener is None:
+            import sys
 
-        meta["out"] = StdoutStream()
+            return sys.stdout
+        meta["out"] = opener()
     return meta["out"]
 
 
