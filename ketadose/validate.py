@@ -78,6 +78,9 @@ def regimen_measures(regimen):
         elif p.kind == "oral" and p.dose.unit.per_kg:
             per_day = Quantity(p.dose.magnitude("mg/kg") * p.times_per_day, parse_unit("mg/kg/day"))
             add("daily_dose_per_kg", per_day, f"daily dose ({p.dose} x {p.times_per_day})", "dose")
+            if p.max_daily is not None and p.max_daily.unit.per_kg:
+                add("daily_dose_per_kg", p.max_daily.to("mg/kg/day"), "top of the titration",
+                    "max_daily")
         elif p.kind == "topical":
             add("strength", p.strength, "strength", "strength")
         if session_mg is not None:

@@ -173,7 +173,9 @@ def test_phase_fields_exactly():
     assert bolus.mg_h == pytest.approx(24.5 * 60) and bolus.dose_mg_min == 24.5
     assert infusion.start_h == pytest.approx(1 / 60) and infusion.cap_binds is False
     [oral] = _plan("oral-marchetti-2015", "70 kg", "10 mg/mL").phases
-    assert (oral.per_dose_mg, oral.dose_mg_min, oral.dose_mg_max, oral.ml_per_dose) == (35, 105, 105, 3.5)
+    # 0.5 mg/kg x 3 a day at the start; the top of the titration is 3 mg/kg/day = 210 mg a day
+    assert (oral.per_dose_mg, oral.dose_mg_min, oral.dose_mg_max, oral.ml_per_dose) == (35, 105, 210, 3.5)
+    assert oral.per_dose_mg_max == 70 and oral.written == "0.5 mg/kg up to 3 mg/kg/day"
     assert oral.times_per_day == 3 and not oral.cap_binds and "15-20 mg" in oral.criteria
     [sch] = _plan("crps-schwartzman-2009").phases
     assert sch.cap_mg_h == 25 and sch.cap_binds and sch.per_kg_h == 0.25 and sch.written == "0.35 mg/kg/h"

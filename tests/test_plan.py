@@ -94,7 +94,10 @@ def test_oral_and_topical():
     p = plan_for("oral-marchetti-2015")
     [ph] = p.phases
     assert close(ph.per_dose_mg, 35) and ph.times_per_day == 3
-    assert close(p.totals["course_mg_max"], 105 * 90)
+    # the course maximum is the top of the titration (3 mg/kg/day x 70 kg x 90 days), twice the
+    # start dose; the minimum is the start dose (0.5 mg/kg x 3 x 70 kg x 90 days)
+    assert close(p.totals["course_mg_max"], 3 * 70 * 90)
+    assert close(p.totals["course_mg_min"], 105 * 90)
     t = plan_for("topical-rabi-2016")
     [ph] = t.phases
     assert ph.strength == "10%" and ph.times_per_day == 3 and t.totals["course_mg_max"] is None

@@ -99,6 +99,30 @@ CASES = {
     "soft rate above the limit": _phases({**INF, "rate": "0.6 mg/kg/h", "duration": "4 h"}),
     "hard rate above the limit": _phases({**INF, "rate": "1.5 mg/kg/h", "duration": "4 h"}),
     "review article's unit error": _phases({**INF, "rate": "22.2 mg/hr/kg", "duration": "4 h"}),
+    # issue 13: settings, unit slips, concentration bounds, push rate and time, oral maximum
+    "IV at home": _changed(setting="home"),
+    "IV continuous 7 days at home": _changed("crps-goldberg-2010.yaml", setting="home"),
+    "SC at home, not confirmed": _changed("cancer-pain-burst-ketamine.yaml", setting="home"),
+    "SC at home, confirmed": _changed("cancer-pain-burst-ketamine.yaml", setting="home", confirm={
+        "KD-LIM-010": "500 mg/24 h is the published burst maximum (Jackson 2001, Hardy 2012)",
+        "KD-V022": "community palliative syringe driver with daily nurse visits (test input)"}),
+    "per-kg rate missing its /kg": _phases({**INF, "rate": "0.35 mg/h", "duration": "4 h"}),
+    "1 mg/h is not a slip": _phases({**INF, "rate": "1 mg/h", "duration": "4 h"}),
+    "5 mg/kg/h is not a slip (but a hard limit)": _phases(
+        {**INF, "rate": "5 mg/kg/h", "duration": "4 h"}),
+    "concentration 1e-12 mg/mL": _changed(preparation={
+        "concentration": "1e-12 mg/mL", "volume": "100 mL", "source": SRC}),
+    "concentration 0.1 mg/mL": _changed(preparation={
+        "concentration": "0.1 mg/mL", "volume": "100 mL", "source": SRC}),
+    "oral max_daily above the soft limit": _phases(
+        {"name": "o", "kind": "oral", "dose": "0.5 mg/kg", "times_per_day": 3,
+         "max_daily": "4 mg/kg/day"}, base="oral-marchetti-2015.yaml"),
+    "oral max_daily below the start": _phases(
+        {"name": "o", "kind": "oral", "dose": "0.5 mg/kg", "times_per_day": 3,
+         "max_daily": "1 mg/kg/day"}, base="oral-marchetti-2015.yaml"),
+    "oral max_daily in mg with a per-kg dose": _phases(
+        {"name": "o", "kind": "oral", "dose": "0.5 mg/kg", "times_per_day": 3,
+         "max_daily": "200 mg/day"}, base="oral-marchetti-2015.yaml"),
     "a bolus, then an infusion with neither": _phases(
         {"name": "b", "kind": "bolus", "dose": "0.1 mg/kg", "over": "1 min"},
         {**INF, "duration": "5 h"}),

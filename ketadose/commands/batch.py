@@ -10,6 +10,7 @@ import os
 
 from ketadose import __version__
 from ketadose.errors import KetadoseError
+from ketadose.gate import GateError
 from ketadose.io.batch import RecordError, open_records, records
 from ketadose.io.library import vocabulary
 from ketadose.io.regimens import load_regimen
@@ -119,6 +120,8 @@ def _one(mode, data, vocab, regimen, src, findings, opts, today, screen_for, scr
         return {"exit": 0, "blocked": False, "plan": data}
     except KetadoseError as exc:
         return {"exit": 2, "error": exc.message}
+    except GateError as exc:  # an invariant of the delivered plan failed: our bug, no plan
+        return {"exit": 3, "error": str(exc)}
 
 
 def _progress(path, stream):

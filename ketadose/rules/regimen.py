@@ -157,6 +157,17 @@ def titration_order(regimen, library):
                 out.append(Finding("KD-V014", "error", f"phase {p.name!r}: steps of {p.step} from "
                                    f"{p.start} to {p.max} are more than {MAX_TITRATION_STEPS} steps; "
                                    "is the step's unit right?", _FMT, _phase_path(p, "step")))
+        if p.kind == "oral" and p.max_daily is not None:
+            if p.max_daily.unit.per_kg != p.dose.unit.per_kg:
+                out.append(Finding("KD-V014", "error", f"phase {p.name!r}: dose and max_daily must "
+                                   "both be per kg or both absolute", _FMT,
+                                   _phase_path(p, "max_daily")))
+            elif p.max_daily.magnitude("mg/kg/day" if p.dose.unit.per_kg else "mg/day") < \
+                    p.dose.magnitude("mg/kg" if p.dose.unit.per_kg else "mg") * p.times_per_day \
+                    * (1 - 1e-12):
+                out.append(Finding("KD-V014", "error", f"phase {p.name!r}: max_daily "
+                                   f"{p.max_daily} is below the starting daily dose ({p.dose} x "
+                                   f"{p.times_per_day})", _FMT, _phase_path(p, "max_daily")))
         if p.kind == "escalation":
             values = [(s.kind, s.canonical()) for s in p.steps]
             if len({k for k, _ in values}) > 1 or any(
@@ -222,6 +233,106 @@ def primary_evidence(regimen, library):
 primary_evidence = rule("KD-V016", "primary-evidence", "error", _FMT, check=primary_evidence)
 
 
+_LABEL_21 = ("US Ketalar label section 2.1: vital signs monitored continuously, emergency airway "
+             "equipment immediately available (basis notes C1)")
+_SC_HOME = ("continuous SC ketamine by syringe driver in palliative care: Jackson 2001, PMID "
+            "11576800; Hardy 2012, PMID 22965960 (supervised; basis notes A4)")
+
+
+def iv_at_home(regimen, library):
+    """An IV regimen cannot be given at home.
+
+    The label requires continuous monitoring of vital signs and airway equipment at hand
+    (section 2.1); no home IV ketamine protocol is in the basis notes.
+
+    FAIL:
+        route: iv
+        setting: home
+    PASS:
+        route: iv
+        setting: monitored-outpatient
+    """
+    if regimen.route == "iv" and regimen.setting == "home":
+        return [Finding("KD-V021", "error", "an IV regimen cannot have setting: home: IV "
+                        "ketamine needs continuous vital-sign monitoring and airway equipment at "
+                        "hand (label 2.1); use monitored-outpatient, inpatient or icu", _LABEL_21,
+                        ("setting",))]
+    return []
+
+
+iv_at_home = rule("KD-V021", "iv-at-home", "error", _LABEL_21, check=iv_at_home)
+
+
+def sc_at_home(regimen, library):
+    """A subcutaneous infusion at home must be confirmed with its source.
+
+    Palliative syringe drivers do run at home, but the SC regimens in the basis notes were
+    supervised (audit and trial settings). The regimen confirms with a reason and source:
+    confirm: {KD-V022: "..."}.
+
+    FAIL (warning):
+        route: sc
+        setting: home
+    PASS:
+        confirm: {KD-V022: "community palliative care syringe driver, daily nurse visits (source)"}
+    """
+    if regimen.route != "sc" or regimen.setting != "home":
+        return []
+    reason = regimen.confirm.get("KD-V022")
+    if reason:
+        return [Finding("KD-V022", "info", f"SC infusion at home; confirmed: {reason}", _SC_HOME,
+                        ("setting",))]
+    return [Finding("KD-V022", "warning", "an SC infusion at home needs a confirmation with its "
+                    "source (confirm: {KD-V022: \"...\"}): the SC regimens in the evidence were "
+                    "supervised", _SC_HOME, ("setting",))]
+
+
+sc_at_home = rule("KD-V022", "sc-at-home", "warning", _SC_HOME, check=sc_at_home)
+
+_SLIP = ("dose-unit sanity (basis notes F2, section 0): the review article's '22.2 mg/hr/kg' was "
+         "22.2 mg/h per 70 kg (Sigtermans 2009, PMID 19604642)")
+SLIP_MG_H_BELOW = 1.0  # basis notes F2: an "mg/h" value < 1 is likely a unit error
+SLIP_MG_KG_H_ABOVE = 5.0  # ... and an "mg/kg/h" value > 5
+
+
+def unit_slip(regimen, library):
+    """A rate plausible only with the other unit: mg/h below 1 (a per-kg rate missing its /kg)
+    or mg/kg/h above 5 (a per-hour rate given a /kg).
+
+    FAIL (warning):
+        rate: 0.35 mg/h        # 0.35 mg/kg/h would be 24.5 mg/h at 70 kg
+    PASS:
+        rate: 0.35 mg/kg/h
+    """
+    out = []
+    for p in regimen.phases:
+        for key in ("rate", "start", "max", "steps", "dose"):  # a step of 0.5 mg/h is plausible
+            values = getattr(p, key, None)
+            for q in (values if isinstance(values, tuple) else (values,)):
+                if q is None or isinstance(q, OverTime) or q.kind not in ("rate", "rate_per_kg"):
+                    continue
+                if q.kind == "rate" and q.magnitude("mg/h") < SLIP_MG_H_BELOW:
+                    intended = f"{q.value:g} {q.unit.symbol.replace('mg/', 'mg/kg/', 1)}"
+                    out.append(Finding("KD-V023", "warning", f"phase {p.name!r}: {key} {q} is "
+                                       f"below 1 mg/h, plausible only per kg: did you mean "
+                                       f"{intended} (= {q.value * 70:g} mg/h at 70 kg)?", _SLIP,
+                                       _phase_path(p, key)))
+                elif q.kind == "rate_per_kg" and q.magnitude("mg/kg/h") > SLIP_MG_KG_H_ABOVE:
+                    per_70 = q.magnitude("mg/kg/h") / 70.0
+                    out.append(Finding("KD-V023", "warning", f"phase {p.name!r}: {key} {q} is "
+                                       f"above 5 mg/kg/h, plausible only as an absolute rate: did "
+                                       f"you mean {q.magnitude('mg/kg/h'):g} mg/h (= "
+                                       f"{per_70:.3g} mg/kg/h at 70 kg)?", _SLIP,
+                                       _phase_path(p, key)))
+    return out
+
+
+unit_slip = rule("KD-V023", "unit-slip", "warning", _SLIP, check=unit_slip)
+
+# Rules a regimen may confirm with a reason (besides the soft limits of the library).
+CONFIRMABLE = ("KD-V022",)
+
+
 def confirm_known(regimen, library):
     """'confirm' may only name soft limits of the library (hard limits have no override).
 
@@ -233,7 +344,7 @@ def confirm_known(regimen, library):
     out = []
     for rule_id, reason in regimen.confirm.items():
         lim = library.by_id(rule_id)
-        if lim is None:
+        if lim is None and rule_id not in CONFIRMABLE:
             out.append(Finding("KD-V017", "error", f"confirm names {rule_id!r}, which is not a "
                                "limit in the library (see `ketadose limits`)", _FMT,
                                ("confirm", rule_id), at_key=True))
@@ -300,4 +411,5 @@ low_session = rule("KD-V020", "session-below-consensus-minimum", "info", _COHEN,
 # Shape rules run first: the others assume every phase has a complete dose and duration.
 SHAPE_RULES = (infusion_dose_form, titration_order)
 RULES = SHAPE_RULES + (weight_basis, phase_route, schedule_length, unverified_fields,
-                       primary_evidence, confirm_known, drug_form_mismatch, low_session)
+                       primary_evidence, confirm_known, drug_form_mismatch, low_session,
+                       iv_at_home, sc_at_home, unit_slip)
