@@ -25,6 +25,8 @@ from ketadose.pk.schedule import inputs_for
 PERCENTILES = (5, 25, 50, 75, 95)
 MAX_N = 100_000
 MAX_WORK = 2_000_000_000  # virtual patients x output points: a resource bound (minutes of CPU)
+# Chosen from docs/pk-validation.md (bench/pk_validation.py, choose_defaults; checked by
+# tests/test_pk_validation.py): the most observations inside the 90% interval.
 DEFAULT_POPULATION_MODEL = {"racemic-ketamine": "herd-2007", "esketamine": "flint-2017"}
 
 
