@@ -12,6 +12,7 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from ketadose.allergies import REACTIONS, SEVERITIES, Allergy, Matcher, read as read_allergy
 from ketadose.findings import Finding
 from ketadose.spec import BAD_VALUE, Checker, Field, Node
 from ketadose.units import Quantity
@@ -53,10 +54,25 @@ PATIENT = Node("object", doc="A ketadose patient record", fields=(
                                   Field("name", TEXT, True),
                                   Field("dose", _Q(("mass", "rate"), "e.g. 60 mg/day")),
                                   Field("route", Node("enum", enum=ROUTES)),
+                                  Field("started", Node("text", pattern=r"\d{4}-\d{2}-\d{2}",
+                                                        hint="a date, YYYY-MM-DD",
+                                                        doc="Date started")),
                                   Field("stopped", Node("text", pattern=r"\d{4}-\d{2}-\d{2}",
                                                         hint="a date, YYYY-MM-DD",
-                                                        doc="Date stopped, if recently")))))),
-    Field("allergies", Node("list", item=TEXT, max_items=50, doc="e.g. [ketamine]; [] means none")),
+                                                        doc="Date stopped (washout windows apply)")))))),
+    Field("allergies", Node("list", max_items=50, doc=(
+        "Allergy texts as written (brand names, salts and misspellings are recognised), or "
+        "objects with the reaction; [] means none"),
+        item=Node("one_of", options=(
+            Node("text", doc="e.g. ketamine, Ketalar, penicillin"),
+            Node("object", fields=(
+                Field("substance", Node("text", doc="What the patient is allergic to, as written"),
+                      True),
+                Field("reaction", Node("enum", enum=REACTIONS)),
+                Field("severity", Node("enum", enum=SEVERITIES)),
+                Field("ketamine_family", Node("boolean", doc=(
+                    "Your answer to 'is this a ketamine-family allergy?' for a substance "
+                    "ketadose does not know (a recognised ketamine name is always true)"))))))))),
     Field("previous_courses", Node("list", doc="Earlier ketamine courses; [] means none",
                                    max_items=100,
                                    item=Node("object", fields=(
@@ -86,6 +102,7 @@ class Medication:
     dose: Quantity | None = None
     route: str | None = None
     stopped: dt.date | None = None
+    started: dt.date | None = None
     study: str | None = None
     mme_per_day: float | None = None
 
@@ -113,7 +130,7 @@ class Patient:
     conditions: tuple | None = None
     liver: dict | None = None  # test name -> Quantity
     medications: tuple | None = None
-    allergies: tuple | None = None
+    allergies: tuple | None = None  # of Allergy
     previous_courses: tuple | None = None
     not_understood: tuple = ()  # (text, source) of imported entries no table maps
 
@@ -137,6 +154,8 @@ class Vocabulary:
     medicines: dict  # name -> {classes, mme_factor?, mme_unit?, study?}
     aliases: dict  # alias -> name
     version: str = ""
+    substances: Matcher | None = None  # allergy matching
+    washouts: dict = None  # class -> {days, source}
 
     @classmethod
     def from_data(cls, data: dict) -> "Vocabulary":
@@ -147,8 +166,12 @@ class Vocabulary:
             for c in info["classes"]:
                 if c not in data["classes"]:
                     raise ValueError(f"medicine {name}: unknown class {c}")
+        matcher = Matcher(data.get("substances", {}))
+        for sub in matcher.substances.values():
+            if sub.medicine and sub.medicine not in data["medicines"]:
+                raise ValueError(f"substance {sub.id}: unknown medicine {sub.medicine}")
         return cls(data["conditions"], data["classes"], data["medicines"], aliases,
-                   str(data.get("version", "")))
+                   str(data.get("version", "")), matcher, dict(data.get("washouts", {})))
 
     def medicine(self, name: str) -> str | None:
         key = _norm(name)
@@ -159,8 +182,14 @@ def _norm(name: str) -> str:
     return re.sub(r"[\s_]+", "-", name.strip().lower()).replace("'", "")
 
 
-def build(data, vocab: Vocabulary) -> tuple:
-    """Check data against the patient format: (Patient or None, findings)."""
+def build(data, vocab: Vocabulary, today: dt.date | None = None) -> tuple:
+    """Check data against the patient format: (Patient or None, findings).
+
+    Answers that contradict each other are errors, never silently resolved: a male patient
+    recorded as pregnant or breastfeeding, a medicine stopped before it was started, a previous
+    course that ends after ``today`` (the screening date).
+    """
+    today = today or dt.date.today()
     checker = Checker()
     clean = checker.check(PATIENT, data)
     if clean is None or checker.findings:
@@ -189,7 +218,7 @@ def build(data, vocab: Vocabulary) -> tuple:
         out["medications"] = tuple(_medication(m, i, vocab, bad)
                                    for i, m in enumerate(clean["medications"]))
     if "allergies" in clean:
-        out["allergies"] = tuple(_norm(a) for a in clean["allergies"])
+        out["allergies"] = tuple(_allergy(a, vocab) for a in clean["allergies"])
     if "previous_courses" in clean:
         out["previous_courses"] = tuple(
             Course(_date(c["ended"], ("previous_courses", i, "ended"), bad), c.get("liver_injury"),
@@ -198,9 +227,34 @@ def build(data, vocab: Vocabulary) -> tuple:
     if clean.get("not_understood"):
         out["not_understood"] = tuple((n["text"], n.get("source") or "")
                                       for n in clean["not_understood"])
+    _contradictions(out, today, bad)
     if fail:
         return None, fail
     return Patient(**out), []
+
+
+def _allergy(item, vocab):
+    if isinstance(item, str):
+        return read_allergy(item, vocab.substances)
+    return read_allergy(item["substance"], vocab.substances, item.get("reaction"),
+                        item.get("severity"), item.get("ketamine_family"))
+
+
+def _contradictions(out, today, bad):
+    """Answers that cannot all be true: refused, so that neither is silently dropped."""
+    if out.get("sex") == "male":
+        for key in ("pregnant", "breastfeeding"):
+            if out.get(key):
+                bad((key,), f"{key} is true but sex is male; correct one of them")
+    for i, med in enumerate(out.get("medications") or ()):
+        if med and med.started and med.stopped and med.stopped < med.started:
+            bad(("medications", i, "stopped"), f"{med.name} stopped on {med.stopped}, before it "
+                f"was started ({med.started}); check the dates")
+    for i, course in enumerate(out.get("previous_courses") or ()):
+        if course.ended and course.ended > today:
+            bad(("previous_courses", i, "ended"), f"a previous course ends on {course.ended}, "
+                f"after the screening date {today}; a course that has not ended is not a previous "
+                "course")
 
 
 def _suggest(word, options) -> str:
@@ -235,7 +289,9 @@ def _medication(m, i, vocab, bad):
         if dose.kind == "rate":  # CDC factors apply to mg/day (fentanyl: mcg/h)
             mme = dose.magnitude(unit) * info["mme_factor"]
     stopped = _date(m["stopped"], ("medications", i, "stopped"), bad) if m.get("stopped") else None
-    return Medication(name, tuple(info["classes"]), dose, route, stopped, info.get("study"), mme)
+    started = _date(m["started"], ("medications", i, "started"), bad) if m.get("started") else None
+    return Medication(name, tuple(info["classes"]), dose, route, stopped=stopped, started=started,
+                      study=info.get("study"), mme_per_day=mme)
 
 
 def _date(text, path, bad):

@@ -2,6 +2,9 @@
 
 Status, most severe first: contraindicated (an absolute or relative contraindication),
 incomplete (a rule could not be assessed: missing is not normal), caution, clear.
+
+An override (a clinician's recorded reason) lifts relative contraindications only. An absolute
+one works like a pump library's hard limit: no reason makes it non-blocking.
 """
 
 from __future__ import annotations
@@ -70,8 +73,17 @@ class Screen:
     override: str | None = None
 
     @property
+    def absolute(self) -> tuple:
+        """The absolute findings: no override lifts them."""
+        return tuple(f for f in self.findings if f.severity == "absolute")
+
+    @property
+    def override_applied(self) -> bool:
+        return bool(self.override) and self.status == "contraindicated" and not self.absolute
+
+    @property
     def blocking(self) -> bool:
-        return self.status == "contraindicated" and not self.override
+        return self.status == "contraindicated" and (not self.override or bool(self.absolute))
 
 
 def run(patient, ctx: Context, rules, override: str | None = None) -> Screen:

@@ -34,6 +34,7 @@ class Node:
     pattern: str = ""
     nullable: bool = False
     hint: str = ""  # what a value matching `pattern` looks like, for messages
+    options: tuple = ()  # one_of: alternative Nodes, chosen by the value's type (text or object)
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,14 @@ class Checker:
                           f"{spec.name!r} ({_expect(spec.node)})", path)
         return out
 
+    def _one_of(self, node, value, path):
+        """The option whose type fits the value (a text, or a mapping of keys)."""
+        want = "object" if isinstance(value, dict) else "text" if isinstance(value, str) else None
+        for option in node.options:
+            if option.type == want:
+                return self.check(option, value, path)
+        return self._wrong(node, value, path)
+
     def _wrong(self, node, value, path):
         got = type(value).__name__
         got = {"str": "text", "int": "a number", "float": "a number", "bool": "true/false",
@@ -205,6 +214,8 @@ def _expect(node: Node) -> str:
         return "a quantity with a unit (" + ", ".join(dict.fromkeys(forms)) + ")"
     if node.type == "enum":
         return "one of " + ", ".join(node.enum)
+    if node.type == "one_of":
+        return " or ".join(_expect(o) for o in node.options)
     return _TYPE_NAMES.get(node.type, node.type)
 
 
@@ -249,6 +260,8 @@ def to_json_schema(node: Node) -> dict:
         out["pattern"] = r"^\s*[0-9.]+(?:[eE][+-]?[0-9]+)?\s*\S.*$"
         out["description"] = (node.doc + " " if node.doc else "") + "Quantity with a unit: " + \
             ", ".join(dict.fromkeys(CANONICAL.get(k, "N mg over T h") for k in node.kinds))
+    elif t == "one_of":
+        out["anyOf"] = [to_json_schema(o) for o in node.options]
     elif t == "list":
         out["type"] = "array"
         out["items"] = to_json_schema(node.item)

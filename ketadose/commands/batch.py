@@ -52,8 +52,9 @@ def _encode(record) -> str:
 
 
 def run_batch(mode, dirs, ref, path, kind, opts, today) -> int:
-    from ketadose.commands.check import screen_data, screen_for
+    from ketadose.commands.check import override_reason, screen_data, screen_for
 
+    opts = {**opts, "override": override_reason(opts.get("override"))}
     src = regimen = findings = None
     if ref:
         src, regimen, findings = load_regimen(ref, dirs)
@@ -98,7 +99,7 @@ def _one(mode, data, vocab, regimen, src, findings, opts, today, screen_for, scr
             return {"exit": 2, "error": str(exc)}
         return {"id": data.get("id"), **_one(mode, data, vocab, regimen, src, findings, opts,
                                             today, screen_for, screen_data)}
-    patient, errors = build(data, vocab)
+    patient, errors = build(data, vocab, today)
     if patient is None:
         first = errors[0]
         where = ".".join(str(p) for p in first.path)

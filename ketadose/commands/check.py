@@ -15,10 +15,25 @@ from ketadose.rules import screening_rules
 from ketadose.screen import Context, run
 
 
+MIN_REASON = 10  # printable characters, spaces not counted
+
+
+def override_reason(text: str | None) -> str | None:
+    """The override reason as it will be recorded and shown: escape sequences, control and
+    zero-width characters removed; at least MIN_REASON visible characters or an input error."""
+    if text is None:
+        return None
+    from ketadose.text import printable, visible_length
+
+    if visible_length(text) < MIN_REASON:
+        raise KetadoseError(f"--override needs a reason a clinician can read: at least {MIN_REASON} "
+                            "printable characters (spaces, control and invisible characters do "
+                            "not count)")
+    return printable(text)
+
+
 def screen_for(patient, regimen, today: dt.date, override: str | None):
-    if override is not None and len(override.strip()) < 10:
-        raise KetadoseError("--override needs a reason a clinician can read (10 characters or more)")
-    return run(patient, Context(regimen, today), screening_rules(), override)
+    return run(patient, Context(regimen, today), screening_rules(), override_reason(override))
 
 
 def screen_data(screen) -> dict:
@@ -27,10 +42,13 @@ def screen_data(screen) -> dict:
         "status": screen.status,
         "blocking": screen.blocking,
         "findings": [{"rule": f.rule, "severity": f.severity, "indicator": f.indicator,
-                      "title": f.title, "message": f.message, "source": f.source}
+                      "title": f.title, "message": f.message, "source": f.source,
+                      "unverified": f.unverified}
                      for f in screen.findings],
         "not_assessed": [{"rule": rid, "question": q} for rid, q in screen.not_assessed],
         "override": screen.override,
+        # false when an absolute contraindication is present: no reason lifts it
+        "override_applied": screen.override_applied,
     }
 
 
@@ -61,6 +79,7 @@ def run_check(dirs, regimen_ref, patient_path, flags, override, today, fmt,
     from ketadose.io.patients import flags_to_data
 
     regimen = src = None
+    override = override_reason(override)
     if regimen_ref:
         src, regimen, _findings = load_regimen(regimen_ref, dirs)
     patient, patient_data = load_patient(patient_path, flags, today)
@@ -95,14 +114,21 @@ def render_screen(screen, regimen) -> None:
     out.print(line(f"Screen {what}: ", (f" {screen.status.upper()} ", STATUS_STYLE[screen.status])))
     if screen.override:
         out.print(line(("Override recorded:", "bold"), f" {screen.override}"))
+        if screen.absolute:
+            out.print(line(("The override is not applied:", "bold red"), " an absolute "
+                           f"contraindication ({', '.join(sorted({f.rule for f in screen.absolute}))})"
+                           " cannot be overridden."))
     if screen.findings:
         out.print(table("Findings (most severe first)", [
             ("severity", {"no_wrap": True}), ("rule", {"no_wrap": True}), ("finding", {"ratio": 3}),
             ("source", {"ratio": 2})],
             [(styled(f.severity, SEVERITY_STYLE.get(f.severity, "")), f.rule,
-              line((f.title, "bold"), f": {f.message}"), f.source) for f in screen.findings]))
+              line((f.title, "bold"), f": {f.message}",
+                   *([(" UNVERIFIED: ", "bold"), f.unverified] if f.unverified else [])),
+              f.source) for f in screen.findings]))
     if screen.not_assessed:
         out.print(table("Not assessed: answer these before calling the screen clear",
-                        [("rule", {"no_wrap": True}), "question"], screen.not_assessed))
+                        [("rule", {"no_wrap": True}), "question"],
+                        screen.not_assessed))
     if not screen.findings and not screen.not_assessed:
         out.print("No rule fired and every rule was assessed.")

@@ -8,7 +8,7 @@ import math
 from ketadose.render.diag import emit
 
 from ketadose import __version__
-from ketadose.commands.check import render_screen, screen_data, screen_for
+from ketadose.commands.check import override_reason, render_screen, screen_data, screen_for
 from ketadose.io.library import limit_library
 from ketadose.io.patients import load_patient
 from ketadose.io.regimens import load_regimen
@@ -227,6 +227,7 @@ def plan_document(src, regimen, findings, patient, patient_data, opts):
 def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
     from ketadose.io.patients import flags_to_data
 
+    opts = {**opts, "override": override_reason(opts.get("override"))}
     src, regimen, findings = load_regimen(ref, dirs)
     start = opts["start"]
     patient, patient_data = load_patient(patient_path, flags,
@@ -246,8 +247,11 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
             for f in screen.findings:
                 if f.severity in ("absolute", "relative") and fmt != "table":
                     note(f"ketadose: {f.severity} contraindication {f.rule}: {f.message}")
-            note("No plan: the patient is contraindicated. A clinician may proceed only with "
-                 "--override \"reason\".")
+            if screen.absolute:
+                note("No plan: an absolute contraindication; no override can lift it.")
+            else:
+                note("No plan: the patient is contraindicated. A clinician may proceed only with "
+                     "--override \"reason\".")
         return 1
     if code:
         if fmt in ("json", "yaml"):

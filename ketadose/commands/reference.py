@@ -91,7 +91,10 @@ def show_vocabulary(fmt: str) -> None:
     vocab = vocabulary()
     if fmt != "table":
         data = {"version": vocab.version, "conditions": vocab.conditions, "classes": vocab.classes,
-                "medicines": vocab.medicines}
+                "medicines": vocab.medicines, "washouts": vocab.washouts,
+                "substances": {s.id: {"label": s.label, "family": s.family,
+                                      "medicine": s.medicine, "names": list(s.names)}
+                               for s in vocab.substances.substances.values()}}
         emit(to_json(data) if fmt == "json" else to_yaml(data))
         return
     from ketadose.render.table import console, table
@@ -106,6 +109,10 @@ def show_vocabulary(fmt: str) -> None:
     for name, info in vocab.medicines.items():
         for cls in info["classes"] or ["(no interaction class)"]:
             by_class.setdefault(cls, []).append(name)
+    out.print(table("Allergy substances (matched in free text, any case and punctuation)",
+                    [("substance", {"no_wrap": True}), ("names", {"ratio": 3})],
+                    [(s.id + (" (ketamine family)" if s.family == "ketamine" else ""),
+                      ", ".join(s.names)) for s in vocab.substances.substances.values()]))
     out.print(table("Medicines by class (generic names for `medications:` / --medication)",
                     [("class", {"no_wrap": True}), ("medicines", {"ratio": 3})],
                     [(f"{cls}\n{vocab.classes.get(cls, '')}", ", ".join(names))

@@ -77,7 +77,11 @@ def records(stream, kind):
                 continue
             else:
                 try:
-                    data = json.loads(text, parse_constant=_no_constant)
+                    data = json.loads(text, parse_constant=_no_constant,
+                                      object_pairs_hook=_no_duplicates)
+                except DuplicateKey as exc:
+                    yield number, RecordError(str(exc)), size
+                    continue
                 except (ValueError, RecursionError) as exc:
                     yield number, RecordError(f"invalid JSON: {str(exc).splitlines()[0]}"), size
                     continue
@@ -90,19 +94,27 @@ def records(stream, kind):
                     yield number, data, size
         return
     header = None
-    for number, text, size in _lines(stream):
+    for number, text, size in _csv_records(stream):
         if text is None or isinstance(text, RecordError):
             yield number, text or RecordError(f"line longer than {MAX_LINE // 1024} KiB"), size
             continue
         if not text.strip():
             continue
-        row = next(csv.reader(io.StringIO(text)))
+        try:
+            row = next(csv.reader(io.StringIO(text), strict=True))
+        except csv.Error as exc:
+            yield number, RecordError(f"invalid CSV: {exc}"), size
+            continue
         if header is None:
             header = [h.strip() for h in row]
             unknown = [h for h in header if h not in CSV_COLUMNS]
             if unknown:
                 raise RecordError(f"line {number}: unknown CSV column(s) {', '.join(unknown)}; "
                                   f"documented columns: {', '.join(CSV_COLUMNS)}")
+            twice = sorted({h for h in header if header.count(h) > 1})
+            if twice:
+                raise RecordError(f"line {number}: CSV column(s) {', '.join(twice)} given twice; "
+                                  "a second column would silently replace the first")
             continue
         if len(row) != len(header):
             yield number, RecordError(f"{len(row)} cells for {len(header)} columns"), size
@@ -121,6 +133,48 @@ def _has_surrogate(data) -> bool:
     if isinstance(data, list):
         return any(_has_surrogate(v) for v in data)
     return False
+
+
+def _csv_records(stream):
+    """(first line number, record text, bytes) per CSV record, RFC 4180: a quoted field may hold
+    line breaks, so a record continues while a quote is open (an odd number of '"' so far:
+    escaped quotes come in pairs). Bounded like a line."""
+    pending, first, size = None, 0, 0
+    for number, text, n in _lines(stream):
+        if text is None or isinstance(text, RecordError):
+            if pending is not None:
+                yield first, RecordError("a quoted field is not closed"), size
+                pending = None
+            yield number, text, n
+            continue
+        if pending is None:
+            pending, first, size = text, number, n
+        else:
+            pending, size = pending + "\n" + text, size + n
+        if size > MAX_LINE:
+            yield first, RecordError(f"record longer than {MAX_LINE // 1024} KiB "
+                                     "(a quoted field not closed?)"), size
+            pending = None
+            continue
+        if pending.count('"') % 2 == 0:
+            yield first, pending, size
+            pending = None
+    if pending is not None:
+        yield first, RecordError("a quoted field is not closed at the end of the input"), size
+
+
+class DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicates(pairs):
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(f"duplicate key {key!r}: a second value would silently replace "
+                               "the first")
+        out[key] = value
+    return out
 
 
 def _no_constant(name):

@@ -93,7 +93,7 @@ def load_patient(path: str | None, flags: dict, today=None):
             raise KetadoseError(f"{key} is {data[key]!r} in the file but {value!r} on the command "
                                 "line; give it once", doc.where((key,)) if doc else None)
         data[key] = value
-    patient, findings = build(data, vocabulary())
+    patient, findings = build(data, vocabulary(), today)
     if patient is None:
         first = findings[0]
         key = first.path[0] if first.path else None

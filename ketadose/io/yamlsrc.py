@@ -22,6 +22,7 @@ MAX_NODES = 20_000  # after alias expansion: stops "billion laughs"
 MAX_DEPTH = 40
 
 Path = tuple  # of str keys and int indices
+_STD = "tag:yaml.org,2002:"
 
 
 @dataclass(frozen=True)
@@ -93,12 +94,21 @@ else:  # pragma: no cover - PyYAML built without libyaml
 
 
 def _check_depth(text: str, name: str) -> None:
-    """Refuse deep nesting before composing: libyaml's composer recurses on the C stack."""
+    """Refuse deep nesting before composing (libyaml's composer recurses on the C stack), and
+    refuse every explicit tag: ``!!bool yes`` would be read as true, ``!!str 5`` hides a number,
+    and whatever a tag resolves to, the file no longer says plainly what it means."""
     depth = 0
     loader = (_CLoader or _Loader)(text)
     try:
         while loader.check_event():
             event = loader.get_event()
+            tag = getattr(event, "tag", None)
+            if tag is not None and not isinstance(event, (yaml.DocumentStartEvent,
+                                                          yaml.DocumentEndEvent)):
+                mark = event.start_mark
+                raise KetadoseError(f"explicit tag {tag.replace(_STD, '!!')!r} is not allowed; "
+                                    "write the plain value (true/false, a number, text)",
+                                    f"{name}:{mark.line + 1}:{mark.column + 1}")
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
@@ -111,7 +121,6 @@ def _check_depth(text: str, name: str) -> None:
         loader.dispose()
 
 
-_STD = "tag:yaml.org,2002:"
 _ALLOWED_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
 

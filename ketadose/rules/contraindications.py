@@ -12,6 +12,7 @@ from ketadose.findings import Finding
 from ketadose.rules import rule
 from ketadose.limits import at_or_above
 from ketadose.screen import Missing, needs
+from ketadose.text import printable
 
 LABEL = "US Ketalar (ketamine HCl) label, section 4 Contraindications"
 COHEN = ("Cohen SP et al. Consensus guidelines on IV ketamine for chronic pain, Reg Anesth Pain Med "
@@ -33,15 +34,38 @@ conditions_asked = needs("conditions", CONDITIONS_QUESTION)
 
 
 def hypersensitivity(patient, ctx):
-    """Known hypersensitivity to ketamine or esketamine.
+    """Known hypersensitivity to ketamine in any form: racemic, esketamine, arketamine, any salt or
+    brand (Ketalar, Ketanest, Spravato ...), found inside free text whatever the case and
+    punctuation. An allergy ketadose cannot place is asked about, never ignored. A recorded
+    intolerance (not hypersensitivity) is relative: the label's contraindication is for
+    hypersensitivity and no source grades an intolerance (UNVERIFIED).
 
-    FAIL: allergies: [ketamine]
-    PASS: allergies: []
+    FAIL: allergies: [Ketalar (anaphylaxis)]
+    PASS: allergies: [penicillin]
     """
-    if {"ketamine", "esketamine", "s-ketamine"} & set(patient.allergies):
-        return _f("KD-CI-001", "absolute", "Ketamine hypersensitivity",
-                  "Known hypersensitivity to ketamine: do not give ketamine or esketamine.", LABEL)
-    return None
+    out = []
+    for allergy in patient.allergies:
+        shown = repr(printable(allergy.text))
+        detail = ", ".join(x for x in (allergy.reaction, allergy.severity) if x)
+        detail = f" ({detail})" if detail else ""
+        if allergy.ketamine_family and allergy.reaction == "intolerance":
+            out.append(Finding(
+                "KD-CI-001", "relative", f"Recorded intolerance of ketamine: {shown}{detail}; not "
+                "a hypersensitivity, so the label's absolute contraindication does not apply as "
+                "written; do not proceed unless a clinician records why.", LABEL,
+                title="Ketamine intolerance",
+                unverified="no source grades a ketamine intolerance; relative is ketadose's choice"))
+        elif allergy.ketamine_family:
+            out += _f("KD-CI-001", "absolute", "Ketamine hypersensitivity",
+                      f"Known hypersensitivity to ketamine: {shown}{detail}; do not give ketamine "
+                      "in any form (racemic, esketamine, arketamine).", LABEL)
+        elif allergy.ketamine_family is None:
+            near = (" It looks like a misspelling of a ketamine name." if allergy.resembles
+                    else "")
+            out.append(Missing(f"Allergy {shown} is not a substance ketadose knows.{near} Is this "
+                               "a ketamine-family allergy? (record it as {substance: ..., "
+                               "ketamine_family: true or false})"))
+    return out
 
 
 hypersensitivity = rule(
@@ -83,26 +107,56 @@ blood_pressure = rule(
 
 
 def cardiovascular(patient, ctx):
-    """Ischaemic heart disease, recent MI, unstable angina, heart failure, tachyarrhythmia, stroke.
+    """Coronary or myocardial disease (graded), tachyarrhythmia, stroke; recent MI, unstable
+    angina and heart failure.
 
-    The consensus says ketamine "should not be used in patients with poorly controlled
-    cardiovascular disease" (relative, grade B); the UK SmPC says not in severe coronary or
-    myocardial disease or after a cerebrovascular accident; the German leaflet lists MI within
-    6 months, unstable angina and heart failure as cautions.
+    Basis notes F3, row "severe coronary or myocardial disease; cerebrovascular accident
+    (history); cerebral trauma": ABSOLUTE in the UK SmPC ("should not be used"), while "poorly
+    controlled cardiovascular disease" is relative in the consensus (Cohen, grade B). Sources
+    differ, so both grades are kept: ``:severe`` is absolute, ``:poorly-controlled`` relative,
+    ``:stable`` a caution (baseline ECG, Cohen B4); an ungraded record is treated as poorly
+    controlled and asked for its grade. A history of stroke is absolute, in the same F3 row as
+    cerebral trauma. MI within 6 months, unstable angina and heart failure are cautions (DE
+    leaflet, F3 row "MI < 6 months; unstable angina; heart failure").
 
-    FAIL: conditions: [ischaemic-heart-disease]
+    FAIL: conditions: ["ischaemic-heart-disease:severe"]
     PASS: conditions: []
     """
     out = []
-    relative = {"ischaemic-heart-disease": "ischaemic heart disease",
-                "tachyarrhythmia": "tachyarrhythmia",
-                "cerebrovascular-accident": "a previous stroke"}
-    for cid, label in relative.items():
-        if patient.has(cid):
+    for cid, label in (("ischaemic-heart-disease", "ischaemic (coronary) heart disease"),
+                       ("myocardial-disease", "myocardial disease")):
+        c = patient.has(cid)
+        if c is None:
+            continue
+        if c.grade == "severe":
+            out += _f("KD-CI-003", "absolute", "Severe coronary or myocardial disease",
+                      f"Severe {label}: ketamine should not be used (UK SmPC); no override.",
+                      f"{UK} (basis notes F3)")
+        elif c.grade == "stable":
+            out += _f("KD-CI-003", "caution", "Stable cardiovascular disease",
+                      f"Stable {label}: ketamine raises blood pressure and heart rate; get a "
+                      "baseline ECG and monitor blood pressure and heart rate.",
+                      f"{COHEN} (relative only when poorly controlled; baseline ECG, B4)")
+        else:
             out += _f("KD-CI-003", "relative", "Cardiovascular disease",
-                      f"Patient has {label}: ketamine raises blood pressure and heart rate; do not "
-                      "proceed unless it is well controlled and a clinician records why; get a "
-                      "baseline ECG.", f"{COHEN}; {UK}")
+                      f"{label[0].upper()}{label[1:]}"
+                      + (" (poorly controlled)" if c.grade else " (grade not recorded: treated as "
+                         "poorly controlled)")
+                      + ": ketamine raises blood pressure and heart rate; do not proceed unless a "
+                      "clinician records why; get a baseline ECG.", f"{COHEN}; {UK}")
+            if c.grade is None:
+                out.append(Missing(f"How severe is the {label} ({cid}:stable, :poorly-controlled "
+                                   "or :severe)?"))
+    if patient.has("tachyarrhythmia"):
+        out += _f("KD-CI-003", "relative", "Cardiovascular disease",
+                  "Patient has tachyarrhythmia: ketamine raises heart rate; do not proceed unless "
+                  "it is well controlled and a clinician records why; get a baseline ECG.", COHEN)
+    if patient.has("cerebrovascular-accident"):
+        out += _f("KD-CI-003", "absolute", "History of stroke",
+                  "History of cerebrovascular accident: ketamine should not be used (UK SmPC; "
+                  "the Swiss label names a previous stroke among the conditions where a rise in "
+                  "blood pressure is a serious hazard); no override.",
+                  f"{UK}; {SWISS} (basis notes F3, C4)")
     for cid, label in {"recent-myocardial-infarction": "a myocardial infarction within 6 months",
                        "unstable-angina": "unstable angina", "heart-failure": "heart failure"}.items():
         if patient.has(cid):
@@ -113,16 +167,18 @@ def cardiovascular(patient, ctx):
 
 
 cardiovascular = rule(
-    "KD-CI-003", "cardiovascular-disease", "relative", f"{COHEN}; {UK}; {DE_PIL}",
+    "KD-CI-003", "cardiovascular-disease", "absolute", f"{COHEN}; {UK}; {SWISS}; {DE_PIL}",
     check=conditions_asked(cardiovascular))
 
 
 def pressure(patient, ctx):
-    """Raised intracranial or intraocular pressure, head injury, glaucoma.
+    """Raised intracranial or intraocular pressure (glaucoma), head injury.
 
     The consensus: with elevated ICP or IOP ketamine "should not be used or used only in lower
     dosages with extreme caution" (grade C); the UK SmPC: not after cerebral trauma. Sources
     disagree (Wang 2014 meta-analysis, PMID 24859931, found ICP not increased vs opioids).
+    Glaucoma is raised intraocular pressure: relative, as basis notes F3 group it ("Raised ICP or
+    IOP (glaucoma, open globe)": avoid); the German leaflet lists it as a caution.
 
     FAIL: conditions: [raised-intracranial-pressure]
     PASS: conditions: []
@@ -132,11 +188,14 @@ def pressure(patient, ctx):
             ("raised-intracranial-pressure", "raised intracranial pressure", "relative", COHEN),
             ("raised-intraocular-pressure", "raised intraocular pressure", "relative", COHEN),
             ("head-injury", "a head injury (cerebral trauma)", "absolute", UK),
-            ("glaucoma", "glaucoma", "caution", DE_PIL)):
+            ("glaucoma", "glaucoma (raised intraocular pressure)", "relative",
+             f"{COHEN} (basis notes F3: raised ICP or IOP, glaucoma); {DE_PIL}")):
         if patient.has(cid):
             out += _f("KD-CI-004", sev, "Raised intracranial or intraocular pressure",
                       f"Patient has {label}: avoid ketamine, or use lower doses with extreme "
-                      "caution (sources differ on the size of the risk).", src)
+                      "caution (sources differ on the size of the risk)"
+                      + ("; no override." if sev == "absolute" else
+                         "; do not proceed unless a clinician records why."), src)
     return out
 
 
@@ -229,34 +288,46 @@ pregnancy = rule(
 
 
 def age(patient, ctx):
-    """Under 18 (caution: outside most adult trials) or over 65 (info).
+    """Under 18 (relative: outside every template's adult population, basis notes F3 "Age < 18:
+    SOFT"), under 3 also the label's 5.5 warning; over 65 (info).
 
     FAIL: age: 16
     PASS: age: 45
     """
     if patient.age is None:
         return Missing("How old is the patient (years)?")
+    out = []
     if patient.age < 18:
-        return _f("KD-CI-008", "caution", "Under 18",
-                  f"Age {patient.age}: outside the adult trials these regimens come from "
-                  "(paediatric data are observational); involve a paediatric pain team.",
-                  "Sheehy KA et al. BMC Pediatr 2015;15:198, PMID 26620833")
+        out += _f("KD-CI-008", "relative", "Under 18",
+                  f"Age {patient.age}: outside the adult populations every template comes from "
+                  "(paediatric data are observational); do not proceed unless a paediatric pain "
+                  "team agrees and the reason is recorded.",
+                  "basis notes F3 (age < 18: soft); Sheehy KA et al. BMC Pediatr 2015;15:198, "
+                  "PMID 26620833")
+    if patient.age < 3:
+        out += _f("KD-CI-008", "caution", "Under 3: neurodevelopment warning",
+                  f"Age {patient.age}: anaesthetic and sedation drugs given for more than 3 h, or "
+                  "repeatedly, to children under 3 may affect brain development; weigh the "
+                  "benefit of every exposure.",
+                  "US Ketalar label 5.5 (FDA Drug Safety Communication 14 Dec 2016, updated "
+                  "27 Apr 2017)")
     if patient.age > 65:
-        return _f("KD-CI-008", "info", "Over 65",
+        out += _f("KD-CI-008", "info", "Over 65",
                   f"Age {patient.age}: a dose reduction is 'probably prudent' but unsupported by "
                   "data; emergence reactions are least common over 65.",
                   "Miller's Anesthesia 6th ed.; US Ketalar label 5.2")
-    return None
+    return out
 
 
 age = rule(
-    "KD-CI-008", "age", "caution", "Sheehy KA et al. BMC Pediatr 2015;15:198, PMID 26620833; "
-    "Miller's Anesthesia 6th ed.; US Ketalar label 5.2",
+    "KD-CI-008", "age", "relative", "basis notes F3; Sheehy KA et al. BMC Pediatr 2015;15:198, "
+    "PMID 26620833; US Ketalar label 5.5; Miller's Anesthesia 6th ed.; US Ketalar label 5.2",
     check=age)
 
 
 def hepatic(patient, ctx):
-    """Hepatic impairment: severe (relative: avoid), moderate (caution, monitor liver tests), mild (info).
+    """Hepatic impairment: severe (relative: avoid), moderate (caution, monitor liver tests), mild
+    (caution: consider a dose reduction).
 
     FAIL: conditions: ["hepatic-impairment:severe"]
     PASS: conditions: []
@@ -274,8 +345,10 @@ def hepatic(patient, ctx):
         return _f("KD-CI-009", "caution", "Moderate hepatic impairment",
                   "Moderate hepatic impairment: give judiciously with liver-test monitoring "
                   "(consensus, grade C); consider a lower dose.", COHEN)
-    return _f("KD-CI-009", "info", "Mild hepatic impairment",
-              "Mild hepatic impairment: the SmPC suggests considering a dose reduction.",
+    # caution, not info: "consider a dose reduction" asks a clinician to judge
+    return _f("KD-CI-009", "caution", "Mild hepatic impairment",
+              "Mild hepatic impairment: the SmPC says a dose reduction should be considered; a "
+              "clinician must decide.",
               "ketamine SmPC (rxreasoner), basis notes E")
 
 
@@ -328,9 +401,20 @@ liver_tests = rule(
     check=liver_tests)
 
 
+PORPHYRIA = ("Drug Database for Acute Porphyria (NAPOS, drugs-porphyria.org) classification as "
+             "tabulated in Rev Mex Anestesiol 2021 issue 3, Table 1 "
+             "(medigraphic.com/files/rma/cma-2021/3/cma213l-T1.html)")
+
+
 def other_conditions(patient, ctx):
-    """Untreated hyperthyroidism (absolute); lower urinary tract symptoms (caution); porphyria and
-    seizure disorder (informational: the basis notes give no rule).
+    """Untreated hyperthyroidism (absolute); lower urinary tract symptoms, acute porphyria and
+    seizure disorder (caution: a clinician must judge, so never a clear screen).
+
+    Porphyria: ketamine is "possibly porphyrinogenic" (use only when no safer alternative is
+    available) in a secondary table adapted from the Drug Database for Acute Porphyria; the
+    database's own monograph was not read (UNVERIFIED). Seizure disorder: no source in the basis
+    notes grades it; the label reports tonic and clonic movements sometimes resembling seizures
+    and forbids theophylline for lowering the seizure threshold (UNVERIFIED grade).
 
     FAIL: conditions: [hyperthyroidism]
     PASS: conditions: []
@@ -339,23 +423,35 @@ def other_conditions(patient, ctx):
     if patient.has("hyperthyroidism"):
         out += _f("KD-CI-011", "absolute", "Untreated hyperthyroidism",
                   "Untreated hyperthyroidism: contraindicated in the Swiss and German labels; treat "
-                  "it first (if treated and euthyroid, record why with --override).", SWISS)
+                  "it first (once treated and controlled, it no longer applies: correct the "
+                  "record); no override.", SWISS)
     if patient.has("lower-urinary-tract-symptoms"):
         out += _f("KD-CI-011", "caution", "Lower urinary tract symptoms",
                   "Lower urinary tract symptoms: cystitis and genitourinary pain are reported with "
                   "chronic or repeated ketamine; review symptoms and stop if they worsen.",
                   "US Ketalar label 2.1 and adverse reactions (genitourinary)")
-    for cid in ("porphyria", "seizure-disorder"):
-        if patient.has(cid):
-            out += _f("KD-CI-011", "info", cid.replace("-", " ").capitalize(),
-                      f"{cid.replace('-', ' ').capitalize()}: the ketadose basis notes hold no rule "
-                      "for it; a clinician must judge.", "ketadose vocabulary (informational)")
+    if patient.has("porphyria"):
+        out.append(Finding(
+            "KD-CI-011", "caution",
+            "Acute porphyria: ketamine is listed as possibly porphyrinogenic (use only when no safer "
+            "alternative is available, with precautions); a clinician must judge, with a "
+            "porphyria centre.", PORPHYRIA, title="Acute porphyria",
+            unverified="read in a secondary table; the porphyria database's monograph was not read"))
+    if patient.has("seizure-disorder"):
+        out.append(Finding(
+            "KD-CI-011", "caution",
+            "Seizure disorder: the label reports tonic and clonic movements sometimes resembling "
+            "seizures, and theophylline is forbidden for lowering the seizure threshold; a "
+            "clinician must judge.", "US Ketalar label adverse reactions (neurological) and 7.1 "
+            "(basis notes C1)", title="Seizure disorder",
+            unverified="no source in the basis notes grades seizure disorder; caution is "
+                       "ketadose's choice"))
     return out
 
 
 other_conditions = rule(
     "KD-CI-011", "thyroid-porphyria-seizures-urinary", "absolute",
-    f"{SWISS}; US Ketalar label 2.1 and adverse reactions",
+    f"{SWISS}; US Ketalar label 2.1, 7.1 and adverse reactions; {PORPHYRIA}",
     check=conditions_asked(other_conditions))
 
 

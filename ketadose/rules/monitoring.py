@@ -61,10 +61,7 @@ def repeat_interval(patient, ctx):
         return Missing(PREVIOUS_QUESTION)
     out = []
     for course in patient.previous_courses:
-        days = (ctx.today - course.ended).days
-        if days < 0:
-            return [Finding("KD-MON-002", "caution", f"a previous course ends in the future "
-                            f"({course.ended}); check the date", NOPPERS, title="Course dates")]
+        days = (ctx.today - course.ended).days  # >= 0: a future end is an input error
         long_course = course.hours is None or course.hours.magnitude("h") >= 100
         if not long_course or days >= 28:
             continue

@@ -1,0 +1,300 @@
+"""Screening that cannot be fooled (issue 14): allergy names in every form, absolute findings
+that no override lifts, contradictory answers, explicit YAML tags, duplicate batch keys and
+RFC 4180 CSV. Each reproducer of the issue runs through the real command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from conftest import budget
+
+from test_screen import BASE, TODAY, patient, screen
+from ketadose.io.library import vocabulary
+from ketadose.rules import screening_rules
+from ketadose.screen import STATUSES, Context, run as run_screen
+
+FLAGS = ["--weight", "70", "--sex", "male", "--age", "45", "--bp", "120/80", "--heart-rate", "70",
+         "--no-conditions", "--no-medications", "--no-previous-courses"]
+
+KETAMINE_NAMES = ["Ketalar", "Ketanest", "Ketanest S", "Spravato", "esketamine", "arketamine",
+                  "R-ketamine", "S-ketamine", "(S)-ketamine", "racemic ketamine", "ketamine HCl",
+                  "ketamine hydrochloride", "ketamin", "ketamine (anaphylaxis)", "KETAMINE",
+                  "s(+)-Ketamine", "Ketamine-HCl 50mg/mL vial"]
+
+
+def _check(run, *args):
+    r = run("check", "consensus-cohen-2018", *args, "--format", "json", "--date", "2026-11-25")
+    return r, (json.loads(r.stdout) if r.stdout.strip() else None)
+
+
+@pytest.mark.parametrize("name", KETAMINE_NAMES)
+def test_every_ketamine_name_blocks_through_the_cli(run, name):
+    r, data = _check(run, *FLAGS, "--allergy", name)
+    assert r.exit_code == 1 and data["status"] == "contraindicated"
+    [f] = [f for f in data["findings"] if f["rule"] == "KD-CI-001"]
+    assert f["severity"] == "absolute" and name in f["message"]
+
+
+def test_an_unknown_allergy_is_kept_shown_and_asked_about(run):
+    r, data = _check(run, *FLAGS, "--allergy", "penicilin")
+    assert r.exit_code == 0 and data["status"] == "incomplete"
+    [q] = [q["question"] for q in data["not_assessed"] if q["rule"] == "KD-CI-001"]
+    assert "'penicilin'" in q and "is this a ketamine-family allergy?" in q.lower()
+
+
+def test_a_known_other_allergy_is_no_question(run):
+    r, data = _check(run, *FLAGS, "--allergy", "penicillin")
+    assert r.exit_code == 0 and data["status"] == "clear"
+
+
+def test_a_misspelt_ketamine_next_to_a_known_allergy_is_still_asked():
+    s = screen(patient(allergies=["penicillin, ketmaine"]))
+    assert s.status == "incomplete" and "misspelling" in s.not_assessed[0][1]
+
+
+def test_reaction_and_severity_are_recorded_and_answers_are_kept():
+    s = screen(patient(allergies=[{"substance": "Ketalar", "reaction": "anaphylaxis",
+                                   "severity": "life-threatening"}]))
+    [f] = s.findings
+    assert f.severity == "absolute" and "anaphylaxis, life-threatening" in f.message
+    # an intolerance (not hypersensitivity) is relative, with its UNVERIFIED grade shown
+    s = screen(patient(allergies=[{"substance": "ketamine", "reaction": "intolerance"}]))
+    [f] = s.findings
+    assert f.severity == "relative" and f.unverified
+    # the record's own answer settles an unknown substance; a ketamine name overrides "false"
+    assert screen(patient(allergies=[{"substance": "zyxomycin", "ketamine_family": False}])).status \
+        == "clear"
+    assert screen(patient(allergies=[{"substance": "zyxomycin", "ketamine_family": True}])).status \
+        == "contraindicated"
+    assert screen(patient(allergies=[{"substance": "Ketalar", "ketamine_family": False}])).status \
+        == "contraindicated"
+
+
+PUNCT = st.text(alphabet=" \t()[]{}.,;:!?-_/\\'\"*+#@&%~|<>=", max_size=4)
+
+
+@settings(max_examples=budget(200), deadline=None)
+@given(st.sampled_from(sorted({n for s in vocabulary().substances.substances.values()
+                               if s.family == "ketamine" for n in s.names})),
+       PUNCT, PUNCT, st.sampled_from([str.lower, str.upper, str.title, str.swapcase, str]),
+       st.lists(st.sampled_from(["penicillin", "latex", "zyxomycin"]), max_size=2))
+def test_any_text_containing_a_ketamine_name_blocks(name, before, after, case, others):
+    text = f"{before}{case(name)}{after}"
+    s = screen(patient(allergies=others + [text]))
+    assert s.status == "contraindicated" and s.blocking, text
+
+
+# ---------------------------------------------------------------- absolute means no override
+@pytest.mark.parametrize("changes", [
+    ["--allergy", "ketamine"], ["--allergy", "Ketalar"]])
+def test_an_absolute_contraindication_cannot_be_overridden(run, changes):
+    r, data = _check(run, *FLAGS, *changes, "--override", "the patient insists, reviewed")
+    assert r.exit_code == 1 and data["blocking"] and not data["override_applied"]
+    r = run("plan", "crps-schwartzman-2009", *FLAGS, *changes, "--override",
+            "the patient insists, reviewed", "--format", "json")
+    assert r.exit_code == 1 and json.loads(r.stdout)["sessions"] is None
+
+
+def test_theophylline_cannot_be_overridden_but_a_relative_finding_can(run):
+    flags = [f for f in FLAGS if f != "--no-medications"]
+    r, data = _check(run, *flags, "--no-allergies", "--medication", "theophylline",
+                     "--override", "reason long enough")
+    assert r.exit_code == 1 and data["blocking"]
+    r, data = _check(run, *flags, "--no-allergies", "--medication", "memantine",
+                     "--override", "reason long enough")
+    assert r.exit_code == 0 and data["override_applied"] and not data["blocking"]
+
+
+@pytest.mark.parametrize("reason", ["\u200b" * 10, "\x1b[31m" * 10, " " * 12, "\x00\x07" * 8,
+                                    "\u202e\u2066" * 6, "ok ok ok"])
+def test_an_override_needs_ten_visible_characters(run, reason):
+    r, _ = _check(run, *FLAGS, "--no-allergies", "--override", reason)
+    assert r.exit_code == 2 and "printable" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+def test_the_recorded_reason_has_no_control_characters(run):
+    flags = [f for f in FLAGS if f != "--no-medications"]
+    r, data = _check(run, *flags, "--no-allergies", "--medication", "memantine",
+                     "--override", "\x1b[2Jneurology\u200b agreed\x07 today")
+    assert data["override"] == "neurology agreed today"
+    r = run("check", *flags, "--no-allergies", "--medication", "memantine",
+            "--override", "\x1b[2Jneurology [red]agreed[/red] today")
+    assert "\x1b" not in r.stdout and "[red]agreed[/red]" in r.stdout
+
+
+ABSOLUTE = {"allergies": ["Ketalar"]}, {"medications": [{"name": "theophylline"}]}, \
+    {"conditions": ["head-injury"]}, {"conditions": ["cerebrovascular-accident"]}, \
+    {"blood_pressure": "190/110"}, {"conditions": ["ischaemic-heart-disease:severe"]}
+
+
+@settings(max_examples=budget(100), deadline=None)
+@given(st.sampled_from(ABSOLUTE), st.text(min_size=10, max_size=40),
+       st.lists(st.sampled_from(sorted(vocabulary().medicines)), max_size=2, unique=True))
+def test_no_override_makes_an_absolute_finding_non_blocking(absolute, reason, meds):
+    data = {**absolute}
+    if "medications" not in data:
+        data["medications"] = [{"name": m} for m in meds]
+    s = run_screen(patient(**data), Context(None, TODAY), screening_rules(), override=reason)
+    assert s.absolute and s.blocking and not s.override_applied
+
+
+# ---------------------------------------------------------------- contradictions: exit 2
+@pytest.mark.parametrize("args, needle", [
+    (["--sex", "male", "--pregnant"], "pregnant is true but sex is male"),
+    (["--sex", "male", "--breastfeeding"], "breastfeeding is true but sex is male"),
+])
+def test_contradictory_flags_are_input_errors(run, args, needle):
+    r = run("check", "--weight", "70", *args)
+    assert r.exit_code == 2 and needle in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("changes, needle, where", [
+    ({"sex": "male", "pregnant": True}, "sex is male", "patient.yaml:"),
+    ({"medications": [{"name": "morphine", "started": "2026-05-01", "stopped": "2026-01-01"}]},
+     "before it was started", "patient.yaml:"),
+    ({"previous_courses": [{"ended": "2026-12-24"}]}, "after the screening date", "patient.yaml:"),
+])
+def test_contradictory_records_are_input_errors(run, write, changes, needle, where):
+    path = write(yaml.safe_dump({**BASE, **changes}), "patient.yaml")
+    for cmd in (["check"], ["plan", "crps-schwartzman-2009", "--start", "2026-11-25T09:00"]):
+        args = cmd + ["--patient", path] + (["--date", "2026-11-25"] if cmd == ["check"] else [])
+        r = run(*args)
+        assert r.exit_code == 2 and needle in r.stderr, r.stderr
+        assert len(r.stderr.splitlines()) == 1 and where in r.stderr
+
+
+# ---------------------------------------------------------------- explicit YAML tags
+@pytest.mark.parametrize("tagged", ["!!bool yes", "!!bool on", "!!bool 1", "!!bool true",
+                                    "!!str false", "! false", "!!python/bool yes"])
+def test_explicit_tags_in_a_patient_file_are_refused(run, write, tagged):
+    text = yaml.safe_dump({k: v for k, v in BASE.items() if k != "pregnant"}) + f"pregnant: {tagged}\n"
+    path = write(text, "patient.yaml")
+    line = text.splitlines().index(f"pregnant: {tagged}") + 1
+    r = run("plan", "crps-schwartzman-2009", "--patient", path)
+    assert r.exit_code == 2 and f"patient.yaml:{line}:11: explicit tag" in r.stderr
+    assert len(r.stderr.splitlines()) == 1
+
+
+def test_explicit_tags_in_a_regimen_file_are_refused(run, write):
+    from conftest import template_text
+
+    text = template_text().replace("days: 10 ", "days: !!int 10 ")
+    path = write(text)
+    r = run("plan", path, "--weight", "70")
+    assert r.exit_code == 2 and "regimen.yaml:20:9: explicit tag '!!int'" in r.stderr
+    r = run("validate", path)  # validate reports it like any syntax error: a finding, exit 1
+    assert r.exit_code == 1 and "regimen.yaml:20:9: error KD-V001 explicit tag" in r.stdout
+
+
+@settings(max_examples=budget(60), deadline=None)
+@given(st.data())
+def test_a_record_never_screens_less_severe_after_a_tag_is_added(data):
+    from ketadose.errors import KetadoseError
+    from ketadose.io.yamlsrc import load_text
+
+    lines = yaml.safe_dump(BASE).splitlines()
+    scalars = [i for i, line in enumerate(lines) if ": " in line and not line.endswith(":")]
+    i = data.draw(st.sampled_from(scalars))
+    tag = data.draw(st.sampled_from(["!!str", "!!bool", "!!int", "!", "!local", "!!float"]))
+    key, _, value = lines[i].partition(": ")
+    lines[i] = f"{key}: {tag} {value}"
+    with pytest.raises(KetadoseError, match="explicit tag"):
+        load_text("\n".join(lines) + "\n", "p.yaml")
+
+
+@settings(max_examples=budget(80), deadline=None)
+@given(st.lists(st.sampled_from(sorted(vocabulary().conditions)), max_size=3, unique=True),
+       st.lists(st.sampled_from(sorted(vocabulary().medicines)), max_size=3, unique=True),
+       st.lists(st.sampled_from(["Ketalar", "penicillin", "zyxomycin"]), max_size=2, unique=True),
+       st.sampled_from(sorted(k for k in BASE if k not in ("weight",))),
+       st.sampled_from([None, "crps-schwartzman-2009", "oral-marchetti-2015"]))
+def test_a_record_never_screens_less_severe_after_a_field_is_removed(conds, meds, allergies,
+                                                                     removed, regimen):
+    """Removing an answer either keeps the screen as severe or turns that answer into a
+    question (incomplete); it never moves the screen towards clear."""
+    from test_screen import _conds
+
+    given_ = {"conditions": _conds(conds), "medications": [{"name": m} for m in meds],
+              "allergies": allergies}
+    before = screen(patient(**given_), regimen).status
+    after = screen(patient(**{**given_, removed: None}), regimen).status
+    assert STATUSES.index(after) <= STATUSES.index(before) or after == "incomplete"
+
+
+# ---------------------------------------------------------------- batch records
+def test_jsonl_duplicate_keys_are_refused(run, write):
+    path = write('{"age":45,"pregnant":true,"pregnant":false,"sex":"female","weight":"70 kg"}\n',
+                 "p.jsonl")
+    r = run("check", "--patients", path, "--format", "jsonl")
+    rec = json.loads(r.stdout)
+    assert r.exit_code == 2 and rec["exit"] == 2 and "duplicate key 'pregnant'" in rec["error"]
+
+
+def test_csv_duplicate_columns_are_refused(run, write):
+    path = write("id,sex,pregnant,pregnant,weight\na,female,true,false,70\n", "p.csv")
+    r = run("check", "--patients", path, "--format", "jsonl")
+    assert r.exit_code == 2 and "pregnant given twice" in r.stderr
+
+
+def test_csv_quoted_newline_stays_in_its_field(run, write):
+    path = write('id,sex,weight,allergies\na,female,70,"penicillin\nKetalar"\nb,male,70,none\n',
+                 "p.csv")
+    r = run("check", "--patients", path, "--format", "jsonl")
+    recs = [json.loads(x) for x in r.stdout.splitlines()]
+    assert [x.get("id") for x in recs] == ["a", "b"] and [x["line"] for x in recs] == [2, 4]
+    assert recs[0]["status"] == "contraindicated" and "exit" in recs[1] and recs[1]["exit"] == 0
+
+
+def test_csv_unclosed_quote_is_a_bad_record(run, write):
+    path = write('id,sex,weight,allergies\na,female,70,"penicillin\n', "p.csv")
+    r = run("check", "--patients", path, "--format", "jsonl")
+    rec = json.loads(r.stdout)
+    assert rec["exit"] == 2 and "not closed" in rec["error"]
+
+
+# ---------------------------------------------------------------- severities (basis F3)
+@pytest.mark.parametrize("condition, severity", [
+    ("glaucoma", "relative"), ("cerebrovascular-accident", "absolute"),
+    ("ischaemic-heart-disease:severe", "absolute"), ("myocardial-disease:severe", "absolute"),
+    ("ischaemic-heart-disease:poorly-controlled", "relative"),
+    ("ischaemic-heart-disease:stable", "caution"), ("porphyria", "caution"),
+    ("seizure-disorder", "caution")])
+def test_condition_severities_follow_the_basis(run, condition, severity):
+    r, data = _check(run, *[f for f in FLAGS if f != "--no-conditions"], "--no-allergies",
+                      "--condition", condition)
+    assert severity in {f["severity"] for f in data["findings"]}
+    assert data["status"] == ("contraindicated" if severity in ("absolute", "relative") else "caution")
+
+
+def test_children_under_18_need_a_reason_and_under_3_get_the_label_warning():
+    two, seventeen = screen(patient(age=2)), screen(patient(age=17))
+    assert {f.severity for f in seventeen.findings} == {"relative"}
+    assert {f.severity for f in two.findings} == {"relative", "caution"}
+    assert any("5.5" in f.source for f in two.findings)
+
+
+def test_a_clinicians_judgement_never_leaves_the_screen_clear():
+    for cid in ("porphyria", "seizure-disorder", "hepatic-impairment:mild"):
+        assert screen(patient(conditions=[cid])).status != "clear", cid
+
+
+@pytest.mark.parametrize("cid", ["cancer-pain", "crps", "neuropathic-pain", "sci-pain"])
+def test_the_indications_templates_treat_are_condition_ids(run, cid):
+    r, data = _check(run, *[f for f in FLAGS if f != "--no-conditions"], "--no-allergies",
+                      "--condition", cid)
+    assert r.exit_code == 0 and data["status"] == "clear"
+
+
+def test_the_installed_entry_point_refuses_a_tagged_pregnancy(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("age: 45\nsex: female\nweight: 70 kg\npregnant: !!bool yes\n")
+    r = subprocess.run([sys.executable, "-m", "ketadose", "plan", "crps-schwartzman-2009",
+                        "--patient", str(path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == "" and "p.yaml:4:11" in r.stderr
+    assert "Traceback" not in r.stderr
