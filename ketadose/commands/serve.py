@@ -44,13 +44,15 @@ def run_serve(dirs, host, port, jwks, no_auth, public_url, regimen, audit_log, c
             verifier = Verifier(load_issuers(jwks))
         except (OSError, ValueError) as exc:
             raise KetadoseError(f"cannot use the key file: {exc}", jwks) from None
+    settings = Settings(tuple(dirs), regimen)
     if regimen:
-        from ketadose.io.regimens import load_regimen
-
-        load_regimen(regimen, dirs)  # a wrong clinic default fails now, not at order time
+        settings.regimen(regimen)  # a wrong clinic default fails now, not at order time
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    # accepted connections inherit it: a response written as headers then body must not wait
+    # for a delayed ACK (it cost 40 ms a request on loopback)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))
     except OSError as exc:
@@ -58,7 +60,7 @@ def run_serve(dirs, host, port, jwks, no_auth, public_url, regimen, audit_log, c
     sock.listen(128)
     bound = sock.getsockname()[1]
     url = public_url or f"http://{host if family == socket.AF_INET else f'[{host}]'}:{bound}"
-    config = Config(url, verifier, audit_log, tuple(cors), Settings(tuple(dirs), regimen))
+    config = Config(url, verifier, audit_log, tuple(cors), settings)
     if no_auth:
         print("ketadose serve: WARNING: --no-auth: requests are NOT authenticated; for tests and "
               "demos on this machine only", file=sys.stderr, flush=True)

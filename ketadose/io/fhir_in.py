@@ -512,11 +512,7 @@ class _Reader:
         return None
 
     def _conditions(self, resources, answered):
-        vocab = _vocabulary()
-        by_text = {}
-        for cid, info in vocab.conditions.items():
-            by_text[_norm(cid)] = cid
-            by_text[_norm(info.get("label", ""))] = cid
+        by_text = _condition_texts()
         table = self.t.get("conditions") or {}
 
         def item(res):
@@ -647,6 +643,16 @@ def _whole(q, res, name) -> int:
 
 def _norm(text) -> str:
     return re.sub(r"[^a-z0-9]+", " ", str(text).lower()).strip()
+
+
+@functools.lru_cache(maxsize=None)
+def _condition_texts() -> dict:
+    """Normalised condition id and label -> vocabulary id."""
+    out = {}
+    for cid, info in _vocabulary().conditions.items():
+        out[_norm(cid)] = cid
+        out[_norm(info.get("label", ""))] = cid
+    return out
 
 
 def _vocabulary():

@@ -52,12 +52,27 @@ _KETAMINE_WORDS = re.compile(r"\b(?:es|ar)?ketamin[e]?\b|\bketalar\b|\bketanest\
                              re.IGNORECASE)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!<>|~])")
+
+
 @dataclass
 class Settings:
     dirs: tuple = ()
     default_regimen: str | None = None
     today: object = None  # a fixed screening date (tests); None means the current date
     issued: dict = field(default_factory=dict)  # card uuid -> (service, rule): feedback audit
+    regimens: dict = field(default_factory=dict)  # ref -> (source, regimen, findings)
+
+    def regimen(self, ref):
+        """A validated regimen, read once per server run (restart to pick up edited files)."""
+        from ketadose.io.regimens import load_regimen
+
+        if ref not in self.regimens:
+            if len(self.regimens) > 200:  # refs come from orders: bound the cache
+                self.regimens.clear()
+            self.regimens[ref] = load_regimen(ref, self.dirs)
+        return self.regimens[ref]
 
 
 def discovery() -> dict:
@@ -149,8 +164,7 @@ def _card(summary, indicator, source, detail, rule, override=False, suggestions=
 
 def _md(text: str) -> str:
     """Text from records and templates shown literally in Markdown (no markup, no controls)."""
-    text = "".join(ch for ch in str(text) if ch.isprintable())
-    return re.sub(r"([\\`*_{}\[\]()#+!<>|~])", r"\\\1", text)
+    return _MD_SPECIAL.sub(r"\\\1", _CONTROL.sub("", str(text)))
 
 
 def _order_cards(service, order, context, prefetch, settings) -> list:
@@ -158,7 +172,6 @@ def _order_cards(service, order, context, prefetch, settings) -> list:
     from ketadose.commands.plan import plan_for
     from ketadose.io.fhir_in import from_fhir
     from ketadose.io.library import vocabulary
-    from ketadose.io.regimens import load_regimen
     from ketadose.patient import build
 
     today = settings.today or dt.date.today()
@@ -197,7 +210,7 @@ def _order_cards(service, order, context, prefetch, settings) -> list:
     regimen = src = findings = None
     if regimen_id:
         try:
-            src, regimen, findings = load_regimen(regimen_id, settings.dirs)
+            src, regimen, findings = settings.regimen(regimen_id)
         except KetadoseError as exc:
             cards.append(_card(f"ketadose: unknown regimen {regimen_id!r}", "warning",
                                "ketadose regimen library", _md(exc.message), "KD-CDS-REGIMEN"))
