@@ -299,3 +299,27 @@ def test_compare_population_uses_the_same_virtual_patients(run):
     assert rows[3]["model"] is None and rows[3]["note"]
     assert run("compare", "crps-schwartzman-2009", "crps-sigtermans-2009", *PATIENT,
                "--population", "30").exit_code == 0
+
+
+def test_population_through_the_installed_command_and_a_pipe():
+    import shutil
+    import subprocess
+
+    exe = shutil.which("ketadose")
+    assert exe, "the ketadose command is installed with the package"
+    r = subprocess.run([exe, "simulate", "crps-schwartzman-2009", *PATIENT, "--population", "30",
+                        "--seed", "4", "--resolution", "60 min", "--format", "csv"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("t_h,ketamine_p5") and len(lines) == 11 * 24 + 2
+    r = subprocess.run([exe, "simulate", "crps-schwartzman-2009", *PATIENT, "--population", "-5"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_population_text_charts_fit_80_columns(run):
+    r = run("simulate", "crps-sigtermans-2009", *PATIENT, "--population", "30",
+            "--resolution", "30 min")
+    chart = [l for l in r.stdout.splitlines() if "|" in l and l.strip()[:1].isdigit()]
+    assert len(chart) >= 28 and max(len(l) for l in chart) <= 80

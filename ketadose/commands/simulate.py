@@ -260,7 +260,8 @@ def show_models(fmt) -> None:
                      "population": m.population, "citation": m.citation, "covariates": m.covariates,
                      "sampling": m.sampling, "notes": m.notes, "parameters_70kg": p.as_dict(),
                      "clearance_l_per_min_70kg": round(p.cl_l_min, 4),
-                     "css_ng_per_ml_per_mg_per_h": round(1000 / 60 / p.cl_l_min, 2)})
+                     "css_ng_per_ml_per_mg_per_h": round(1000 / 60 / p.cl_l_min, 2),
+                     **_variability_listing(m.id)})
     if fmt == "json":
         emit(to_json(rows))
         return
@@ -272,5 +273,32 @@ def show_models(fmt) -> None:
         ("Css/(mg/h)", {"no_wrap": True}), ("citation and notes", {"ratio": 3})],
         [(r["id"] + (" (default)" if r["default_for"] else ""), r["drug"], r["status"],
           r["population"], f"{r['clearance_l_per_min_70kg']:.2f}",
-          f"{r['css_ng_per_ml_per_mg_per_h']:.2f} ng/mL", f"{r['citation']}. {r['notes']}")
+          f"{r['css_ng_per_ml_per_mg_per_h']:.2f} ng/mL", f"{r['citation']}. {r['notes']}"
+          + _variability_text(r))
          for r in rows]))
+
+
+def _variability_listing(model_id) -> dict:
+    """Published between-patient variability (for --population), with status and source."""
+    from ketadose.pk.popmodels import POPULATION_MODELS
+    from ketadose.pk.population import DEFAULT_POPULATION_MODEL
+
+    pop = POPULATION_MODELS.get(model_id)
+    if pop is None:
+        return {"variability": None, "population_default_for": [], "unverified": []}
+    return {"variability": [{"parameter": k, "cv_percent": round(v.value * 100, 2),
+                             "status": v.status, "source": v.source} for k, v in pop.iiv.items()],
+            "population_default_for": [d for d, mid in DEFAULT_POPULATION_MODEL.items()
+                                       if mid == model_id],
+            "unverified": pop.marks() + [n for n in pop.notes if "UNVERIFIED" in n
+                                         or "ASSUMPTION" in n]}
+
+
+def _variability_text(r) -> str:
+    if not r["variability"]:
+        return " No published between-patient variability: not usable with --population."
+    text = " Between-patient variability (--population): " + ", ".join(
+        f"{v['parameter']} {v['cv_percent']:g}% ({v['status']})" for v in r["variability"]) + "."
+    if r["population_default_for"]:
+        text += " Default for --population (" + ", ".join(r["population_default_for"]) + ")."
+    return text

@@ -148,7 +148,7 @@ def text_band_chart(t_h, pct, title: str, unit_label: str = "ng/mL") -> str:
     axis = f"{'':7} +{'-' * WIDTH}+"
     ticks = f"{'':8}0 h{'':{WIDTH - 10}}{t_h[-1]:.0f} h"
     legend = (f"  {unit_label}; * median, : 25th-75th, . 5th-95th percentile of virtual patients;"
-              "\n  dashed: display bands (a synthesis, not a source: pk.md section 2)")
+              "\n  dashed: display bands (a synthesis, not a source: docs/evidence.md PK2)")
     return "\n".join([title, *rows, axis, ticks, legend])
 
 

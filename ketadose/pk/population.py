@@ -162,7 +162,6 @@ class _Summary:
         if len(tt) < 2:
             return
         dt = np.diff(tt)
-        uniform = bool(np.all(dt == dt[0]))
         top, bottom = cc.max(), cc.min()
         for i, level in enumerate(self.levels):
             if top <= level:
@@ -170,15 +169,16 @@ class _Summary:
             if bottom > level:
                 self.above_min[:, i] += dt.sum()
                 continue
-            c0, c1 = cc[:, :-1], cc[:, 1:]
-            a0, a1 = c0 > level, c1 > level
-            both = a0 & a1
-            cross = a0 != a1
-            with np.errstate(divide="ignore", invalid="ignore"):
+            a = cc > level
+            a0, a1 = a[:, :-1], a[:, 1:]
+            self.above_min[:, i] += (a0 & a1) @ dt
+            # crossings are rare: interpolate only there (linear between output points)
+            rows, cols = np.nonzero(a0 != a1)
+            if rows.size:
+                c0, c1 = cc[rows, cols], cc[rows, cols + 1]
                 frac = (level - c0) / (c1 - c0)
-            part = np.where(cross, np.where(a0, frac, 1.0 - frac), both)
-            # a uniform step (the usual case) needs no matrix product
-            self.above_min[:, i] += part.sum(axis=1) * dt[0] if uniform else part @ dt
+                part = np.where(c0 > level, frac, 1.0 - frac) * dt[cols]
+                np.add.at(self.above_min[:, i], rows, part)
 
 
 def _pct(values) -> dict:
@@ -252,7 +252,7 @@ def simulate_population(plan, model_id=None, n=1000, seed=1, resolution_min=1.0,
         thresholds.append(_crossing(name, level, src, peak, summary.above_min[:, i]))
     for level, label in BANDS:
         bands.append(_crossing(label, level, "display band: a synthesis, not a source "
-                               "(pk.md section 2)", peak, None))
+                               "(docs/evidence.md PK2)", peak, None))
     notes = list(notes) + list(pop.notes) + [
         f"Every virtual patient has this patient's weight ({weight:g} kg); parameters vary as "
         f"published ({CV_CONVENTION}).",
