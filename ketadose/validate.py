@@ -73,8 +73,12 @@ def regimen_measures(regimen):
             if p.max_rate is not None:
                 add("rate", p.max_rate, "rate cap", "max_rate")
         elif p.kind == "bolus":
+            minutes = p.over.magnitude("min")
+            add("push_time", p.over.to("min"), "bolus given over", "over")
             if p.dose.unit.per_kg:
                 add("bolus_per_kg", p.dose, "bolus", "dose")
+                add("push_rate_per_kg", Quantity(p.dose.magnitude("mg/kg") / minutes,
+                                                 parse_unit("mg/kg/min")), "push rate", "over")
         elif p.kind == "oral" and p.dose.unit.per_kg:
             per_day = Quantity(p.dose.magnitude("mg/kg") * p.times_per_day, parse_unit("mg/kg/day"))
             add("daily_dose_per_kg", per_day, f"daily dose ({p.dose} x {p.times_per_day})", "dose")

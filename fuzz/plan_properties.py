@@ -1,0 +1,141 @@
+"""Properties every printed plan must have, checked from the plan's own fields and the limit
+library, independently of the safety gate's code (ketadose/gate.py), so that a gap in the gate
+is caught here rather than mirrored.
+
+- every number is finite and > 0 (a minimum may be 0: a conditional phase may not be given);
+- no pump delivers more than the rate asked;
+- every delivered number is within every hard limit, in every basis that has one: mg/h (the
+  highest of the rates asked and delivered), mg/kg/h on the actual and the dosing weight, SC
+  mg/24 h, the highest day, the session, bolus mg/kg, push rate and push time, oral mg/kg/day,
+  concentration, pump mL/h;
+- every bag holds what the session (or the day, for a continuous infusion) needs plus priming.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+
+from ketadose.units import Quantity, parse_unit
+
+
+class PropertyViolation(AssertionError):
+    pass
+
+
+def _numbers(plan):
+    w = plan.weight
+    yield "actual weight", w.actual_kg
+    yield "dosing weight", w.kg
+    yield "concentration", plan.concentration_mg_ml
+    for p in plan.phases:
+        for name in ("mg_h", "mg_h_max", "per_kg_h", "duration_h", "bolus_mg", "bolus_ml",
+                     "per_dose_mg", "ml_per_dose", "dose_mg_max"):
+            yield f"{p.name} {name}", getattr(p, name)
+        for s in p.steps:
+            yield f"{p.name} step", s.mg_h
+    for key in ("max_session_mg", "max_daily_mg", "course_mg_max"):
+        yield key, plan.totals[key]
+    prep = plan.preparation
+    yield "bag mg", prep.drug_mg
+    yield "bag mL", prep.final_volume_ml
+
+
+def _values(plan):
+    """(measure, value, unit, what) of every delivered number, in every basis."""
+    r, w = plan.regimen, plan.weight
+    kgs = [k for k in {w.actual_kg, w.kg} if k]
+    out = []
+    for p in plan.phases:
+        pumps = [x for x in [p.pump] + [s.pump for s in p.steps] if x is not None]
+        if p.kind in ("infusion", "titration", "escalation"):
+            top = max([p.mg_h_max, p.mg_h] + [s.mg_h for s in p.steps]
+                      + [x.mg_h_delivered for x in pumps])
+            out.append(("rate", top, "mg/h", p.name))
+            out += [("rate_per_kg", top / kg, "mg/kg/h", f"{p.name} on {kg} kg") for kg in kgs]
+            if pumps:
+                out.append(("pump_rate", max(x.ml_h for x in pumps), "mL/h", p.name))
+        elif p.kind == "bolus":
+            minutes = p.duration_h * 60
+            out.append(("push_time", minutes, "min", p.name))
+            for kg in kgs:
+                out.append(("bolus_per_kg", p.bolus_mg / kg, "mg/kg", p.name))
+                out.append(("push_rate_per_kg", p.bolus_mg / kg / minutes, "mg/kg/min", p.name))
+        elif p.kind == "oral":
+            out += [("daily_dose_per_kg", p.dose_mg_max / kg, "mg/kg/day", p.name) for kg in kgs]
+    highest_day = max((d.dose_mg_max for d in plan.days if d.dose_mg_max is not None), default=None)
+    if highest_day is not None and r.route == "iv":
+        out.append(("daily_dose", highest_day, "mg", "highest day"))
+    if highest_day is not None and r.route == "sc":
+        out.append(("rate", highest_day, "mg/day", "highest day"))
+    if r.route == "iv" and r.pattern == "daily":
+        session = sum(p.dose_mg_max for p in plan.phases if p.dose_mg_max is not None)
+        out.append(("session_dose", session, "mg", "session"))
+    if plan.concentration_mg_ml is not None:
+        out.append(("concentration", plan.concentration_mg_ml, "mg/mL", "concentration"))
+    return out
+
+
+def check_plan(plan, library) -> None:
+    """Raise PropertyViolation if a printed (not blocked) plan breaks a property."""
+    if plan.blocked:
+        return
+    for what, value in _numbers(plan):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise PropertyViolation(f"{plan.regimen.id}: {what} = {value!r}")
+    r = plan.regimen
+    for p in plan.phases:
+        for x in [p.pump] + [s.pump for s in p.steps]:
+            if x is not None and x.mg_h_delivered > x.mg_h * (1 + 1e-9):
+                raise PropertyViolation(f"{r.id} {p.name}: pump {x.mg_h_delivered} > {x.mg_h}")
+            if x is not None and p.kind != "bolus" and x.ml_h <= 0:
+                raise PropertyViolation(f"{r.id} {p.name}: pump programmed at {x.ml_h} mL/h")
+    for measure, value, unit, what in _values(plan):
+        for lim in library.find(r.drug, r.route, measure):
+            _soft, hard, _note, _unv = lim.bounds(r.setting, r.confirm)
+            if hard is None:
+                continue
+            v = Quantity(value, parse_unit(unit)).magnitude(lim.unit)
+            tol = abs(hard) * 1e-9
+            if lim.direction == "min":
+                bad = v <= hard + tol if lim.hard_inclusive else v < hard - tol
+            else:
+                bad = v >= hard - tol if lim.hard_inclusive else v > hard + tol
+            if bad:
+                raise PropertyViolation(f"{r.id} {what}: {measure} {v:.6g} {lim.unit} breaks "
+                                        f"{lim.id} hard {lim.direction} {hard}")
+    check_bag(plan)
+
+
+def check_bag(plan) -> None:
+    prep, r = plan.preparation, plan.regimen
+    if r.route != "iv" or plan.concentration_mg_ml is None:
+        return
+    need = plan.totals["max_session_mg"] if r.pattern == "daily" else plan.totals["max_daily_mg"]
+    need += (prep.priming_ml or 0.0) * plan.concentration_mg_ml
+    held = prep.final_volume_ml * plan.concentration_mg_ml
+    if held < need * (1 - 1e-9) or abs(held - prep.drug_mg) > 1e-6 * max(1.0, need):
+        raise PropertyViolation(f"{r.id}: the bag holds {held} mg ({prep.drug_mg} said) for {need}")
+
+
+def render_all(plan, screen, patient) -> None:
+    """Every output format of a plan, as the CLI makes them (data, CSV, FHIR, HTML, table)."""
+    import contextlib
+    import io
+
+    from ketadose.commands.plan import CSV_COLUMNS, csv_rows, plan_data
+    from ketadose.render import plan_table
+    from ketadose.render.data import to_csv, to_json, to_yaml
+    from ketadose.render.fhir import bundle
+    from ketadose.render.html import page
+
+    src = types.SimpleNamespace(sha256="0" * 64, name="generated.yaml")
+    data = plan_data(plan, src, screen, patient, None, explain=[])
+    to_json(data)
+    to_yaml(data)
+    if not plan.blocked:
+        to_csv(csv_rows(data), CSV_COLUMNS)
+        to_json(bundle(plan, data, None))
+        page(plan, data, screen, None, None)
+        with contextlib.redirect_stdout(io.StringIO()):  # the table goes to sys.stdout
+            plan_table.render_plan(plan, data, screen, None)
