@@ -50,8 +50,9 @@ def test_mg_per_h_titration_is_held_to_the_per_kg_limit_of_a_25_kg_child(run):
     # Goldberg titrates 10-40 mg/h. At 25 kg the hard limit 1 mg/kg/h is 25 mg/h: the titration
     # stops there (KD-DOSE-003) instead of reaching 40 mg/h = 1.6 mg/kg/h. 25 mg/h = 1 mg/kg/h
     # is above the soft 0.5 mg/kg/h, which the template confirms (KD-LIM-001, info).
+    # (age 8 is a relative contraindication in the screen: the clinician overrides it)
     result, data = plan_json(run, "crps-goldberg-2010", "--weight", "25", "--age", "8",
-                             "--concentration", "1mg/mL")
+                             "--concentration", "1mg/mL", "--override", "test: paediatric team")
     assert result.exit_code == 0, result.stderr
     [phase] = data["sessions"][0]["phases"]
     assert phase["rate_mg_per_h_max"] == 25.0 and phase["steps"][-1]["rate_ml_per_h"] == 25.0
