@@ -235,6 +235,11 @@ def patient_options(fn):
         click.option("--allergy", "allergies", multiple=True, metavar="NAME"),
         click.option("--no-allergies", is_flag=True, help="Asked: no allergies."),
         click.option("--no-previous-courses", is_flag=True, help="Asked: no earlier ketamine course."),
+        *[click.option(f"--{t}", metavar="VALUE/ULN",
+                       help=f"{t.upper()} and the laboratory's upper limit of normal, e.g. 40/45 "
+                            "(bare numbers are U/L) or '0.7 ukat/L/0.8 ukat/L'.")
+          for t in ("alt", "ast", "alp", "ggt")],
+        click.option("--bilirubin", metavar="VALUE", help="Bilirubin with its unit, e.g. 12umol/L."),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -258,7 +263,7 @@ def _batch_usage(patient_path, flags, fmt):
 
 _PATIENT_FLAGS = ("weight", "height", "age", "sex", "pregnant", "breastfeeding", "bp", "heart_rate",
                   "conditions", "no_conditions", "medications", "no_medications", "allergies",
-                  "no_allergies", "no_previous_courses")
+                  "no_allergies", "no_previous_courses", "alt", "ast", "alp", "ggt", "bilirubin")
 
 
 def _flags_given(flags) -> bool:

@@ -105,6 +105,12 @@ class Medication:
     started: dt.date | None = None
     study: str | None = None
     mme_per_day: float | None = None
+    washouts: tuple = ()  # (class, days, source) where a source gives a window after stopping
+    adjunct: bool = False  # given by the regimen, not taken by the patient
+
+    def washout(self, cls: str):
+        """(days, source) of the washout window for a class, or None: no source gives one."""
+        return next(((d, s) for c, d, s in self.washouts if c == cls), None)
 
 
 @dataclass(frozen=True)
@@ -291,7 +297,23 @@ def _medication(m, i, vocab, bad):
     stopped = _date(m["stopped"], ("medications", i, "stopped"), bad) if m.get("stopped") else None
     started = _date(m["started"], ("medications", i, "started"), bad) if m.get("started") else None
     return Medication(name, tuple(info["classes"]), dose, route, stopped=stopped, started=started,
-                      study=info.get("study"), mme_per_day=mme)
+                      study=info.get("study"), mme_per_day=mme, washouts=_washouts(info, vocab))
+
+
+def _washouts(info, vocab) -> tuple:
+    return tuple((c, vocab.washouts[c]["days"], vocab.washouts[c]["source"])
+                 for c in info["classes"] if c in (vocab.washouts or {}))
+
+
+def adjunct_medicine(name: str, route: str | None, vocab: Vocabulary):
+    """A regimen adjunct as a Medication (screened like the patient's own), or None when the
+    vocabulary does not know it."""
+    generic = vocab.medicine(name)
+    if generic is None:
+        return None
+    info = vocab.medicines[generic]
+    return Medication(generic, tuple(info["classes"]), None, route, study=info.get("study"),
+                      washouts=_washouts(info, vocab), adjunct=True)
 
 
 def _date(text, path, bad):

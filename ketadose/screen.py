@@ -45,6 +45,7 @@ class Context:
 
     regimen: object = None
     today: dt.date = field(default_factory=dt.date.today)
+    vocabulary: object = None  # patient.Vocabulary: the regimen's adjuncts are screened with it
 
     @property
     def route(self):

@@ -179,6 +179,7 @@ def test_no_accepted_plan_exceeds_a_hard_limit_and_totals_add_up(rid, kg, conc):
 PATIENT = {"age": 45, "sex": "female", "weight": "72 kg", "height": "168 cm", "pregnant": False,
            "breastfeeding": False, "blood_pressure": "128/82", "heart_rate": 72, "conditions": [],
            "liver": {"alt": "40 U/L", "alt_uln": "45 U/L", "ast": "35 U/L", "ast_uln": "40 U/L",
+                     "alp": "90 U/L", "alp_uln": "130 U/L", "ggt": "30 U/L", "ggt_uln": "40 U/L",
                      "bilirubin": "12 umol/L"},
            "medications": [{"name": "morphine", "dose": "60 mg/day", "route": "oral"}],
            "allergies": [], "previous_courses": []}

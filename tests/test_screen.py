@@ -39,7 +39,7 @@ def patient(**changes):
 
 def screen(p, regimen_id=None, today=TODAY):
     regimen = load_regimen(regimen_id)[1] if regimen_id else None
-    return run(p, Context(regimen, today), screening_rules())
+    return run(p, Context(regimen, today, vocabulary()), screening_rules())
 
 
 def fired(s):
@@ -103,6 +103,9 @@ CASES = [
     ("KD-DDI-005", "caution", {"medications": [{"name": "clarithromycin"}]}, "oral-marchetti-2015"),
     ("KD-DDI-005", "info", {"medications": [{"name": "clarithromycin"}]}, "consensus-cohen-2018"),
     ("KD-DDI-006", "info", {"medications": [{"name": "lamotrigine"}]}, None),
+    ("KD-DDI-007", "caution", {"medications": [{"name": "amlodipine"}]}, None),
+    ("KD-DDI-008", "caution", {"medications": [{"name": "morphine"}]}, "crps-schwartzman-2009"),
+    ("KD-DDI-008", "relative", {"allergies": ["Versed"]}, "crps-schwartzman-2009"),
     ("KD-MON-001", "caution", {}, "crps-schwartzman-2009"),
     ("KD-MON-001", "caution", {"previous_courses": [{"ended": "2025-01-01"}]}, "consensus-cohen-2018"),
     ("KD-MON-002", "relative", {"previous_courses": [{"ended": "2026-11-15", "hours": "100 h"}],

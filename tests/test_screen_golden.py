@@ -21,7 +21,7 @@ from ketadose.screen import Context, run
 # No regimen (a general check), a single IV session, an oral course, a continuous esketamine
 # infusion, and a subcutaneous burst: rules read the route, drug and course length.
 REGIMENS = (None, "consensus-cohen-2018", "oral-marchetti-2015", "crps-ketcrps2-esketamine",
-            "cancer-pain-burst-ketamine")
+            "cancer-pain-burst-ketamine", "crps-schwartzman-2009", "topical-rabi-2016")
 
 
 def _ago(days: int) -> str:
@@ -82,7 +82,7 @@ def _cases() -> dict:
 
 
 def _screen(person, regimen):
-    s = run(person, Context(regimen, TODAY), screening_rules())
+    s = run(person, Context(regimen, TODAY, vocabulary()), screening_rules())
     return {"status": s.status, "blocking": s.blocking,
             "findings": [[f.rule, f.severity, f.title, f.message, f.source, f.unverified]
                          for f in s.findings],

@@ -298,3 +298,91 @@ def test_the_installed_entry_point_refuses_a_tagged_pregnancy(tmp_path):
                         "--patient", str(path)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and r.stdout == "" and "p.yaml:4:11" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+# ---------------------------------------------------------------- liver tests
+PANEL = ["--alt", "40/45", "--ast", "35/40", "--alp", "90/130", "--ggt", "30/40"]
+NO_LIVER = [f for f in FLAGS] + ["--no-allergies"]
+
+
+@pytest.mark.parametrize("liver", [{}, {"bilirubin": "12 umol/L"}, {"alt": "40 U/L", "alt_uln": "45 U/L"},
+                                   {"alt": "300 U/L"}])
+def test_a_partial_liver_panel_is_not_the_panel_a_100_hour_course_needs(run, write, liver):
+    path = write(yaml.safe_dump({**BASE, "liver": liver}), "patient.yaml")
+    r = run("check", "crps-sigtermans-2009", "--patient", path, "--format", "json",
+            "--date", "2026-11-25")
+    data = json.loads(r.stdout)
+    assert data["status"] == "incomplete"
+    assert any(q["rule"] == "KD-CI-010" for q in data["not_assessed"])
+
+
+def test_a_value_without_its_upper_limit_is_never_compared_with_a_guess():
+    s = screen(patient(liver={"alt": "300 U/L"}), "consensus-cohen-2018")  # a short course
+    assert s.status == "incomplete" and "alt_uln" in s.not_assessed[0][1]
+    assert not any(f.rule == "KD-CI-010" for f in s.findings)
+
+
+def test_liver_flags_make_a_flags_only_screen_complete(run):
+    r = run("check", "crps-sigtermans-2009", *NO_LIVER, *PANEL, "--bilirubin", "12umol/L",
+            "--format", "json", "--date", "2026-11-25")
+    data = json.loads(r.stdout)
+    assert data["status"] == "caution" and data["not_assessed"] == []
+    r = run("check", "crps-sigtermans-2009", *NO_LIVER, *PANEL[:-2], "--ggt", "150 U/L/40 U/L",
+            "--format", "json")
+    assert json.loads(r.stdout)["status"] == "contraindicated"
+    r = run("check", *NO_LIVER, "--alt", "40")
+    assert r.exit_code == 2 and "VALUE/ULN" in r.stderr
+
+
+# ---------------------------------------------------------------- stopped medicines
+def test_a_maoi_counts_inside_its_14_day_washout_and_not_after():
+    inside = screen(patient(medications=[{"name": "phenelzine", "stopped": "2026-11-20"}]))
+    [f] = [f for f in inside.findings if f.rule == "KD-DDI-004"]
+    assert "9 of 14 washout days left" in f.message and f.unverified is None
+    after = screen(patient(medications=[{"name": "phenelzine", "stopped": "2026-11-11"}]))
+    assert after.status == "clear"
+    ongoing = screen(patient(medications=[{"name": "phenelzine", "stopped": "2026-12-20"}]))
+    assert "washout" not in ongoing.findings[0].message  # a planned stop: still taken
+
+
+def test_a_stopped_medicine_without_a_published_washout_is_counted_and_marked(run, write):
+    path = write(yaml.safe_dump({**BASE, "medications": [
+        {"name": "theophylline", "started": "2019-01-01", "stopped": "2020-01-01"}]}), "p.yaml")
+    r = run("check", "--patient", path, "--format", "json", "--date", "2026-11-25")
+    [f] = json.loads(r.stdout)["findings"]
+    # no longer the absolute "do not co-administer": a clinician judges, with a reason
+    assert f["severity"] == "relative" and "UNVERIFIED" not in f["message"] and f["unverified"]
+    assert "stopped 2020-01-01" in f["message"]
+    r = run("check", "--patient", path, "--override", "stopped 6 years ago, confirmed",
+            "--date", "2026-11-25")
+    assert r.exit_code == 0 and "UNVERIFIED" in r.stdout
+
+
+# ---------------------------------------------------------------- new rules
+@pytest.mark.parametrize("regimen, wording", [
+    ("crps-schwartzman-2009", "after it ends"), ("oral-marchetti-2015", "at every review")])
+def test_antihypertensives_warn_of_hypotension(regimen, wording):
+    s = screen(patient(medications=[{"name": "amlodipine"}]), regimen)
+    [f] = [f for f in s.findings if f.rule == "KD-DDI-007"]
+    assert f.severity == "caution" and "hypotension" in f.message and wording in f.message
+
+
+def test_the_regimens_adjuncts_are_screened_against_medicines_and_allergies(run):
+    flags = [f for f in FLAGS if f != "--no-medications"]
+    r = run("check", "crps-schwartzman-2009", *flags, "--no-allergies", *PANEL, "--medication",
+            "morphine:60mg/day", "--format", "json", "--date", "2026-11-25")
+    found = {f["title"]: f for f in json.loads(r.stdout)["findings"] if f["rule"] == "KD-DDI-008"}
+    assert "Opioid with a sedative adjunct" in found
+    assert "midazolam" in found["Opioid with a sedative adjunct"]["message"]
+    assert any("hypotension" in f["message"] and "clonidine" in f["message"] for f in found.values())
+    s = screen(patient(allergies=["Catapres (rash)"]), "crps-schwartzman-2009")
+    assert ("KD-DDI-008", "relative") in {(f.rule, f.severity) for f in s.findings}
+    s = screen(patient(medications=[{"name": "gabapentin"}]), "sci-amr-2010")
+    assert any(f.title == "Regimen adjunct already taken" for f in s.findings)
+    assert not any(f.rule == "KD-DDI-008" for f in screen(patient(), "consensus-cohen-2018").findings)
+
+
+@pytest.mark.parametrize("regimen", ["oral-marchetti-2015", "topical-rabi-2016"])
+def test_monitoring_wording_fits_the_route(regimen):
+    [f] = [f for f in screen(patient(), regimen).findings if f.rule == "KD-MON-001"]
+    assert "infusion" not in f.message and "no testing interval" in f.message

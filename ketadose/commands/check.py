@@ -33,7 +33,10 @@ def override_reason(text: str | None) -> str | None:
 
 
 def screen_for(patient, regimen, today: dt.date, override: str | None):
-    return run(patient, Context(regimen, today), screening_rules(), override_reason(override))
+    from ketadose.io.library import vocabulary
+
+    return run(patient, Context(regimen, today, vocabulary()), screening_rules(),
+               override_reason(override))
 
 
 def screen_data(screen) -> dict:

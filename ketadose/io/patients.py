@@ -45,10 +45,30 @@ def flags_to_data(flags: dict) -> dict:
         data["medications"] = [_medication(m) for m in meds]
     if flags.get("no_previous_courses"):
         data["previous_courses"] = []
+    liver = {}
+    for test in ("alt", "ast", "alp", "ggt"):
+        if flags.get(test) is not None:
+            liver[test], liver[f"{test}_uln"] = _enzyme(test, flags[test])
+    if flags.get("bilirubin") is not None:
+        liver["bilirubin"] = flags["bilirubin"].strip()
+    if liver:
+        data["liver"] = liver
     return data
 
 
-_FLAG_NAMES = {"blood_pressure": "--bp", "conditions": "--condition", "allergies": "--allergy",
+def _enzyme(test: str, text: str) -> tuple:
+    """--alt VALUE/ULN: split at the '/' that starts the second number ("40 U/L/45 U/L" has
+    three); liver enzyme activities are reported in U/L, so a bare number means U/L."""
+    import re
+
+    parts = [p.strip() for p in re.split(r"/(?=\s*[0-9.])", text.strip())]
+    if len(parts) != 2 or not all(parts):
+        raise KetadoseError(f"--{test} {text!r}: give the value and the laboratory's upper limit "
+                            "of normal as VALUE/ULN, e.g. 40/45 (U/L)")
+    return tuple(f"{p} U/L" if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", p) else p for p in parts)
+
+
+_FLAG_NAMES = {"liver": "--alt/--ast/--alp/--ggt/--bilirubin", "blood_pressure": "--bp", "conditions": "--condition", "allergies": "--allergy",
                "medications": "--medication", "previous_courses": "--no-previous-courses"}
 
 

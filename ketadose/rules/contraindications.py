@@ -361,8 +361,10 @@ def liver_tests(patient, ctx):
     """Liver enzymes at 3 x the upper limit of normal or more; previous ketamine liver injury.
 
     3 x ULN (ALT, AST, ALP or GGT) was the liver-injury signal in Noppers 2011, where 3 of 6
-    patients developed hepatotoxicity on a second 100-h course. For a prolonged (> 3 days) or
-    repeated course, liver tests are required: missing tests make the screen incomplete.
+    patients developed hepatotoxicity on a second 100-h course. Each enzyme needs its value and
+    the laboratory's upper limit of normal: a value without its ULN is never compared with a
+    guess (the rule is not assessed). For a prolonged (> 3 days) or repeated course the whole
+    panel is required: a missing enzyme makes the screen incomplete.
 
     FAIL: liver: {alt: 150 U/L, alt_uln: 45 U/L}
     PASS: liver: {alt: 40 U/L, alt_uln: 45 U/L}
@@ -375,25 +377,31 @@ def liver_tests(patient, ctx):
                   "not repeat ketamine unless a hepatologist agrees and the reason is recorded.",
                   NOPPERS)
     needed = bool(ctx.prolonged()) or bool(patient.previous_courses)
-    if patient.liver is None:
-        if needed:
-            out.append(Missing("Baseline liver tests (ALT, AST, ALP, GGT with upper limits): "
-                               "needed for a prolonged (> 3 days) or repeated course"))
+    liver = patient.liver or {}
+    if patient.liver is None and needed:
+        out.append(Missing("Baseline liver tests (ALT, AST, ALP, GGT with upper limits): "
+                           "needed for a prolonged (> 3 days) or repeated course"))
         return out
-    high, no_uln = [], []
+    high, missing = [], []
     for test in ("alt", "ast", "alp", "ggt"):
-        value, uln = patient.liver.get(test), patient.liver.get(f"{test}_uln")
+        value, uln = liver.get(test), liver.get(f"{test}_uln")
         if value is not None and uln is not None:
             ratio = value.magnitude(uln.unit.symbol) / uln.value
             if at_or_above(ratio, 3):  # with the limits' tolerance: 75 / 25 U/L is 3 x ULN
                 high.append(f"{test.upper()} {ratio:.1f} x ULN")
-        elif value is not None and needed:
-            no_uln.append(Missing(f"Upper limit of normal for {test.upper()} ({test}_uln)"))
+        elif value is not None:
+            missing.append(f"the upper limit of normal for {test.upper()} ({test}_uln): a value "
+                           "is never compared with a guessed limit")
+        elif uln is not None or needed:
+            missing.append(f"{test.upper()} ({test}; with {test}_uln)")
     if high:
         out += _f("KD-CI-010", "relative", "Liver enzymes at 3 x ULN or more",
                   f"{', '.join(high)}: the liver-injury signal used by Noppers 2011; do not start "
                   "until explained and a clinician records why.", NOPPERS)
-    return out + no_uln
+    if missing:
+        why = " (the whole panel is needed for a prolonged or repeated course)" if needed else ""
+        out.append(Missing(f"Liver tests incomplete{why}: give {'; '.join(missing)}"))
+    return out
 
 
 liver_tests = rule(

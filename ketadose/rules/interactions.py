@@ -5,9 +5,11 @@ S-ketamine unless stated (basis notes D)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from ketadose.findings import Finding
 from ketadose.rules import rule
-from ketadose.screen import needs
+from ketadose.screen import Missing, needs
 
 LABEL7 = "US Ketalar label, drug interactions"
 
@@ -35,8 +37,60 @@ STUDIES = {
 }
 
 
-def _f(rid, severity, title, message, source):
-    return Finding(rid, severity, message, source, title=title)
+def _f(rid, severity, title, message, source, meds=None):
+    """A finding about ``meds``: a medicine stopped with no sourced washout window is counted as
+    still acting, marked UNVERIFIED; when only such medicines make an absolute finding, it becomes
+    relative (a clinician judges whether the medicine still acts and records why)."""
+    unverified = None
+    if meds is not None and meds.unknown:
+        unverified = (f"washout after stopping {', '.join(meds.unknown)}: no source gives one; "
+                      "counted as still acting")
+        if severity == "absolute" and not meds.firm:
+            severity = "relative"
+    return Finding(rid, severity, message, source, title=title, unverified=unverified)
+
+
+class Taking(list):
+    """The medicines of some classes that still act, with what the reader must know about each:
+    current ones; ones stopped inside a sourced washout window (with the days left); ones stopped
+    when no source gives a window (counted, UNVERIFIED)."""
+
+    def __init__(self, items):
+        super().__init__(m for m, _note, _firm in items)
+        self.notes = {id(m): note for m, note, _firm in items}
+        self.firm = any(firm for _m, _note, firm in items)
+        self.unknown = [m.name for m, _note, firm in items if not firm]
+
+    def label(self, med) -> str:
+        note = self.notes.get(id(med))
+        return (med.name + (" (regimen adjunct)" if med.adjunct else "")
+                + (f" ({note})" if note else ""))
+
+    def only(self, med) -> "Taking":
+        return Taking([(med, self.notes.get(id(med)), med.name not in self.unknown)])
+
+
+def taking(patient, ctx, *classes) -> Taking:
+    """Medicines of these classes that count today. Washout windows come from the vocabulary
+    (MAOI: 14 days, basis notes D); a medicine past its window does not count."""
+    items, seen = [], set()
+    for cls in classes:
+        for med in patient.with_class(cls):
+            if id(med) in seen:
+                continue
+            seen.add(id(med))
+            if med.stopped is None or med.stopped > ctx.today:
+                items.append((med, "", True))
+                continue
+            days = (ctx.today - med.stopped).days
+            window = med.washout(cls)
+            if window is None:
+                items.append((med, f"stopped {med.stopped}, {days} days ago; no washout window "
+                                   "is published", False))
+            elif days < window[0]:
+                items.append((med, f"stopped {med.stopped}: {window[0] - days} of {window[0]} "
+                                   "washout days left", True))
+    return Taking(items)
 
 
 medicines_asked = needs("medications", "Which medicines does the patient take (generic names; "
@@ -44,7 +98,7 @@ medicines_asked = needs("medications", "Which medicines does the patient take (g
 
 
 def _names(meds):
-    return ", ".join(m.name for m in meds)
+    return ", ".join(meds.label(m) for m in meds)
 
 
 def xanthines(patient, ctx):
@@ -53,10 +107,10 @@ def xanthines(patient, ctx):
     FAIL: medications: [{name: theophylline}]
     PASS: medications: []
     """
-    meds = patient.with_class("xanthine")
+    meds = taking(patient, ctx, "xanthine")
     return [_f("KD-DDI-001", "absolute", "Xanthine co-medication",
                f"{_names(meds)}: do not give with ketamine (unpredictable seizures, label 7.1).",
-               f"{LABEL7} 7.1")] if meds else None
+               f"{LABEL7} 7.1", meds)] if meds else None
 
 
 xanthines = rule(
@@ -70,11 +124,11 @@ def nmda(patient, ctx):
     FAIL: medications: [{name: memantine}]
     PASS: medications: []
     """
-    meds = patient.with_class("nmda-antagonist")
+    meds = taking(patient, ctx, "nmda-antagonist")
     return [_f("KD-DDI-002", "relative", "Another NMDA antagonist",
                f"{_names(meds)}: another NMDA antagonist; the memantine SmPC says to avoid the "
                "combination (more CNS effects, risk of psychosis).",
-               "memantine SmPC (Ebixa-type; MIMS; Swiss Fachinfo)")] if meds else None
+               "memantine SmPC (Ebixa-type; MIMS; Swiss Fachinfo)", meds)] if meds else None
 
 
 nmda = rule(
@@ -89,20 +143,21 @@ def sedatives(patient, ctx):
     PASS: medications: []
     """
     out = []
-    opioids = patient.with_class("opioid")
+    opioids = taking(patient, ctx, "opioid")
     if opioids:
         mme = [m.mme_per_day for m in opioids]
         total = f" (about {sum(mme):g} mg oral morphine equivalents a day, CDC 2022 factors)" \
             if all(x is not None for x in mme) else ""
         out.append(_f("KD-DDI-003", "caution", "Opioid co-medication",
                       f"{_names(opioids)}{total}: sedation and respiratory depression add up; "
-                      "monitor sedation and breathing, and expect slower recovery.", f"{LABEL7} 7.3"))
-    other = patient.with_class("benzodiazepine") + patient.with_class("cns-depressant")
+                      "monitor sedation and breathing, and expect slower recovery.", f"{LABEL7} 7.3",
+                      opioids))
+    other = taking(patient, ctx, "benzodiazepine", "cns-depressant")
     if other:
         out.append(_f("KD-DDI-003", "caution", "Sedative co-medication",
                       f"{_names(other)}: profound sedation and respiratory depression possible; "
                       "benzodiazepines also prolong ketamine's effect.",
-                      f"{LABEL7} 7.3; ketamine SmPC (benzodiazepines prolong the effect)"))
+                      f"{LABEL7} 7.3; ketamine SmPC (benzodiazepines prolong the effect)", other))
     return out
 
 
@@ -121,23 +176,24 @@ def pressors(patient, ctx):
     PASS: medications: []
     """
     out = []
-    pressor = patient.with_class("sympathomimetic") + patient.with_class("thyroid-hormone")
+    pressor = taking(patient, ctx, "sympathomimetic", "thyroid-hormone")
     if pressor:
         out.append(_f("KD-DDI-004", "caution", "Pressor co-medication",
                       f"{_names(pressor)}: additive rise in blood pressure and heart rate; monitor "
-                      "vital signs closely.", f"{LABEL7} 7.2; ketamine SmPC (thyroid hormones)"))
-    ergot = patient.with_class("ergot")
+                      "vital signs closely.", f"{LABEL7} 7.2; ketamine SmPC (thyroid hormones)",
+                      pressor))
+    ergot = taking(patient, ctx, "ergot")
     if ergot:
         sev = "absolute" if ctx.drug == "esketamine" else "caution"
         out.append(_f("KD-DDI-004", sev, "Ergot alkaloid",
                       f"{_names(ergot)}: hypertension; contraindicated with esketamine (Ketanest SPC).",
-                      "Ketanest (esketamine) SPC, Norway 2019; ketamine SmPC"))
-    maoi = patient.with_class("maoi")
+                      "Ketanest (esketamine) SPC, Norway 2019; ketamine SmPC", ergot))
+    maoi = taking(patient, ctx, "maoi")
     if maoi:
         out.append(_f("KD-DDI-004", "caution", "MAO inhibitor",
                       f"{_names(maoi)}: possible pressor interaction; one consumer source says not "
                       "within 14 days of an MAO inhibitor (not in the US label).",
-                      "Cerner Multum consumer leaflet (basis notes D; sources disagree)"))
+                      "Cerner Multum consumer leaflet (basis notes D; sources disagree)", maoi))
     return out
 
 
@@ -159,7 +215,8 @@ def exposure(patient, ctx):
     oral = ctx.route in ("oral", None)
     for cls in ("cyp3a4-strong-inhibitor", "cyp3a4-moderate-inhibitor", "cyp2b6-inhibitor",
                 "cyp3a4-inducer"):
-        for med in patient.with_class(cls):
+        meds = taking(patient, ctx, cls)
+        for med in meds:
             effect, source, _direction = STUDIES.get(med.study) or (
                 f"{med.name} ({cls.replace('-', ' ')}): no ketamine study; SmPCs say inhibitors "
                 "may require a lower and inducers a higher dose",
@@ -168,7 +225,7 @@ def exposure(patient, ctx):
                 "ketamine (oral changes are large, IV small)" if ctx.route is None else
                 f"{ctx.route.upper()} ketamine (IV exposure changes little)")
             out.append(_f("KD-DDI-005", "caution" if oral else "info", "Exposure interaction",
-                          f"{med.name} with {route}: {effect}.", source))
+                          f"{meds.label(med)} with {route}: {effect}.", source, meds.only(med)))
     return out
 
 
@@ -184,11 +241,11 @@ def lamotrigine(patient, ctx):
     FAIL (info): medications: [{name: lamotrigine}]
     PASS: medications: []
     """
-    meds = patient.with_class("lamotrigine")
+    meds = taking(patient, ctx, "lamotrigine")
     return [_f("KD-DDI-006", "info", "Lamotrigine",
-               "lamotrigine: reduced ketamine's dissociative effects in volunteers (Anand 2000) "
-               "but not in later studies; some trials exclude it.",
-               "Anand A et al. Arch Gen Psychiatry 2000;57(3):270-6")] if meds else None
+               f"{_names(meds)}: reduced ketamine's dissociative effects in volunteers (Anand "
+               "2000) but not in later studies; some trials exclude it.",
+               "Anand A et al. Arch Gen Psychiatry 2000;57(3):270-6", meds)] if meds else None
 
 
 lamotrigine = rule(
@@ -197,4 +254,109 @@ lamotrigine = rule(
     check=medicines_asked(lamotrigine))
 
 
-RULES = (xanthines, nmda, sedatives, pressors, exposure, lamotrigine)
+def antihypertensives(patient, ctx):
+    """Antihypertensives: hypotension (ketamine SmPC, basis notes D). While ketamine acts it
+    raises blood pressure (label), which can hide the combination's fall; blood pressure is
+    checked again after the infusion ends, before the patient leaves.
+
+    FAIL (caution): medications: [{name: amlodipine}]
+    PASS: medications: []
+    """
+    meds = taking(patient, ctx, "antihypertensive")
+    if not meds:
+        return None
+    if ctx.route in ("iv", "sc", "im"):
+        when = ("check blood pressure during the infusion and again after it ends, before the "
+                "patient leaves")
+    elif ctx.route is None:
+        when = "check blood pressure during ketamine and again after it ends"
+    else:
+        when = "check blood pressure at every review, and standing, after dose changes"
+    return [_f("KD-DDI-007", "caution", "Antihypertensive co-medication",
+               f"{_names(meds)}: hypotension with ketamine is listed in the SmPC; {when}.",
+               "ketamine SmPC interactions (antihypertensives: hypotension), basis notes D; US "
+               "Ketalar label adverse reactions (raised blood pressure)", meds)]
+
+
+antihypertensives = rule(
+    "KD-DDI-007", "antihypertensives", "caution",
+    "ketamine SmPC interactions (antihypertensives: hypotension), basis notes D",
+    check=medicines_asked(antihypertensives))
+
+
+def adjuncts(patient, ctx):
+    """The regimen's own adjuncts (midazolam, clonidine, gabapentin ...) screened like the
+    patient's medicines: against the patient's allergies, against medicines the patient already
+    takes (the same medicine twice), and through every interaction rule, so that an opioid taken
+    by the patient and a benzodiazepine given by the regimen are reported together.
+
+    FAIL (caution): regimen crps-schwartzman-2009 (midazolam) and medications: [{name: morphine}]
+    PASS: a regimen without adjuncts
+    """
+    regimen = ctx.regimen
+    if regimen is None or not getattr(regimen, "adjuncts", ()):
+        return None
+    if ctx.vocabulary is None:
+        return Missing("The regimen's adjuncts could not be screened (no vocabulary); screen "
+                       f"{', '.join(a.name for a in regimen.adjuncts)} by hand")
+    from ketadose.patient import adjunct_medicine
+
+    out, given = [], []
+    for a in regimen.adjuncts:
+        med = adjunct_medicine(a.name, a.route, ctx.vocabulary)
+        if med is None:
+            out.append(Missing(f"The regimen's adjunct {a.name!r} is not a medicine ketadose "
+                               "knows: screen it against the patient's medicines and allergies "
+                               "by hand"))
+            continue
+        given.append(med)
+        subs = ctx.vocabulary.substances.substances
+        for allergy in patient.allergies or ():
+            if any(subs[s].medicine == med.name for s in allergy.substances):
+                out.append(Finding(
+                    "KD-DDI-008", "relative", f"The regimen gives {med.name} ({a.dose}, {a.route}) "
+                    f"but the patient is allergic to it ({allergy.text!r}): do not give it; change "
+                    "the adjunct and record why.", "the regimen's adjuncts; the adjunct's own "
+                    "label (hypersensitivity contraindicates a medicine)",
+                    title="Allergy to a regimen adjunct"))
+        same = [m for m in patient.medications or () if m.name == med.name]
+        if same:
+            out.append(Finding(
+                "KD-DDI-008", "caution", f"The regimen gives {med.name} ({a.dose}, {a.route}) and "
+                f"the patient already takes it: review the total dose.",
+                "the regimen's adjuncts", title="Regimen adjunct already taken"))
+    if given:
+        combined = dataclasses.replace(patient, medications=tuple(patient.medications or ())
+                                       + tuple(given))
+        for other in _INTERACTIONS:
+            before = other.check(patient, ctx)
+            seen = {f.message for f in before if isinstance(f, Finding)} \
+                if isinstance(before, list) else set()
+            for f in other.check(combined, ctx) or ():
+                if isinstance(f, Finding) and f.message not in seen:
+                    out.append(dataclasses.replace(
+                        f, rule="KD-DDI-008", title=f"Regimen adjunct: {f.title}",
+                        source=f"{f.source}; the regimen's adjuncts ({other.id})"))
+        sedating = [m for m in given if {"benzodiazepine", "cns-depressant"} & set(m.classes)]
+        opioids = taking(patient, ctx, "opioid")
+        if sedating and opioids:
+            out.append(Finding(
+                "KD-DDI-008", "caution", f"{_names(opioids)} taken with "
+                f"{', '.join(m.name for m in sedating)} given by the regimen, and ketamine: "
+                "profound sedation and respiratory depression are possible; monitor sedation and "
+                "breathing throughout and after each session.", f"{LABEL7} 7.3; the regimen's "
+                "adjuncts", title="Opioid with a sedative adjunct", unverified=_f(
+                    "", "caution", "", "", "", opioids).unverified))
+    if patient.medications is None:
+        out.append(Missing("Which medicines does the patient take (generic names; [] for none)? "
+                           "The regimen's adjuncts are screened against them"))
+    return out
+
+
+adjuncts = rule(
+    "KD-DDI-008", "regimen-adjuncts", "relative",
+    "the regimen's adjuncts; the interaction rules KD-DDI-001 to KD-DDI-007",
+    check=adjuncts)
+
+_INTERACTIONS = (xanthines, nmda, sedatives, pressors, exposure, lamotrigine, antihypertensives)
+RULES = _INTERACTIONS + (adjuncts,)

@@ -31,15 +31,32 @@ def liver_monitoring(patient, ctx):
     repeated = bool(patient.previous_courses)
     if not (prolonged or repeated):
         return None
+    route = ctx.route
+    infusion = route in ("iv", "sc", "im") or route is None
     if prolonged:
         why = ("a continuous infusion of more than 3 days" if ctx.regimen.pattern == "continuous"
-               else "infusions on more than 3 days (frequent dosing)")
+               else "infusions on more than 3 days (frequent dosing)" if infusion
+               else f"a daily {route} course of more than 3 days")
     else:
         why = "a repeated course"
+    why = why[0].upper() + why[1:]
+    if infusion:
+        return [Finding("KD-MON-001", "caution",
+                        f"{why}: check ALT, AST, ALP and GGT before starting, every 1-2 days "
+                        "during infusions and after the course; stop at 3 x the upper limit.",
+                        f"{NOPPERS}; {AAPRACT}", title="Liver monitoring")]
+    # The every-1-2-days advice comes from repeat infusions (A A Pract 2020); for other routes
+    # the sources give only "baseline and after" (Cohen B4), and say so.
+    extra = ("; systemic absorption of topical ketamine is minimal (Sawynok 2016, PMID 26809783)"
+             if route == "topical" else "")
     return [Finding("KD-MON-001", "caution",
-                    f"{why[0].upper()}{why[1:]}: check ALT, AST, ALP and GGT before starting, every "
-                    "1-2 days during infusions and after the course; stop at 3 x the upper limit.",
-                    f"{NOPPERS}; {AAPRACT}", title="Liver monitoring")]
+                    f"{why}: check ALT, AST, ALP and GGT before starting and after the course; no "
+                    f"testing interval during a {route} course is published{extra}; stop at 3 x "
+                    "the upper limit.",
+                    f"{COHEN}; {NOPPERS}" + ("; Sawynok J, Zinger C. Expert Opin Pharmacother "
+                                             "2016;17(4):601-9, PMID 26809783"
+                                             if route == "topical" else ""),
+                    title="Liver monitoring")]
 
 
 liver_monitoring = rule(
