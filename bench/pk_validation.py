@@ -103,18 +103,19 @@ def studies() -> list:
         "racemic norketamine model, so the norketamine Cmax is not predicted"))
     out.append(Study(
         "simons-iv-esketamine", "esketamine",
-        "healthy volunteers, arterial sampling (the 50 mg oral-thin-film group)",
+        "healthy volunteers (10 men, 10 women), arterial sampling (the 50 mg oral-thin-film group)",
         "S-ketamine 20 mg IV over 20 min",
-        w, "weight not in the source excerpt: 70 kg assumed",
+        73.0, "73 kg, the mean of all 20 volunteers (range 53-93; thesis p. 48)",
         Inputs(((0.0, 20.0, 1.0, CENTRAL),)), None, "peak in 0-2 h", None, (0.0, 120.0),
-        273.0, "peak 273 (95% CI 259-287) ng/mL, mean", 0,
-        "P. Simons, thesis 'Pharmacotherapy and Ventilatory Control in Health and Disease' "
-        "(Leiden University 2024), chapter 2 'S-ketamine oral thin film pharmacokinetics': "
-        "regimen p. 16, peak concentrations p. 21 (text) and Figure 2.1 (publicatie-online.nl "
-        "flipbook 174076); published as Simons et al., Front Pain Res 2022;3:946486, PMID "
-        "35899184 according to a model library's reference list (not checked)",
-        False, "the IV dose followed an oral thin film given 6 h earlier, whose remaining "
-        "S-ketamine is not simulated; arterial samples run higher than venous during infusion"))
+        273.0, "peak 273 (95% CI 259-287) ng/mL, mean", 19,
+        "Simons P et al. S-Ketamine Oral Thin Film - Part 1: Population Pharmacokinetics of "
+        "S-Ketamine, S-Norketamine and S-Hydroxynorketamine. Front Pain Res 2022;3:946486, PMID "
+        "35899184; numbers from the same study as chapter 2 of P. Simons' thesis "
+        "'Pharmacotherapy and Ventilatory Control in Health and Disease' (Leiden 2024): regimen "
+        "p. 16, peak concentrations p. 21 (text; Figure 2.1), volunteers p. 48",
+        False, "n = 19: 20 volunteers, one of whom received only the 100 mg film; the IV dose "
+        "followed an oral thin film given 6 h earlier, whose remaining S-ketamine is not "
+        "simulated; arterial samples run higher than venous during infusion"))
     return out
 
 

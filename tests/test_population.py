@@ -282,6 +282,7 @@ def test_population_marks_show_in_table_and_csv(run, tmp_path):
     (("--population", "0"), "between 1 and"),
     (("--population", "10", "--model", "domino-1984"), "no published between-patient variability"),
     (("--population", "10", "--model", "nope"), "no model"),
+    (("--population", "10", "--seed", "-1"), "--seed must be"),
 ])
 def test_population_bad_input_is_exit_2(run, args, message):
     r = run("simulate", "crps-schwartzman-2009", *PATIENT, *args)

@@ -31,6 +31,10 @@ def _run(plan, model, n, seed, resolution, f, ka):
         raise KetadoseError(f"no model {model!r}; `ketadose models` lists them")
     if f is not None and not 0 < f <= 1:
         raise KetadoseError("--f must be a fraction between 0 and 1")
+    if ka is not None and not (math.isfinite(ka) and ka > 0):
+        raise KetadoseError("--ka must be a positive number (1/min)")
+    if not 0 <= seed < 2 ** 63:
+        raise KetadoseError("--seed must be a whole number from 0 to 2^63 - 1")
     try:
         return simulate_population(plan, model, n, seed, resolution, f, ka)
     except KetadoseError as exc:
@@ -273,6 +277,12 @@ def _np_pct(values):
 
 
 def run_compare_population(plans, n, seed, fmt) -> int:
+    from ketadose.pk.population import MAX_N
+
+    if not 1 <= n <= MAX_N:
+        raise KetadoseError(f"--population must be between 1 and {MAX_N:,}")
+    if not 0 <= seed < 2 ** 63:
+        raise KetadoseError("--seed must be a whole number from 0 to 2^63 - 1")
     rows = compare_rows(plans, n, seed)
     doc = {"ketadose_version": __version__, "format_version": FORMAT_VERSION,
            "kind": "population-compare", "population": {"n": n, "seed": seed,
