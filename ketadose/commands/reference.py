@@ -9,9 +9,11 @@ from ketadose.io.library import limit_library
 from ketadose.render.data import plain, to_json, to_yaml
 
 
-def _bound(value, inclusive=False) -> str:
+def _bound(value, inclusive=False, direction="max") -> str:
     if value is None:
         return "none"
+    if direction == "min":
+        return f"{'<=' if inclusive else '<'} {value:g}"
     return f"{'>=' if inclusive else '>'} {value:g}"
 
 
@@ -27,9 +29,12 @@ def show_limits(fmt: str) -> None:
     for lim in lib.limits:
         moved = "\n".join(
             f"{name}: soft {_bound(v.get('soft'))}, hard {_bound(v.get('hard'))}"
+            + (" (only if the regimen confirms it)" if v.get("requires_confirm") else "")
             for name, v in lim.settings.items())
-        rows.append((lim.id, f"{lim.drug}\n{'/'.join(lim.routes)}", lim.what, lim.unit,
-                     _bound(lim.soft), _bound(lim.hard, lim.hard_inclusive), moved or "-"))
+        what = lim.what + (" [guard: not a clinical limit]" if lim.kind == "guard" else "")
+        rows.append((lim.id, f"{lim.drug}\n{'/'.join(lim.routes)}", what, lim.unit,
+                     _bound(lim.soft, False, lim.direction),
+                     _bound(lim.hard, lim.hard_inclusive, lim.direction), moved or "-"))
         notes.append(line((lim.id, "bold"), f" {lim.source}", *(
             ("\n  ", ("UNVERIFIED:", "yellow"), f" {lim.unverified}") if lim.unverified else ())))
     nowrap = {"no_wrap": True}
@@ -50,8 +55,11 @@ def all_rules():
 
     out = [(r.id, r.severity, r.name, r.summary, r.doc, r.source) for r in registry().values()]
     for lim in limit_library().limits:
-        doc = (f"Soft limit {_bound(lim.soft)} {lim.unit} (warning unless confirmed); hard limit "
-               f"{_bound(lim.hard, lim.hard_inclusive)} {lim.unit} (refused).\n\n"
+        doc = (f"Soft limit {_bound(lim.soft, False, lim.direction)} {lim.unit} (warning unless "
+               f"confirmed); hard limit {_bound(lim.hard, lim.hard_inclusive, lim.direction)} "
+               f"{lim.unit} (refused)."
+               + (" A device or typing-error guard, not a clinical limit." if lim.kind == "guard"
+                  else "") + "\n\n"
                f"FAIL: a {lim.what} above the hard limit.\n"
                f"PASS: within the soft limit, or above it with confirm: {{{lim.id}: \"reason\"}}.")
         if lim.unverified:

@@ -72,7 +72,8 @@ def page(plan, data, screen, start, chart_svg: str | None = None) -> str:
             f" → {_n(p.mg_h_max, 2, 'mg/h')}" if p.mg_h_max and abs(p.mg_h_max - p.mg_h) > 1e-9 else "")
         if p.cap_binds:
             rate += " (capped)"
-        pump = f"{p.pump.ml_h:.1f} mL/h" if p.pump and p.kind != "bolus" else "–"
+        pump = (f"{p.pump.ml_h:.1f} mL/h = {_n(p.pump.mg_h_delivered, 3, 'mg/h')} delivered "
+                f"({p.pump.error_pct:+.2f}%)" if p.pump and p.kind != "bolus" else "–")
         dose = _n(p.dose_mg_max, 1, "mg")
         if p.kind == "bolus":
             dose = _n(p.bolus_mg, 1, "mg") + (f" ({_n(p.bolus_ml, 2, 'mL')})" if p.bolus_ml else "")
