@@ -300,3 +300,24 @@ def test_every_mapped_code_names_a_known_source():
     for system in t["ketamine_family"].values():
         assert {e["source"] for e in system.values()} <= sources
     assert all("UNVERIFIED" in v for v in t["unverified"].values())
+
+
+def test_allergy_reaction_and_severity_are_kept_and_brand_names_fire(run, write):
+    b = example()
+    allergy = entry(b, "AllergyIntolerance")
+    allergy.update(code={"text": "Ketalar"}, type="allergy",
+                   clinicalStatus={"coding": [{"code": "active"}]},
+                   reaction=[{"manifestation": [{"text": "Anaphylaxis"}], "severity": "moderate"},
+                             {"manifestation": [{"text": "rash"}], "severity": "severe"}])
+    assert from_fhir(b, DAY).record["allergies"] == [
+        {"substance": "Ketalar", "reaction": "anaphylaxis", "severity": "severe"}]
+    r, data = _check(run, write(json.dumps(b), "p.json"))
+    assert r.exit_code == 1 and "KD-CI-001" in [f["rule"] for f in data["findings"]]
+
+
+def test_medicine_start_and_end_dates():
+    b = example()
+    entry(b, "MedicationStatement").update(status="completed", effectivePeriod={
+        "start": "2026-10-01", "end": "2026-11-10"})
+    assert from_fhir(b, DAY).record["medications"] == [
+        {"name": "morphine", "started": "2026-10-01", "stopped": "2026-11-10"}]

@@ -315,3 +315,11 @@ def test_cli_start_up_does_not_import_the_server():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          env={**os.environ, "PYTHONPATH": ""})
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_brand_name_orders_are_recognised_by_the_allergy_vocabulary(keys, server):
+    order = ketamine_order(coded=False)
+    order["medicationCodeableConcept"] = {"text": "KETALAR 50 mg/mL injection"}
+    assert call(keys, server, SIGN, request(orders=[order])).json()["cards"]
+    order["medicationCodeableConcept"] = {"text": "ketorolac 30 mg/mL injection"}
+    assert call(keys, server, SIGN, request(orders=[order])).json()["cards"] == []

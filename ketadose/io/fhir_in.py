@@ -568,9 +568,13 @@ class _Reader:
             name, how = names[0]
             med = {"name": name}
             note = {"resource": ref, "value": name, "matched": how, "status": status}
+            period = res.get("effectivePeriod") if isinstance(res.get("effectivePeriod"),
+                                                              dict) else {}
+            start = _date(period.get("start"))
+            if start is not None:
+                med["started"] = start.isoformat()
             if status in MED_STOPPED.get(kind, ()):
-                period = res.get("effectivePeriod") or {}
-                end = _date(period.get("end")) if isinstance(period, dict) else None
+                end = _date(period.get("end"))
                 if end is None:
                     note["note"] = f"status {status} without an end date: counted as current"
                 else:
@@ -592,15 +596,40 @@ class _Reader:
                 return None
             hit = _family(concept, family)
             if hit:
-                return hit[0], {"resource": ref, "value": hit[0], "code": hit[1],
-                                "source": hit[2]}
+                entry = {"substance": hit[0], **_reaction(res)}
+                return (entry if len(entry) > 1 else hit[0]), {
+                    "resource": ref, "value": hit[0], "code": hit[1], "source": hit[2]}
             text = _text(concept)
-            if text:  # the allergy vocabulary matches names, brands and free text
-                return text, {"resource": ref, "value": text, "matched": "text"}
-            self._unknown("allergy", concept, ref)
-            return None
+            if not text:
+                self._unknown("allergy", concept, ref)
+                return None
+            # the allergy vocabulary matches names, brands and free text
+            entry = {"substance": text, **_reaction(res)}
+            return (entry if len(entry) > 1 else text), {"resource": ref, "value": text,
+                                                         "matched": "text"}
 
         self._section("allergies", resources, answered, item)
+
+
+_SEVERITY_RANK = ("mild", "moderate", "severe")
+
+
+def _reaction(res) -> dict:
+    """Reaction type and the worst severity an AllergyIntolerance records (FHIR type, and
+    reaction.severity mild|moderate|severe); anaphylaxis when a manifestation's text says so."""
+    out = {}
+    reactions = [r for r in res.get("reaction") or () if isinstance(r, dict)]
+    texts = " ".join(_text(m) for r in reactions for m in r.get("manifestation") or ()).lower()
+    if "anaphyla" in texts:
+        out["reaction"] = "anaphylaxis"
+    elif res.get("type") == "intolerance":
+        out["reaction"] = "intolerance"
+    elif res.get("type") == "allergy":
+        out["reaction"] = "hypersensitivity"
+    severities = [r.get("severity") for r in reactions if r.get("severity") in _SEVERITY_RANK]
+    if severities:
+        out["severity"] = max(severities, key=_SEVERITY_RANK.index)
+    return out
 
 
 def _family(concept, family):

@@ -46,10 +46,6 @@ SERVICES = {
     "ketadose-order-select": "order-select",
     "ketadose-order-sign": "order-sign",
 }
-# Ketamine-family order text (brand and substance names; the allergy vocabulary of issue 14 will
-# replace this list when it lands). Word match, case-insensitive.
-_KETAMINE_WORDS = re.compile(r"\b(?:es|ar)?ketamin[e]?\b|\bketalar\b|\bketanest\b|\bspravato\b",
-                             re.IGNORECASE)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
@@ -83,8 +79,9 @@ def discovery() -> dict:
                         "checks it against the limit library; cards cite their sources.",
          "prefetch": dict(PREFETCH),
          "usageRequirements": "Ketamine-family MedicationRequests: RxNorm/ATC/SNOMED CT codes "
-                              "listed in ketadose's mapping table, or text naming ketamine, "
-                              "esketamine, Ketalar, Ketanest or Spravato. A regimen is chosen by "
+                              "listed in ketadose's mapping table, or text naming a "
+                              "ketamine-family substance as the allergy vocabulary knows it "
+                              "(names, brands, salts, enantiomers). A regimen is chosen by "
                               f"the extension {REGIMEN_EXTENSION} (valueString: a ketadose "
                               "regimen id) or the clinic default."}
         for sid, hook in SERVICES.items()]}
@@ -143,9 +140,18 @@ def _orders(draft, selections):
                  and str(c.get("code")) in (family.get(c.get("system")) or {})]
         texts = [concept.get("text")] + [c.get("display") for c in concept.get("coding") or ()
                                          if isinstance(c, dict)]
-        if codes or any(isinstance(t, str) and _KETAMINE_WORDS.search(t) for t in texts):
+        if codes or any(isinstance(t, str) and _ketamine_text(t) for t in texts):
             out.append(res)
     return out
+
+
+def _ketamine_text(text: str) -> bool:
+    """Free text naming a ketamine-family substance, as the allergy vocabulary recognises it
+    (names, brands, salts, enantiomers, misspellings)."""
+    from ketadose.io.library import vocabulary
+
+    matcher = vocabulary().substances
+    return any(matcher.is_ketamine(s) for s in matcher.match(text))
 
 
 def _card(summary, indicator, source, detail, rule, override=False, suggestions=None) -> dict:
