@@ -14,6 +14,16 @@ from ketadose.units import Quantity, parse_unit
 # Vial strengths of ketamine injection (base): 10, 50 and 100 mg/mL (US labels; basis notes C3).
 VIALS_MG_ML = (10.0, 50.0, 100.0)
 VIAL_SOURCE = "US ketamine labels / openFDA (basis notes C3): 10, 50 and 100 mg/mL vials"
+# Esketamine is a different product: never the racemic vials. The basis notes name the product
+# (Ketanest, esketamine, Pfizer Norway SPC 2019, C4) but not its strengths: the 5 and 25 mg/mL
+# strengths of Ketanest S are UNVERIFIED and say so wherever they are shown.
+PRODUCTS = {
+    "racemic-ketamine": (VIALS_MG_ML, {}, None),
+    "esketamine": ((5.0, 25.0), {5.0: "Ketanest S (esketamine) 5 mg/mL",
+                                 25.0: "Ketanest S (esketamine) 25 mg/mL"},
+                   "UNVERIFIED strength: the esketamine product strengths are not in the ketadose "
+                   "basis notes; check the product in hand"),
+}
 _MG_H, _MG, _MG_KG, _MG_KG_H, _MG_KG_DAY, _MG_ML = (parse_unit(u) for u in (
     "mg/h", "mg", "mg/kg", "mg/kg/h", "mg/kg/day", "mg/mL"))
 
@@ -168,15 +178,22 @@ def preparation(regimen, phases, tot, conc, origin, priming_ml) -> Preparation:
             notes.append("Priming volume not included: add your giving set's volume with --priming.")
         drug = volume * conc
         vials = []
-        for strength in VIALS_MG_ML:
+        strengths, names, caveat = PRODUCTS.get(regimen.drug, PRODUCTS["racemic-ketamine"])
+        for strength in strengths:
             if strength < conc:
                 continue
             draw = drug / strength
             note = {100.0: "must be diluted before IV use (label 2.1)",
-                    10.0: "should not be diluted (Trissel); prefer 50 or 100 mg/mL"}.get(strength, "")
+                    10.0: "should not be diluted (Trissel); prefer 50 or 100 mg/mL"}.get(strength, "") \
+                if not names else ""
             if strength == conc:
                 note = "undiluted"
+            note = "; ".join(x for x in (names.get(strength), note, caveat) if x)
             vials.append((strength, draw, volume - draw, note))
+        if names:
+            notes.append("Esketamine (S-ketamine) products only: the racemic ketamine vials (10, 50, "
+                         "100 mg/mL) are a different medicine with a different potency (basis "
+                         "notes E); never substitute one for the other.")
         notes.append("Use immediately after dilution (label 2.1); do not mix with barbiturates or "
                      "diazepam in the same syringe or bag (precipitate).")
         return Preparation("iv", conc, origin, drug, per, volume,

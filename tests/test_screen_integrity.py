@@ -386,3 +386,62 @@ def test_the_regimens_adjuncts_are_screened_against_medicines_and_allergies(run)
 def test_monitoring_wording_fits_the_route(regimen):
     [f] = [f for f in screen(patient(), regimen).findings if f.rule == "KD-MON-001"]
     assert "infusion" not in f.message and "no testing interval" in f.message
+
+
+# ---------------------------------------------------------------- UNVERIFIED marks, products
+COMPLETE = FLAGS + ["--no-allergies"] + PANEL
+
+
+@pytest.mark.parametrize("template", ["crps-sigtermans-2009", "crps-schwartzman-2009",
+                                      "consensus-cohen-2018", "crps-ketcrps2-esketamine"])
+def test_every_unverified_mark_reaches_the_table_the_html_and_the_csv(run, template):
+    from ketadose.io.regimens import load_regimen
+
+    regimen = load_regimen(template)[1]
+    marks = regimen.unverified()
+    args = ["plan", template, *COMPLETE, "--concentration", "1mg/mL"]
+    table = run(*args, env={"COLUMNS": "200"}).stdout
+    html = run(*args, "--format", "html").stdout
+    csv_text = run(*args, "--format", "csv").stdout
+    data = json.loads(run(*args, "--format", "json").stdout)
+    assert len(data["unverified"]) == len(marks)
+    flat = " ".join(table.split())
+    for where, field, why in marks:
+        short_why = " ".join(why.split())[:40]
+        assert f"UNVERIFIED: {field}" in flat and short_why in flat, (where, field)
+        assert short_why in " ".join(html.split()).replace("&#x27;", "'"), (where, field)
+        assert short_why in csv_text, (where, field)
+
+
+def test_the_sigtermans_maximum_is_marked_beside_the_number(run):
+    args = ["plan", "crps-sigtermans-2009", *COMPLETE, "--concentration", "1mg/mL"]
+    lines = run(*args).stdout.splitlines()
+    head = next(i for i, x in enumerate(lines) if "as written" in x and "criteria" in x)
+    a, b = lines[head].index("as written"), lines[head].index("mg/h")
+    column = " ".join(" ".join(x[a:b] for x in lines[head + 2:head + 12]).split())
+    assert "up to 7.2 mcg/kg/min [UNVERIFIED: max]" in column
+    html = run(*args, "--format", "html").stdout
+    assert "up to 7.2 mcg/kg/min <b>[UNVERIFIED max:" in html
+    rows = run(*args, "--format", "csv").stdout.splitlines()
+    header = rows[0].split(",")
+    assert "unverified" in header and "max: 7.2 mcg/kg/min was not found" in rows[1]
+
+
+def test_the_esketamine_plan_names_esketamine_products_not_racemic_vials(run):
+    data = json.loads(run("plan", "crps-ketcrps2-esketamine", *COMPLETE, "--concentration",
+                          "1mg/mL", "--format", "json").stdout)
+    vials = data["preparation"]["vials"]
+    assert {v["strength_mg_per_ml"] for v in vials} == {5.0, 25.0}
+    assert all("Ketanest S" in v["note"] and "UNVERIFIED" in v["note"] for v in vials)
+    racemic = json.loads(run("plan", "crps-schwartzman-2009", *COMPLETE, "--format", "json").stdout)
+    assert {v["strength_mg_per_ml"] for v in racemic["preparation"]["vials"]} == {10.0, 50.0, 100.0}
+
+
+@pytest.mark.parametrize("template, pmid", [("crps-goldberg-2010", "20648207"),
+                                            ("crps-schwartzman-2009", "19783371")])
+def test_outcome_sentences_cite_the_abstract(template, pmid):
+    from ketadose.io.regimens import load_regimen
+
+    r = load_regimen(template)[1]
+    assert f"abstract, PMID {pmid}" in r.retreatment.relief_lasted
+    assert f"abstract, PMID {pmid}" in " ".join(r.evidence[0].notes.split())

@@ -19,7 +19,7 @@ from ketadose.render.diag import note
 CSV_COLUMNS = ("day", "session", "phase", "kind", "conditional", "rate_mg_per_h",
                "rate_mg_per_h_max", "rate_per_kg_per_h", "rate_ml_per_h", "rounding_error_mg_per_h",
                "duration_h", "dose_mg", "cap_binds", "criteria", "rate_mg_per_h_delivered",
-               "rounding_error_pct", "findings")
+               "rounding_error_pct", "findings", "unverified", "regimen_unverified")
 
 
 def _r(x, nd=4):
@@ -106,15 +106,19 @@ def plan_data(plan, src, screen, patient, start, explain=None) -> dict:
             "syringes_24h": [{"step": n, "mg": _r(mg), "ml": _r(ml)} for n, mg, ml in prep.syringes],
             "notes": list(prep.notes)},
         "adjuncts": [{"name": a.name, "dose": str(a.dose), "route": a.route, "timing": a.timing,
-                      "source": a.source} for a in r.adjuncts],
-        "monitoring": [{"what": m.what, "when": m.when, "source": m.source} for m in r.monitoring],
-        "stop_rules": [{"when": s.when, "action": s.action, "source": s.source} for s in r.stop_rules],
+                      "source": a.source, "unverified": dict(a.unverified)} for a in r.adjuncts],
+        "monitoring": [{"what": m.what, "when": m.when, "source": m.source,
+                        "unverified": dict(m.unverified)} for m in r.monitoring],
+        "stop_rules": [{"when": s.when, "action": s.action, "source": s.source,
+                        "unverified": dict(s.unverified)} for s in r.stop_rules],
         "retreatment": {"minimum_interval": str(r.retreatment.minimum_interval)
                         if r.retreatment.minimum_interval else None,
                         "relief_lasted": r.retreatment.relief_lasted,
                         "liver_warning": r.retreatment.liver_warning,
                         "source": r.retreatment.source},
         "confirmed_limits": r.confirm,
+        # every number the template marks UNVERIFIED (the same list `show` prints)
+        "unverified": [{"where": w, "field": k, "why": v} for w, k, v in r.unverified()],
         "warnings": [f.as_dict() | {"title": f.title} for f in plan.findings],
         "cards": cards(list(screen.findings) + list(plan.findings)),
         "blocked": plan.blocked or screen.blocking,
@@ -132,7 +136,11 @@ def csv_rows(data) -> list:
     """One row per phase of each session; every row carries the plan's findings (rule and
     severity), so a script reading the CSV alone still sees them."""
     rows = []
+    from ketadose.render.marks import text as marks_text
+
     findings = "; ".join(f"{w['rule']} {w['severity']}" for w in data["warnings"])
+    others = "; ".join(f"{u['where']} {u['field']}: {u['why']}" for u in data.get("unverified", ())
+                       if not u["where"].startswith("phase "))
     for s in data["sessions"]:
         for p in s["phases"]:
             rows.append({"day": s["day"], "session": s["index"], "phase": p["name"], "kind": p["kind"],
@@ -144,7 +152,9 @@ def csv_rows(data) -> list:
                          "duration_h": p["duration_h"], "dose_mg": p["dose_mg"],
                          "cap_binds": p["cap_binds"], "criteria": p["criteria"],
                          "rate_mg_per_h_delivered": p["rate_mg_per_h_delivered"],
-                         "rounding_error_pct": p["rounding_error_pct"], "findings": findings})
+                         "rounding_error_pct": p["rounding_error_pct"], "findings": findings,
+                         # the phase's own UNVERIFIED numbers, then the rest of the regimen's
+                         "unverified": marks_text(p["unverified"]), "regimen_unverified": others})
     return rows
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import html
 
+from ketadose.render.marks import mark, rest
+
 CSS = """
 @page { margin: 11mm; }
 * { box-sizing: border-box; }
@@ -34,6 +36,11 @@ def _n(x, digits=1, unit=""):
     if x is None or x != x:
         return "–"
     return f"{x:.{digits}f}".rstrip("0").rstrip(".") + (f" {unit}" if unit else "")
+
+
+def _b(marked: str) -> str:
+    """An UNVERIFIED mark in bold (escaped: its text comes from the regimen file)."""
+    return f" <b>{e(marked.strip())}</b>" if marked else ""
 
 
 def _table(headers, rows) -> str:
@@ -80,7 +87,8 @@ def page(plan, data, screen, start, chart_svg: str | None = None) -> str:
         if p.kind in ("oral", "topical"):
             dose = (_n(p.per_dose_mg, 1, "mg") if p.per_dose_mg else e(p.amount or "amount to prescribe")) \
                 + f" × {p.times_per_day}/day"
-        rows.append([e(p.name) + (" <i>(conditional)</i>" if p.conditional else ""), e(p.written), rate,
+        rows.append([e(p.name) + (" <i>(conditional)</i>" if p.conditional else ""),
+                     e(p.written) + _b(mark(p.unverified)), rate,
                      pump, _n(p.duration_h, 2, "h") if p.duration_h else "per day", dose,
                      f"<span class='small'>{e(p.criteria or '')}</span>"])
     parts.append("<h2>Session</h2>" + _table(
@@ -110,11 +118,15 @@ def page(plan, data, screen, start, chart_svg: str | None = None) -> str:
         parts.append("<ul class='small'>" + "".join(f"<li>{e(n)}</li>" for n in prep["notes"]) + "</ul>")
     if r.adjuncts:
         parts.append("<h2>Adjuncts</h2>" + _table(["drug", "dose", "route", "timing"], [
-            [e(a.name), e(a.dose), e(a.route), e(a.timing)] for a in r.adjuncts]))
+            [e(a.name) + _b(rest(a.unverified, ("dose", "route", "timing"))),
+             e(a.dose) + _b(mark(a.unverified, "dose")), e(a.route) + _b(mark(a.unverified, "route")),
+             e(a.timing) + _b(mark(a.unverified, "timing"))] for a in r.adjuncts]))
     parts.append("<h2>Monitoring checklist</h2>" + _table(["", "what", "when"], [
-        ["<span class='box'></span>", e(m.what), e(m.when)] for m in r.monitoring]))
+        ["<span class='box'></span>", e(m.what) + _b(rest(m.unverified, ("when",))),
+         e(m.when) + _b(mark(m.unverified, "when"))] for m in r.monitoring]))
     parts.append("<h2>Stop rules</h2>" + _table(["when", "action"], [
-        [e(s.when), e(s.action)] for s in r.stop_rules]))
+        [e(s.when) + _b(rest(s.unverified, ("action",))),
+         e(s.action) + _b(mark(s.unverified, "action"))] for s in r.stop_rules]))
     rt = r.retreatment
     parts.append(f"<p class='small'><b>Retreatment:</b> minimum interval "
                  f"{e(rt.minimum_interval) if rt.minimum_interval else 'not set by any guideline'}; "

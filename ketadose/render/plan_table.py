@@ -8,6 +8,7 @@ import re
 
 from ketadose.commands.check import render_screen
 from ketadose.describe import hours_text
+from ketadose.render.marks import caption, short
 from ketadose.render.table import SEVERITY_STYLE, console, line, styled, table
 from ketadose.units import Quantity, parse_unit
 
@@ -75,15 +76,16 @@ def render_plan(plan, data, screen, start) -> None:
             dose = f"{_n(p.dose_mg_min, 0, 'mg')}-{_n(p.dose_mg_max, 0, 'mg')}"
         when = _clock(start, p.start_h) or (f"+{hours_text(p.start_h)}" if p.duration_h else "")
         rows.append((line(p.name, (" (conditional)", "yellow") if p.conditional else ""),
-                     p.written, rate, pump, hours_text(p.duration_h) if p.duration_h else "per day",
+                     line(p.written, (short(p.unverified), "bold")), rate, pump, hours_text(p.duration_h) if p.duration_h else "per day",
                      dose, when, p.criteria or ""))
     out.print(table("Session" if r.pattern == "daily" else "Infusion (one continuous session)",
                     [("phase", {"ratio": 1}), ("as written", {"ratio": 1}), ("mg/h", {"ratio": 1}),
                      ("pump", {"ratio": 1}), ("duration", {"no_wrap": True}), "dose",
-                     ("starts", {"no_wrap": True}), ("criteria", {"ratio": 2})], rows))
+                     ("starts", {"no_wrap": True}), ("criteria", {"ratio": 2})], rows,
+                    caption([(f"phase '{p.name}'", p.unverified) for p in plan.phases])))
     for p in plan.phases:
         if p.steps:
-            out.print(table(f"Titration steps: {p.name}", [
+            out.print(table(f"Titration steps: {p.name}{short(p.unverified)}", [
                 ("step", {"no_wrap": True}), "rate as written", "mg/h", "pump", "time"],
                 [(str(i + 1), s.written, _n(s.mg_h, 2, "mg/h"),
                   f"{s.pump.ml_h:.1f} mL/h = {_n(s.pump.mg_h_delivered, 3, 'mg/h')} "
@@ -113,6 +115,8 @@ def render_plan(plan, data, screen, start) -> None:
                         ["vial", "draw", "diluent", "note"],
                         [(f"{v['strength_mg_per_ml']:g} mg/mL", _n(v["draw_ml"], 2, "mL"),
                           _n(v["diluent_ml"], 1, "mL"), v["note"]) for v in prep["vials"]],
+                        "Esketamine products (Ketanest S 5 and 25 mg/mL; UNVERIFIED strengths)"
+                        if data["regimen"]["drug"] == "esketamine" else
                         "Vial strengths 10, 50 and 100 mg/mL (basis notes C3)"))
     if prep["syringes_24h"]:
         out.print(table("Syringe driver, contents per 24 h", ["step", "mg per 24 h", "mL"],
@@ -123,12 +127,25 @@ def render_plan(plan, data, screen, start) -> None:
     if data["adjuncts"]:
         out.print(table("Adjuncts", [("drug", {"no_wrap": True}), ("dose", {"no_wrap": True}),
                                      ("route", {"no_wrap": True}), "timing", "source"],
-                        [(a["name"], a["dose"], a["route"], a["timing"], a["source"])
-                         for a in data["adjuncts"]]))
+                        [(a["name"], a["dose"] + short(a["unverified"], "dose"),
+                          a["route"] + short(a["unverified"], "route"),
+                          a["timing"] + short(a["unverified"], "timing", *[
+                              k for k in a["unverified"] if k not in ("dose", "route", "timing")]),
+                          a["source"]) for a in data["adjuncts"]],
+                        caption([(f"adjunct '{a['name']}'", a["unverified"])
+                                 for a in data["adjuncts"]])))
     out.print(table("Monitoring", [("what", {"ratio": 2}), "when", "source"],
-                    [(m["what"], m["when"], m["source"]) for m in data["monitoring"]]))
+                    [(m["what"] + short(m["unverified"], *[k for k in m["unverified"] if k != "when"]),
+                      m["when"] + short(m["unverified"], "when"), m["source"])
+                     for m in data["monitoring"]],
+                    caption([(f"monitoring '{m['what']}'", m["unverified"])
+                             for m in data["monitoring"]])))
     out.print(table("Stop rules", ["when", "action", "source"],
-                    [(s["when"], s["action"], s["source"]) for s in data["stop_rules"]]))
+                    [(s["when"] + short(s["unverified"], *[k for k in s["unverified"] if k != "action"]),
+                      s["action"] + short(s["unverified"], "action"), s["source"])
+                     for s in data["stop_rules"]],
+                    caption([(f"stop rule '{s['when']}'", s["unverified"])
+                             for s in data["stop_rules"]])))
     rt = data["retreatment"]
     out.print(line(("Retreatment:", "bold"), " minimum interval "
                    f"{rt['minimum_interval'] or 'not set by any guideline (clinician decides)'}; "
