@@ -321,3 +321,15 @@ def test_medicine_start_and_end_dates():
         "start": "2026-10-01", "end": "2026-11-10"})
     assert from_fhir(b, DAY).record["medications"] == [
         {"name": "morphine", "started": "2026-10-01", "stopped": "2026-11-10"}]
+
+
+def test_coded_condition_matches_by_its_display_and_unverified_codes_only_hint():
+    b = example()
+    cond = entry(b, "Condition")
+    cond.update(clinicalStatus={"coding": [{"code": "active"}]}, code={"coding": [
+        {"system": SNOMED, "code": "23986001", "display": "Glaucoma (disorder)"}]})
+    assert from_fhir(b, DAY).record["conditions"] == ["glaucoma"]
+    cond["code"] = {"coding": [{"system": SNOMED, "code": "23986001"}]}  # no text: a hint only
+    out = from_fhir(b, DAY)
+    assert "conditions" not in out.record
+    assert "glaucoma - UNVERIFIED" in out.not_understood[0]["text"]

@@ -525,7 +525,9 @@ class _Reader:
                 if key in table:
                     return table[key]["id"], {"resource": ref, "value": table[key]["id"],
                                               "code": key, "source": table[key]["source"]}
-            cid = by_text.get(_norm(_text(concept)))
+            # "Glaucoma (disorder)": a SNOMED CT semantic tag is not part of the name
+            text = re.sub(r"\s*\((?:disorder|finding|situation)\)\s*$", "", _text(concept))
+            cid = by_text.get(_norm(text))
             if cid:
                 return cid, {"resource": ref, "value": cid, "matched": "text"}
             self._unknown("condition", concept, ref)
