@@ -27,13 +27,16 @@ SCREEN_FINDING = _obj({"rule": {"type": "string"},
                        "severity": {"enum": ["absolute", "relative", "caution", "info"]},
                        "indicator": {"enum": ["critical", "warning", "info"]},
                        "title": {"type": "string"}, "message": {"type": "string"},
-                       "source": {"type": "string"}})
+                       "source": {"type": "string"}},
+                      {"unverified": _STR})
 
 SCREEN = _obj({"status": {"enum": ["contraindicated", "incomplete", "caution", "clear"]},
                "blocking": {"type": "boolean"}, "findings": {"type": "array", "items": SCREEN_FINDING},
                "not_assessed": {"type": "array", "items": _obj({"rule": {"type": "string"},
                                                                 "question": {"type": "string"}})},
-               "override": _STR})
+               "override": _STR},
+              {"override_applied": {"type": "boolean", "description": (
+                  "false when an absolute contraindication is present: no reason lifts it")}})
 
 VALIDATE = {"$schema": _DRAFT, "title": "ketadose validate --format json",
             "type": "array", "items": FINDING}
@@ -68,7 +71,10 @@ PLAN = {"$schema": _DRAFT, "title": "ketadose plan --format json",
                 "calendar": {"type": "array"}, "preparation": {"type": "object"},
                 "adjuncts": {"type": "array"}, "monitoring": {"type": "array"},
                 "stop_rules": {"type": "array"},
-                "warnings": {"type": "array", "items": FINDING}, "override": _STR})}
+                "warnings": {"type": "array", "items": FINDING}, "override": _STR,
+                "unverified": {"type": "array", "items": _obj({
+                    "where": {"type": "string"}, "field": {"type": "string"},
+                    "why": {"type": "string"}})}})}
 
 BATCH_RECORD = {"$schema": _DRAFT, "title": "ketadose check|plan --patients FILE --format jsonl (one line)",
                 **_obj({"line": {"type": "integer"}, "exit": {"enum": [0, 1, 2]}},

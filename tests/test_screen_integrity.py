@@ -445,3 +445,25 @@ def test_outcome_sentences_cite_the_abstract(template, pmid):
     r = load_regimen(template)[1]
     assert f"abstract, PMID {pmid}" in r.retreatment.relief_lasted
     assert f"abstract, PMID {pmid}" in " ".join(r.evidence[0].notes.split())
+
+
+@settings(max_examples=budget(100), deadline=None)
+@given(st.lists(st.tuples(st.text(alphabet='ab ,;"\n\r\'-', min_size=1, max_size=12),
+                          st.sampled_from(["female", "male"])), min_size=1, max_size=5))
+def test_csv_records_round_trip_whatever_the_quoting(rows):
+    """RFC 4180: commas, doubled quotes and line breaks inside quoted fields stay in their field,
+    and each record is one patient."""
+    import csv
+    import io
+
+    from ketadose.io.batch import records
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")  # RFC 4180 line breaks
+    writer.writerow(["id", "sex"])
+    for rid, sex in rows:
+        writer.writerow([rid, sex])
+    got = list(records(io.BytesIO(buf.getvalue().encode()), "csv"))
+    # values are stripped (as every cell is) and a CRLF inside a field reads as LF
+    expected = [(rid.replace("\r\n", "\n").strip(), sex) for rid, sex in rows]
+    assert [(d.get("id", ""), d["sex"]) for _n, d, _s in got] == expected

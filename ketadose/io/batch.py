@@ -60,7 +60,10 @@ def _lines(stream):
             yield number, None, len(raw)
             continue
         try:
-            yield number, raw.decode("utf-8-sig").rstrip("\r\n"), len(raw)
+            # only the line break itself: a CR before it may belong to a quoted CSV field
+            text = raw.decode("utf-8-sig")
+            text = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
+            yield number, text, len(raw)
         except UnicodeDecodeError:
             yield number, RecordError("not valid UTF-8"), len(raw)
 
