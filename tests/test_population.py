@@ -324,3 +324,13 @@ def test_population_text_charts_fit_80_columns(run):
             "--resolution", "30 min")
     chart = [l for l in r.stdout.splitlines() if "|" in l and l.strip()[:1].isdigit()]
     assert len(chart) >= 28 and max(len(l) for l in chart) <= 80
+
+
+@pytest.mark.parametrize("extra", [(), ("--population", "20")])
+def test_oral_metabolite_model_warns_of_missing_first_pass_formation(run, extra):
+    r = run("simulate", "oral-marchetti-2015", *PATIENT, "--model", "flint-2017", *extra,
+            "--format", "json", "--resolution", "60 min")
+    assert r.exit_code == 0, r.stderr
+    warnings = json.loads(r.stdout)["warnings"]
+    assert any("UNDER-predicts norketamine" in w for w in warnings)
+    assert any("extrapolation" in w for w in warnings)

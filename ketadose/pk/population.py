@@ -23,6 +23,13 @@ from ketadose.pk.popmodels import (CV_CONVENTION, POPULATION_MODELS, omega2)
 from ketadose.pk.schedule import inputs_for
 
 PERCENTILES = (5, 25, 50, 75, 95)
+# Flint 2017 forms norketamine only from ketamine in the circulation (IV data); after oral dosing
+# most norketamine forms in gut wall and liver before ketamine reaches it (Fanta 2015, PMID
+# 25724645: a separate presystemic component; norketamine AUC 16.5x S-ketamine's at steady state).
+FIRST_PASS_WARNING = ("Oral dosing: this model forms norketamine only from ketamine in the "
+                      "circulation, not during first pass through gut and liver, so it "
+                      "UNDER-predicts norketamine after oral doses (Fanta 2015, PMID 25724645: "
+                      "norketamine AUC 16.5x S-ketamine's at steady state).")
 MAX_N = 100_000
 MAX_WORK = 2_000_000_000  # virtual patients x output points: a resource bound (minutes of CPU)
 # Chosen from docs/pk-validation.md (bench/pk_validation.py, choose_defaults; checked by
@@ -263,6 +270,8 @@ def simulate_population(plan, model_id=None, n=1000, seed=1, resolution_min=1.0,
     if regimen.route in ("oral", "sc"):
         notes.append("Bioavailability and absorption rate are the same for every virtual patient "
                      "(no published between-patient variability used for them).")
+    if met and regimen.route == "oral":
+        warnings.append(FIRST_PASS_WARNING)
     if not met:
         notes.append("Norketamine is not modelled for this model" +
                      ("; after oral dosing norketamine dominates, so parent-only predictions "

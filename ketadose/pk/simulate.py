@@ -76,6 +76,10 @@ def simulate(plan, model_id=None, resolution_min=1.0, f=None, ka=None) -> Result
         norket = amounts[:, METABOLITE] / params.vm_l * 1000.0
     elif pop is not None and pop.metabolite is not None:
         norket, norket_auc = _typical_metabolite(pop, weight, f, ka, inputs, times, regimen.days)
+        if regimen.route == "oral":
+            from ketadose.pk.population import FIRST_PASS_WARNING
+
+            warnings.append(FIRST_PASS_WARNING)
         notes.append(f"{pop.metabolite.name}: {pop.metabolite.cl_70_l_h.source}; apparent units "
                      "(CL/fm, V/fm).")
     else:
