@@ -232,7 +232,9 @@ def patient_options(fn):
         click.option("--medication", "medications", multiple=True, metavar="NAME[:DOSE]",
                      help="Medicine (repeatable), e.g. morphine:60mg/day."),
         click.option("--no-medications", is_flag=True, help="Asked: the patient takes none."),
-        click.option("--allergy", "allergies", multiple=True, metavar="NAME"),
+        click.option("--allergy", "allergies", multiple=True, metavar="TEXT",
+                     help="Allergy as written (repeatable); brands, salts and misspellings are "
+                          "recognised, an unknown one is asked about."),
         click.option("--no-allergies", is_flag=True, help="Asked: no allergies."),
         click.option("--no-previous-courses", is_flag=True, help="Asked: no earlier ketamine course."),
         *[click.option(f"--{t}", metavar="VALUE/ULN",

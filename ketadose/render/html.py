@@ -67,7 +67,8 @@ def page(plan, data, screen, start, chart_svg: str | None = None) -> str:
     parts.append("<h2>Patient</h2>" + _table(["patient", "dosing weight", "concentration", "start"], [[
         e(data["patient"]["id"] or "—"), weight, conc, e(start.isoformat(" ", "minutes") if start else "—")]]))
     findings = "".join(f"<li><b>{e(f.severity)}</b> {e(f.rule)} {e(f.title)}: {e(f.message)} "
-                       f"<span class='small'>[{e(f.source)}]</span></li>" for f in screen.findings)
+                       + (f"<b>[UNVERIFIED: {e(f.unverified)}]</b> " if f.unverified else "")
+                       + f"<span class='small'>[{e(f.source)}]</span></li>" for f in screen.findings)
     questions = "".join(f"<li>{e(rid)}: {e(q)}</li>" for rid, q in screen.not_assessed)
     parts.append(f"<h2>Screen: <span class='status'>{e(screen.status.upper())}</span></h2>"
                  + (f"<p><b>Override recorded:</b> {e(screen.override)}</p>" if screen.override else "")
