@@ -333,3 +333,12 @@ def test_coded_condition_matches_by_its_display_and_unverified_codes_only_hint()
     out = from_fhir(b, DAY)
     assert "conditions" not in out.record
     assert "glaucoma - UNVERIFIED" in out.not_understood[0]["text"]
+
+
+def test_atc_coded_medicine():
+    b = example()
+    entry(b, "MedicationStatement")["medicationCodeableConcept"] = {"coding": [
+        {"system": "http://www.whocc.no/atc", "code": "N02AA05"}]}
+    out = from_fhir(b, DAY)
+    assert out.record["medications"] == [{"name": "oxycodone"}]
+    assert out.provenance["medications"][0]["matched"].startswith("ATC N02AA05")
