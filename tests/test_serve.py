@@ -323,3 +323,13 @@ def test_brand_name_orders_are_recognised_by_the_allergy_vocabulary(keys, server
     assert call(keys, server, SIGN, request(orders=[order])).json()["cards"]
     order["medicationCodeableConcept"] = {"text": "ketorolac 30 mg/mL injection"}
     assert call(keys, server, SIGN, request(orders=[order])).json()["cards"] == []
+
+
+def test_another_patients_data_is_refused(keys, server):
+    req = request()
+    req["context"]["patientId"] = "someone-else"
+    r = call(keys, server, SIGN, req)
+    assert r.status_code == 400 and "patientId" in r.json()["error"]
+    req = request(orders=[ketamine_order(pid="someone-else")])
+    r = call(keys, server, SIGN, req)
+    assert r.status_code == 400 and "someone-else" in r.json()["error"]

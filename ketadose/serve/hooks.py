@@ -192,6 +192,17 @@ def _order_cards(service, order, context, prefetch, settings) -> list:
     if not any(k in missing for k in MEDICATION_KEYS):
         answered.add("medications")
     order_id = f"MedicationRequest/{order.get('id')}"
+    # One patient only: the prefetched Patient and the order must be the context's patient.
+    pid = context["patientId"]
+    patient_res = prefetch.get("patient")
+    if isinstance(patient_res, dict) and patient_res.get("resourceType") == "Patient" \
+            and patient_res.get("id") != pid:
+        raise BadRequest("prefetch.patient is not the patient in context.patientId")
+    subject = (order.get("subject") or {}).get("reference") if isinstance(order.get("subject"),
+                                                                           dict) else None
+    if subject is not None and subject != f"Patient/{pid}" and \
+            not str(subject).endswith(f"/Patient/{pid}"):
+        raise BadRequest(f"{order_id} is for {subject}, not Patient/{pid}")
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": resources}
     try:
         imported = from_fhir(bundle, today, "prefetch", answered=answered)
