@@ -170,7 +170,10 @@ class Checker:
             spec = known.get(key)
             if spec is None:
                 hint = _suggest(key, known)
-                self.fail(UNKNOWN_KEY, f"unknown key {key!r} in {_name(path)}{hint}",
+                # A key is quoted only when it looks like a field name: a file given by mistake
+                # (a password file read as YAML) must not have its lines printed back.
+                shown = f" {key!r}" if _FIELD_LIKE.fullmatch(str(key)) else " (not a field name)"
+                self.fail(UNKNOWN_KEY, f"unknown key{shown} in {_name(path)}{hint}",
                           path + (key,), at_key=True)
                 continue
             out[key] = self.check(spec.node, item, path + (key,))
@@ -217,6 +220,9 @@ def _expect(node: Node) -> str:
     if node.type == "one_of":
         return " or ".join(_expect(o) for o in node.options)
     return _TYPE_NAMES.get(node.type, node.type)
+
+
+_FIELD_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9_ -]{0,39}")
 
 
 def _suggest(word: str, options) -> str:

@@ -11,6 +11,7 @@ from ketadose.io.library import limit_library
 from ketadose.io.regimens import resolve
 from ketadose.render.data import to_json
 from ketadose.render.diag import quiet
+from ketadose.render.text import github_data, github_property, terminal_safe
 from ketadose.validate import validate
 
 
@@ -59,12 +60,16 @@ def run(refs, fmt, dirs, explain=False) -> int:
         for f in everything:
             d = f.as_dict()
             level = {"error": "error", "warning": "warning"}.get(f.severity, "notice")
-            emit_line(f"::{level} file={d['file']},line={d['line']},col={d['column']},"
-                       f"title={f.rule}::{_escape(f.message)}")
+            # escaped as GitHub's toolkit does: a file name with a newline or '::' cannot
+            # start a second workflow command
+            emit_line(f"::{level} file={github_property(d['file'] or '')},line={d['line']},"
+                      f"col={d['column']},title={github_property(f.rule)}::"
+                      f"{github_data(f.message)}")
     else:
         for f in everything:
             tag = f" [UNVERIFIED basis: {f.unverified}]" if f.unverified else ""
-            emit_line(f"{f.where}: {f.severity} {f.rule} {f.message}{tag}")
+            emit_line(f"{terminal_safe(f.where, newlines=False)}: {f.severity} {f.rule} "
+                      f"{f.message}{tag}")
         errors = sum(f.severity == "error" for f in everything)
         warnings = sum(f.severity == "warning" for f in everything)
         bad = sum(any(f.severity == "error" for f in fs) for _r, fs in results)
@@ -79,6 +84,3 @@ def run(refs, fmt, dirs, explain=False) -> int:
                        f"{'all valid' if not bad else f'{bad} invalid'}")
     return 1 if any(f.severity == "error" for f in everything) else 0
 
-
-def _escape(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")

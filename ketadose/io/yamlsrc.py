@@ -124,6 +124,9 @@ def _check_depth(text: str, name: str) -> None:
 _ALLOWED_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
 
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
 def decode(raw: bytes, name: str) -> str:
     if len(raw) > MAX_BYTES:
         raise KetadoseError(f"file is larger than {MAX_BYTES // 1024} KiB; refusing to read it",
@@ -136,6 +139,15 @@ def decode(raw: bytes, name: str) -> str:
         raise KetadoseError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", f"{name}:{line}:{col}")
     if "\x00" in text:
         raise KetadoseError("file contains NUL bytes; is it a binary file?", f"{name}:1:1")
+    bidi = _BIDI.search(text)
+    if bidi:
+        # Embedding, override and isolate marks reorder what a reader sees ("Trojan Source"):
+        # a dose or a warning could read differently from what is computed.
+        line = text.count("\n", 0, bidi.start()) + 1
+        col = bidi.start() - (text.rfind("\n", 0, bidi.start()) + 1) + 1
+        raise KetadoseError(f"bidirectional control character U+{ord(bidi.group(0)):04X} "
+                            "(it can reorder the text a reader sees); remove it",
+                            f"{name}:{line}:{col}")
     return text
 
 

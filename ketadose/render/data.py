@@ -36,7 +36,14 @@ def to_json(data) -> str:
 def to_yaml(data) -> str:
     import yaml
 
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    from ketadose.render.text import has_unsafe
+
+    text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
+    if has_unsafe(text):
+        # PyYAML writes bidi overrides raw (they are printable to it): escape every non-ASCII
+        # character instead, which keeps the same data and shows it literally.
+        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=False, width=100)
+    return text
 
 
 def to_csv(rows, columns) -> str:

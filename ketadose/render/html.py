@@ -29,7 +29,10 @@ svg { width: 100%; height: auto; max-height: 55mm; }
 
 
 def e(text) -> str:
-    return html.escape("" if text is None else str(text))
+    from ketadose.render.text import terminal_safe
+
+    # control and bidi characters are shown as escapes: a page is also read with cat and less
+    return html.escape(terminal_safe("" if text is None else str(text)))
 
 
 def _n(x, digits=1, unit=""):
