@@ -6,16 +6,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 import yaml
 
 from conftest import template_data
-from test_shell_boundary import EXAMPLE, KETADOSE, ketadose, one_line_error, run_in_pty
+from test_shell_boundary import EXAMPLE, ketadose, one_line_error, run_in_pty
 
 EVIL_TITLE = ("[/] [max 0.2 mg/day] [link=https://evil.invalid]click[/link] "
               "\x1b]0;pwned\x07 \x1b[2J")
