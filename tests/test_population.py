@@ -16,9 +16,9 @@ from ketadose.io.library import limit_library
 from ketadose.io.patients import load_patient
 from ketadose.io.regimens import load_regimen
 from ketadose.output_schemas import SCHEMAS
-from ketadose.pk.batch import BatchSolver
+from ketadose.pk.batch import BatchSolver, SystemBatchSolver
 from ketadose.pk.engine import CENTRAL, DEPOT, Inputs
-from ketadose.pk.popmodels import POPULATION_MODELS, omega2
+from ketadose.pk.popmodels import POPULATION_MODELS, SYSTEM_MODELS, omega2, system_matrices
 from ketadose.pk.population import (PERCENTILES, _Summary, draw_etas, patients,
                                     percentiles_over_patients, simulate_population)
 from ketadose.pk.simulate import simulate
@@ -195,11 +195,15 @@ infusion = st.tuples(st.floats(0, 2000), st.floats(5, 600), st.floats(0.01, 2.0)
        st.integers(0, 2 ** 31 - 1))
 def test_percentiles_are_ordered_at_every_time(infs, model, seed):
     pop = POPULATION_MODELS[model]
-    pts, _ = patients(pop, 70.0, 60, seed)
     inputs = Inputs(tuple((a, a + d, r, CENTRAL) for a, d, r in infs))
     times = np.arange(0.0, 3000.0, 7.0)
     summary = _Summary(60, [0.0, 1440.0, 2880.0, 2993.0], [50.0, 100.0], pop.metabolite is not None)
-    BatchSolver(pts).run(inputs, times, summary)
+    if model in SYSTEM_MODELS:
+        k, vc, vcn = system_matrices(pop, draw_etas(pop, 60, seed), 60, 70, oral=False)
+        SystemBatchSolver(k, [(0, vc), (4, vcn)], {CENTRAL: 0}).run(inputs, times, summary)
+    else:
+        pts, _ = patients(pop, 70.0, 60, seed)
+        BatchSolver(pts).run(inputs, times, summary)
     for rows in (summary.pk, summary.pm):
         for block in rows:
             assert (np.diff(block, axis=0) >= -1e-9 * (1 + np.abs(block[:-1]))).all()
@@ -233,11 +237,13 @@ def test_percentiles_match_numpy():
 
 # ----------------------------------------------------------------------------- CLI
 
-@pytest.mark.parametrize("rid", ["crps-schwartzman-2009", "crps-sigtermans-2009",
-                                 "oral-marchetti-2015", "cancer-pain-burst-ketamine"])
-def test_population_json_contract(run, rid):
+@pytest.mark.parametrize("rid, model", [
+    ("crps-schwartzman-2009", None), ("crps-sigtermans-2009", None), ("oral-marchetti-2015", None),
+    ("cancer-pain-burst-ketamine", None), ("crps-ketcrps2-esketamine", "perezruixo-2021"),
+    ("oral-marchetti-2015", "perezruixo-2021")])
+def test_population_json_contract(run, rid, model):
     r = run("simulate", rid, *PATIENT, "--population", "50", "--format", "json",
-            "--resolution", "30 min")
+            "--resolution", "30 min", *(("--model", model) if model else ()))
     assert r.exit_code == 0, r.stderr
     data = json.loads(r.stdout)
     jsonschema.validate(data, SCHEMAS["simulate-population"])
@@ -248,7 +254,7 @@ def test_population_json_contract(run, rid):
     for t in data["thresholds"]:
         assert t["source"] and 0 <= t["p_peak_above"] <= 1
         assert math.isclose(t["p_peak_above"] + t["p_never_above"], 1.0)
-    if data["regimen"]["drug"] == "esketamine":
+    if data["regimen"]["drug"] == "esketamine" or model:
         assert data["series"][3]["norketamine_ng_per_ml"] is not None
         assert "norketamine_cmax_ng_per_ml" in data["days"][0]
 
@@ -283,6 +289,8 @@ def test_population_marks_show_in_table_and_csv(run, tmp_path):
     (("--population", "10", "--model", "domino-1984"), "no published between-patient variability"),
     (("--population", "10", "--model", "nope"), "no model"),
     (("--population", "10", "--seed", "-1"), "--seed must be"),
+    (("--model", "perezruixo-2021"), "for --population only"),
+    (("--population", "10", "--model", "perezruixo-2021", "--f", "0.5"), "its own absorption"),
 ])
 def test_population_bad_input_is_exit_2(run, args, message):
     r = run("simulate", "crps-schwartzman-2009", *PATIENT, *args)
@@ -334,3 +342,59 @@ def test_oral_metabolite_model_warns_of_missing_first_pass_formation(run, extra)
     warnings = json.loads(r.stdout)["warnings"]
     assert any("UNDER-predicts norketamine" in w for w in warnings)
     assert any("extrapolation" in w for w in warnings)
+
+
+def perez_ruixo_ode(p, iv, oral, t_eval):
+    """Perez-Ruixo 2021 (Table 3 via nlmixr2lib) written out from the published constants, in
+    hours: central, two peripherals, liver (hepato-portal), S-norketamine central and peripheral,
+    and an oral depot filled at a constant rate over Dpo then emptied into the liver at ka_po."""
+    def rhs(t, y):
+        c, p1, p2, liv, mc, mp, dep = y
+        rate_iv = sum(r for a, b, r in iv if a <= t < b)
+        rate_po = sum(mg * 0.64 / 0.32 for t0, mg in oral if t0 <= t < t0 + 0.32)
+        return [rate_iv - (84.3 + 37.6 + p["qh"]) / p["vc"] * c + 84.3 / p["vp1"] * p1
+                + 37.6 / 417 * p2 + p["qh"] / p["vh"] * liv,
+                84.3 / p["vc"] * c - 84.3 / p["vp1"] * p1,
+                37.6 / p["vc"] * c - 37.6 / 417 * p2,
+                p["qh"] / p["vc"] * c - (p["qh"] / p["vh"] + p["kel"] + 2.77) * liv
+                + p["ka"] * dep,
+                2.77 * liv - (p["cln"] + 26.1) / p["vcn"] * mc + 26.1 / 115 * mp,
+                26.1 / p["vcn"] * mc - 26.1 / 115 * mp,
+                rate_po - p["ka"] * dep]
+    edges = sorted({0.0, float(t_eval[-1]), *[e for a, b, _r in iv for e in (a, b)],
+                    *[e for t0, _mg in oral for e in (t0, t0 + 0.32)]})
+    y, out = [0.0] * 7, {}
+    for a, b in zip(edges, edges[1:]):
+        pts = [t for t in t_eval if a <= t <= b]
+        sol = solve_ivp(rhs, (a, b), y, t_eval=pts or None, method="LSODA", rtol=1e-10, atol=1e-12)
+        for t, yy in zip(sol.t, sol.y.T):
+            out[t] = (yy[0] / p["vc"] * 1000, yy[4] / p["vcn"] * 1000)
+        y = solve_ivp(rhs, (a, b), y, method="LSODA", rtol=1e-10, atol=1e-12).y[:, -1]
+    return np.array([out[t] for t in t_eval])
+
+
+@pytest.mark.parametrize("oral", [False, True])
+def test_system_model_matches_an_ode_of_the_published_equations(oral):
+    pop = SYSTEM_MODELS["perezruixo-2021"]
+    n = 3
+    eta = draw_etas(pop, n, seed=7)
+    k, vc, vcn = system_matrices(pop, eta, n, 67, oral=oral)
+    iv = [] if oral else [(0.0, 2.0, 20.0), (24.0, 26.0, 10.0)]  # h, h, mg/h
+    po = [(0.0, 50.0), (8.0, 50.0)] if oral else []  # h, mg
+    inputs = Inputs(tuple((a * 60, b * 60, r / 60, CENTRAL) for a, b, r in iv)
+                    + tuple((t * 60, t * 60 + 19.2, mg * 0.64 / 19.2, DEPOT) for t, mg in po))
+    t_h = np.array([0.1, 0.3, 1.0, 2.0, 2.5, 6.0, 8.2, 12.0, 24.5, 30.0, 40.0])
+    ks, ms = [], []
+    SystemBatchSolver(k, [(0, vc), (4, vcn)], {CENTRAL: 0, DEPOT: 6}).run(
+        inputs, t_h * 60, lambda t, ck, cm: (ks.append(ck), ms.append(cm)))
+    got_k, got_m = np.concatenate(ks, axis=1), np.concatenate(ms, axis=1)
+    typical = {name: s.value for name, s in pop.typical.items()}
+    for i in range(n):
+        def ind(name):
+            return typical[name] * math.exp(eta[name][i])
+        p = {"vc": ind("vc"), "vp1": ind("vp1"), "vh": ind("vh"), "kel": ind("kel"),
+             "vcn": ind("vcn"), "cln": ind("cln"), "ka": ind("ka_po"),
+             "qh": (151.0 - 2.19 * (67 - 60)) * math.exp(eta["qh"][i])}
+        ref = perez_ruixo_ode(p, iv, po, t_h)
+        assert np.allclose(got_k[i], ref[:, 0], rtol=1e-6, atol=1e-7)
+        assert np.allclose(got_m[i], ref[:, 1], rtol=1e-6, atol=1e-7)

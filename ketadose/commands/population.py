@@ -25,9 +25,10 @@ def _pct_dict(d):
 
 def _run(plan, model, n, seed, resolution, f, ka):
     from ketadose.pk.models import MODELS
+    from ketadose.pk.popmodels import POPULATION_MODELS
     from ketadose.pk.population import simulate_population
 
-    if model is not None and model not in MODELS:
+    if model is not None and model not in MODELS and model not in POPULATION_MODELS:
         raise KetadoseError(f"no model {model!r}; `ketadose models` lists them")
     if f is not None and not 0 < f <= 1:
         raise KetadoseError("--f must be a fraction between 0 and 1")
@@ -52,7 +53,8 @@ def model_block(res) -> dict:
                     "source": s.source, "status": s.status} for k, s in pop.iiv.items()]
     out = {"id": m.id, "name": m.name, "citation": m.citation, "drug": m.drug, "status": m.status,
            "population": m.population, "covariates": pop.scaling, "weight_kg": res.weight_kg,
-           "typical_parameters": params, "units": "clearances L/min, volumes L (for this weight)",
+           "typical_parameters": params,
+           "units": getattr(pop, "units", "clearances L/min, volumes L (for this weight)"),
            "variability": variability, "variability_convention": CV_CONVENTION,
            "correlations": [{"parameters": [a, b], "r": r.value, "source": r.source,
                              "status": r.status} for a, b, r in pop.correlations],

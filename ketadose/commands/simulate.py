@@ -25,6 +25,10 @@ def _simulate(plan, model, resolution, f, ka):
     from ketadose.pk.simulate import simulate
 
     if model is not None and model not in MODELS:
+        from ketadose.pk.popmodels import SYSTEM_MODELS
+
+        if model in SYSTEM_MODELS:
+            raise KetadoseError(f"model {model!r} is for --population only (virtual patients)")
         raise KetadoseError(f"no model {model!r}; `ketadose models` lists them")
     if f is not None and not 0 < f <= 1:
         raise KetadoseError("--f must be a fraction between 0 and 1")
@@ -261,6 +265,17 @@ def show_models(fmt) -> None:
                      "sampling": m.sampling, "notes": m.notes, "parameters_70kg": p.as_dict(),
                      "clearance_l_per_min_70kg": round(p.cl_l_min, 4),
                      "css_ng_per_ml_per_mg_per_h": round(1000 / 60 / p.cl_l_min, 2),
+                     **_variability_listing(m.id)})
+    from ketadose.pk.popmodels import SYSTEM_MODELS
+
+    for sm in SYSTEM_MODELS.values():  # models for --population only (not one patient)
+        m, cl = sm.model, sm.clearance_l_per_min
+        rows.append({"id": m.id, "name": m.name, "drug": m.drug, "status": m.status,
+                     "default_for": [], "population": m.population, "citation": m.citation,
+                     "covariates": m.covariates, "sampling": m.sampling,
+                     "notes": m.notes, "parameters_70kg": {k: v.value for k, v in sm.typical.items()},
+                     "clearance_l_per_min_70kg": round(cl, 4),
+                     "css_ng_per_ml_per_mg_per_h": round(1000 / 60 / cl, 2),
                      **_variability_listing(m.id)})
     if fmt == "json":
         emit(to_json(rows))

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ketadose.errors import KetadoseError
-from ketadose.pk.batch import BatchSolver, Patients
+from ketadose.pk.batch import BatchSolver, Patients, SystemBatchSolver
+from ketadose.pk.engine import CENTRAL, DEPOT, Inputs
 from ketadose.pk.models import BANDS, MODELS, ROUTE_DEFAULTS, THRESHOLDS
-from ketadose.pk.popmodels import (CV_CONVENTION, POPULATION_MODELS, omega2)
+from ketadose.pk.popmodels import (CV_CONVENTION, POPULATION_MODELS, SystemPopulationModel, omega2,
+                                   system_matrices)
 from ketadose.pk.schedule import inputs_for
 
 PERCENTILES = (5, 25, 50, 75, 95)
@@ -113,7 +115,25 @@ def population_model_for(regimen, model_id):
         have = ", ".join(POPULATION_MODELS)
         raise KetadoseError(f"model {mid!r} has no published between-patient variability; "
                             f"--population needs one of: {have}")
-    return MODELS[mid], pop
+    return (pop.model if isinstance(pop, SystemPopulationModel) else MODELS[mid]), pop
+
+
+def system_inputs(pop, plan, route):
+    """Doses for a system model: IV as given; oral doses enter the gut over the model's
+    zero-order time with the model's own gut fraction (its first pass does the rest)."""
+    if route not in ("iv", "oral"):
+        raise KetadoseError(f"model {pop.model.id} has no {route} route (IV and oral only)")
+    raw, notes = inputs_for(plan, 1.0, None)
+    if route == "iv":
+        return raw, notes, None
+    fgut, dur = pop.typical["fgut"].value, pop.typical["dpo_h"].value * 60.0
+    infusions = tuple(raw.infusions) + tuple(
+        (t, t + dur, mg * fgut / dur, DEPOT) for t, mg, _c in raw.impulses)
+    source = (f"the model's own oral absorption: {fgut:g} of the dose escapes the gut wall, "
+              f"entering over {dur:g} min, then ka {pop.typical['ka_po'].value:g}/h into the "
+              f"liver ({pop.typical['fgut'].source})")
+    return Inputs(infusions), [n for n in notes if "evenly spaced" in n or "Titration" in n
+                               or "Conditional" in n], source
 
 
 def percentiles_over_patients(block) -> np.ndarray:
@@ -218,7 +238,12 @@ def simulate_population(plan, model_id=None, n=1000, seed=1, resolution_min=1.0,
     if weight is None:
         raise KetadoseError("simulation needs the patient's weight (--weight)")
     source = None
-    if regimen.route in ("oral", "sc"):
+    system = isinstance(pop, SystemPopulationModel)
+    if system:
+        if f is not None or ka is not None:
+            raise KetadoseError(f"model {model.id} has its own absorption; leave out --f and --ka")
+        inputs, notes, source = system_inputs(pop, plan, regimen.route)
+    elif regimen.route in ("oral", "sc"):
         f0, ka0, source = ROUTE_DEFAULTS[(regimen.route, regimen.drug)]
         if f is not None or ka is not None:
             source = "set on the command line (--f/--ka)" + (f"; defaults were: {source}")
@@ -226,7 +251,8 @@ def simulate_population(plan, model_id=None, n=1000, seed=1, resolution_min=1.0,
         ka = ka0 if ka is None else ka
     else:
         f = ka = None
-    inputs, notes = inputs_for(plan, f if f is not None else 1.0, ka)
+    if not system:
+        inputs, notes = inputs_for(plan, f if f is not None else 1.0, ka)
     horizon_min = (regimen.days * 24.0 + 24.0) * 60.0
     grid = np.arange(0.0, horizon_min + resolution_min / 2, resolution_min)
     day_edges = [1440.0 * d for d in range(regimen.days + 2)]
@@ -236,11 +262,21 @@ def simulate_population(plan, model_id=None, n=1000, seed=1, resolution_min=1.0,
     if n * len(times) > MAX_WORK:
         raise KetadoseError(f"{n:,} virtual patients x {len(times):,} time points is too much work; "
                             "use a smaller --population or a coarser --resolution")
-    pts, typ = patients(pop, weight, n, seed, f, ka, scale)
     levels = [lv for _name, lv, _src in THRESHOLDS[regimen.drug]]
     met = pop.metabolite is not None
     summary = _Summary(n, day_edges, levels, met)
-    auc_k, auc_m = BatchSolver(pts).run(inputs, times, summary, auc_times=day_edges)
+    if system:
+        typ = {k: v.value for k, v in pop.typical.items()}
+        eta = draw_etas(pop, n, seed, scale)
+        k, vc, vcn = system_matrices(pop, eta, n, plan.patient_age, regimen.route == "oral")
+        solver = SystemBatchSolver(k, [(0, vc), (4, vcn)], {CENTRAL: 0, DEPOT: 6})
+        warnings += list(pop.warnings)
+        if plan.patient_age is None:
+            notes.append("Age not given: hepatic blood flow as for 60 years or younger.")
+    else:
+        pts, typ = patients(pop, weight, n, seed, f, ka, scale)
+        solver = BatchSolver(pts)
+    auc_k, auc_m = solver.run(inputs, times, summary, auc_times=day_edges)
     t_h = np.concatenate(summary.t) / 60.0
     pk = np.concatenate(summary.pk, axis=1)
     pm = np.concatenate(summary.pm, axis=1) if met else None
@@ -267,10 +303,10 @@ def simulate_population(plan, model_id=None, n=1000, seed=1, resolution_min=1.0,
         "variability only; residual/assay error is not added).",
         "Threshold probabilities are fractions of virtual patients; their 95% interval is the "
         "sampling error of N draws (Wilson), not the model's uncertainty."]
-    if regimen.route in ("oral", "sc"):
+    if regimen.route in ("oral", "sc") and not system:
         notes.append("Bioavailability and absorption rate are the same for every virtual patient "
                      "(no published between-patient variability used for them).")
-    if met and regimen.route == "oral":
+    if met and regimen.route == "oral" and not system:
         warnings.append(FIRST_PASS_WARNING)
     if not met:
         notes.append("Norketamine is not modelled for this model" +
