@@ -467,3 +467,27 @@ def test_csv_records_round_trip_whatever_the_quoting(rows):
     # values are stripped (as every cell is) and a CRLF inside a field reads as LF
     expected = [(rid.replace("\r\n", "\n").strip(), sex) for rid, sex in rows]
     assert [(d.get("id", ""), d["sex"]) for _n, d, _s in got] == expected
+
+
+def test_the_installed_entry_point_never_writes_a_reasons_escapes_to_a_pipe(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text(yaml.safe_dump({**BASE, "medications": [{"name": "memantine"}]}))
+    reason = "\x1b]0;pwned\x07\x1b[2Jneurology\u200b agreed\u202e today"
+    for fmt in ("table", "json"):
+        r = subprocess.run([sys.executable, "-m", "ketadose", "check", "--patient", str(path),
+                            "--override", reason, "--format", fmt],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert "\x1b" not in r.stdout and "\u200b" not in r.stdout and "\u202e" not in r.stdout
+        assert "neurology agreed today" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "ketadose", "check", "--patient", str(path),
+                        "--allergy", "Ketalar", "--override", "reason long enough"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2  # the file says allergies: [] and the flag says Ketalar: give it once
+
+
+def test_the_vocabulary_lists_the_allergy_substances(run):
+    data = json.loads(run("vocabulary", "--format", "json").stdout)
+    assert "spravato" in data["substances"]["ketamine"]["names"]
+    assert data["washouts"]["maoi"]["days"] == 14
+    assert {"cancer-pain", "crps"} <= set(data["conditions"])
