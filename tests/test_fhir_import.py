@@ -342,3 +342,44 @@ def test_atc_coded_medicine():
     out = from_fhir(b, DAY)
     assert out.record["medications"] == [{"name": "oxycodone"}]
     assert out.provenance["medications"][0]["matched"].startswith("ATC N02AA05")
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(
+    allow_nan=False, allow_infinity=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                 max_size=3), max_leaves=8)
+
+
+def _paths(node, path=()):
+    yield path
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _paths(v, path + (k,))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _paths(v, path + (i,))
+
+
+@settings(max_examples=budget(300), deadline=None)
+@given(st.data())
+def test_any_damaged_bundle_is_an_input_error_or_a_record_never_a_crash(data):
+    """Property: replace any node of the example bundle by any JSON value: the import either
+    gives a record the patient format accepts or rejects, or raises KetadoseError."""
+    b = example()
+    paths = list(_paths(b))
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(paths))
+        if not path:
+            continue
+        parent = b
+        try:
+            for key in path[:-1]:
+                parent = parent[key]
+            parent[path[-1]] = data.draw(JSON)
+        except (KeyError, IndexError, TypeError):
+            continue
+    try:
+        out = from_fhir(b, DAY)
+    except KetadoseError:
+        return
+    build(out.record, vocabulary())  # findings or a Patient; never an exception

@@ -105,9 +105,11 @@ def _ref(res) -> str:
 
 
 def _codings(concept) -> list:
-    if not isinstance(concept, dict):
+    """The codings of a CodeableConcept, with only text values kept (malformed ones dropped)."""
+    if not isinstance(concept, dict) or not isinstance(concept.get("coding"), list):
         return []
-    return [c for c in concept.get("coding") or () if isinstance(c, dict)]
+    return [{k: c[k] for k in ("system", "code", "display") if isinstance(c.get(k), str)}
+            for c in concept["coding"] if isinstance(c, dict)]
 
 
 def _code(concept, system=None):
@@ -187,7 +189,7 @@ class _Reader:
     def read(self, data, answered):
         resources = self._resources(data)
         patients = [(r, url) for r, url in resources if r.get("resourceType") == "Patient"]
-        ids = {p.get("id") for p, _ in patients}
+        ids = {str(p.get("id")) for p, _ in patients}
         if len(ids) > 1:
             raise KetadoseError(f"the bundle holds {len(ids)} different patients "
                                 f"({', '.join(sorted(str(i) for i in ids))}); give one", self.name)
@@ -199,7 +201,8 @@ class _Reader:
             if res.get("resourceType") == "Medication":
                 for key in ([f"Medication/{res.get('id')}", f"#{res.get('id')}"] + ([url] if url else [])):
                     self.media[key] = res
-        self._demographics()
+        if self.patient is not None:
+            self._guarded(self.patient, self._demographics)
         sections = {"conditions": [], "medications": [], "allergies": []}
         observations = []
         for res, _ in resources:
@@ -250,7 +253,8 @@ class _Reader:
                 for e in entries:
                     if not isinstance(e, dict):
                         raise KetadoseError("Bundle.entry items must be objects", self.name)
-                    if e.get("search", {}).get("mode") == "outcome" or \
+                    search = e.get("search") if isinstance(e.get("search"), dict) else {}
+                    if search.get("mode") == "outcome" or \
                             (isinstance(e.get("resource"), dict)
                              and e["resource"].get("resourceType") == "OperationOutcome"):
                         continue
@@ -258,8 +262,11 @@ class _Reader:
                         continue
                     add(e["resource"], e.get("fullUrl"), depth + 1)
                 return
-            out.append((res, url))
-            for c in res.get("contained") or ():
+            out.append((res, url if isinstance(url, str) else None))
+            contained = res.get("contained") or []
+            if not isinstance(contained, list):
+                raise KetadoseError(f"{_ref(res)}: contained must be a list", self.name)
+            for c in contained:
                 if isinstance(c, dict) and c.get("resourceType") == "Bundle":
                     raise KetadoseError("a contained Bundle is not allowed", self.name)
                 add(c, None, depth + 1)
@@ -293,6 +300,18 @@ class _Reader:
                             _where(self.name, res))
 
     # ------------------------------------------------------------------ patient
+    def _guarded(self, res, fn, *args):
+        """Run fn on one resource: a field of the wrong JSON type or shape is an input error
+        naming the resource, never a crash."""
+        try:
+            return fn(*args)
+        except KetadoseError:
+            raise
+        except (TypeError, AttributeError, ValueError, KeyError, IndexError) as exc:
+            raise KetadoseError(f"malformed {res.get('resourceType')}: a field has the wrong "
+                                f"JSON type or shape ({type(exc).__name__})",
+                                _where(self.name, res)) from None
+
     def _demographics(self):
         p = self.patient
         if p is None:
@@ -333,59 +352,66 @@ class _Reader:
         table = self.t["observations"]
         found: dict = {}  # field -> [(date, res, value)]
         for res in observations:
-            ref = _ref(res)
-            if res.get("status") not in OBS_OK:
-                self.out.ignored.append({"resource": ref, "reason": f"status {res.get('status')!r}"
-                                         " (only final, amended and corrected results count)"})
-                continue
-            loincs = [c for c in _code(res.get("code"), LOINC) if c in table]
-            if not loincs:
-                self._not_understood(f"observation {_describe(res.get('code'))}", ref)
-                continue
-            entry = table[loincs[0]]
-            when = _obs_date(res)
-            if when is not None and when > self.today:
-                self.out.ignored.append({"resource": ref, "reason": f"dated {when.isoformat()}, "
-                                         "after the screening date"})
-                continue
-            fieldname = entry["field"]
-            if fieldname in ("systolic", "diastolic"):
-                value = self._quantity(res, res.get("valueQuantity"), "blood_pressure")
-                found.setdefault(fieldname, []).append((when, res, value))
-            elif fieldname == "blood_pressure":
-                comps = {}
-                for comp in res.get("component") or ():
-                    code = _code(comp.get("code"), LOINC)
-                    part = table.get(code[0], {}).get("field") if code else None
-                    if part in ("systolic", "diastolic"):
-                        comps[part] = self._quantity(res, comp.get("valueQuantity"), "blood_pressure")
-                if set(comps) != {"systolic", "diastolic"}:
-                    self._not_understood("blood pressure panel without both systolic and "
-                                         "diastolic components", ref)
-                    continue
-                found.setdefault("blood_pressure", []).append((when, res, comps))
-            elif fieldname == "pregnant":
-                answers = self.t["pregnancy_answers"]
-                keys = [k for k in _keys(res.get("valueCodeableConcept")) if k in answers]
-                if not keys:
-                    self._not_understood(f"pregnancy status "
-                                         f"{_describe(res.get('valueCodeableConcept'))}", ref)
-                    continue
-                found.setdefault("pregnant", []).append((when, res, answers[keys[0]]))
-            else:
-                found.setdefault(fieldname, []).append((when, res, None))
+            self._guarded(res, self._observation, res, table, found)
         self._pair_blood_pressure(found)
         for fieldname, items in found.items():
-            self._newest(fieldname, items)
+            self._guarded(items[0][1], self._newest, fieldname, items)
+
+    def _observation(self, res, table, found):
+        ref = _ref(res)
+        if res.get("status") not in OBS_OK:
+            self.out.ignored.append({"resource": ref, "reason": f"status {res.get('status')!r}"
+                                     " (only final, amended and corrected results count)"})
+            return
+        loincs = [c for c in _code(res.get("code"), LOINC) if c in table]
+        if not loincs:
+            self._not_understood(f"observation {_describe(res.get('code'))}", ref)
+            return
+        entry = table[loincs[0]]
+        when = _obs_date(res)
+        if when is not None and when > self.today:
+            self.out.ignored.append({"resource": ref, "reason": f"dated {when.isoformat()}, "
+                                     "after the screening date"})
+            return
+        fieldname = entry["field"]
+        if fieldname in ("systolic", "diastolic"):
+            value = self._quantity(res, res.get("valueQuantity"), "blood_pressure")
+            found.setdefault(fieldname, []).append((when, res, value))
+        elif fieldname == "blood_pressure":
+            comps = {}
+            for comp in res.get("component") or ():
+                code = _code(comp.get("code"), LOINC)
+                part = table.get(code[0], {}).get("field") if code else None
+                if part in ("systolic", "diastolic"):
+                    comps[part] = self._quantity(res, comp.get("valueQuantity"), "blood_pressure")
+            if set(comps) != {"systolic", "diastolic"}:
+                self._not_understood("blood pressure panel without both systolic and "
+                                     "diastolic components", ref)
+                return
+            found.setdefault("blood_pressure", []).append((when, res, comps))
+        elif fieldname == "pregnant":
+            answers = self.t["pregnancy_answers"]
+            keys = [k for k in _keys(res.get("valueCodeableConcept")) if k in answers]
+            if not keys:
+                self._not_understood(f"pregnancy status "
+                                     f"{_describe(res.get('valueCodeableConcept'))}", ref)
+                return
+            found.setdefault("pregnant", []).append((when, res, answers[keys[0]]))
+        else:
+            found.setdefault(fieldname, []).append((when, res, None))
 
     def _pair_blood_pressure(self, found):
         """Separate systolic and diastolic observations of the same time make a reading."""
         sys_, dia = found.pop("systolic", []), found.pop("diastolic", [])
+        def moment(res, when):
+            t = res.get("effectiveDateTime")
+            return t if isinstance(t, str) else when
+
         by_time = {}
         for when, res, v in dia:
-            by_time.setdefault(res.get("effectiveDateTime") or when, []).append((res, v))
+            by_time.setdefault(moment(res, when), []).append((res, v))
         for when, res, v in sys_:
-            match = by_time.get(res.get("effectiveDateTime") or when)
+            match = by_time.get(moment(res, when))
             if match:
                 found.setdefault("blood_pressure", []).append(
                     (when, res, {"systolic": v, "diastolic": match[0][1], "with": match[0][0]}))
@@ -491,7 +517,7 @@ class _Reader:
             if keys & no_info:
                 self.out.ignored.append({"resource": _ref(res), "reason": "says no information"})
                 continue
-            got = item(res)
+            got = self._guarded(res, item, res)
             if got is not None:
                 items.append(got[0])
                 prov.append(got[1])

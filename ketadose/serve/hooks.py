@@ -48,6 +48,7 @@ SERVICES = {
 }
 
 
+_REGIMEN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!<>|~])")
 
@@ -124,22 +125,26 @@ def answer(service: str, body, settings: Settings) -> dict:
 
 
 def _orders(draft, selections):
-    from ketadose.io.fhir_in import tables
+    from ketadose.io.fhir_in import _codings, tables
 
     family = tables()["ketamine_family"]
-    wanted = set(selections) if isinstance(selections, list) else None
+    wanted = ({x for x in selections if isinstance(x, str)} if isinstance(selections, list)
+              else None)
+    entries = draft.get("entry") or []
+    if not isinstance(entries, list):
+        raise BadRequest("context.draftOrders.entry must be a list")
     out = []
-    for e in draft.get("entry") or ():
+    for e in entries:
         res = e.get("resource") if isinstance(e, dict) else None
         if not isinstance(res, dict) or res.get("resourceType") != "MedicationRequest":
             continue
         if wanted is not None and f"MedicationRequest/{res.get('id')}" not in wanted:
             continue
-        concept = res.get("medicationCodeableConcept") or {}
-        codes = [c for c in concept.get("coding") or () if isinstance(c, dict)
-                 and str(c.get("code")) in (family.get(c.get("system")) or {})]
-        texts = [concept.get("text")] + [c.get("display") for c in concept.get("coding") or ()
-                                         if isinstance(c, dict)]
+        concept = res.get("medicationCodeableConcept")
+        codings = _codings(concept)
+        codes = [c for c in codings if c.get("code") in (family.get(c.get("system")) or {})]
+        texts = [concept.get("text") if isinstance(concept, dict) else None] + \
+            [c.get("display") for c in codings]
         if codes or any(isinstance(t, str) and _ketamine_text(t) for t in texts):
             out.append(res)
     return out
@@ -198,8 +203,8 @@ def _order_cards(service, order, context, prefetch, settings) -> list:
     if isinstance(patient_res, dict) and patient_res.get("resourceType") == "Patient" \
             and patient_res.get("id") != pid:
         raise BadRequest("prefetch.patient is not the patient in context.patientId")
-    subject = (order.get("subject") or {}).get("reference") if isinstance(order.get("subject"),
-                                                                           dict) else None
+    subject = order["subject"].get("reference") if isinstance(order.get("subject"), dict) \
+        else None
     if subject is not None and subject != f"Patient/{pid}" and \
             not str(subject).endswith(f"/Patient/{pid}"):
         raise BadRequest(f"{order_id} is for {subject}, not Patient/{pid}")
@@ -223,9 +228,16 @@ def _order_cards(service, order, context, prefetch, settings) -> list:
                            "warning", "ketadose patient format", _md(first.message),
                            "KD-CDS-RECORD"))
         return cards
-    regimen_id = _regimen_ref(order) or settings.default_regimen
+    named = _regimen_ref(order)
+    regimen_id = named or settings.default_regimen
     regimen = src = findings = None
-    if regimen_id:
+    if named is not None and not _REGIMEN_ID.match(named):
+        # an id from the request, never a path: the EHR must not make the service read files
+        cards.append(_card("ketadose: the order's regimen is not a regimen id", "warning",
+                           "ketadose CDS service", f"`{_md(named[:80])}` is not a ketadose "
+                           "regimen id (lower-case letters, digits and hyphens).",
+                           "KD-CDS-REGIMEN"))
+    elif regimen_id:
         try:
             src, regimen, findings = settings.regimen(regimen_id)
         except KetadoseError as exc:
@@ -269,22 +281,32 @@ def _stale_text(imported) -> str:
         f"{s['field']} from {s['resource']} ({s.get('date') or 'no date'})" for s in imported.stale)
 
 
+def _dicts(value) -> list:
+    return [x for x in value if isinstance(x, dict)] if isinstance(value, list) else []
+
+
 def _regimen_ref(order):
-    for ext in order.get("extension") or ():
-        if isinstance(ext, dict) and ext.get("url") == REGIMEN_EXTENSION \
-                and isinstance(ext.get("valueString"), str):
+    for ext in _dicts(order.get("extension")):
+        if ext.get("url") == REGIMEN_EXTENSION and isinstance(ext.get("valueString"), str):
             return ext["valueString"]
     return None
 
 
+def _rate_quantities(order):
+    """The rateQuantity objects (UCUM mg/h) of an order's dosage instructions."""
+    for d in _dicts(order.get("dosageInstruction")):
+        for dr in _dicts(d.get("doseAndRate")):
+            q = dr.get("rateQuantity")
+            if isinstance(q, dict) and q.get("code") == "mg/h":
+                yield q
+
+
 def _ordered_rate(order):
     """The ordered rate in mg/h if the order states one (rateQuantity), else None."""
-    for d in order.get("dosageInstruction") or ():
-        for dr in (d.get("doseAndRate") or ()) if isinstance(d, dict) else ():
-            q = dr.get("rateQuantity") if isinstance(dr, dict) else None
-            if isinstance(q, dict) and q.get("code") == "mg/h" and \
-                    isinstance(q.get("value"), (int, float)) and not isinstance(q["value"], bool):
-                return float(q["value"])
+    for q in _rate_quantities(order):
+        value = q.get("value")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
     return None
 
 
@@ -353,9 +375,6 @@ def _with_rate(order, rate):
     import copy
 
     fixed = copy.deepcopy(order)
-    for d in fixed.get("dosageInstruction") or ():
-        for dr in d.get("doseAndRate") or ():
-            q = dr.get("rateQuantity")
-            if isinstance(q, dict) and q.get("code") == "mg/h":
-                q["value"] = rate
+    for q in _rate_quantities(fixed):
+        q["value"] = rate
     return fixed

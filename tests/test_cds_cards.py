@@ -1,0 +1,83 @@
+"""CDS Hooks answers as properties over generated patients and orders (serve/hooks.py, no server):
+a ketamine order always gets cards (never a silent all-clear), absolute contraindications and
+hard limits never offer override reasons, and damaged requests are 400s, never crashes."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+
+from hypothesis import given, settings, strategies as st
+
+from cds_requests import ketamine_order, prefetch_for, request
+from conftest import budget
+from test_fhir_import import JSON, RECORDS, _paths
+
+from ketadose.serve.hooks import BadRequest, Settings, answer
+
+DAY = dt.date(2026, 11, 25)
+SETTINGS = Settings(today=DAY)
+REGIMENS = ["crps-schwartzman-2009", "crps-sigtermans-2009", "consensus-cohen-2018",
+            "cancer-pain-burst-ketamine", "crps-ketcrps2-esketamine", None]
+
+
+@settings(max_examples=budget(120), deadline=None)
+@given(RECORDS, st.integers(18, 90), st.sampled_from(REGIMENS),
+       st.none() | st.floats(0.5, 400), st.sampled_from(["order-sign", "order-select"]),
+       st.lists(st.sampled_from(["patient", "observations", "conditions", "medicationRequests",
+                                 "medicationStatements", "allergies"]), unique=True, max_size=3))
+def test_every_ketamine_order_gets_cards_and_absolutes_are_never_overridable(
+        record, age, regimen, rate, hook, drop):
+    record = dict(record, id="p-1", age=age)
+    if record.get("sex") == "male":
+        record.pop("pregnant", None)
+    pf = prefetch_for(record, birth=f"{2026 - age}-01-01")
+    body = request(hook, record=record, prefetch=pf, drop=drop,
+                   orders=[ketamine_order(rate, regimen=regimen, pid="p-1")])
+    sid = "ketadose-order-sign" if hook == "order-sign" else "ketadose-order-select"
+    cards = answer(sid, body, SETTINGS)["cards"]
+    assert cards, "a ketamine order got no card"
+    for c in cards:
+        assert len(c["summary"]) < 140 and c["indicator"] in ("info", "warning", "critical")
+        assert c["source"]["label"] and c["uuid"] and c["detail"]
+        if "suggestions" in c:
+            assert c["selectionBehavior"] == "at-most-one"
+        if c.get("overrideReasons"):
+            assert all(r["display"] for r in c["overrideReasons"])
+    # absolutes and hard limits: critical, never overridable
+    for c in cards:
+        if "(absolute)" in c["detail"] or "a hard limit" in c["detail"]:
+            assert c["indicator"] == "critical" and "overrideReasons" not in c, c
+    if drop:
+        assert any("prefetch missing" in c["summary"] for c in cards)
+    if record.get("allergies") and "ketamine" in record["allergies"] and "allergies" not in drop:
+        assert any(c["indicator"] == "critical" and "overrideReasons" not in c for c in cards)
+
+
+@settings(max_examples=budget(200), deadline=None)
+@given(st.data())
+def test_a_damaged_request_is_a_400_never_a_crash(data):
+    body = request()
+    paths = [p for p in _paths(body) if p]
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(paths))
+        parent = body
+        try:
+            for key in path[:-1]:
+                parent = parent[key]
+            parent[path[-1]] = data.draw(JSON)
+        except (KeyError, IndexError, TypeError):
+            continue
+    try:
+        out = answer("ketadose-order-sign", copy.deepcopy(body), SETTINGS)
+    except BadRequest:
+        return
+    assert isinstance(out["cards"], list)
+
+
+def test_an_order_cannot_make_the_service_read_a_file():
+    for ref in ("/etc/passwd", "../regimens/x.yaml", "crps-schwartzman-2009.yaml", "A B"):
+        cards = answer("ketadose-order-sign", request(orders=[ketamine_order(regimen=ref)]),
+                       SETTINGS)["cards"]
+        assert any("not a regimen id" in c["summary"] for c in cards)
+        assert not any("root:" in c["detail"] for c in cards)
