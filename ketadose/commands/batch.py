@@ -36,6 +36,8 @@ def _encode(record) -> str:
     key = plan["regimen"]["sha256"]
     fragment = _constant_cache.get(key)
     if fragment is None:
+        if len(_constant_cache) >= 8:  # one regimen per batch: a long-lived process stays bounded
+            _constant_cache.clear()
         fragment = _constant_cache[key] = _dumps({k: plan[k] for k in CONSTANT})[1:-1]
     head = _dumps({k: v for k, v in record.items() if k != "plan"})
     sessions = plan["sessions"]
