@@ -6,6 +6,8 @@ import datetime as dt
 import re
 import uuid
 
+from ketadose.render.marks import caption, short
+
 UCUM = "http://unitsofmeasure.org"
 SNOMED = "http://snomed.info/sct"
 # SNOMED CT route of administration codes
@@ -77,7 +79,9 @@ def bundle(plan, data, start) -> dict:
                  + (f" [UNVERIFIED: {f.unverified}]" if f.unverified else "")}
                 for f in plan.findings]
     for i, p in enumerate(plan.phases):
-        dosage = {"sequence": i + 1, "text": f"{p.name}: {p.written}", "route": _route(r.route),
+        # An UNVERIFIED number carries its mark beside it here too, and the reason in a note.
+        dosage = {"sequence": i + 1, "text": f"{p.name}: {p.written}{short(p.unverified)}",
+                  "route": _route(r.route),
                   "timing": _timing(plan, start, p, r.days)}
         if p.kind == "titration":
             dosage["doseAndRate"] = [{"rateRange": {"low": _qty(p.mg_h, "mg/h"),
@@ -102,16 +106,23 @@ def bundle(plan, data, start) -> dict:
                 f" {p.strength} topical" if p.kind == "topical" else "")},
             "dosageInstruction": [dosage],
             "note": [{"text": f"{r.title}. Source: {p.source}"}]
+            + _marks([(f"phase '{p.name}'", p.unverified), ("schedule", r.schedule_unverified)])
             + ([{"text": f"Override recorded: {data['override']}"}] if data.get("override") else [])
             + findings,
         })
     for j, a in enumerate(r.adjuncts):
         add(f"adjunct{j}", {
             "medicationCodeableConcept": {"text": a.name},
-            "dosageInstruction": [{"text": f"{a.dose} {a.route}, {a.timing}",
+            "dosageInstruction": [{"text": f"{a.dose} {a.route}, {a.timing}{short(a.unverified)}",
                                    "route": _route(a.route) if a.route in ROUTES else {"text": a.route},
                                    "doseAndRate": [{"doseQuantity": _qty(a.dose.magnitude("mg"), "mg")}]}],
-            "note": [{"text": f"Adjunct of {r.id}. Source: {a.source}"}],
+            "note": [{"text": f"Adjunct of {r.id}. Source: {a.source}"}]
+            + _marks([(f"adjunct '{a.name}'", a.unverified)]),
         })
     return {"resourceType": "Bundle", "id": str(uuid.uuid5(seed, f"bundle|{patient_id}")),
             "type": "collection", "entry": entries}
+
+
+def _marks(items) -> list:
+    text = caption(items)
+    return [{"text": text}] if text else []
