@@ -81,3 +81,19 @@ def test_an_order_cannot_make_the_service_read_a_file():
                        SETTINGS)["cards"]
         assert any("not a regimen id" in c["summary"] for c in cards)
         assert not any("root:" in c["detail"] for c in cards)
+
+
+def test_an_unconfirmed_soft_limit_is_critical_but_overridable_and_a_hard_one_is_not():
+    record = {"id": "p-1", "age": 40, "sex": "male", "weight": "150 kg", "height": "180 cm",
+              "conditions": [], "medications": [], "allergies": []}
+    body = request(record=record, prefetch=prefetch_for(record, birth="1986-01-01"),
+                   orders=[ketamine_order(regimen="crps-ketcrps2-esketamine", pid="p-1")])
+    cards = answer("ketadose-order-sign", body, SETTINGS)["cards"]
+    soft = [c for c in cards if "soft limit; the plan needs" in c["detail"]]
+    assert soft and all(c["indicator"] == "critical" and c["overrideReasons"] for c in soft)
+    body = request(record=record, prefetch=prefetch_for(record, birth="1986-01-01"),
+                   orders=[ketamine_order(rate_mg_h=300, regimen="crps-schwartzman-2009",
+                                          pid="p-1")])
+    hard = [c for c in answer("ketadose-order-sign", body, SETTINGS)["cards"]
+            if "a hard limit" in c["detail"]]
+    assert hard and all(c["indicator"] == "critical" and "overrideReasons" not in c for c in hard)

@@ -317,12 +317,15 @@ def _plan_cards(order_id, order, regimen, patient, findings, plan_for) -> list:
     except KetadoseError as exc:
         return [_card(f"ketadose could not plan {regimen.id}: {exc.message}", "warning",
                       "ketadose dose calculator", _md(exc.message), "KD-CDS-PLAN")]
+    hard_keys = _hard_errors(plan, regimen, patient, findings, plan_for)
     for f in plan.findings:
-        hard = f.severity == "error"
-        cards.append(_card(f.message, "critical" if hard else f.indicator, f.source,
-                           _md(f.message) + (f"\n\nRule {f.rule}"
-                                             + (": a hard limit, no override." if hard else ".")),
-                           f.rule, override=f.severity == "warning"))
+        refused = f.severity == "error"
+        hard = refused and _key(f) in hard_keys
+        note = (": a hard limit, no override." if hard else
+                ": a soft limit; the plan needs a clinician's recorded reason." if refused else ".")
+        cards.append(_card(f.message, "critical" if refused else f.indicator, f.source,
+                           _md(f.message) + f"\n\nRule {f.rule}{note}", f.rule,
+                           override=(refused and not hard) or f.severity == "warning"))
     if plan.blocked:
         return cards
     rated = [p for p in plan.phases if getattr(p, "mg_h_max", None)]
@@ -353,6 +356,21 @@ def _plan_cards(order_id, order, regimen, patient, findings, plan_for) -> list:
             f"(dosing weight {plan.weight.kg or plan.weight.actual_kg} kg, caps applied).",
             "KD-CDS-RATE", override=True, suggestions=suggestion))
     return cards
+
+
+def _key(f) -> str:
+    return f"{f.rule}|{f.message.split('; confirm it')[0]}"
+
+
+def _hard_errors(plan, regimen, patient, findings, plan_for) -> set:
+    """The refusals that stay refusals when a clinician gives a reason (hard limits, invariants):
+    the safety gate turns an unconfirmed soft limit into a refusal that a reason lifts, so the
+    plan is made once more with a reason to tell the two apart (only when it was refused)."""
+    if not plan.blocked:
+        return set()
+    confirmed = plan_for(regimen, patient, {"override": "reason given in the EHR (CDS Hooks)"},
+                         findings)
+    return {_key(f) for f in confirmed.findings if f.severity == "error"}
 
 
 def _gate(regimen, plan, ordered) -> list:
