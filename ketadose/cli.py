@@ -25,9 +25,7 @@ class InputError(click.ClickException):
     exit_code = INPUT_ERROR
 
     def show(self, file=None):
-        from ketadose.render.text import terminal_safe
-
-        click.echo(f"ketadose: error: {terminal_safe(self.message, newlines=False)}", err=True)
+        click.echo(f"ketadose: error: {_safe(self.message)}", err=True)
 
 
 class Group(click.Group):
@@ -559,9 +557,10 @@ def main(argv=None):
 
 
 def _safe(text: str) -> str:
-    from ketadose.render.text import terminal_safe
+    """One line, control characters escaped, long quoted tokens shortened."""
+    from ketadose.render.text import shorten_quoted, terminal_safe
 
-    return terminal_safe(text, newlines=False)
+    return shorten_quoted(terminal_safe(text, newlines=False))
 
 
 def _quiet_stdout() -> None:

@@ -360,3 +360,16 @@ def test_lone_surrogate_is_one_error_record_and_the_batch_goes_on(tmp_path):
     lines = [json.loads(x) for x in r.stdout.decode().splitlines()]
     assert [x["exit"] for x in lines] == [0, 2, 0] and r.returncode == 2
     assert "surrogate" in lines[1]["error"]
+
+
+def test_huge_numbers_are_named_not_echoed(tmp_path):
+    digits = "9" * 4000
+    r = ketadose("plan", "crps-schwartzman-2009", "--weight", "72kg", "--age", digits)
+    line = one_line_error(r)
+    assert r.returncode == 2 and "(4000 digits)" in line and len(line) < 300
+    path = tmp_path / "b.jsonl"
+    path.write_text(json.dumps({"age": int(digits), **{k: v for k, v in RECORD.items()
+                                                       if k != "age"}}) + "\n")
+    r = ketadose("check", "--patients", str(path), "--format", "jsonl")
+    record = json.loads(r.stdout)
+    assert record["exit"] == 2 and len(record["error"]) < 300

@@ -16,7 +16,7 @@ from ketadose.io.library import vocabulary
 from ketadose.io.regimens import load_regimen
 from ketadose.patient import build
 from ketadose.render.diag import output, quiet
-from ketadose.render.text import json_safe
+from ketadose.render.text import json_safe, shorten_quoted
 
 
 def _dumps(data) -> str:
@@ -73,11 +73,13 @@ def run_batch(mode, dirs, ref, path, kind, opts, today) -> int:
                 progress[0].advance(progress[1], size)
             record = {"line": number}
             if isinstance(data, RecordError):
-                record.update(exit=2, error=str(data))
+                record.update(exit=2, error=shorten_quoted(str(data)))
             else:
                 record["id"] = data.get("id") if isinstance(data.get("id"), str) else None
                 record.update(_one(mode, data, vocab, regimen, src, findings, opts, today,
                                    screen_for, screen_data))
+                if "error" in record:
+                    record["error"] = shorten_quoted(record["error"])
             worst = max(worst, record["exit"])
             out.write(_encode(record) + "\n")
             out.flush()  # each record as soon as it is made (a pipe reader sees it at once)

@@ -71,3 +71,15 @@ def quote_token(text: str, limit: int = 40) -> str:
     text = str(text)
     short = text if len(text) <= limit else text[:limit] + "…"
     return repr(terminal_safe(short, newlines=False))
+
+
+_LONG_QUOTED = re.compile(r"'([^'\n]{61,})'")
+_LONG_NUMBER = re.compile(r"\d{41,}")
+
+
+def shorten_quoted(message: str) -> str:
+    """An error message with any quoted token (or bare number) longer than 60 characters cut
+    to its start: the token is named, a 5,000-digit number or a pasted file is not echoed."""
+    message = _LONG_QUOTED.sub(lambda m: f"'{m.group(1)[:40]}…' ({len(m.group(1))} characters)",
+                               message)
+    return _LONG_NUMBER.sub(lambda m: f"{m.group(0)[:20]}… ({len(m.group(0))} digits)", message)
