@@ -27,7 +27,7 @@ ANCHOR = re.compile(r'<a id="([^"]+)"></a>')
 _ID = r"(?:PK\d+(?:\.\d+)?|[A-G](?:\d+[a-c]?)?|0)(?![\w])"
 REFERENCE = re.compile(
     r"(?:docs/)?evidence\.md(?:#(?P<anchor>[\w\-]+(?:\.[\w\-]+)*)"
-    rf"|(?P<ids>(?:(?:, | and | )(?:section )?{_ID})+))?")
+    rf"|(?P<ids>(?:(?:,\s+|\s+and\s+|\s+)(?:section\s+)?{_ID})+))?")
 SECTION = re.compile(_ID)
 FORBIDDEN = re.compile(r"basis[ _-]notes?|\bbasis\.md\b|\bpk\.md\b|shared/clinical", re.I)
 
@@ -108,6 +108,7 @@ def test_no_user_facing_text_points_at_the_developers_notes():
     ("(docs/evidence.md section 0)", []),
     ("a synthesis (docs/evidence.md PK2).", []),
     ("(docs/evidence.md A9)", [(1, "a9")]),
+    ("(docs/evidence.md\n      C2, F9)", [(1, "f9")]),
     ("line one\n(docs/evidence.md B4, G12)", [(2, "g12")]),
     ("docs/evidence.md#nowhere", [(1, "nowhere")]),
     ("(docs/evidence.md PK3)", [(1, "pk3")]),
