@@ -34,7 +34,7 @@ INCH_CM = 2.54
 
 DEVINE = "Devine BJ. Gentamicin therapy. Drug Intell Clin Pharm 1974;8:650-655 (ideal body weight)"
 OBESITY = ("Erstad BL, Barletta JF. Crit Care 2020;24:315, PMID 32513237 (ketamine in obesity: "
-           "use ideal or adjusted body weight), via basis notes E")
+           "use ideal or adjusted body weight), via docs/evidence.md E")
 
 
 @dataclass(frozen=True)
@@ -277,7 +277,7 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
             mg = min(mg, top) if binds else mg
             hours = p.hours()
             why.append(Why("given over", f"{p.over}: a short infusion of {_g(mg)} mg / "
-                           f"{_g(hours)} h", mg / hours, "mg/h", "pk.md 5.2 (boluses as short infusions)"))
+                           f"{_g(hours)} h", mg / hours, "mg/h", "docs/evidence.md PK5.2 (boluses as short infusions)"))
             if conc_mg_ml:
                 why.append(Why("bolus volume", f"{_g(mg)} mg / {_g(conc_mg_ml)} mg/mL",
                                mg / conc_mg_ml, "mL"))

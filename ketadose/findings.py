@@ -22,7 +22,7 @@ class Finding:
     path: tuple = ()  # where in the document; the shell turns it into file:line:col
     at_key: bool = False  # point at the key (unknown key) rather than at its value
     where: str | None = None  # "file:line:col" once located
-    unverified: str | None = None  # the basis note when the rule rests on an UNVERIFIED number
+    unverified: str | None = None  # the docs/evidence.md section when the rule rests on an UNVERIFIED number
     title: str = ""  # short rule title (CDS Hooks card summary context)
 
     @property

@@ -201,7 +201,7 @@ def delivered(plan) -> list:
 # ------------------------------------------------------------------------------- pump rounding
 
 # Concentrations tried for a suggestion, most concentrated first: 1 and 2 mg/mL are the usual
-# infusion strengths (Trissel, basis notes C3); the others are the same decades' round numbers.
+# infusion strengths (Trissel, docs/evidence.md C3); the others are the same decades' round numbers.
 _SUGGESTED = (50.0, 20.0, 10.0, 5.0, 2.0, 1.0, 0.5, 0.2, 0.1)
 
 

@@ -34,7 +34,7 @@ class Limit:
     # "max": a value above the bound fires (most limits); "min": a value below it fires (a
     # concentration too dilute, a push too fast to be given over its minimum time).
     direction: str = "max"
-    # "clinical": rests on the basis notes; "guard": a device or typing-error guard with no
+    # "clinical": rests on docs/evidence.md; "guard": a device or typing-error guard with no
     # clinical source (shown as such wherever it fires).
     kind: str = "clinical"
 
@@ -206,7 +206,7 @@ def unit_hint(qty: Quantity, lim: Limit, hard: float) -> str:
     """Suggest the unit the writer probably meant, if that reading is plausible.
 
     Three slips are tried: the review article's "22.2 mg/hr/kg" was mg/h per 70 kg
-    (basis notes section 0); per minute written for per hour (60-fold); and mg
+    (docs/evidence.md section 0); per minute written for per hour (60-fold); and mg
     written for mcg (1000-fold). A reading is offered when it falls within the soft limit.
     """
     ceiling = lim.soft if lim.soft is not None else hard

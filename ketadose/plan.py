@@ -11,18 +11,18 @@ from ketadose.dosing import (DosingWeight, calendar, ceiling_findings, dosing_we
                              totals, weight_findings)
 from ketadose.units import Quantity, parse_unit
 
-# Vial strengths of ketamine injection (base): 10, 50 and 100 mg/mL (US labels; basis notes C3).
+# Vial strengths of ketamine injection (base): 10, 50 and 100 mg/mL (US labels; docs/evidence.md C3).
 VIALS_MG_ML = (10.0, 50.0, 100.0)
-VIAL_SOURCE = "US ketamine labels / openFDA (basis notes C3): 10, 50 and 100 mg/mL vials"
-# Esketamine is a different product: never the racemic vials. The basis notes name the product
+VIAL_SOURCE = "US ketamine labels / openFDA (docs/evidence.md C3): 10, 50 and 100 mg/mL vials"
+# Esketamine is a different product: never the racemic vials. docs/evidence.md names the product
 # (Ketanest, esketamine, Pfizer Norway SPC 2019, C4) but not its strengths: the 5 and 25 mg/mL
 # strengths of Ketanest S are UNVERIFIED and say so wherever they are shown.
 PRODUCTS = {
     "racemic-ketamine": (VIALS_MG_ML, {}, None),
     "esketamine": ((5.0, 25.0), {5.0: "Ketanest S (esketamine) 5 mg/mL",
                                  25.0: "Ketanest S (esketamine) 25 mg/mL"},
-                   "UNVERIFIED strength: the esketamine product strengths are not in the ketadose "
-                   "basis notes; check the product in hand"),
+                   "UNVERIFIED strength: the esketamine product strengths are not in "
+                   "docs/evidence.md; check the product in hand"),
 }
 _MG_H, _MG, _MG_KG, _MG_KG_H, _MG_KG_DAY, _MG_ML = (parse_unit(u) for u in (
     "mg/h", "mg", "mg/kg", "mg/kg/h", "mg/kg/day", "mg/mL"))

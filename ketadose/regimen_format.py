@@ -35,7 +35,7 @@ _COMMON_PHASE = (
                                      "topical"))),
     Field("source", Node("text", doc="Where every number of this phase comes from "
                                      "(authors, year, PMID)"), True),
-    Field("unverified", Node("map", item=TEXT, doc="Fields whose number the basis notes mark "
+    Field("unverified", Node("map", item=TEXT, doc="Fields whose number docs/evidence.md marks "
                                                    "UNVERIFIED -> why; shown to clinicians")),
     Field("notes", TEXT),
 )

@@ -90,8 +90,6 @@ def test_every_evidence_reference_resolves():
     assert not bad, "\n".join(bad)
 
 
-@pytest.mark.xfail(reason="until the references are rewritten to docs/evidence.md (issue 16)",
-                   strict=False)
 def test_no_user_facing_text_points_at_the_developers_notes():
     bad = [f"{path.relative_to(ROOT)}:{line}: '{what}' is not in the repository; "
            "refer to docs/evidence.md SECTION instead"

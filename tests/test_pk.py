@@ -70,11 +70,11 @@ def test_engine_matches_an_ode_solver(name, params, ka, inputs):
 
 def test_domino_steady_state_per_mg_h_matches_pk_notes():
     out = Solver(DOMINO).run(Inputs(((0.0, 1e6, 1 / 60, CENTRAL),)), np.array([0.0, 9e5]))
-    assert round(out[-1, CENTRAL] / DOMINO.v1_l * 1000, 2) == 8.63  # pk.md section 0
+    assert round(out[-1, CENTRAL] / DOMINO.v1_l * 1000, 2) == 8.63  # docs/evidence.md PK0
 
 
 def test_domino_bolus_coefficients_match_stanpumpr():
-    # pk.md 1.1: C(t) = 211.93 e^-1.724037t + 12.96 e^-0.151516t + 1.870 e^-0.006047t ng/mL per mg
+    # docs/evidence.md PK1.1: C(t) = 211.93 e^-1.724037t + 12.96 e^-0.151516t + 1.870 e^-0.006047t ng/mL per mg
     out = Solver(DOMINO).run(Inputs((), ((0.0, 1.0, CENTRAL),)), np.array([0.0, 10.0, 100.0]))
     c = out[:, CENTRAL] / DOMINO.v1_l * 1000
     for t, value in zip((0.0, 10.0, 100.0), c):
@@ -84,7 +84,7 @@ def test_domino_bolus_coefficients_match_stanpumpr():
 
 
 def test_icu_steady_state_prediction_matches_pk_notes():
-    # pk.md 1.4: 84 mg/h -> Domino predicts 725 ng/mL
+    # docs/evidence.md PK1.4: 84 mg/h -> Domino predicts 725 ng/mL
     out = Solver(DOMINO).run(Inputs(((0.0, 1e6, 84 / 60, CENTRAL),)), np.array([0.0, 9e5]))
     assert round(out[-1, CENTRAL] / DOMINO.v1_l * 1000) == 725
 

@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-# Amr 2010: 80 mg over 5 h a day for 7 days, 560 mg in all (basis notes A3).
+# Amr 2010: 80 mg over 5 h a day for 7 days, 560 mg in all (docs/evidence.md A3).
 COURSE_MG = 560.0
 
 

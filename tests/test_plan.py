@@ -65,7 +65,7 @@ def test_amr_numbers():
 def test_sigtermans_numbers_and_ceiling():
     p = plan_for("crps-sigtermans-2009")
     [ph] = p.phases
-    assert close(ph.mg_h, 5.04) and close(ph.mg_h_max, 30.24)  # basis notes A1 oracles
+    assert close(ph.mg_h, 5.04) and close(ph.mg_h_max, 30.24)  # docs/evidence.md A1 check values
     assert close(p.totals["course_mg_min"], 504) and close(p.totals["course_mg_max"], 3024)
     assert not p.blocked
     heavy = plan_for("crps-sigtermans-2009", "90 kg")

@@ -1,4 +1,4 @@
-"""Each shipped template reproduces its source's key numbers (basis notes, oracle values)."""
+"""Each shipped template reproduces its source's key numbers (docs/evidence.md, check values)."""
 
 import math
 import re

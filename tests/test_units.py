@@ -48,7 +48,7 @@ def test_over_form_gives_rate():
 
 
 def test_sigtermans_conversions_match_basis_oracles():
-    # basis notes A1 oracle values: 1.2 mcg/kg/min -> 0.072 mg/kg/h; 7.2 -> 0.432 mg/kg/h
+    # docs/evidence.md A1 check values: 1.2 mcg/kg/min -> 0.072 mg/kg/h; 7.2 -> 0.432 mg/kg/h
     assert math.isclose(parse_quantity("1.2 mcg/kg/min").magnitude("mg/kg/h"), 0.072, rel_tol=1e-12)
     assert math.isclose(parse_quantity("7.2 mcg/kg/min").magnitude("mg/kg/h"), 0.432, rel_tol=1e-12)
 

@@ -135,7 +135,7 @@ _HEADER = """\
 #                   escalation steps, step_duration, escalate_if, hold
 #                   oral       dose + times_per_day;   topical: strength + applications_per_day
 #                 every phase names its source; `unverified: {{field: why}}` marks a number that
-#                 the basis notes could not confirm (shown as UNVERIFIED to clinicians)
+#                 the sources read could not confirm (shown as UNVERIFIED to clinicians)
 #   units         mg, mcg, g; kg; min, h, day; mL, L; mg/kg/h, mcg/kg/min, mg/h, mg/day, mg/mL, %
 #   adjuncts, monitoring, stop_rules, retreatment, evidence -- each entry names its source
 #   confirm       {{KD-LIM-xxx: "reason"}} accepts a soft limit; hard limits cannot be confirmed

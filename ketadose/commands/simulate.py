@@ -55,7 +55,7 @@ def result_data(res, src, plan, series=True) -> dict:
         "days": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in d.items()}
                  for d in res.days],
         "thresholds": [{**t, "hours_above": round(t["hours_above"], 4)} for t in res.thresholds],
-        "bands_note": "display bands are a synthesis, not a source (pk.md section 2)",
+        "bands_note": "display bands are a synthesis, not a source (docs/evidence.md PK2)",
         "notes": list(res.notes), "warnings": list(res.warnings),
     }
     if series:
@@ -178,7 +178,7 @@ def render_simulation(res, plan, title) -> None:
         out.print(table("Spread between models for this plan (peak and total exposure)",
                         ["model", "status", "peak ng/mL", "course AUC ng.h/mL"],
                         [(mid, st, f"{pk:.1f}", f"{auc:.0f}") for mid, st, pk, auc in spread],
-                        "Published models differ by up to about 1.5x (pk.md section 0)."))
+                        "Published models differ by up to about 1.5x (docs/evidence.md PK0)."))
 
 
 def model_spread(plan, res) -> list:

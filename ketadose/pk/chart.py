@@ -40,7 +40,7 @@ def text_chart(t_h, c, title: str) -> str:
     ticks = f"{'':8}0 h{'':{WIDTH - 10}}{t_h[-1]:.0f} h"
     legend = ("  ng/mL; dashed lines: display bands " + ", ".join(f"{lv:g}" for lv, _ in BANDS
                                                                  if lv < top)
-              + " (a synthesis, not a source: pk.md section 2)")
+              + " (a synthesis, not a source: docs/evidence.md PK2)")
     return "\n".join([title, *rows, axis, ticks, legend])
 
 

@@ -1,6 +1,6 @@
 """Published ketamine PK models, each with its parameters as published or as transcribed by
 established simulators, its covariates, population, drug form and verification status
-(../shared/clinical/pk.md). Pure data and arithmetic: no numpy here."""
+(docs/evidence.md PK1). Pure data and arithmetic: no numpy here."""
 
 from __future__ import annotations
 
@@ -100,7 +100,7 @@ MODELS = {
         "UNVERIFIED (paper not retrieved)",
         "Identical constants in STANPUMP, stanpumpR and opentiva; the paper was not retrieved. "
         "Clearance about 1.5x the 2020 meta-analytic value, so it predicts ~30% lower "
-        "steady-state concentrations; it under-predicted an ICU steady state (pk.md 1.4)."),
+        "steady-state concentrations; it under-predicted an ICU steady state (docs/evidence.md PK1.4)."),
     "herd-2007": Model(
         "herd-2007", "Herd 2007 (paediatric, allometric to 70 kg)", "racemic-ketamine",
         "54 children (8 +/- 3.5 y), emergency-department sedation",
@@ -145,11 +145,11 @@ ROUTE_DEFAULTS = {
                              "(Brunette 2011, PMID 21355949, racemic, children)"),
     ("sc", "racemic-ketamine"): (0.9, math.log(2) / 20.0,
                                  "ASSUMPTION, no human data: F 0.9 and absorption half-time 20 min "
-                                 "(pk.md 1.3 suggests these by analogy with IM); override with "
+                                 "(docs/evidence.md PK1.3 suggests these by analogy with IM); override with "
                                  "--f and --ka"),
     ("sc", "esketamine"): (0.9, math.log(2) / 20.0,
                            "ASSUMPTION, no human data: F 0.9 and absorption half-time 20 min "
-                           "(pk.md 1.3); override with --f and --ka"),
+                           "(docs/evidence.md PK1.3); override with --f and --ka"),
 }
 
 # Concentration thresholds (plasma ketamine, mostly venous), each with its source.
@@ -169,7 +169,7 @@ THRESHOLDS = {
     ),
 }
 
-# Display bands: a synthesis, not a source (pk.md section 2).
+# Display bands: a synthesis, not a source (docs/evidence.md PK2).
 BANDS = ((50.0, "little effect expected below"), (70.0, "analgesic range 70-200"),
          (200.0, "strong dissociation likely 200-600"), (600.0, "approaching emergence > 600"),
          (1000.0, "anaesthetic > 1000"))

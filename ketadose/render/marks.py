@@ -1,6 +1,6 @@
 """UNVERIFIED marks beside the numbers they qualify, the same in every output.
 
-A template marks a field whose number the basis notes could not confirm (``unverified: {max:
+A template marks a field whose number the sources read could not confirm (``unverified: {max:
 why}``); `show` and JSON carry the mark, and so must every rendering of the plan: a clinician
 must see it next to the number, whatever the format."""
 

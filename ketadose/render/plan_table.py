@@ -117,7 +117,7 @@ def render_plan(plan, data, screen, start) -> None:
                           _n(v["diluent_ml"], 1, "mL"), v["note"]) for v in prep["vials"]],
                         "Esketamine products (Ketanest S 5 and 25 mg/mL; UNVERIFIED strengths)"
                         if data["regimen"]["drug"] == "esketamine" else
-                        "Vial strengths 10, 50 and 100 mg/mL (basis notes C3)"))
+                        "Vial strengths 10, 50 and 100 mg/mL (docs/evidence.md C3)"))
     if prep["syringes_24h"]:
         out.print(table("Syringe driver, contents per 24 h", ["step", "mg per 24 h", "mL"],
                         [(s["step"], _n(s["mg"], 1, "mg"), _n(s["ml"], 2, "mL"))

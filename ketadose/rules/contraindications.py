@@ -97,7 +97,7 @@ def blood_pressure(patient, ctx):
         return _f("KD-CI-002", "caution", "Blood pressure above 160/100",
                   f"Resting blood pressure {bp} exceeds 160 systolic, a common trial exclusion: "
                   "monitor blood pressure closely.",
-                  "neuropathic-pain RCT exclusion SBP > 160 and/or DBP > 100 (basis notes F1)")
+                  "neuropathic-pain RCT exclusion SBP > 160 and/or DBP > 100 (docs/evidence.md F1)")
     return None
 
 
@@ -110,7 +110,7 @@ def cardiovascular(patient, ctx):
     """Coronary or myocardial disease (graded), tachyarrhythmia, stroke; recent MI, unstable
     angina and heart failure.
 
-    Basis notes F3, row "severe coronary or myocardial disease; cerebrovascular accident
+    docs/evidence.md F3, row "severe coronary or myocardial disease; cerebrovascular accident
     (history); cerebral trauma": ABSOLUTE in the UK SmPC ("should not be used"), while "poorly
     controlled cardiovascular disease" is relative in the consensus (Cohen, grade B). Sources
     differ, so both grades are kept: ``:severe`` is absolute, ``:poorly-controlled`` relative,
@@ -131,7 +131,7 @@ def cardiovascular(patient, ctx):
         if c.grade == "severe":
             out += _f("KD-CI-003", "absolute", "Severe coronary or myocardial disease",
                       f"Severe {label}: ketamine should not be used (UK SmPC); no override.",
-                      f"{UK} (basis notes F3)")
+                      f"{UK} (docs/evidence.md F3)")
         elif c.grade == "stable":
             out += _f("KD-CI-003", "caution", "Stable cardiovascular disease",
                       f"Stable {label}: ketamine raises blood pressure and heart rate; get a "
@@ -156,7 +156,7 @@ def cardiovascular(patient, ctx):
                   "History of cerebrovascular accident: ketamine should not be used (UK SmPC; "
                   "the Swiss label names a previous stroke among the conditions where a rise in "
                   "blood pressure is a serious hazard); no override.",
-                  f"{UK}; {SWISS} (basis notes F3, C4)")
+                  f"{UK}; {SWISS} (docs/evidence.md F3, C4)")
     for cid, label in {"recent-myocardial-infarction": "a myocardial infarction within 6 months",
                        "unstable-angina": "unstable angina", "heart-failure": "heart failure"}.items():
         if patient.has(cid):
@@ -177,7 +177,7 @@ def pressure(patient, ctx):
     The consensus: with elevated ICP or IOP ketamine "should not be used or used only in lower
     dosages with extreme caution" (grade C); the UK SmPC: not after cerebral trauma. Sources
     disagree (Wang 2014 meta-analysis, PMID 24859931, found ICP not increased vs opioids).
-    Glaucoma is raised intraocular pressure: relative, as basis notes F3 group it ("Raised ICP or
+    Glaucoma is raised intraocular pressure: relative, as docs/evidence.md F3 group it ("Raised ICP or
     IOP (glaucoma, open globe)": avoid); the German leaflet lists it as a caution.
 
     FAIL: conditions: [raised-intracranial-pressure]
@@ -189,7 +189,7 @@ def pressure(patient, ctx):
             ("raised-intraocular-pressure", "raised intraocular pressure", "relative", COHEN),
             ("head-injury", "a head injury (cerebral trauma)", "absolute", UK),
             ("glaucoma", "glaucoma (raised intraocular pressure)", "relative",
-             f"{COHEN} (basis notes F3: raised ICP or IOP, glaucoma); {DE_PIL}")):
+             f"{COHEN} (docs/evidence.md F3: raised ICP or IOP, glaucoma); {DE_PIL}")):
         if patient.has(cid):
             out += _f("KD-CI-004", sev, "Raised intracranial or intraocular pressure",
                       f"Patient has {label}: avoid ketamine, or use lower doses with extreme "
@@ -275,7 +275,7 @@ def pregnancy(patient, ctx):
         if patient.breastfeeding:
             out += _f("KD-CI-007", "info", "Breastfeeding",
                       "Breastfeeding: the relative infant dose is low (0.65-0.77%); monitor the "
-                      "infant for sedation.", "LactMed via drugs.com (15 Jul 2023), basis notes C1")
+                      "infant for sedation.", "LactMed via drugs.com (15 Jul 2023), docs/evidence.md C1")
     if patient.conditions is None:  # pre-eclampsia is one of the conditions
         out.append(Missing(CONDITIONS_QUESTION))
     return out
@@ -288,7 +288,7 @@ pregnancy = rule(
 
 
 def age(patient, ctx):
-    """Under 18 (relative: outside every template's adult population, basis notes F3 "Age < 18:
+    """Under 18 (relative: outside every template's adult population, docs/evidence.md F3 "Age < 18:
     SOFT"), under 3 also the label's 5.5 warning; over 65 (info).
 
     FAIL: age: 16
@@ -302,7 +302,7 @@ def age(patient, ctx):
                   f"Age {patient.age}: outside the adult populations every template comes from "
                   "(paediatric data are observational); do not proceed unless a paediatric pain "
                   "team agrees and the reason is recorded.",
-                  "basis notes F3 (age < 18: soft); Sheehy KA et al. BMC Pediatr 2015;15:198, "
+                  "docs/evidence.md F3 (age < 18: soft); Sheehy KA et al. BMC Pediatr 2015;15:198, "
                   "PMID 26620833")
     if patient.age < 3:
         out += _f("KD-CI-008", "caution", "Under 3: neurodevelopment warning",
@@ -320,7 +320,7 @@ def age(patient, ctx):
 
 
 age = rule(
-    "KD-CI-008", "age", "relative", "basis notes F3; Sheehy KA et al. BMC Pediatr 2015;15:198, "
+    "KD-CI-008", "age", "relative", "docs/evidence.md F3; Sheehy KA et al. BMC Pediatr 2015;15:198, "
     "PMID 26620833; US Ketalar label 5.5; Miller's Anesthesia 6th ed.; US Ketalar label 5.2",
     check=age)
 
@@ -349,7 +349,7 @@ def hepatic(patient, ctx):
     return _f("KD-CI-009", "caution", "Mild hepatic impairment",
               "Mild hepatic impairment: the SmPC says a dose reduction should be considered; a "
               "clinician must decide.",
-              "ketamine SmPC (rxreasoner), basis notes E")
+              "ketamine SmPC (rxreasoner), docs/evidence.md E")
 
 
 hepatic = rule(
@@ -451,8 +451,8 @@ def other_conditions(patient, ctx):
             "Seizure disorder: the label reports tonic and clonic movements sometimes resembling "
             "seizures, and theophylline is forbidden for lowering the seizure threshold; a "
             "clinician must judge.", "US Ketalar label adverse reactions (neurological) and 7.1 "
-            "(basis notes C1)", title="Seizure disorder",
-            unverified="no source in the basis notes grades seizure disorder; caution is "
+            "(docs/evidence.md C1)", title="Seizure disorder",
+            unverified="no source in docs/evidence.md grades seizure disorder; caution is "
                        "ketadose's choice"))
     return out
 
@@ -475,12 +475,12 @@ def heart_rate(patient, ctx):
         return _f("KD-CI-012", "caution", "Heart rate out of range",
                   f"Resting heart rate {patient.heart_rate}/min is outside 50-120, a trial "
                   "exclusion range: find the cause before starting.",
-                  "NCT05803551 exclusion criteria (basis notes F1)")
+                  "NCT05803551 exclusion criteria (docs/evidence.md F1)")
     return None
 
 
 heart_rate = rule(
-    "KD-CI-012", "vital-signs", "caution", "NCT05803551 exclusion criteria (basis notes F1)",
+    "KD-CI-012", "vital-signs", "caution", "NCT05803551 exclusion criteria (docs/evidence.md F1)",
     check=heart_rate)
 
 

@@ -1,7 +1,7 @@
 """Drug interactions (KD-DDI-...). Exposure changes are route-specific: ketamine has a high
 hepatic extraction, so CYP modulation changes oral exposure a lot and IV exposure little
 (rifampicin: oral AUC -86%, IV -14%). Numbers are from healthy-volunteer studies with oral
-S-ketamine unless stated (basis notes D)."""
+S-ketamine unless stated (docs/evidence.md D)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from ketadose.screen import Missing, needs
 
 LABEL7 = "US Ketalar label, drug interactions"
 
-# Published exposure changes, by study key in the vocabulary (basis notes D).
+# Published exposure changes, by study key in the vocabulary (docs/evidence.md D).
 STUDIES = {
     "clarithromycin": ("oral S-ketamine AUC x 2.6 and Cmax x 3.6 (clarithromycin)",
                        "Hagelberg NM et al. Eur J Pain 2010;14(6):625-9, PMID 19897389", "raise"),
@@ -33,7 +33,7 @@ STUDIES = {
                       "become ineffective", "Peltoniemi MA et al. Fundam Clin Pharmacol "
                       "2012;26(6):743-50, doi:10.1111/j.1472-8206.2011.00954.x", "lower"),
     "ketoconazole": ("no human ketamine study (itraconazole, also a strong CYP3A inhibitor, had no "
-                     "effect); UNVERIFIED", "basis notes D (ketoconazole: no study found)", "unknown"),
+                     "effect); UNVERIFIED", "docs/evidence.md D (ketoconazole: no study found)", "unknown"),
 }
 
 
@@ -72,7 +72,7 @@ class Taking(list):
 
 def taking(patient, ctx, *classes) -> Taking:
     """Medicines of these classes that count today. Washout windows come from the vocabulary
-    (MAOI: 14 days, basis notes D); a medicine past its window does not count."""
+    (MAOI: 14 days, docs/evidence.md D); a medicine past its window does not count."""
     items, seen = [], set()
     for cls in classes:
         for med in patient.with_class(cls):
@@ -193,7 +193,7 @@ def pressors(patient, ctx):
         out.append(_f("KD-DDI-004", "caution", "MAO inhibitor",
                       f"{_names(maoi)}: possible pressor interaction; one consumer source says not "
                       "within 14 days of an MAO inhibitor (not in the US label).",
-                      "Cerner Multum consumer leaflet (basis notes D; sources disagree)", maoi))
+                      "Cerner Multum consumer leaflet (docs/evidence.md D; sources disagree)", maoi))
     return out
 
 
@@ -220,7 +220,7 @@ def exposure(patient, ctx):
             effect, source, _direction = STUDIES.get(med.study) or (
                 f"{med.name} ({cls.replace('-', ' ')}): no ketamine study; SmPCs say inhibitors "
                 "may require a lower and inducers a higher dose",
-                "ketamine SmPC (Ketamax/Rotexmedica), basis notes D", "unknown")
+                "ketamine SmPC (Ketamax/Rotexmedica), docs/evidence.md D", "unknown")
             route = "oral ketamine" if ctx.route == "oral" else (
                 "ketamine (oral changes are large, IV small)" if ctx.route is None else
                 f"{ctx.route.upper()} ketamine (IV exposure changes little)")
@@ -231,7 +231,7 @@ def exposure(patient, ctx):
 
 exposure = rule(
     "KD-DDI-005", "exposure-changes", "caution",
-    "Hagelberg 2010, PMID 19897389; Peltoniemi 2011, 2012; basis notes D",
+    "Hagelberg 2010, PMID 19897389; Peltoniemi 2011, 2012; docs/evidence.md D",
     check=medicines_asked(exposure))
 
 
@@ -255,7 +255,7 @@ lamotrigine = rule(
 
 
 def antihypertensives(patient, ctx):
-    """Antihypertensives: hypotension (ketamine SmPC, basis notes D). While ketamine acts it
+    """Antihypertensives: hypotension (ketamine SmPC, docs/evidence.md D). While ketamine acts it
     raises blood pressure (label), which can hide the combination's fall; blood pressure is
     checked again after the infusion ends, before the patient leaves.
 
@@ -274,13 +274,13 @@ def antihypertensives(patient, ctx):
         when = "check blood pressure at every review, and standing, after dose changes"
     return [_f("KD-DDI-007", "caution", "Antihypertensive co-medication",
                f"{_names(meds)}: hypotension with ketamine is listed in the SmPC; {when}.",
-               "ketamine SmPC interactions (antihypertensives: hypotension), basis notes D; US "
+               "ketamine SmPC interactions (antihypertensives: hypotension), docs/evidence.md D; US "
                "Ketalar label adverse reactions (raised blood pressure)", meds)]
 
 
 antihypertensives = rule(
     "KD-DDI-007", "antihypertensives", "caution",
-    "ketamine SmPC interactions (antihypertensives: hypotension), basis notes D",
+    "ketamine SmPC interactions (antihypertensives: hypotension), docs/evidence.md D",
     check=medicines_asked(antihypertensives))
 
 

@@ -69,7 +69,7 @@ def repeat_interval(patient, ctx):
     within 4 weeks (caution).
 
     Noppers 2011 gave the second 100-h course 16 days after the first. No guideline sets a
-    minimum interval; these thresholds come from the basis notes' proposal (section F2).
+    minimum interval; these thresholds come from the proposal in docs/evidence.md F2.
 
     FAIL: previous_courses: [{ended: <10 days ago>, hours: 100 h}]
     PASS: previous_courses: [{ended: <6 months ago>}]
@@ -92,7 +92,7 @@ def repeat_interval(patient, ctx):
         else:
             out.append(Finding("KD-MON-002", "caution", f"A course {hours} ended {days} days ago "
                                "(under 4 weeks): check liver tests before and during this course.",
-                               f"{NOPPERS}; basis notes F2 (proposal)", title="Repeat course soon"))
+                               f"{NOPPERS}; docs/evidence.md F2 (proposal)", title="Repeat course soon"))
     return out
 
 

@@ -199,7 +199,7 @@ def unverified_fields(regimen, library):
         rate: 0.35 mg/kg/h
         unverified: {max: "..."}      # there is no max
     PASS:
-        unverified: {rate: "not in the abstract (basis notes G2)"}
+        unverified: {rate: "not in the abstract (docs/evidence.md G2)"}
     """
     out = []
     for p in regimen.phases:
@@ -234,16 +234,16 @@ primary_evidence = rule("KD-V016", "primary-evidence", "error", _FMT, check=prim
 
 
 _LABEL_21 = ("US Ketalar label section 2.1: vital signs monitored continuously, emergency airway "
-             "equipment immediately available (basis notes C1)")
+             "equipment immediately available (docs/evidence.md C1)")
 _SC_HOME = ("continuous SC ketamine by syringe driver in palliative care: Jackson 2001, PMID "
-            "11576800; Hardy 2012, PMID 22965960 (supervised; basis notes A4)")
+            "11576800; Hardy 2012, PMID 22965960 (supervised; docs/evidence.md A4)")
 
 
 def iv_at_home(regimen, library):
     """An IV regimen cannot be given at home.
 
     The label requires continuous monitoring of vital signs and airway equipment at hand
-    (section 2.1); no home IV ketamine protocol is in the basis notes.
+    (section 2.1); no home IV ketamine protocol is in docs/evidence.md.
 
     FAIL:
         route: iv
@@ -266,7 +266,7 @@ iv_at_home = rule("KD-V021", "iv-at-home", "error", _LABEL_21, check=iv_at_home)
 def sc_at_home(regimen, library):
     """A subcutaneous infusion at home must be confirmed with its source.
 
-    Palliative syringe drivers do run at home, but the SC regimens in the basis notes were
+    Palliative syringe drivers do run at home, but the SC regimens in docs/evidence.md were
     supervised (audit and trial settings). The regimen confirms with a reason and source:
     confirm: {KD-V022: "..."}.
 
@@ -289,9 +289,9 @@ def sc_at_home(regimen, library):
 
 sc_at_home = rule("KD-V022", "sc-at-home", "warning", _SC_HOME, check=sc_at_home)
 
-_SLIP = ("dose-unit sanity (basis notes F2, section 0): the review article's '22.2 mg/hr/kg' was "
+_SLIP = ("dose-unit sanity (docs/evidence.md F2, section 0): the review article's '22.2 mg/hr/kg' was "
          "22.2 mg/h per 70 kg (Sigtermans 2009, PMID 19604642)")
-SLIP_MG_H_BELOW = 1.0  # basis notes F2: an "mg/h" value < 1 is likely a unit error
+SLIP_MG_H_BELOW = 1.0  # docs/evidence.md F2: an "mg/h" value < 1 is likely a unit error
 SLIP_MG_KG_H_ABOVE = 5.0  # ... and an "mg/kg/h" value > 5
 
 
