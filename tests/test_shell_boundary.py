@@ -107,19 +107,27 @@ def test_batch_to_a_file_from_a_terminal_stderr(tmp_path, batch):
     assert [json.loads(x)["line"] for x in out.read_text().splitlines()] == list(range(1, 26))
 
 
-def test_o_file_is_streamed_memory_stays_flat(tmp_path, batch):
-    """20,000-patient outputs once needed 1.28 GB with -o; under a 600 MB address-space limit
-    the whole batch must still be written."""
-    path = batch(400)
-    limit = 600 * 1024 * 1024
-
-    def cap():  # pragma: no cover - in the child
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-    r = ketadose("plan", "crps-schwartzman-2009", "--patients", path, "--format", "jsonl",
-                 "-o", str(tmp_path / "big.jsonl"), cwd=tmp_path, preexec_fn=cap)
-    assert r.returncode == 0, r.stderr
-    assert len((tmp_path / "big.jsonl").read_text().splitlines()) == 400
+def test_o_file_is_streamed_as_records_are_made(tmp_path):
+    """Records reach the -o temporary file while the batch is still reading its input (the
+    output was once held in memory until the end: 1.28 GB for 20,000 patients)."""
+    proc = subprocess.Popen([*KETADOSE, "check", "crps-schwartzman-2009", "--patients", "-",
+                             "--format", "jsonl", "-o", "out.jsonl"], cwd=tmp_path,
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for i in range(5):
+            proc.stdin.write((json.dumps({"id": f"p{i}", **RECORD}) + "\n").encode())
+        proc.stdin.flush()
+        deadline, lines = time.time() + 60, 0
+        while time.time() < deadline and lines < 5:
+            tmp = [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
+            lines = (tmp_path / tmp[0]).read_bytes().count(b"\n") if tmp else 0
+            time.sleep(0.05)
+        assert lines == 5 and proc.poll() is None  # written, and still waiting for input
+        assert not (tmp_path / "out.jsonl").exists()  # not in place until the run ends
+    finally:
+        proc.stdin.close()
+    assert proc.wait(timeout=60) == 0
+    assert len((tmp_path / "out.jsonl").read_text().splitlines()) == 5
 
 
 def test_file_size_limit_is_a_failed_run(tmp_path):
