@@ -96,7 +96,8 @@ RECORDS = st.fixed_dictionaries({}, optional={
 @given(RECORDS, st.integers(18, 90))
 def test_a_record_through_fhir_screens_the_same(record, age):
     """Property: record -> FHIR Bundle -> import gives the same Patient and the same screen."""
-    from ketadose.commands.check import screen_data, screen_for
+    from ketadose.commands.check import screen_for
+    from ketadose.render.documents.screen import screen_data
 
     record = dict(record, id="p-1", age=age)
     imported = from_fhir(bundle(record, "2026-11-20", birth=f"{2026 - age}-01-01"), DAY)

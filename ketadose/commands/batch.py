@@ -54,7 +54,8 @@ def _encode(record) -> str:
 
 
 def run_batch(mode, dirs, ref, path, kind, opts, today) -> int:
-    from ketadose.commands.check import override_reason, screen_data, screen_for
+    from ketadose.commands.check import override_reason, screen_for
+    from ketadose.render.documents.screen import screen_data
 
     opts = {**opts, "override": override_reason(opts.get("override"))}
     src = regimen = findings = None

@@ -11,6 +11,7 @@ from ketadose.errors import KetadoseError
 from ketadose.io.patients import load_patient
 from ketadose.io.regimens import load_regimen
 from ketadose.render.data import to_json, to_yaml
+from ketadose.render.documents.screen import screen_data
 from ketadose.rules import screening_rules
 from ketadose.screen import Context, run
 
@@ -37,22 +38,6 @@ def screen_for(patient, regimen, today: dt.date, override: str | None):
 
     return run(patient, Context(regimen, today, vocabulary()), screening_rules(),
                override_reason(override))
-
-
-def screen_data(screen) -> dict:
-    """The screen as the documented JSON contract."""
-    return {
-        "status": screen.status,
-        "blocking": screen.blocking,
-        "findings": [{"rule": f.rule, "severity": f.severity, "indicator": f.indicator,
-                      "title": f.title, "message": f.message, "source": f.source,
-                      "unverified": f.unverified}
-                     for f in screen.findings],
-        "not_assessed": [{"rule": rid, "question": q} for rid, q in screen.not_assessed],
-        "override": screen.override,
-        # false when an absolute contraindication is present: no reason lifts it
-        "override_applied": screen.override_applied,
-    }
 
 
 def check_document(src, regimen, patient, patient_data, override, today, reproducible=False,
@@ -93,45 +78,10 @@ def run_check(dirs, regimen_ref, patient_path, flags, override, today, fmt,
     elif fmt == "yaml":
         emit(to_yaml(data))
     else:
+        from ketadose.render.screen import render_explain, render_screen
+
         render_screen(screen, regimen)
         if explain:
-            from ketadose.render.table import console, table
-
-            console().print(table("Rules evaluated (--explain)", [
-                ("rule", {"no_wrap": True}), "rule name", ("result", {"no_wrap": True}), "source"],
-                [(r["rule"], r["name"], r["status"], r["source"]) for r in data["explain"]["rules_evaluated"]]))
-            console().print(table("Inputs used", ["input", "value", "from"],
-                                  [(i["input"], str(i["value"]), i["from"]) for i in data["explain"]["inputs"]]))
+            render_explain(data["explain"])
     return 1 if screen.blocking else 0
 
-
-STATUS_STYLE = {"contraindicated": "bold white on red", "incomplete": "bold black on yellow",
-                "caution": "bold yellow", "clear": "bold green"}
-
-
-def render_screen(screen, regimen) -> None:
-    from ketadose.render.table import SEVERITY_STYLE, console, line, styled, table
-
-    out = console()
-    what = f"for {regimen.id} ({regimen.drug}, {regimen.route})" if regimen else "for ketamine"
-    out.print(line(f"Screen {what}: ", (f" {screen.status.upper()} ", STATUS_STYLE[screen.status])))
-    if screen.override:
-        out.print(line(("Override recorded:", "bold"), f" {screen.override}"))
-        if screen.absolute:
-            out.print(line(("The override is not applied:", "bold red"), " an absolute "
-                           f"contraindication ({', '.join(sorted({f.rule for f in screen.absolute}))})"
-                           " cannot be overridden."))
-    if screen.findings:
-        out.print(table("Findings (most severe first)", [
-            ("severity", {"no_wrap": True}), ("rule", {"no_wrap": True}), ("finding", {"ratio": 3}),
-            ("source", {"ratio": 2})],
-            [(styled(f.severity, SEVERITY_STYLE.get(f.severity, "")), f.rule,
-              line((f.title, "bold"), f": {f.message}",
-                   *([(" UNVERIFIED: ", "bold"), f.unverified] if f.unverified else [])),
-              f.source) for f in screen.findings]))
-    if screen.not_assessed:
-        out.print(table("Not assessed: answer these before calling the screen clear",
-                        [("rule", {"no_wrap": True}), "question"],
-                        screen.not_assessed))
-    if not screen.findings and not screen.not_assessed:
-        out.print("No rule fired and every rule was assessed.")

@@ -8,7 +8,9 @@ import math
 from ketadose.render.diag import emit
 
 from ketadose import __version__
-from ketadose.commands.check import override_reason, render_screen, screen_data, screen_for
+from ketadose.commands.check import override_reason, screen_for
+from ketadose.render.documents.screen import screen_data
+from ketadose.render.screen import render_screen
 from ketadose.io.library import limit_library
 from ketadose.io.patients import load_patient
 from ketadose.io.regimens import load_regimen
