@@ -41,6 +41,8 @@ _GATE = "ketadose safety gate (docs/safety-gate.md)"
 ADULT_AGE = 18
 ADULT_MIN_KG = 30.0
 BMI_MIN, BMI_MAX = 12.0, 80.0
+# Measures that do not depend on the patient: checked as the regimen states them.
+REGIMEN_ONLY = ("continuous_days", "course_days", "strength")
 
 RULES = (
     Rule("KD-GATE-001", "plan-invariant", "error",
@@ -184,6 +186,11 @@ def delivered(plan) -> list:
             for kg, label in weights:
                 add("daily_dose_per_kg", p.dose_mg_max / kg, "mg/kg/day",
                     f"{p.name}: highest daily dose {label}")
+    # Numbers the regimen fixes for every patient (course length, topical strength): as written
+    from ketadose.validate import regimen_measures
+
+    out += [Measured(measure, qty, what) for measure, qty, what, _path in regimen_measures(r)
+            if measure in REGIMEN_ONLY]
     t = plan.totals
     if r.route == "iv":
         if r.pattern == "daily" and t["max_session_mg"] is not None:

@@ -95,21 +95,12 @@ def make_plan(regimen, patient, library, *, basis=None, concentration=None, prim
     # findings stay.
     findings = [f for f in regimen_findings if not f.rule.startswith("KD-LIM")]
     findings += weight_findings(weight) + ceiling_findings(phases)
-    from ketadose.validate import regimen_measures
-
-    consulted: list = []
-    for measure, qty, what, _path in regimen_measures(regimen):
-        if measure in REGIMEN_ONLY:
-            findings += lim.check(library, ctx, measure, qty, what, consulted=consulted)
     prep = preparation(regimen, phases, tot, conc, origin, priming_ml)
     plan = Plan(regimen, weight, conc, origin, tuple(phases), tuple(days), tot, prep,
-                tuple(findings), consulted=tuple(consulted), totals_derivation=tuple(tot_why),
-                patient_age=patient.age)
+                tuple(findings), totals_derivation=tuple(tot_why), patient_age=patient.age)
     return gate.run(plan, library, override)
 
 
-# Measures that do not depend on the patient: checked as the regimen states them.
-REGIMEN_ONLY = ("continuous_days", "course_days", "strength")
 _PER_KG = ("rate_per_kg", "bolus_per_kg", "daily_dose_per_kg", "push_rate_per_kg")
 
 

@@ -226,3 +226,33 @@ def test_gate_findings_reach_batch_records(run, write):
     assert [r["exit"] for r in records] == [1, 1]
     assert any(w["rule"] == "KD-LIM-006" for w in records[0]["warnings"])
     assert any(w["rule"] == "KD-GATE-002" for w in records[0]["warnings"])
+
+
+def test_an_invariant_failure_is_an_internal_error_never_a_plan():
+    """KD-GATE-001: a negative, zero or non-finite delivered number, a pump above the rate
+    asked, or a bag short of the session is our bug: GateError (exit 3), no plan."""
+    from dataclasses import replace
+
+    from ketadose import gate
+    from ketadose.io.library import limit_library, vocabulary
+    from ketadose.io.regimens import load_regimen
+    from ketadose.patient import build
+    from ketadose.plan import make_plan
+    from ketadose.units import parse_quantity
+
+    patient, _ = build({"weight": "50 kg", "age": 40}, vocabulary())
+    plan = make_plan(load_regimen("crps-schwartzman-2009")[1], patient, limit_library(),
+                     concentration=parse_quantity("1 mg/mL"))
+    gate.invariants(plan)  # the real plan holds
+    [phase] = plan.phases
+    broken = [
+        replace(plan, weight=replace(plan.weight, kg=-1.95)),
+        replace(plan, phases=(replace(phase, mg_h=float("nan")),)),
+        replace(plan, phases=(replace(phase, duration_h=0.0),)),
+        replace(plan, phases=(replace(phase, pump=replace(phase.pump, mg_h_delivered=18.0)),)),
+        replace(plan, preparation=replace(plan.preparation, final_volume_ml=60.0, drug_mg=60.0)),
+        replace(plan, totals={**plan.totals, "course_mg_max": float("inf")}),
+    ]
+    for bad in broken:
+        with pytest.raises(gate.GateError, match="^KD-GATE-001 internal error, no plan"):
+            gate.invariants(bad)
