@@ -82,8 +82,8 @@ def population():
     from ketadose.io.library import limit_library
     from ketadose.io.patients import load_patient
     from ketadose.io.regimens import load_regimen
-    from ketadose.plan import make_plan
     from ketadose.pk.population import simulate_population
+    from ketadose.plan import make_plan
 
     patient, _ = load_patient(None, {"weight": "72"})
     for rid in ("crps-schwartzman-2009", "crps-sigtermans-2009"):

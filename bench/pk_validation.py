@@ -19,10 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ketadose.pk.batch import BatchSolver
+from ketadose.pk.batch import BatchSolver, SystemBatchSolver
 from ketadose.pk.engine import CENTRAL, DEPOT, Inputs, Solver
 from ketadose.pk.models import MODELS, ROUTE_DEFAULTS
-from ketadose.pk.batch import SystemBatchSolver
 from ketadose.pk.popmodels import POPULATION_MODELS, SYSTEM_MODELS, system_matrices
 from ketadose.pk.population import draw_etas, patients
 
@@ -148,11 +147,13 @@ def _system(model_id, inputs, times, scale):
 def predict(study: Study, model_id: str) -> dict:
     if study.t_min is not None:
         times = np.array([0.0, study.t_min])
-        pick = (lambda c: c[..., -1])
+        def pick(c):
+            return c[..., -1]
     else:
         a, b = study.window_min
         times = np.arange(a, b + 0.5, 1.0)
-        pick = (lambda c: c.max(axis=-1))
+        def pick(c):
+            return c.max(axis=-1)
     if model_id in SYSTEM_MODELS:
         typical = float(pick(_system(model_id, study.inputs, times, 0.0))[0])
         status = SYSTEM_MODELS[model_id].model.status

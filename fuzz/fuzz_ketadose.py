@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.dirname(__file__))
 
 with atheris.instrument_imports(include=["ketadose"]):
     from harness import exercise_patient, exercise_regimen
+
     from ketadose.io.regimens import load_regimen
 
 REGIMEN = load_regimen("crps-schwartzman-2009")[1]

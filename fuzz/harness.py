@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from plan_properties import PropertyViolation, check_plan, render_all  # noqa: F401 (re-exported)
+
 from ketadose.errors import KetadoseError
 from ketadose.io.library import limit_library, vocabulary
 from ketadose.io.yamlsrc import load_text
@@ -14,7 +16,6 @@ from ketadose.plan import make_plan
 from ketadose.rules import screening_rules
 from ketadose.screen import Context, run
 from ketadose.validate import validate
-from plan_properties import PropertyViolation, check_plan, render_all  # noqa: F401 (re-exported)
 
 BASE_PATIENT = {"age": 45, "sex": "female", "weight": "72 kg", "height": "168 cm",
                 "pregnant": False, "breastfeeding": False, "blood_pressure": "128/82",

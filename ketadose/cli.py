@@ -130,10 +130,10 @@ def schema(what, fmt):
     """Print a JSON Schema: of an input (regimen, patient) or of an output (plan, check,
     validate, batch: one JSON Lines record, simulate-population: simulate --population)."""
     from ketadose.output_schemas import SCHEMAS
-    from ketadose.render.diag import emit
     from ketadose.patient import PATIENT
     from ketadose.regimen_format import REGIMEN
     from ketadose.render.data import to_json
+    from ketadose.render.diag import emit
     from ketadose.spec import to_json_schema
 
     if what in SCHEMAS:
@@ -401,10 +401,9 @@ def _resolution(value) -> float:
 def simulate(ctx, regimen, patient_path, model, resolution, bio_f, ka, plot, explain, population,
              seed, fmt, **kwargs):
     """Predict plasma ketamine over the whole course from a published PK model."""
-    from ketadose.commands.simulate import run_simulate
-
     from ketadose.commands.options import bioavailability
     from ketadose.commands.options import ka as _ka
+    from ketadose.commands.simulate import run_simulate
 
     flags = _pop_patient_flags(kwargs)
     bio_f, ka = bioavailability(bio_f), _ka(ka)
@@ -547,7 +546,7 @@ def main(argv=None):
         rc = 128 + exc.signum
     except click.exceptions.Exit as exc:
         rc = exc.exit_code
-    except Exception as exc:  # noqa: BLE001 - last resort: one line, never a traceback
+    except Exception as exc:
         click.echo(f"ketadose: internal error (please report): {type(exc).__name__}: "
                    f"{_safe(str(exc))[:200]}", err=True)
         rc = INTERNAL

@@ -14,6 +14,7 @@ from ketadose.errors import KetadoseError
 from ketadose.findings import Finding
 from ketadose.units import OverTime, Quantity, display
 
+
 @dataclass(frozen=True)
 class Why:
     """One step of a derivation, recorded by the code that computes the number."""

@@ -29,7 +29,7 @@ class Finding:
     def indicator(self) -> str:
         return INDICATOR.get(self.severity, "info")
 
-    def located(self, where: str) -> "Finding":
+    def located(self, where: str) -> Finding:
         return replace(self, where=where)
 
     def as_dict(self) -> dict:

@@ -114,7 +114,7 @@ def check(library: LimitLibrary, ctx: Context, measure: str, qty: Quantity, what
 
     ``consulted`` (for --explain) receives every comparison made, fired or not.
     """
-    findings = []
+    findings: list = []
     for lim in library.find(ctx.drug, ctx.route, measure):
         soft, hard, note, unverified = lim.bounds(ctx.setting, ctx.confirmed)
         value = qty.magnitude(lim.unit)

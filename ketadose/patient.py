@@ -12,7 +12,8 @@ import difflib
 import re
 from dataclasses import dataclass
 
-from ketadose.allergies import REACTIONS, SEVERITIES, Allergy, Matcher, read as read_allergy
+from ketadose.allergies import REACTIONS, SEVERITIES, Matcher
+from ketadose.allergies import read as read_allergy
 from ketadose.findings import Finding
 from ketadose.spec import BAD_VALUE, Checker, Field, Node
 from ketadose.units import Quantity
@@ -161,10 +162,10 @@ class Vocabulary:
     aliases: dict  # alias -> name
     version: str = ""
     substances: Matcher | None = None  # allergy matching
-    washouts: dict = None  # class -> {days, source}
+    washouts: dict | None = None  # class -> {days, source}
 
     @classmethod
-    def from_data(cls, data: dict) -> "Vocabulary":
+    def from_data(cls, data: dict) -> Vocabulary:
         aliases = {}
         for name, info in data["medicines"].items():
             for alias in info.get("aliases", ()):

@@ -6,9 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ketadose import limits as lim
+from ketadose.dosing import (
+    DosingWeight,
+    calendar,
+    ceiling_findings,
+    dosing_weight,
+    plan_phases,
+    totals,
+    weight_findings,
+)
 from ketadose.errors import KetadoseError
-from ketadose.dosing import (DosingWeight, calendar, ceiling_findings, dosing_weight, plan_phases,
-                             totals, weight_findings)
 from ketadose.units import Quantity, parse_unit
 
 # Vial strengths of ketamine injection (base): 10, 50 and 100 mg/mL (US labels; docs/evidence.md C3).

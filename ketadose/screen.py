@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ketadose.findings import SCREEN_SEVERITIES
+
+if TYPE_CHECKING:
+    from ketadose.regimen import Regimen
 
 STATUSES = ("contraindicated", "incomplete", "caution", "clear")
 BLOCKING = ("absolute", "relative")
@@ -43,9 +47,9 @@ def needs(field_name: str, question: str):
 class Context:
     """What screening rules may know about the regimen (None: screening without one)."""
 
-    regimen: object = None
+    regimen: Regimen | None = None
     today: dt.date = field(default_factory=dt.date.today)
-    vocabulary: object = None  # patient.Vocabulary: the regimen's adjuncts are screened with it
+    vocabulary: Any = None  # patient.Vocabulary: the regimen's adjuncts are screened with it
 
     @property
     def route(self):

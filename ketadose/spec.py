@@ -22,7 +22,7 @@ class Node:
     doc: str = ""
     enum: tuple = ()
     kinds: tuple = ()  # quantity kinds accepted
-    item: "Node | None" = None  # list item / map value
+    item: Node | None = None  # list item / map value
     fields: tuple = ()  # object fields (Field)
     variants: dict = field(default_factory=dict)  # discriminator value -> tuple of Field
     discriminator: str = ""
@@ -269,12 +269,14 @@ def to_json_schema(node: Node) -> dict:
     elif t == "one_of":
         out["anyOf"] = [to_json_schema(o) for o in node.options]
     elif t == "list":
+        assert node.item is not None  # a list node is built with its item (for mypy)
         out["type"] = "array"
         out["items"] = to_json_schema(node.item)
         if node.min_items:
             out["minItems"] = node.min_items
         out["maxItems"] = node.max_items
     elif t == "map":
+        assert node.item is not None  # a map node is built with its value (for mypy)
         out["type"] = "object"
         out["additionalProperties"] = to_json_schema(node.item)
     elif t == "object":

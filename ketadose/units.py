@@ -59,7 +59,7 @@ ALIASES = {
 }
 
 # Allowed dimensions -> kind name.  (mass, bw, time, volume, length, enzyme, amount)
-KINDS = {
+KINDS: dict[tuple[int, ...], str] = {
     (1, 0, 0, 0, 0, 0, 0): "mass",
     (1, -1, 0, 0, 0, 0, 0): "mass_per_kg",
     (1, 0, -1, 0, 0, 0, 0): "rate",
@@ -108,7 +108,7 @@ class Quantity:
     def kind(self) -> str:
         return self.unit.kind
 
-    def to(self, symbol: str) -> "Quantity":
+    def to(self, symbol: str) -> Quantity:
         target = parse_unit(symbol)
         if target.kind != self.unit.kind:
             raise UnitError(f"cannot convert {format_quantity(self)} to {target.symbol}: "
@@ -122,7 +122,7 @@ class Quantity:
     def canonical(self) -> float:
         return self.value * float(self.unit.factor)
 
-    def scaled(self, k: float) -> "Quantity":
+    def scaled(self, k: float) -> Quantity:
         return Quantity(self.value * k, self.unit)
 
     def __str__(self) -> str:
@@ -231,7 +231,7 @@ def parse_quantity(text, kinds: tuple[str, ...] | None = None):
         duration = parse_quantity(over.group(2), ("duration",))
         if duration.value <= 0:
             raise UnitError(f"{text!r}: the duration must be greater than zero")
-        result = OverTime(amount, duration)
+        result: Quantity | OverTime = OverTime(amount, duration)
     else:
         if _DECIMAL_COMMA.match(text):
             raise UnitError(f"{text!r}: decimal comma? write {text.replace(',', '.', 1).strip()!r}")

@@ -55,7 +55,7 @@ def regimen_measures(regimen):
     for p in regimen.phases:
         path = ("schedule", "phases", p.index)
 
-        def add(measure, qty, what, key):
+        def add(measure, qty, what, key, p=p, path=path):
             out.append((measure, qty, f"phase {p.name!r}: {what}", path + (key,)))
 
         if p.kind == "infusion":

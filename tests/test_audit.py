@@ -3,7 +3,6 @@
 import json
 
 import yaml
-
 from conftest import template_text
 from test_plan import PATIENT
 

@@ -2,18 +2,15 @@
 exactly 30, a pump rate exactly at its cap. Off-by-one slips live here."""
 
 import pytest
+import yaml
 
-from ketadose.dosing import (_capped, _titration_max, Step, dosing_weight, pump_rate,
-                             weight_findings)
+from ketadose.dosing import Step, _capped, _titration_max, dosing_weight, pump_rate, weight_findings
 from ketadose.errors import KetadoseError
-from ketadose.io.library import limit_library, vocabulary
+from ketadose.io.library import data_text, limit_library, vocabulary
 from ketadose.io.regimens import load_regimen
-from ketadose.limits import Context, _TOL, above, at_or_above, check, library_from_data
+from ketadose.limits import _TOL, Context, above, at_or_above, check, library_from_data
 from ketadose.patient import build
 from ketadose.units import parse_quantity
-
-import yaml
-from ketadose.io.library import data_text
 
 
 def ctx(**kw):
@@ -178,7 +175,8 @@ def test_untimed_staircase_counts_the_maximum_throughout():
 
 def test_screen_records_every_rule_with_its_outcome():
     from ketadose.rules import screening_rules
-    from ketadose.screen import Context as ScreenContext, run
+    from ketadose.screen import Context as ScreenContext
+    from ketadose.screen import run
 
     _src, regimen, _ = load_regimen("crps-schwartzman-2009")
     person, _ = build({"weight": "70 kg"}, vocabulary())  # nothing else was asked
@@ -194,7 +192,8 @@ def test_screen_records_every_rule_with_its_outcome():
 
 def test_findings_name_every_medicine_and_carry_their_title():
     from ketadose.rules import screening_rules
-    from ketadose.screen import Context as ScreenContext, run
+    from ketadose.screen import Context as ScreenContext
+    from ketadose.screen import run
 
     _src, regimen, _ = load_regimen("crps-schwartzman-2009")
     person, _ = build({"weight": "70 kg", "allergies": ["ketamine"],

@@ -7,10 +7,10 @@ from __future__ import annotations
 import copy
 import datetime as dt
 
-from hypothesis import given, settings, strategies as st
-
 from cds_requests import ketamine_order, prefetch_for, request
 from conftest import budget
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_fhir_import import JSON, RECORDS, _paths
 
 from ketadose.serve.hooks import BadRequest, Settings, answer

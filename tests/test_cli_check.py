@@ -3,7 +3,6 @@ import json
 import jsonschema
 import pytest
 import yaml
-
 from test_screen import BASE
 
 

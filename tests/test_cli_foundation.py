@@ -6,10 +6,9 @@ import sys
 import jsonschema
 import pytest
 import yaml
+from conftest import REGIMENS, TEMPLATE_NAMES, template_data, template_text
 
 from ketadose import __version__
-
-from conftest import TEMPLATE_NAMES, REGIMENS, template_data, template_text
 
 
 def test_version(run):
@@ -30,7 +29,7 @@ def test_validate_finding_line_format(run, write):
     assert r.exit_code == 1
     first = r.stdout.splitlines()[0]
     line_no = template_text().splitlines().index(
-        next(l for l in template_text().splitlines() if "rate: 0.35 mg/kg/h" in l)) + 1
+        next(ln for ln in template_text().splitlines() if "rate: 0.35 mg/kg/h" in ln)) + 1
     assert first.startswith(f"{path}:{line_no}:13: error KD-LIM-001 ")
 
 

@@ -1,7 +1,4 @@
 import json
-import os
-
-import pytest
 
 from conftest import template_text
 

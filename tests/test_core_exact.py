@@ -6,9 +6,8 @@ import math
 import pytest
 import yaml
 
-from ketadose.errors import KetadoseError
-
 from ketadose.dosing import pump_rate
+from ketadose.errors import KetadoseError, UnitError
 from ketadose.io.library import data_text, limit_library
 from ketadose.limits import Context, check, library_from_data
 from ketadose.units import parse_quantity
@@ -73,7 +72,7 @@ def test_library_refuses_duplicates_and_bad_units():
         library_from_data(raw)
     raw = yaml.safe_load(data_text("limits.yaml"))
     raw["limits"][0]["unit"] = "mg/fortnight"
-    with pytest.raises(Exception):
+    with pytest.raises(UnitError):
         library_from_data(raw)
 
 

@@ -5,11 +5,10 @@ import re
 
 import pytest
 import yaml
-
-from ketadose.rules import screening_rules
-
 from conftest import TEMPLATE_NAMES
 from test_plan import PATIENT
+
+from ketadose.rules import screening_rules
 
 IDS = [n[:-5] for n in TEMPLATE_NAMES]
 

@@ -11,16 +11,16 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings, strategies as st
-
+from conftest import budget
 from fhir_builder import bundle
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from ketadose.errors import KetadoseError
 from ketadose.io.fhir_in import from_fhir, tables
 from ketadose.io.library import vocabulary
 from ketadose.io.yamlsrc import load_text
 from ketadose.patient import build
-
-from conftest import budget
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "patient-fhir.json"

@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fuzz"))
 
-from harness import BASE_PATIENT, exercise_patient, exercise_regimen  # noqa: E402
+from conftest import TEMPLATE_NAMES, budget, template_data
+from harness import BASE_PATIENT, exercise_patient, exercise_regimen
 
-from conftest import TEMPLATE_NAMES, budget, template_data  # noqa: E402
-from ketadose.io.regimens import load_regimen  # noqa: E402
+from ketadose.io.regimens import load_regimen
 
 # CI runs a short, fixed-seed fuzz; KETADOSE_FUZZ_EXAMPLES and KETADOSE_FUZZ_SEED make it longer
 # or different (fuzz/README.md).
@@ -101,7 +101,7 @@ def _quantity_paths(doc):
         if isinstance(value, str) and value[:1].isdigit() and len(value) < 40:
             try:
                 parse_quantity(value)
-            except Exception:  # noqa: BLE001 - free text that starts with a digit
+            except Exception:
                 continue
             out.append(path)
     return out

@@ -8,9 +8,8 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fuzz"))
 
-import cli_harness  # noqa: E402
-
-from conftest import budget  # noqa: E402
+import cli_harness
+from conftest import budget
 
 RUNS = budget(int(os.environ.get("KETADOSE_FUZZ_CLI_RUNS", "120")))
 SEED = int(os.environ.get("KETADOSE_FUZZ_SEED", "20261125"))

@@ -28,17 +28,17 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fuzz"))
 
-from plan_properties import check_plan, render_all  # noqa: E402
+from conftest import budget, template_data
+from plan_properties import check_plan, render_all
 
-from conftest import budget, template_data  # noqa: E402
-from ketadose.errors import KetadoseError  # noqa: E402
-from ketadose.io.library import limit_library, vocabulary  # noqa: E402
-from ketadose.patient import build  # noqa: E402
-from ketadose.plan import make_plan  # noqa: E402
-from ketadose.rules import screening_rules  # noqa: E402
-from ketadose.screen import Context, run  # noqa: E402
-from ketadose.units import parse_quantity, parse_unit  # noqa: E402
-from ketadose.validate import validate  # noqa: E402
+from ketadose.errors import KetadoseError
+from ketadose.io.library import limit_library, vocabulary
+from ketadose.patient import build
+from ketadose.plan import make_plan
+from ketadose.rules import screening_rules
+from ketadose.screen import Context, run
+from ketadose.units import parse_quantity, parse_unit
+from ketadose.validate import validate
 
 EXAMPLES = budget(int(os.environ.get("KETADOSE_GATE_EXAMPLES", "120")))
 SRC = "generated test input (tests/test_gate_properties.py), not a clinical regimen"

@@ -10,7 +10,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import template_data
 
 SRC = "test input (tests/test_gate_reproducers.py), not a clinical regimen"
@@ -61,10 +60,9 @@ def test_mg_per_h_titration_is_held_to_the_per_kg_limit_of_a_25_kg_child(run):
     msg = next(w["message"] for w in data["warnings"] if w["rule"] == "KD-LIM-001")
     assert "per kg of actual weight (25 kg) 1 mg/kg/h" in msg
     # without the template's confirmation the same plan is refused (exit 1)
-    from ketadose.io.library import limit_library
+    from ketadose.io.library import limit_library, vocabulary
     from ketadose.io.regimens import load_regimen
     from ketadose.patient import build
-    from ketadose.io.library import vocabulary
     from ketadose.plan import make_plan
 
     regimen = load_regimen("crps-goldberg-2010")[1]

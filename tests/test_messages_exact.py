@@ -12,8 +12,16 @@ import yaml
 from ketadose.errors import UnitError
 from ketadose.io.library import data_text, limit_library
 from ketadose.limits import Context, check, library_from_data
-from ketadose.units import (ACCEPTED, OverTime, Quantity, display, format_number,
-                            format_quantity, parse_quantity, parse_unit)
+from ketadose.units import (
+    ACCEPTED,
+    OverTime,
+    Quantity,
+    display,
+    format_number,
+    format_quantity,
+    parse_quantity,
+    parse_unit,
+)
 
 
 def _raises(call, message):

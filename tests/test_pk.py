@@ -1,71 +1,143 @@
 """The PK engine against an independent ODE solution, published values and properties."""
 
+import json
 import math
 import subprocess
 import sys
-import json
 
 import numpy as np
 import pytest
+from conftest import budget
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
-from conftest import budget
 
-from ketadose.pk.engine import CENTRAL, DEPOT, ELIMINATED, Inputs, Solver, system_matrix
+from ketadose.pk.engine import CENTRAL, DEPOT, ELIMINATED, Inputs, Solver
 from ketadose.pk.models import MODELS, Params
 
 
-def ode(params, ka, inputs, times):
-    k = system_matrix(params, ka)
+# The ODE reference is written from the published constants (../shared/clinical/pk.md, table
+# section 1), not from the engine: its own compartment equations, its own unit conversions
+# (L/h -> L/min) and its own solver, so an error in the engine's micro-constants, its matrix or
+# its model transcription shows up as a disagreement.
+def domino_published(weight_kg):
+    # STANPUMP / stanpumpR (pk.md 1): V1 = 0.063 L/kg; k10 .438, k12 .592, k21 .247, k13 .590,
+    # k31 .0146 per min
+    return {"v1": 0.063 * weight_kg, "k10": 0.438, "k12": 0.592, "k21": 0.247,
+            "k13": 0.590, "k31": 0.0146}
 
-    def rate(t):
-        u = np.zeros(6)
-        for t0, t1, r, c in inputs.infusions:
+
+def herd_published(weight_kg):
+    # Herd 2007 abstract (PMID 17564643): V1 38.7 L, V2 102 L, CL 90 L/h, Q 215 L/h per 70 kg;
+    # volumes x (W/70), clearances x (W/70)^0.75
+    s = weight_kg / 70
+    v1, v2 = 38.7 * s, 102 * s
+    cl, q = 90 / 60 * s ** 0.75, 215 / 60 * s ** 0.75
+    return {"v1": v1, "k10": cl / v1, "k12": q / v1, "k21": q / v2, "k13": 0.0, "k31": 0.0}
+
+
+def kamp_opentiva(weight_kg):
+    # opentiva "Klamp" (pk.md 1, UNVERIFIED transcription): V1 25 L, k10 .056, k12 .1073,
+    # k21 .0479, k13 .0527, k31 .00839 per min at 70 kg; rate constants x (W/70)^-0.25
+    s = weight_kg / 70
+    c = s ** -0.25
+    return {"v1": 25 * s, "k10": 0.056 * c, "k12": 0.1073 * c, "k21": 0.0479 * c,
+            "k13": 0.0527 * c, "k31": 0.00839 * c}
+
+
+def reference_rhs(m, ka, infusion_rate):
+    """dA/dt for amounts [depot, central, peripheral 2, peripheral 3, metabolite, eliminated]
+    (mg), written out compartment by compartment."""
+    fm, kme = m.get("fm"), m.get("kme")
+
+    def rhs(_t, a, rates):
+        depot, central, p2, p3, met, _gone = a
+        absorbed = ka * depot if ka else 0.0
+        eliminated = m["k10"] * central
+        return np.array([
+            -absorbed + rates[0],
+            absorbed - eliminated - m["k12"] * central + m["k21"] * p2
+            - m["k13"] * central + m["k31"] * p3 + rates[1],
+            m["k12"] * central - m["k21"] * p2,
+            m["k13"] * central - m["k31"] * p3,
+            (fm * eliminated - kme * met) if fm is not None else 0.0,
+            eliminated,
+        ])
+
+    return rhs
+
+
+def ode(m, ka, infusions, impulses, times):
+    """Amounts at `times` from an explicit-equation ODE (LSODA, tight tolerances), restarted at
+    every infusion edge and dose (where the right-hand side is discontinuous)."""
+    def rates(t):
+        r = [0.0, 0.0]
+        for t0, t1, rate, where in infusions:
             if t0 <= t < t1:
-                u[c] += r
-        return u
+                r[where] += rate
+        return r
 
+    rhs = reference_rhs(m, ka, rates)
+    edges = sorted({0.0, *[e for t0, t1, _r, _w in infusions for e in (t0, t1)],
+                    *[t for t, _mg, _w in impulses], float(times[-1])})
     x = np.zeros(6)
-    out = []
-    edges = sorted({0.0, *[e for a, b, _r, _c in inputs.infusions for e in (a, b)],
-                    *[t for t, _m, _c in inputs.impulses], float(times[-1])})
     results = {}
     for a, b in zip(edges, edges[1:]):
-        for t, mg, c in inputs.impulses:
+        for t, mg, where in impulses:
             if t == a:
-                x[c] += mg
-        pts = [t for t in times if a <= t <= b]
-        sol = solve_ivp(lambda t, y: k @ y + rate(a), (a, b), x, t_eval=pts or None,
+                x[where] += mg
+        r = rates(a)
+        sol = solve_ivp(lambda t, y, r=r: rhs(t, y, r), (a, b), x, dense_output=True,
                         rtol=1e-11, atol=1e-13, method="LSODA")
-        for t, y in zip(sol.t, sol.y.T):
-            results[t] = y
-        x = solve_ivp(lambda t, y: k @ y + rate(a), (a, b), x, rtol=1e-11, atol=1e-13,
-                      method="LSODA").y[:, -1]
-    return np.array([results[t] for t in times])
+        for t in times:
+            if a <= t <= b:
+                results[float(t)] = sol.sol(t)
+        x = sol.y[:, -1]
+    return np.array([results[float(t)] for t in times])
 
 
 DOMINO = MODELS["domino-1984"].params(70)
 TIMES = np.array([0.5, 1.0, 5.0, 30.0, 60.0, 239.0, 240.0, 241.0, 300.0, 600.0, 1440.0])
 
 
-@pytest.mark.parametrize("name, params, ka, inputs", [
-    ("iv infusion", DOMINO, None, Inputs(((0.0, 240.0, 25 / 60, CENTRAL),))),
-    ("bolus as 1-min infusion", DOMINO, None, Inputs(((0.0, 1.0, 24.5, CENTRAL),))),
-    ("two compartments", MODELS["herd-2007"].params(70), None, Inputs(((10.0, 250.0, 0.3, CENTRAL),))),
-    ("sc absorption", DOMINO, math.log(2) / 20, Inputs(((0.0, 1440.0, 100 / 1440 * 0.9, DEPOT),))),
-    ("oral doses", MODELS["kamp-2020-opentiva"].params(80), math.log(2) / 59,
-     Inputs((), ((0.0, 7.0, DEPOT), (480.0, 7.0, DEPOT)))),
-    ("metabolite", Params(4.4, 0.4, 0.5, 0.25, fm=0.8, vm_l=50.0, kme=0.02), None,
-     Inputs(((0.0, 120.0, 0.5, CENTRAL),))),
+# index 0 of an infusion/impulse target is the depot, 1 the central compartment
+@pytest.mark.parametrize("name, model, weight, reference, ka, infusions, impulses", [
+    ("iv infusion", "domino-1984", 70, domino_published(70), None,
+     ((0.0, 240.0, 25 / 60, 1),), ()),
+    ("bolus as 1-min infusion", "domino-1984", 70, domino_published(70), None,
+     ((0.0, 1.0, 24.5, 1),), ()),
+    ("two compartments", "herd-2007", 70, herd_published(70), None,
+     ((10.0, 250.0, 0.3, 1),), ()),
+    ("two compartments, 95 kg", "herd-2007", 95, herd_published(95), None,
+     ((0.0, 600.0, 0.5, 1),), ()),
+    ("sc absorption", "domino-1984", 70, domino_published(70), math.log(2) / 20,
+     ((0.0, 1440.0, 100 / 1440 * 0.9, 0),), ()),
+    ("oral doses", "kamp-2020-opentiva", 80, kamp_opentiva(80), math.log(2) / 59,
+     (), ((0.0, 7.0, 0), (480.0, 7.0, 0))),
 ])
-def test_engine_matches_an_ode_solver(name, params, ka, inputs):
-    exact = Solver(params, ka).run(inputs, TIMES)
-    ref = ode(params, ka, inputs, TIMES)
-    for col in (CENTRAL, ELIMINATED, 4):
-        scale = np.abs(ref[:, col]).max()
-        if scale > 0:
-            assert np.allclose(exact[:, col], ref[:, col], rtol=1e-6, atol=scale * 1e-9), name
+def test_engine_matches_an_ode_solver(name, model, weight, reference, ka, infusions, impulses):
+    where = {0: DEPOT, 1: CENTRAL}
+    inputs = Inputs(tuple((a, b, r, where[w]) for a, b, r, w in infusions),
+                    tuple((t, mg, where[w]) for t, mg, w in impulses))
+    exact = Solver(MODELS[model].params(weight), ka).run(inputs, TIMES)
+    ref = ode(reference, ka, infusions, impulses, TIMES)
+    assert MODELS[model].params(weight).v1_l == pytest.approx(reference["v1"], rel=1e-12)
+    for col, ref_col in ((CENTRAL, 1), (ELIMINATED, 5)):
+        scale = np.abs(ref[:, ref_col]).max()
+        assert scale > 0, name
+        assert np.allclose(exact[:, col], ref[:, ref_col], rtol=1e-6, atol=scale * 1e-9), name
+
+
+def test_metabolite_matches_an_ode_solver():
+    # the engine's metabolite compartment: fm of ketamine's elimination forms it, kme clears it
+    m = {"v1": 4.4, "k10": 0.4, "k12": 0.5, "k21": 0.25, "k13": 0.0, "k31": 0.0,
+         "fm": 0.8, "kme": 0.02}
+    params = Params(4.4, 0.4, 0.5, 0.25, fm=0.8, vm_l=50.0, kme=0.02)
+    exact = Solver(params).run(Inputs(((0.0, 120.0, 0.5, CENTRAL),)), TIMES)
+    ref = ode(m, None, ((0.0, 120.0, 0.5, 1),), (), TIMES)
+    for col, ref_col in ((CENTRAL, 1), (4, 4), (ELIMINATED, 5)):
+        scale = np.abs(ref[:, ref_col]).max()
+        assert np.allclose(exact[:, col], ref[:, ref_col], rtol=1e-6, atol=scale * 1e-9)
 
 
 def test_domino_steady_state_per_mg_h_matches_pk_notes():
@@ -107,7 +179,6 @@ def test_linearity(rate, start, length, k):
 @given(rates, starts, lengths, rates, starts, lengths)
 def test_superposition(r1, s1, l1, r2, s2, l2):
     a = (s1, s1 + l1, r1, CENTRAL)
-    b = (s2, s2 + l2, r2, CENTRAL)
     solver = Solver(DOMINO, math.log(2) / 30)
     both = solver.run(Inputs((a, (s2, s2 + l2, r2, DEPOT))), GRID)
     sum_ = solver.run(Inputs((a,)), GRID) + solver.run(Inputs(((s2, s2 + l2, r2, DEPOT),)), GRID)
@@ -178,8 +249,8 @@ def test_wrong_drug_model_warns(run):
 def test_table_chart_fits_80_columns(run):
     r = run("simulate", "crps-schwartzman-2009", *PATIENT)
     assert r.exit_code == 0
-    chart = [l for l in r.stdout.splitlines() if "|" in l and l.strip()[0].isdigit()]
-    assert chart and max(len(l) for l in chart) <= 80
+    chart = [ln for ln in r.stdout.splitlines() if "|" in ln and ln.strip()[0].isdigit()]
+    assert chart and max(len(ln) for ln in chart) <= 80
 
 
 def test_plot_svg(run, tmp_path):

@@ -7,6 +7,7 @@ import math
 
 import pytest
 import yaml
+from conftest import TEMPLATE_NAMES, budget, template_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,8 +17,6 @@ from ketadose.io.regimens import load_regimen
 from ketadose.patient import build
 from ketadose.plan import make_plan
 from ketadose.units import parse_quantity
-
-from conftest import budget, TEMPLATE_NAMES, template_text
 
 IDS = [n[:-5] for n in TEMPLATE_NAMES]
 

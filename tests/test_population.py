@@ -19,8 +19,14 @@ from ketadose.output_schemas import SCHEMAS
 from ketadose.pk.batch import BatchSolver, SystemBatchSolver
 from ketadose.pk.engine import CENTRAL, DEPOT, Inputs
 from ketadose.pk.popmodels import POPULATION_MODELS, SYSTEM_MODELS, omega2, system_matrices
-from ketadose.pk.population import (PERCENTILES, _Summary, draw_etas, patients,
-                                    percentiles_over_patients, simulate_population)
+from ketadose.pk.population import (
+    PERCENTILES,
+    _Summary,
+    draw_etas,
+    patients,
+    percentiles_over_patients,
+    simulate_population,
+)
 from ketadose.pk.simulate import simulate
 from ketadose.plan import make_plan
 
@@ -330,8 +336,8 @@ def test_population_through_the_installed_command_and_a_pipe():
 def test_population_text_charts_fit_80_columns(run):
     r = run("simulate", "crps-sigtermans-2009", *PATIENT, "--population", "30",
             "--resolution", "30 min")
-    chart = [l for l in r.stdout.splitlines() if "|" in l and l.strip()[:1].isdigit()]
-    assert len(chart) >= 28 and max(len(l) for l in chart) <= 80
+    chart = [ln for ln in r.stdout.splitlines() if "|" in ln and ln.strip()[:1].isdigit()]
+    assert len(chart) >= 28 and max(len(ln) for ln in chart) <= 80
 
 
 @pytest.mark.parametrize("extra", [(), ("--population", "20")])
@@ -390,7 +396,7 @@ def test_system_model_matches_an_ode_of_the_published_equations(oral):
     got_k, got_m = np.concatenate(ks, axis=1), np.concatenate(ms, axis=1)
     typical = {name: s.value for name, s in pop.typical.items()}
     for i in range(n):
-        def ind(name):
+        def ind(name, i=i):
             return typical[name] * math.exp(eta[name][i])
         p = {"vc": ind("vc"), "vp1": ind("vp1"), "vh": ind("vh"), "kel": ind("kel"),
              "vcn": ind("vcn"), "cln": ind("cln"), "ka": ind("ka_po"),

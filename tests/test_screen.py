@@ -4,9 +4,9 @@ import copy
 import datetime as dt
 
 import pytest
+from conftest import budget
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from conftest import budget
 
 from ketadose.io.library import vocabulary
 from ketadose.io.regimens import load_regimen

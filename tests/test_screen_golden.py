@@ -13,6 +13,7 @@ import datetime as dt
 
 from conftest import assert_approved
 from test_screen import BASE, CASES, TODAY, patient
+
 from ketadose.io.library import vocabulary
 from ketadose.io.regimens import load_regimen
 from ketadose.rules import screening_rules

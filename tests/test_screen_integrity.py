@@ -10,14 +10,15 @@ import sys
 
 import pytest
 import yaml
+from conftest import budget
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from conftest import budget
-
 from test_screen import BASE, TODAY, patient, screen
+
 from ketadose.io.library import vocabulary
 from ketadose.rules import screening_rules
-from ketadose.screen import STATUSES, Context, run as run_screen
+from ketadose.screen import STATUSES, Context
+from ketadose.screen import run as run_screen
 
 FLAGS = ["--weight", "70", "--sex", "male", "--age", "45", "--bp", "120/80", "--heart-rate", "70",
          "--no-conditions", "--no-medications", "--no-previous-courses"]

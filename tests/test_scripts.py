@@ -6,10 +6,9 @@ import os
 import jsonschema
 import pytest
 import yaml
+from test_plan import PATIENT
 
 from ketadose.output_schemas import SCHEMAS
-
-from test_plan import PATIENT
 
 CSV_HEADER = ("id,age,sex,weight,height,pregnant,breastfeeding,blood_pressure,heart_rate,conditions,"
               "medications,allergies,alt,alt_uln,previous_courses\n")
@@ -36,7 +35,7 @@ def jsonl_and_csv(tmp_path, n=30):
 
 
 def lines(text):
-    return [json.loads(l) for l in text.splitlines() if l.strip()]
+    return [json.loads(ln) for ln in text.splitlines() if ln.strip()]
 
 
 def test_jsonl_and_csv_give_identical_plans(run, tmp_path):

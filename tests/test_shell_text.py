@@ -10,7 +10,6 @@ import re
 
 import pytest
 import yaml
-
 from conftest import template_data
 from test_shell_boundary import EXAMPLE, ketadose, one_line_error, run_in_pty
 
@@ -194,9 +193,9 @@ def test_verify_malformed_audit_blocks_are_input_errors(saved, change):
 
 def test_verify_recomputes_through_the_core_not_the_cli(saved, monkeypatch):
     """The recomputation must not run a command (it once captured the command's stdout)."""
-    import ketadose.commands.plan as plan_cmd
     from click.testing import CliRunner
 
+    import ketadose.commands.plan as plan_cmd
     from ketadose.cli import cli
 
     out = saved()

@@ -4,11 +4,10 @@ import math
 import re
 
 import pytest
+from conftest import TEMPLATE_NAMES
 
 from ketadose.io.regimens import catalogue, load_regimen
 from ketadose.units import OverTime
-
-from conftest import TEMPLATE_NAMES
 
 
 def reg(rid):

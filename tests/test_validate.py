@@ -1,6 +1,6 @@
-import math
 
 import pytest
+from conftest import budget, template_data, template_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -8,8 +8,6 @@ from ketadose.io.library import limit_library
 from ketadose.io.yamlsrc import load_text
 from ketadose.units import format_number
 from ketadose.validate import validate
-
-from conftest import budget, template_data, template_text
 
 
 def findings_of(data):

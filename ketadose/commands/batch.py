@@ -4,11 +4,9 @@ on; the exit code is the worst of all records (2 > 1 > 0)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 
-from ketadose import __version__
 from ketadose.errors import KetadoseError
 from ketadose.gate import GateError
 from ketadose.io.batch import RecordError, open_records, records

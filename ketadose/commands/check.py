@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ketadose.render.diag import emit
-
 from ketadose import __version__
 from ketadose.errors import KetadoseError
 from ketadose.io.patients import load_patient
 from ketadose.io.regimens import load_regimen
 from ketadose.render.data import to_json, to_yaml
+from ketadose.render.diag import emit
 from ketadose.render.documents.screen import screen_data
 from ketadose.rules import screening_rules
 from ketadose.screen import Context, run
-
 
 MIN_REASON = 10  # printable characters, spaces not counted
 

@@ -3,7 +3,6 @@ the FHIR resource behind each field, so that a clinician can check the mapping."
 
 from __future__ import annotations
 
-
 from ketadose.errors import KetadoseError
 from ketadose.io.files import read_bytes
 from ketadose.io.yamlsrc import decode, load_text

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import re
 
-
-from ketadose.render.diag import emit
-
 from ketadose.describe import evidence_summary, phase_dose, phase_duration, schedule_summary
 from ketadose.errors import KetadoseError
 from ketadose.io.regimens import catalogue, check_source, load_regimen
 from ketadose.regimen_format import ID_PATTERN
 from ketadose.render.data import plain, to_json, to_yaml
+from ketadose.render.diag import emit
 
 
 def _evidence(regimen):

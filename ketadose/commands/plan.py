@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
-
-from ketadose.render.diag import emit
 
 from ketadose import __version__
 from ketadose.commands.check import override_reason, screen_for
-from ketadose.render.documents.screen import screen_data
-from ketadose.render.screen import render_screen
 from ketadose.io.library import limit_library
 from ketadose.io.patients import load_patient
 from ketadose.io.regimens import load_regimen
 from ketadose.plan import make_plan
 from ketadose.render.data import to_csv, to_json, to_yaml
-from ketadose.render.diag import note
+from ketadose.render.diag import emit, note
+from ketadose.render.documents.screen import screen_data
+from ketadose.render.screen import render_screen
 
 CSV_COLUMNS = ("day", "session", "phase", "kind", "conditional", "rate_mg_per_h",
                "rate_mg_per_h_max", "rate_per_kg_per_h", "rate_ml_per_h", "rounding_error_mg_per_h",
@@ -193,7 +190,7 @@ def _chart(plan):
         return None
     try:
         res = simulate(plan, None, 10.0)
-    except Exception:  # noqa: BLE001 - a chart is optional on the printed plan
+    except Exception:
         return None
     return svg_chart(res.t_h, res.ketamine, f"{res.model.name}, {plan.weight.actual_kg:g} kg "
                      "(the maximum case; bands are a synthesis, not a source)")

@@ -6,6 +6,7 @@ assumed entry ("marks"), so a clinician sees them next to the numbers.
 
 from __future__ import annotations
 
+import math
 
 from ketadose import __version__
 from ketadose.errors import KetadoseError
@@ -246,7 +247,7 @@ def compare_rows(plans, n, seed, model=None) -> list:
     from ketadose.pk.population import simulate_population
 
     rows, first = [], None
-    for src, plan in plans:
+    for _src, plan in plans:
         row = {"id": plan.regimen.id, "drug": plan.regimen.drug, "route": plan.regimen.route,
                "model": None, "model_status": None, "n": n, "seed": seed,
                "peak_ng_per_ml": None, "course_auc_ng_h_per_ml": None, "thresholds": [],

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-
-from ketadose.render.diag import emit, emit_line
-
 from ketadose.io.library import limit_library
 from ketadose.render.data import plain, to_json, to_yaml
+from ketadose.render.diag import emit, emit_line
 
 
 def _bound(value, inclusive=False, direction="max") -> str:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from ketadose.render.diag import emit, emit_line
-
 from ketadose import __version__
 from ketadose.errors import KetadoseError
 from ketadose.io.library import limit_library
@@ -13,6 +11,7 @@ from ketadose.io.patients import load_patient
 from ketadose.io.regimens import load_regimen
 from ketadose.plan import make_plan
 from ketadose.render.data import to_csv, to_json, to_yaml
+from ketadose.render.diag import emit, emit_line
 
 
 def _plan(dirs, ref, patient):

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-
-from ketadose.render.diag import emit, emit_line
-
 from ketadose.errors import KetadoseError
 from ketadose.findings import Finding
 from ketadose.io.library import limit_library
 from ketadose.io.regimens import resolve
 from ketadose.render.data import to_json
-from ketadose.render.diag import quiet
+from ketadose.render.diag import emit, emit_line, quiet
 from ketadose.render.text import github_data, github_property, terminal_safe
 from ketadose.validate import validate
 

@@ -189,8 +189,8 @@ def run_verify(dirs, path, fmt) -> int:
 
 def _recompute(audit: _Audit, src) -> dict:
     """The same document recomputed by the core from the recorded inputs."""
-    from ketadose.io.regimens import check_source
     from ketadose.io.patients import patient_from_data
+    from ketadose.io.regimens import check_source
 
     patient, patient_data = patient_from_data(dict(audit.patient), f"{audit.name}: audit patient")
     override = audit.opt("override", str)

@@ -39,7 +39,7 @@ MED_STOPPED = {"MedicationStatement": ("completed", "stopped"),
 MED_VOID = ("entered-in-error", "not-taken", "cancelled")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tables() -> dict:
     import yaml
 
@@ -645,7 +645,7 @@ _SEVERITY_RANK = ("mild", "moderate", "severe")
 def _reaction(res) -> dict:
     """Reaction type and the worst severity an AllergyIntolerance records (FHIR type, and
     reaction.severity mild|moderate|severe); anaphylaxis when a manifestation's text says so."""
-    out = {}
+    out: dict[str, str | None] = {}
     reactions = [r for r in res.get("reaction") or () if isinstance(r, dict)]
     texts = " ".join(_text(m) for r in reactions for m in r.get("manifestation") or ()).lower()
     if "anaphyla" in texts:
@@ -677,7 +677,7 @@ def _medicine_names(concept, table, vocab) -> list:
                                     f"({entry['source']})")]
     texts = [t for t in [concept.get("text") if isinstance(concept, dict) else None]
              + [c.get("display") for c in _codings(concept)] if isinstance(t, str)]
-    found = []
+    found: list = []
     for text in texts:
         words = re.findall(r"[a-z][a-z'\-]*", text.lower())
         for n in range(3, 0, -1):  # longest phrase first ("st johns wort")
@@ -702,7 +702,7 @@ def _norm(text) -> str:
     return re.sub(r"[^a-z0-9]+", " ", str(text).lower()).strip()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _condition_texts() -> dict:
     """Normalised condition id and label -> vocabulary id."""
     out = {}

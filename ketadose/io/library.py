@@ -23,7 +23,7 @@ def data_text(name: str) -> str:
         return fh.read()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def limit_library() -> LimitLibrary:
     # Shipped, trusted data: safe loading is enough here; user files go through yamlsrc.
     return library_from_data(yaml.load(data_text("limits.yaml"), Loader=_SAFE))
@@ -33,7 +33,7 @@ def sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def vocabulary():
     from ketadose.patient import Vocabulary
 

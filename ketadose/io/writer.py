@@ -202,7 +202,7 @@ class AtomicFile(_Stream):
         self.what = what
         self.target = check_target(path, force, what)
         folder = os.path.dirname(os.path.abspath(self.target))
-        self.tmp = None
+        self.tmp: str | None = None
         for _attempt in range(20):
             tmp = os.path.join(folder, f".ketadose-{secrets.token_hex(6)}.tmp")
             try:
@@ -244,17 +244,20 @@ class AtomicFile(_Stream):
         self.done = True
 
     def _place(self) -> None:
+        tmp = self.tmp
+        if tmp is None:  # pragma: no cover - _place runs once, before the name is cleared
+            raise RuntimeError("atomic writer: the temporary file is gone")
         if self.force:
             # regular files only, even if something changed since check_target
             check_target(self.target, True, self.what)
             try:
-                os.replace(self.tmp, self.target)
+                os.replace(tmp, self.target)
             except OSError as exc:
                 raise self._error(exc) from None
             self.tmp = None
             return
         try:
-            os.link(self.tmp, self.target)
+            os.link(tmp, self.target)
         except FileExistsError:
             raise OutputError("exists (created while ketadose was writing); use --force to "
                               "overwrite it", self.path) from None
@@ -262,11 +265,11 @@ class AtomicFile(_Stream):
             if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
                                  errno.EMLINK):
                 raise self._error(exc) from None
-            self._copy_exclusive()  # a file system without hard links
-        os.unlink(self.tmp)
+            self._copy_exclusive(tmp)  # a file system without hard links
+        os.unlink(tmp)
         self.tmp = None
 
-    def _copy_exclusive(self) -> None:
+    def _copy_exclusive(self, tmp: str) -> None:
         try:
             fd = os.open(self.target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
@@ -274,7 +277,7 @@ class AtomicFile(_Stream):
         except OSError as exc:
             raise self._error(exc) from None
         try:
-            with open(self.tmp, "rb") as src, os.fdopen(fd, "wb") as dst:
+            with open(tmp, "rb") as src, os.fdopen(fd, "wb") as dst:
                 while chunk := src.read(_CHUNK):
                     dst.write(chunk)
                 dst.flush()

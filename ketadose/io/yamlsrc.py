@@ -80,17 +80,25 @@ class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
         _Resolver.__init__(self)
 
 
+_CLoader: type | None = None  # libyaml's loader where PyYAML was built with it
 if getattr(yaml, "__with_libyaml__", False):
-    from yaml.cyaml import CParser
+    from yaml._yaml import CParser  # what yaml.cyaml re-exports
 
-    class _CLoader(CParser, _Resolver):
+    class _LibyamlLoader(CParser, _Resolver):
         """libyaml's parser and composer with our YAML 1.2 resolver (about 10x faster)."""
 
         def __init__(self, stream):
             CParser.__init__(self, stream)
             _Resolver.__init__(self)
-else:  # pragma: no cover - PyYAML built without libyaml
-    _CLoader = None
+
+    _CLoader = _LibyamlLoader
+
+
+def _at(name: str, mark) -> str:
+    """file:line:col of a YAML mark (1-based); the file's start where the parser gave none."""
+    if mark is None:  # pragma: no cover - PyYAML's events and errors carry their mark
+        return f"{name}:1:1"
+    return f"{name}:{mark.line + 1}:{mark.column + 1}"
 
 
 def _check_depth(text: str, name: str) -> None:
@@ -105,16 +113,14 @@ def _check_depth(text: str, name: str) -> None:
             tag = getattr(event, "tag", None)
             if tag is not None and not isinstance(event, (yaml.DocumentStartEvent,
                                                           yaml.DocumentEndEvent)):
-                mark = event.start_mark
                 raise KetadoseError(f"explicit tag {tag.replace(_STD, '!!')!r} is not allowed; "
                                     "write the plain value (true/false, a number, text)",
-                                    f"{name}:{mark.line + 1}:{mark.column + 1}")
+                                    _at(name, event.start_mark))
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    mark = event.start_mark
                     raise KetadoseError(f"nesting deeper than {MAX_DEPTH} levels",
-                                        f"{name}:{mark.line + 1}:{mark.column + 1}")
+                                        _at(name, event.start_mark))
             elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
                 depth -= 1
     finally:
@@ -136,7 +142,7 @@ def decode(raw: bytes, name: str) -> str:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise KetadoseError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", f"{name}:{line}:{col}")
+        raise KetadoseError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", f"{name}:{line}:{col}") from None
     if "\x00" in text:
         raise KetadoseError("file contains NUL bytes; is it a binary file?", f"{name}:1:1")
     bidi = _BIDI.search(text)

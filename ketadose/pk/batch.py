@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ketadose.pk.engine import CENTRAL, DEPOT
+from ketadose.pk.engine import DEPOT
 
 # Sub-interval over which a time-varying metabolite clearance is held constant (minutes).
 DRIFT_STEP_MIN = 15.0

@@ -91,12 +91,11 @@ class Solver:
             for t0, t1, rate, c in inputs.infusions:
                 if t0 <= a and (b is not None and b <= t1):
                     u[pos[c]] += rate
-            last = b is None
             lo = np.searchsorted(times, a, side="left")
-            hi = len(times) if last else np.searchsorted(times, b, side="left")
+            hi = len(times) if b is None else np.searchsorted(times, b, side="left")
             if hi > lo:
                 states = self._propagate(x, u, times[lo:hi] - a)
                 out[lo:hi][:, self.used] = states
-            if not last:
+            if b is not None:
                 x = self._propagate(x, u, np.array([b - a]))[0]
         return out

@@ -72,7 +72,7 @@ def _herd(w):
 def _kamp(w):
     # opentiva "Klamp" 3-compartment transcription at 70 kg (UNVERIFIED); scaled like Herd
     s = w / 70.0
-    v1, v2, v3 = 25.0 * s, 56.0 * s, 157.0 * s
+    v1 = 25.0 * s  # V2 56 and V3 157 L enter only through k12/k21 and k13/k31
     k10, k12, k21, k13, k31 = 0.056, 0.1073, 0.0479, 0.0527, 0.00839
     c = s ** 0.75 / s  # clearances scale ^0.75, volumes ^1: rate constants scale ^-0.25
     return Params(v1, k10 * c, k12 * c, k21 * c, k13 * c, k31 * c)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from ketadose.pk.models import CODE, UNVERIFIED, VERIFIED
+from ketadose.pk.models import CODE, VERIFIED
 
 ASSUMPTION = "ASSUMPTION"
 

@@ -20,8 +20,13 @@ from ketadose.errors import KetadoseError
 from ketadose.pk.batch import BatchSolver, Patients, SystemBatchSolver
 from ketadose.pk.engine import CENTRAL, DEPOT, Inputs
 from ketadose.pk.models import BANDS, MODELS, ROUTE_DEFAULTS, THRESHOLDS
-from ketadose.pk.popmodels import (CV_CONVENTION, POPULATION_MODELS, SystemPopulationModel, omega2,
-                                   system_matrices)
+from ketadose.pk.popmodels import (
+    CV_CONVENTION,
+    POPULATION_MODELS,
+    SystemPopulationModel,
+    omega2,
+    system_matrices,
+)
 from ketadose.pk.schedule import inputs_for
 
 PERCENTILES = (5, 25, 50, 75, 95)
@@ -265,6 +270,7 @@ def simulate_population(plan, model_id=None, n=1000, seed=1, resolution_min=1.0,
     levels = [lv for _name, lv, _src in THRESHOLDS[regimen.drug]]
     met = pop.metabolite is not None
     summary = _Summary(n, day_edges, levels, met)
+    solver: SystemBatchSolver | BatchSolver
     if system:
         typ = {k: v.value for k, v in pop.typical.items()}
         eta = draw_etas(pop, n, seed, scale)

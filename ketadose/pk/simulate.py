@@ -12,7 +12,6 @@ from ketadose.pk.models import DEFAULT_MODEL, MODELS, ROUTE_DEFAULTS, THRESHOLDS
 from ketadose.pk.popmodels import POPULATION_MODELS
 from ketadose.pk.schedule import inputs_for
 
-
 MAX_POINTS = 1_000_000  # a resource bound on the output series (about 50 MB in memory)
 
 

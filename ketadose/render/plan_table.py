@@ -6,9 +6,9 @@ import datetime as dt
 import math
 import re
 
-from ketadose.render.screen import render_screen
 from ketadose.describe import hours_text
 from ketadose.render.marks import caption, short
+from ketadose.render.screen import render_screen
 from ketadose.render.table import SEVERITY_STYLE, console, line, styled, table
 from ketadose.units import Quantity, parse_unit
 

@@ -9,8 +9,8 @@ or Missing(question) when it needs a field the record does not answer.
 from __future__ import annotations
 
 from ketadose.findings import Finding
-from ketadose.rules import rule
 from ketadose.limits import at_or_above
+from ketadose.rules import rule
 from ketadose.screen import Missing, needs
 from ketadose.text import printable
 

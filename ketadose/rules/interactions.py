@@ -66,7 +66,7 @@ class Taking(list):
         return (med.name + (" (regimen adjunct)" if med.adjunct else "")
                 + (f" ({note})" if note else ""))
 
-    def only(self, med) -> "Taking":
+    def only(self, med) -> Taking:
         return Taking([(med, self.notes.get(id(med)), med.name not in self.unknown)])
 
 

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from ketadose.serve.auth import Unauthorized
+from ketadose.serve.auth import Unauthorized, Verifier
 from ketadose.serve.hooks import SERVICES, BadRequest, Settings, answer, discovery
 
 MAX_BODY = 1 << 20  # 1 MiB
@@ -25,7 +25,7 @@ MAX_BODY = 1 << 20  # 1 MiB
 @dataclass
 class Config:
     public_url: str  # the base URL the EHR calls (JWT audience), e.g. https://cds.clinic.example
-    verifier: object = None  # serve.auth.Verifier; None only with --no-auth (loopback)
+    verifier: Verifier | None = None  # serve.auth.Verifier; None only with --no-auth (loopback)
     audit_log: str = "ketadose-cds-feedback.jsonl"
     cors_origins: tuple = ()
     settings: Settings = field(default_factory=Settings)

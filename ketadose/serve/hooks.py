@@ -160,7 +160,8 @@ def _ketamine_text(text: str) -> bool:
 
 
 def _card(summary, indicator, source, detail, rule, override=False, suggestions=None) -> dict:
-    from ketadose.render.explain import card_source, summary as short
+    from ketadose.render.explain import card_source
+    from ketadose.render.explain import summary as short
 
     card = {"uuid": str(uuid.uuid4()), "summary": short(summary), "indicator": indicator,
             "source": {k: v for k, v in card_source(source).items() if k in ("label", "url")},
