@@ -9,7 +9,7 @@ import datetime as dt
 from plan_properties import PropertyViolation, check_plan, render_all  # noqa: F401 (re-exported)
 
 from ketadose.errors import KetadoseError
-from ketadose.io.library import limit_library, vocabulary
+from ketadose.io.library import limit_library, thresholds, vocabulary
 from ketadose.io.yamlsrc import load_text
 from ketadose.patient import build
 from ketadose.plan import make_plan
@@ -45,7 +45,7 @@ def exercise_regimen(text: str, simulate: bool = True) -> str:
     for weight in ("40 kg", "72 kg", "140 kg"):
         patient, errors = build({**BASE_PATIENT, "weight": weight}, vocabulary())
         assert patient is not None, errors
-        screen = run(patient, Context(regimen, TODAY), screening_rules())
+        screen = run(patient, Context(regimen, TODAY, thresholds=thresholds()), screening_rules())
         try:
             plan = make_plan(regimen, patient, library, regimen_findings=findings)
         except KetadoseError:
@@ -73,7 +73,7 @@ def exercise_patient(text: str, regimen) -> str:
     patient, errors = build(doc.data, vocabulary())
     if patient is None:
         return "invalid"
-    screen = run(patient, Context(regimen, TODAY), screening_rules())
+    screen = run(patient, Context(regimen, TODAY, thresholds=thresholds()), screening_rules())
     try:
         plan = make_plan(regimen, patient, limit_library())
     except KetadoseError:

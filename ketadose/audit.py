@@ -17,13 +17,15 @@ def canonical_hash(data) -> str:
 
 
 def audit_block(src, patient_data, options: dict, limits_version: str, vocabulary_version: str,
-                reproducible: bool, now: dt.datetime | None = None) -> dict:
+                reproducible: bool, now: dt.datetime | None = None, *,
+                thresholds_version: str) -> dict:
     block = {
         "ketadose_version": __version__,
         "regimen_sha256": src.sha256 if src else None,
         "regimen_file": src.name if src else None,
         "regimen_id": src.doc.data.get("id") if src else None,
         "limits_version": limits_version,
+        "thresholds_version": thresholds_version,  # the screening rules' clinical thresholds
         "vocabulary_version": vocabulary_version,
         "patient_sha256": canonical_hash(patient_data),
         "inputs": {"patient": patient_data, "options": options},

@@ -17,6 +17,7 @@ from ketadose.findings import SCREEN_SEVERITIES
 
 if TYPE_CHECKING:
     from ketadose.regimen import Regimen
+    from ketadose.thresholds import Thresholds
 
 STATUSES = ("contraindicated", "incomplete", "caution", "clear")
 BLOCKING = ("absolute", "relative")
@@ -50,6 +51,15 @@ class Context:
     regimen: Regimen | None = None
     today: dt.date = field(default_factory=dt.date.today)
     vocabulary: Any = None  # patient.Vocabulary: the regimen's adjuncts are screened with it
+    # The clinical thresholds (versioned data, ketadose.io.library.thresholds); the rules that
+    # compare a number refuse to run without them rather than assume one.
+    thresholds: Thresholds | None = None
+
+    @property
+    def th(self) -> Thresholds:
+        if self.thresholds is None:
+            raise ValueError("screening needs the clinical thresholds: Context(thresholds=...)")
+        return self.thresholds
 
     @property
     def route(self):
@@ -65,8 +75,8 @@ class Context:
         if r is None:
             return None
         if r.pattern == "continuous":
-            return (r.session_hours() or 0) > 72
-        return r.days > 3
+            return self.th.fires("prolonged-infusion-hours", r.session_hours() or 0)
+        return self.th.fires("prolonged-course-days", r.days)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import yaml
 
 from ketadose.dosing import Step, _capped, _titration_max, dosing_weight, pump_rate, weight_findings
 from ketadose.errors import KetadoseError
-from ketadose.io.library import data_text, limit_library, vocabulary
+from ketadose.io.library import data_text, limit_library, thresholds, vocabulary
 from ketadose.io.regimens import load_regimen
 from ketadose.limits import _TOL, Context, above, at_or_above, check, library_from_data
 from ketadose.patient import build
@@ -180,7 +180,7 @@ def test_screen_records_every_rule_with_its_outcome():
 
     _src, regimen, _ = load_regimen("crps-schwartzman-2009")
     person, _ = build({"weight": "70 kg"}, vocabulary())  # nothing else was asked
-    screen = run(person, ScreenContext(regimen), screening_rules())
+    screen = run(person, ScreenContext(regimen, thresholds=thresholds()), screening_rules())
     statuses = dict(screen.evaluated)
     assert set(statuses) == {r.id for r in screening_rules()}
     assert set(statuses.values()) <= {"fired", "not fired", "not assessed"}
@@ -199,7 +199,7 @@ def test_findings_name_every_medicine_and_carry_their_title():
     person, _ = build({"weight": "70 kg", "allergies": ["ketamine"],
                        "medications": [{"name": "morphine", "dose": "60 mg/day"},
                                        {"name": "oxycodone", "dose": "20 mg/day"}]}, vocabulary())
-    screen = run(person, ScreenContext(regimen), screening_rules())
+    screen = run(person, ScreenContext(regimen, thresholds=thresholds()), screening_rules())
     by_rule = {f.rule: f for f in screen.findings}
     assert by_rule["KD-CI-001"].title == "Ketamine hypersensitivity"
     assert by_rule["KD-DDI-003"].title == "Opioid co-medication"

@@ -144,26 +144,30 @@ def test_derivation_of_fixed_and_converted_rates_exactly():
 
 
 def test_prolonged_course_boundaries():
+    from ketadose.io.library import thresholds
     from ketadose.io.regimens import load_regimen
-    from ketadose.screen import Context
+    from ketadose.screen import Context as ScreenContext
+
+    def screen_ctx(regimen):
+        return ScreenContext(regimen, thresholds=thresholds())
 
     def ctx(rid):
-        return Context(load_regimen(rid)[1])
+        return screen_ctx(load_regimen(rid)[1])
 
     assert ctx("crps-sigtermans-2009").prolonged() is True  # 100 h continuous
     assert ctx("crps-schwartzman-2009").prolonged() is True  # 10 daily sessions
     assert ctx("consensus-cohen-2018").prolonged() is False  # one session
     assert ctx("cancer-pain-burst-ketamine").prolonged() is True  # 120 h at most
-    assert Context(None).prolonged() is None
+    assert screen_ctx(None).prolonged() is None
     import dataclasses
     r = load_regimen("sci-amr-2010")[1]
-    assert Context(dataclasses.replace(r, days=3)).prolonged() is False
-    assert Context(dataclasses.replace(r, days=4)).prolonged() is True
+    assert screen_ctx(dataclasses.replace(r, days=3)).prolonged() is False
+    assert screen_ctx(dataclasses.replace(r, days=4)).prolonged() is True
     cont = load_regimen("crps-sigtermans-2009")[1]
     p72 = dataclasses.replace(cont.phases[0], duration=parse_quantity("72 h"))
-    assert Context(dataclasses.replace(cont, phases=(p72,))).prolonged() is False
+    assert screen_ctx(dataclasses.replace(cont, phases=(p72,))).prolonged() is False
     p73 = dataclasses.replace(cont.phases[0], duration=parse_quantity("73 h"))
-    assert Context(dataclasses.replace(cont, phases=(p73,))).prolonged() is True
+    assert screen_ctx(dataclasses.replace(cont, phases=(p73,))).prolonged() is True
 
 
 def test_phase_fields_exactly():

@@ -32,7 +32,7 @@ from conftest import budget, template_data
 from plan_properties import check_plan, render_all
 
 from ketadose.errors import KetadoseError
-from ketadose.io.library import limit_library, vocabulary
+from ketadose.io.library import limit_library, thresholds, vocabulary
 from ketadose.patient import build
 from ketadose.plan import make_plan
 from ketadose.rules import screening_rules
@@ -253,7 +253,7 @@ def plan_and_check(doc, patient, opts) -> str:
     except KetadoseError:
         return "refused"
     check_plan(plan, library)
-    screen = run(patient, Context(regimen, None), screening_rules())
+    screen = run(patient, Context(regimen, None, thresholds=thresholds()), screening_rules())
     render_all(plan, screen, patient)
     return "blocked" if plan.blocked else "printed"
 

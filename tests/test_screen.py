@@ -8,7 +8,7 @@ from conftest import budget
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ketadose.io.library import vocabulary
+from ketadose.io.library import thresholds, vocabulary
 from ketadose.io.regimens import load_regimen
 from ketadose.patient import build
 from ketadose.rules import screening_rules
@@ -39,7 +39,7 @@ def patient(**changes):
 
 def screen(p, regimen_id=None, today=TODAY):
     regimen = load_regimen(regimen_id)[1] if regimen_id else None
-    return run(p, Context(regimen, today, vocabulary()), screening_rules())
+    return run(p, Context(regimen, today, vocabulary(), thresholds()), screening_rules())
 
 
 def fired(s):
@@ -207,7 +207,7 @@ def test_male_patient_is_not_asked_about_pregnancy():
 
 def test_override_is_recorded_and_unblocks():
     p = patient(conditions=["active-psychosis"])
-    s = run(p, Context(None, TODAY), screening_rules(), override="psychiatry reviewed, stable")
+    s = run(p, Context(None, TODAY, thresholds=thresholds()), screening_rules(), override="psychiatry reviewed, stable")
     assert s.status == "contraindicated" and not s.blocking and s.override
 
 

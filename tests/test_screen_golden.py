@@ -14,7 +14,7 @@ import datetime as dt
 from conftest import assert_approved
 from test_screen import BASE, CASES, TODAY, patient
 
-from ketadose.io.library import vocabulary
+from ketadose.io.library import thresholds, vocabulary
 from ketadose.io.regimens import load_regimen
 from ketadose.rules import screening_rules
 from ketadose.screen import Context, run
@@ -83,7 +83,7 @@ def _cases() -> dict:
 
 
 def _screen(person, regimen):
-    s = run(person, Context(regimen, TODAY, vocabulary()), screening_rules())
+    s = run(person, Context(regimen, TODAY, vocabulary(), thresholds()), screening_rules())
     return {"status": s.status, "blocking": s.blocking,
             "findings": [[f.rule, f.severity, f.title, f.message, f.source, f.unverified]
                          for f in s.findings],

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_screen import BASE, TODAY, patient, screen
 
-from ketadose.io.library import vocabulary
+from ketadose.io.library import thresholds, vocabulary
 from ketadose.rules import screening_rules
 from ketadose.screen import STATUSES, Context
 from ketadose.screen import run as run_screen
@@ -141,7 +141,7 @@ def test_no_override_makes_an_absolute_finding_non_blocking(absolute, reason, me
     data = {**absolute}
     if "medications" not in data:
         data["medications"] = [{"name": m} for m in meds]
-    s = run_screen(patient(**data), Context(None, TODAY), screening_rules(), override=reason)
+    s = run_screen(patient(**data), Context(None, TODAY, thresholds=thresholds()), screening_rules(), override=reason)
     assert s.absolute and s.blocking and not s.override_applied
 
 

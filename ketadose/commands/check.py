@@ -32,9 +32,9 @@ def override_reason(text: str | None) -> str | None:
 
 
 def screen_for(patient, regimen, today: dt.date, override: str | None):
-    from ketadose.io.library import vocabulary
+    from ketadose.io.library import thresholds, vocabulary
 
-    return run(patient, Context(regimen, today, vocabulary()), screening_rules(),
+    return run(patient, Context(regimen, today, vocabulary(), thresholds()), screening_rules(),
                override_reason(override))
 
 
@@ -42,7 +42,7 @@ def check_document(src, regimen, patient, patient_data, override, today, reprodu
                    explain=False, from_flags=(), fmt="json"):
     """The check as (document, screen), computed by the core; shared by `check` and `verify`."""
     from ketadose.audit import audit_block
-    from ketadose.io.library import limit_library, vocabulary
+    from ketadose.io.library import limit_library, thresholds, vocabulary
     from ketadose.render.explain import cards, inputs_used, rules_evaluated
 
     screen = screen_for(patient, regimen, today, override)
@@ -56,7 +56,8 @@ def check_document(src, regimen, patient, patient_data, override, today, reprodu
     data["audit"] = audit_block(src, patient_data, {
         "command": "check", "date": today.isoformat(), "override": override,
         "explain": bool(explain), "format": fmt, "patient_from_flags": sorted(from_flags)},
-        limit_library().version, vocabulary().version, reproducible)
+        limit_library().version, vocabulary().version, reproducible,
+        thresholds_version=thresholds().version)
     return data, screen
 
 

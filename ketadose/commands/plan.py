@@ -175,10 +175,11 @@ def plan_options_record(opts) -> dict:
 
 def audit_for(src, patient_data, opts) -> dict:
     from ketadose.audit import audit_block
-    from ketadose.io.library import vocabulary
+    from ketadose.io.library import thresholds, vocabulary
 
     return audit_block(src, patient_data, {"command": "plan", **plan_options_record(opts)},
-                       limit_library().version, vocabulary().version, opts.get("reproducible", False))
+                       limit_library().version, vocabulary().version, opts.get("reproducible", False),
+                       thresholds_version=thresholds().version)
 
 
 def _chart(plan):

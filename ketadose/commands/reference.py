@@ -49,9 +49,20 @@ def show_limits(fmt: str) -> None:
 
 def all_rules():
     """Every rule as (id, severity, name, summary, doc, source): code rules and limits."""
+    from ketadose.io.library import thresholds
     from ketadose.rules import registry
 
-    out = [(r.id, r.severity, r.name, r.summary, r.doc, r.source) for r in registry().values()]
+    th = thresholds()
+
+    def with_thresholds(rid, doc):
+        own = th.for_rule(rid)
+        if not own:
+            return doc
+        return (doc + f"\n\nThresholds (clinical thresholds version {th.version}):\n"
+                + "\n".join(f"- {t.describe()}" for t in own))
+
+    out = [(r.id, r.severity, r.name, r.summary, with_thresholds(r.id, r.doc), r.source)
+           for r in registry().values()]
     for lim in limit_library().limits:
         doc = (f"Soft limit {_bound(lim.soft, False, lim.direction)} {lim.unit} (warning unless "
                f"confirmed); hard limit {_bound(lim.hard, lim.hard_inclusive, lim.direction)} "

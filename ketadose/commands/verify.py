@@ -16,7 +16,7 @@ import os
 
 from ketadose.errors import KetadoseError
 from ketadose.io.files import read_bytes
-from ketadose.io.library import limit_library, vocabulary
+from ketadose.io.library import limit_library, thresholds, vocabulary
 from ketadose.render.data import to_json
 from ketadose.render.diag import emit, emit_line
 from ketadose.render.text import quote_token
@@ -158,11 +158,16 @@ def run_verify(dirs, path, fmt) -> int:
     then_limits = audit.audit.get("limits_version")
     if then_limits != limit_library().version:
         notes.append(f"limit library {then_limits} then, {limit_library().version} now")
+    then_thresholds = audit.audit.get("thresholds_version")
+    if then_thresholds is not None and then_thresholds != thresholds().version:
+        notes.append(f"clinical thresholds {then_thresholds} then, {thresholds().version} now")
     then_vocab = audit.audit.get("vocabulary_version")
     if then_vocab != vocabulary().version:
         notes.append(f"vocabulary {then_vocab} then, {vocabulary().version} now")
     recomputed = _recompute(audit, src)
     # Outputs saved before these inputs were recorded lack them: compare what they have.
+    if "thresholds_version" not in audit.audit:  # saved before the thresholds were versioned
+        (recomputed.get("audit") or {}).pop("thresholds_version", None)
     new_options = (recomputed.get("audit") or {}).get("inputs", {}).get("options", {})
     for key in ("date", "explain", "format", "patient_from_flags"):
         if key not in audit.options:

@@ -29,6 +29,15 @@ def limit_library() -> LimitLibrary:
     return library_from_data(yaml.load(data_text("limits.yaml"), Loader=_SAFE))
 
 
+@functools.cache
+def thresholds():
+    # Read only when a screen runs (or the rules are listed): commands that do not screen pay
+    # nothing at start-up.
+    from ketadose.thresholds import thresholds_from_data
+
+    return thresholds_from_data(yaml.load(data_text("thresholds.yaml"), Loader=_SAFE))
+
+
 def sha256(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 

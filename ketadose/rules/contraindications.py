@@ -9,7 +9,6 @@ or Missing(question) when it needs a field the record does not answer.
 from __future__ import annotations
 
 from ketadose.findings import Finding
-from ketadose.limits import at_or_above
 from ketadose.rules import rule
 from ketadose.screen import Missing, needs
 from ketadose.text import printable
@@ -90,13 +89,19 @@ def blood_pressure(patient, ctx):
     if patient.systolic is None:
         return Missing("What is the resting blood pressure (e.g. 128/82)?")
     bp = f"{patient.systolic}/{patient.diastolic} mmHg"
-    if patient.systolic > 180 or patient.diastolic > 100:
-        return _f("KD-CI-002", "absolute", "Blood pressure above 180/100",
-                  f"Resting blood pressure {bp} is above 180/100: treat it before ketamine.", SWISS)
-    if patient.systolic > 160:
-        return _f("KD-CI-002", "caution", "Blood pressure above 160/100",
-                  f"Resting blood pressure {bp} exceeds 160 systolic, a common trial exclusion: "
-                  "monitor blood pressure closely.",
+    th = ctx.th
+    line = (f"{th.value('bp-systolic-contraindication'):g}/"
+            f"{th.value('bp-diastolic-contraindication'):g}")
+    if (th.fires("bp-systolic-contraindication", patient.systolic)
+            or th.fires("bp-diastolic-contraindication", patient.diastolic)):
+        return _f("KD-CI-002", "absolute", f"Blood pressure above {line}",
+                  f"Resting blood pressure {bp} is above {line}: treat it before ketamine.", SWISS)
+    if th.fires("bp-systolic-caution", patient.systolic):
+        caution = th.value("bp-systolic-caution")
+        return _f("KD-CI-002", "caution",
+                  f"Blood pressure above {caution:g}/{th.value('bp-diastolic-contraindication'):g}",
+                  f"Resting blood pressure {bp} exceeds {caution:g} systolic, a common trial "
+                  "exclusion: monitor blood pressure closely.",
                   "neuropathic-pain RCT exclusion SBP > 160 and/or DBP > 100 (docs/evidence.md F1)")
     return None
 
@@ -297,24 +302,27 @@ def age(patient, ctx):
     if patient.age is None:
         return Missing("How old is the patient (years)?")
     out = []
-    if patient.age < 18:
-        out += _f("KD-CI-008", "relative", "Under 18",
+    th = ctx.th
+    if th.fires("adult-age", patient.age):
+        out += _f("KD-CI-008", "relative", f"Under {th.value('adult-age'):g}",
                   f"Age {patient.age}: outside the adult populations every template comes from "
                   "(paediatric data are observational); do not proceed unless a paediatric pain "
                   "team agrees and the reason is recorded.",
                   "docs/evidence.md F3 (age < 18: soft); Sheehy KA et al. BMC Pediatr 2015;15:198, "
                   "PMID 26620833")
-    if patient.age < 3:
-        out += _f("KD-CI-008", "caution", "Under 3: neurodevelopment warning",
+    if th.fires("neurodevelopment-age", patient.age):
+        young = th.value("neurodevelopment-age")
+        out += _f("KD-CI-008", "caution", f"Under {young:g}: neurodevelopment warning",
                   f"Age {patient.age}: anaesthetic and sedation drugs given for more than 3 h, or "
-                  "repeatedly, to children under 3 may affect brain development; weigh the "
-                  "benefit of every exposure.",
+                  f"repeatedly, to children under {young:g} may affect brain development; weigh "
+                  "the benefit of every exposure.",
                   "US Ketalar label 5.5 (FDA Drug Safety Communication 14 Dec 2016, updated "
                   "27 Apr 2017)")
-    if patient.age > 65:
-        out += _f("KD-CI-008", "info", "Over 65",
+    if th.fires("older-age", patient.age):
+        old = th.value("older-age")
+        out += _f("KD-CI-008", "info", f"Over {old:g}",
                   f"Age {patient.age}: a dose reduction is 'probably prudent' but unsupported by "
-                  "data; emergence reactions are least common over 65.",
+                  f"data; emergence reactions are least common over {old:g}.",
                   "Miller's Anesthesia 6th ed.; US Ketalar label 5.2")
     return out
 
@@ -379,15 +387,17 @@ def liver_tests(patient, ctx):
     needed = bool(ctx.prolonged()) or bool(patient.previous_courses)
     liver = patient.liver or {}
     if patient.liver is None and needed:
+        days = ctx.th.value("prolonged-course-days")
         out.append(Missing("Baseline liver tests (ALT, AST, ALP, GGT with upper limits): "
-                           "needed for a prolonged (> 3 days) or repeated course"))
+                           f"needed for a prolonged (> {days:g} days) or repeated course"))
         return out
     high, missing = [], []
     for test in ("alt", "ast", "alp", "ggt"):
         value, uln = liver.get(test), liver.get(f"{test}_uln")
         if value is not None and uln is not None:
             ratio = value.magnitude(uln.unit.symbol) / uln.value
-            if at_or_above(ratio, 3):  # with the limits' tolerance: 75 / 25 U/L is 3 x ULN
+            # with the limits' tolerance: 75 / 25 U/L is 3 x ULN
+            if ctx.th.fires("liver-enzyme-uln-multiple", ratio):
                 high.append(f"{test.upper()} {ratio:.1f} x ULN")
         elif value is not None:
             missing.append(f"the upper limit of normal for {test.upper()} ({test}_uln): a value "
@@ -395,7 +405,8 @@ def liver_tests(patient, ctx):
         elif uln is not None or needed:
             missing.append(f"{test.upper()} ({test}; with {test}_uln)")
     if high:
-        out += _f("KD-CI-010", "relative", "Liver enzymes at 3 x ULN or more",
+        out += _f("KD-CI-010", "relative",
+                  f"Liver enzymes at {ctx.th.value('liver-enzyme-uln-multiple'):g} x ULN or more",
                   f"{', '.join(high)}: the liver-injury signal used by Noppers 2011; do not start "
                   "until explained and a clinician records why.", NOPPERS)
     if missing:
@@ -471,10 +482,13 @@ def heart_rate(patient, ctx):
     """
     if patient.heart_rate is None:
         return Missing("What is the resting heart rate (beats/min)?")
-    if patient.heart_rate < 50 or patient.heart_rate > 120:
+    th = ctx.th
+    if th.fires("heart-rate-low", patient.heart_rate) or th.fires("heart-rate-high",
+                                                                   patient.heart_rate):
+        low, high = th.value("heart-rate-low"), th.value("heart-rate-high")
         return _f("KD-CI-012", "caution", "Heart rate out of range",
-                  f"Resting heart rate {patient.heart_rate}/min is outside 50-120, a trial "
-                  "exclusion range: find the cause before starting.",
+                  f"Resting heart rate {patient.heart_rate}/min is outside {low:g}-{high:g}, a "
+                  "trial exclusion range: find the cause before starting.",
                   "NCT05803551 exclusion criteria (docs/evidence.md F1)")
     return None
 

@@ -11,6 +11,11 @@ AAPRACT = "A A Pract 2020;14(8):e01239, PMID 32643900"
 COHEN = "Cohen 2018 consensus, doi:10.1097/AAP.0000000000000808 (pre-infusion testing)"
 
 
+def _span(days: float) -> str:
+    """28 -> '4 weeks'; days otherwise."""
+    return f"{days / 7:g} weeks" if days % 7 == 0 else f"{days:g} days"
+
+
 PREVIOUS_QUESTION = "Has the patient had ketamine courses before (previous_courses; [] for none)?"
 
 
@@ -34,16 +39,18 @@ def liver_monitoring(patient, ctx):
     route = ctx.route
     infusion = route in ("iv", "sc", "im") or route is None
     if prolonged:
-        why = ("a continuous infusion of more than 3 days" if ctx.regimen.pattern == "continuous"
-               else "infusions on more than 3 days (frequent dosing)" if infusion
-               else f"a daily {route} course of more than 3 days")
+        days = f"{ctx.th.value('prolonged-course-days'):g} days"
+        why = (f"a continuous infusion of more than {days}" if ctx.regimen.pattern == "continuous"
+               else f"infusions on more than {days} (frequent dosing)" if infusion
+               else f"a daily {route} course of more than {days}")
     else:
         why = "a repeated course"
     why = why[0].upper() + why[1:]
+    stop = f"stop at {ctx.th.value('liver-enzyme-uln-multiple'):g} x the upper limit."
     if infusion:
         return [Finding("KD-MON-001", "caution",
                         f"{why}: check ALT, AST, ALP and GGT before starting, every 1-2 days "
-                        "during infusions and after the course; stop at 3 x the upper limit.",
+                        f"during infusions and after the course; {stop}",
                         f"{NOPPERS}; {AAPRACT}", title="Liver monitoring")]
     # The every-1-2-days advice comes from repeat infusions (A A Pract 2020); for other routes
     # the sources give only "baseline and after" (Cohen B4), and say so.
@@ -51,8 +58,7 @@ def liver_monitoring(patient, ctx):
              if route == "topical" else "")
     return [Finding("KD-MON-001", "caution",
                     f"{why}: check ALT, AST, ALP and GGT before starting and after the course; no "
-                    f"testing interval during a {route} course is published{extra}; stop at 3 x "
-                    "the upper limit.",
+                    f"testing interval during a {route} course is published{extra}; {stop}",
                     f"{COHEN}; {NOPPERS}" + ("; Sawynok J, Zinger C. Expert Opin Pharmacother "
                                              "2016;17(4):601-9, PMID 26809783"
                                              if route == "topical" else ""),
@@ -77,21 +83,25 @@ def repeat_interval(patient, ctx):
     if patient.previous_courses is None:
         return Missing(PREVIOUS_QUESTION)
     out = []
+    th = ctx.th
+    long_h = th.value("long-previous-course-hours")
     for course in patient.previous_courses:
         days = (ctx.today - course.ended).days  # >= 0: a future end is an input error
-        long_course = course.hours is None or course.hours.magnitude("h") >= 100
-        if not long_course or days >= 28:
+        long_course = course.hours is None or th.fires("long-previous-course-hours",
+                                                       course.hours.magnitude("h"))
+        if not long_course or not th.fires("repeat-interval-caution-days", days):
             continue
-        hours = "of unknown length (treated as >= 100 h)" if course.hours is None else \
+        hours = f"of unknown length (treated as >= {long_h:g} h)" if course.hours is None else \
             f"of {course.hours}"
-        if days <= 16 and patient.liver is None:
+        if th.fires("repeat-interval-relative-days", days) and patient.liver is None:
             out.append(Finding("KD-MON-002", "relative", f"A course {hours} ended {days} days ago: "
                                "a repeat 100-h course 16 days later injured the liver in 3 of 6 "
                                "patients; do not start without liver tests and a recorded reason.",
                                NOPPERS, title="Repeat course too soon"))
         else:
             out.append(Finding("KD-MON-002", "caution", f"A course {hours} ended {days} days ago "
-                               "(under 4 weeks): check liver tests before and during this course.",
+                               f"(under {_span(th.value('repeat-interval-caution-days'))}): check "
+                               "liver tests before and during this course.",
                                f"{NOPPERS}; docs/evidence.md F2 (proposal)", title="Repeat course soon"))
     return out
 
