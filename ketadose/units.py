@@ -275,7 +275,8 @@ def display(q, digits: int = 3) -> str:
     if isinstance(q, OverTime):
         return f"{display(q.amount, digits)} over {display(q.duration, digits)}"
     text = f"{q.value:.{digits}f}".rstrip("0").rstrip(".") if q.value else "0"
-    if q.value and text in ("0", "-0"):
+    # Absurd values (a typing slip such as 1e300 mg/mL) stay one short token, not 300 digits.
+    if abs(q.value) >= 1e9 or (q.value and text in ("0", "-0")):
         text = f"{q.value:.3g}"
     sep = "" if q.unit.symbol == "%" else " "
     return f"{text}{sep}{q.unit.symbol}"

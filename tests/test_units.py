@@ -110,3 +110,12 @@ def test_scaling_a_dose_scales_its_conversions(value, k, unit):
 
 def test_unit_parse_is_cached_and_stable():
     assert parse_unit("mcg/kg/min") is parse_unit("mcg/kg/min")
+
+
+def test_display_keeps_absurd_values_short():
+    from ketadose.units import display, parse_quantity
+
+    assert display(parse_quantity("1e300 mg/mL")) == "1e+300 mg/mL"
+    assert display(parse_quantity("2.5e12 mL/h")) == "2.5e+12 mL/h"
+    assert display(parse_quantity("999999 mL/h")) == "999999 mL/h"
+    assert display(parse_quantity("1e-300 mg/mL")) == "1e-300 mg/mL"
