@@ -96,11 +96,19 @@ def cli(ctx, regimen_dirs):
     Not a substitute for clinical judgement: every number names its source so that
     a clinician can check it.
     """
-    ctx.obj = {"regimen_dirs": tuple(regimen_dirs)}
+    ctx.obj = {"regimen_dirs": list(regimen_dirs)}
+    from ketadose.render.diag import note
+
+    ctx.meta["report"] = note  # warnings from the loaders (io does not render)
 
 
 def _dirs(ctx) -> tuple:
-    return ctx.find_root().obj["regimen_dirs"]
+    return tuple(ctx.find_root().obj["regimen_dirs"])
+
+
+def _more_dirs(ctx, _param, value):
+    # `--regimens DIR` after the subcommand: searched after those given before it
+    ctx.find_root().obj["regimen_dirs"].extend(value)
 
 
 # ----------------------------------------------------------------------------- validate
@@ -111,7 +119,8 @@ def _dirs(ctx) -> tuple:
 @format_option("text", "json", "github")
 @click.pass_context
 def validate(ctx, files, explain, fmt):
-    """Check regimen FILES (or ids, or '-' for stdin) against format v1 and the limits.
+    """Check regimen FILES (or folders, searched recursively for *.yaml and *.yml; or ids; or
+    '-' for stdin) against format v1 and the limits.
 
     Exit 0 when no file has an error, 1 when any has, 2 when a file cannot be read.
     """
@@ -508,6 +517,14 @@ class Terminated(BaseException):
     def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
+
+
+# every command that looks templates up by id takes --regimens after its name too
+for _cmd in (validate, list_, show, new, check, plan, simulate, compare, verify, serve):
+    _cmd.params.append(click.Option(
+        ["--regimens", "more_regimen_dirs"], multiple=True, metavar="DIR", expose_value=False,
+        callback=_more_dirs, help="Extra folder of regimen templates (repeatable); also "
+        "$KETADOSE_REGIMENS. Also accepted before the command."))
 
 
 def _on_signal(signum, _frame):

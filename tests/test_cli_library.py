@@ -83,7 +83,11 @@ def test_id_defined_twice_names_both_files(run, tmp_path):
     folder = tmp_path / "clinic"
     folder.mkdir()
     (folder / "copy.yaml").write_text(template_text())
-    r = run("--regimens", str(folder), "list")
+    # reported once, and never resolved to either file (issue 16: the rest of the folder works)
+    r = run("--regimens", str(folder), "list", "--format", "json")
+    assert r.exit_code == 0 and r.stderr.count("defined twice") == 1
+    assert "crps-schwartzman-2009" not in {d["id"] for d in json.loads(r.stdout)}
+    r = run("--regimens", str(folder), "show", "crps-schwartzman-2009")
     assert r.exit_code == 2
     assert "defined twice" in r.stderr and "copy.yaml" in r.stderr
     assert "crps-schwartzman-2009.yaml" in r.stderr

@@ -6,7 +6,7 @@ import re
 
 from ketadose.describe import evidence_summary, phase_dose, phase_duration, schedule_summary
 from ketadose.errors import KetadoseError
-from ketadose.io.regimens import catalogue, check_source, load_regimen
+from ketadose.io.regimens import catalogue, load_regimen, usable_templates
 from ketadose.regimen_format import ID_PATTERN
 from ketadose.render.data import plain, to_json, to_yaml
 from ketadose.render.diag import emit
@@ -19,8 +19,7 @@ def _evidence(regimen):
 
 def list_regimens(dirs, condition, route, fmt) -> None:
     rows = []
-    for src in catalogue(dirs).values():
-        regimen, _findings = check_source(src)
+    for src, regimen in usable_templates(dirs):
         if condition and condition not in regimen.conditions:
             continue
         if route and regimen.route != route:
@@ -148,7 +147,7 @@ def new_regimen(dirs, from_id, new_id) -> None:
     new_id = new_id or f"{regimen.id}-local"
     if not re.fullmatch(ID_PATTERN, new_id):
         raise KetadoseError(f"--id {new_id!r} must be kebab-case (a-z, 0-9 and -)")
-    if new_id in catalogue(dirs):
+    if catalogue(dirs).taken(new_id):
         raise KetadoseError(f"--id {new_id!r} is already a template id; choose another")
     body, count = re.subn(r"(?m)^id:[ \t]*\S+[ \t]*$", f"id: {new_id}", src.text, count=1)
     if count != 1:

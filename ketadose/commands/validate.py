@@ -43,6 +43,9 @@ def _order(f):
 
 
 def run(refs, fmt, dirs, explain=False) -> int:
+    from ketadose.io.regimens import expand_folders
+
+    refs = expand_folders(refs)
     explained = {ref: {} for ref in refs} if explain else {}
     results = [(ref, findings_for(ref, dirs, explained.get(ref))) for ref in refs]
     everything = [f for _ref, fs in results for f in fs]

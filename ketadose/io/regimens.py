@@ -69,32 +69,121 @@ def template_files(extra=()) -> list:
     return files
 
 
-def catalogue(extra=()) -> dict:
-    """id -> Source for every template; an id defined twice is an error naming both files."""
-    seen: dict = {}
+class Catalogue(dict):
+    """id -> Source for every usable template, plus what could not be used: a clinic folder
+    with one bad file (bad YAML, no id, a backup copy reusing an id) still serves every other
+    id. The bad ones are reported once as warnings; naming one is the error."""
+
+    def __init__(self):
+        super().__init__()
+        self.broken: dict = {}      # id, or file stem when no id could be read -> KetadoseError
+        self.duplicates: dict = {}  # id -> [file names defining it]
+
+    def taken(self, rid: str) -> bool:
+        return rid in self or rid in self.broken or rid in self.duplicates
+
+    def problem(self, ref: str):
+        """The error for naming a template that could not be used, or None."""
+        if ref in self.duplicates:
+            names = self.duplicates[ref]
+            return KetadoseError(f"regimen id {ref!r} is defined twice: in {' and in '.join(names)};"
+                                 " a template never shadows another silently: rename or remove"
+                                 " one of them")
+        return self.broken.get(ref)
+
+
+def report(message: str) -> None:
+    """A warning on stderr, once per run, through the reporter the entry point installed
+    (io does not render; without a reporter, e.g. in the core's tests, nothing is shown)."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.meta.get("report") is None:
+        return
+    seen = ctx.meta.setdefault("reported", set())
+    if message not in seen:
+        seen.add(message)
+        ctx.meta["report"](message)
+
+
+def catalogue(extra=(), named: str | None = None) -> Catalogue:
+    """Every template by id; broken and duplicate ones are reported and left out (see
+    Catalogue): an id defined twice is never resolved to either file. The template `named`
+    by the command is not warned about: its problem becomes the command's error."""
+    cat = Catalogue()
+    found: dict = {}
     for path in template_files(extra):
-        src = read_source(path)
-        rid = src.doc.data.get("id") if isinstance(src.doc.data, dict) else None
-        if not isinstance(rid, str):
-            raise KetadoseError("template has no id", src.doc.where(()))
-        if rid in seen:
-            raise KetadoseError(f"regimen id {rid!r} is defined twice: in {seen[rid].name} and "
-                                f"in {path}; a local template never shadows another silently",
-                                src.doc.where(("id",)))
-        seen[rid] = src
-    return seen
+        stem = os.path.splitext(os.path.basename(path))[0]
+        try:
+            src = read_source(path)
+            rid = src.doc.data.get("id") if isinstance(src.doc.data, dict) else None
+            if not isinstance(rid, str):
+                raise KetadoseError("template has no id", src.doc.where(()))
+        except KetadoseError as exc:
+            exc.where = exc.where or path
+            cat.broken.setdefault(stem, exc)
+            if stem != named:
+                report(f"warning: {exc} (template skipped)")
+            continue
+        found.setdefault(rid, []).append(src)
+    for rid, sources in found.items():
+        if len(sources) == 1:
+            cat[rid] = sources[0]
+            continue
+        cat.duplicates[rid] = [s.name for s in sources]
+        where = sources[-1].doc.where(("id",))
+        if rid != named:
+            report(f"warning: {where}: {cat.problem(rid).message} (id skipped)")
+    return cat
+
+
+def usable_templates(extra=()) -> list:
+    """(Source, Regimen) for every valid template; an invalid one is reported and skipped."""
+    out = []
+    for src in catalogue(extra).values():
+        try:
+            out.append((src, *check_source(src)[:1]))
+        except KetadoseError as exc:
+            report(f"warning: {exc} (template skipped)")
+    return out
 
 
 def looks_like_path(ref: str) -> bool:
     return ref == "-" or ref.endswith(SUFFIXES) or os.sep in ref or os.path.isfile(ref)
 
 
+def expand_folders(refs) -> list:
+    """Paths as given, with each folder replaced by its *.yaml / *.yml files, recursively and
+    sorted (hidden folders such as .git are not entered)."""
+    out = []
+    for ref in refs:
+        if ref == "-" or not os.path.isdir(ref):
+            out.append(ref)
+            continue
+        files = []
+        for root, dirs, names in os.walk(ref, onerror=_walk_error):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            files += [os.path.join(root, n) for n in sorted(names)
+                      if n.endswith((".yaml", ".yml")) and not n.startswith(".")]
+        if not files:
+            raise KetadoseError("folder has no *.yaml or *.yml files", ref)
+        out += files
+    return out
+
+
+def _walk_error(exc: OSError):
+    raise KetadoseError(f"cannot read folder: {exc.strerror}", exc.filename)
+
+
 def resolve(ref: str, extra=()) -> Source:
     """A regimen by file path or by id from any folder."""
     if looks_like_path(ref):
         return read_source(ref)
-    cat = catalogue(extra)
+    cat = catalogue(extra, named=ref)
     if ref not in cat:
+        problem = cat.problem(ref)
+        if problem is not None:
+            raise problem
         import difflib
 
         close = difflib.get_close_matches(ref, list(cat), n=3, cutoff=0.4)
