@@ -234,6 +234,245 @@ def _capped(mg_h, cap_mg_h, why=None, source=None):
     return mg_h, False
 
 
+class _Session:
+    """What every phase planner needs: the dosing weight, the concentration, the patient's lowest
+    hard rate limit, and the phase's cap and derivation record."""
+
+    def __init__(self, kg, conc_mg_ml, ceiling_mg_h):
+        self.kg, self.conc_mg_ml, self.ceiling_mg_h = kg, conc_mg_ml, ceiling_mg_h
+
+    def phase(self, p):
+        self.cap = p.max_rate.magnitude("mg/h") if p.max_rate is not None else None
+        self.why = []
+
+    def pump(self, mg_h, ceiling="cap", record="why"):
+        if not self.conc_mg_ml:
+            return None
+        return pump_rate(mg_h, self.conc_mg_ml, self.cap if ceiling == "cap" else ceiling,
+                         self.why if record == "why" else record)
+
+    def common(self, p) -> dict:
+        return dict(name=p.name, kind=p.kind, source=p.source, unverified=dict(p.unverified),
+                    cap_mg_h=self.cap, derivation=self.why)
+
+    def per_kg(self, mg_h):
+        return mg_h / self.kg if self.kg else None
+
+
+class PhaseKind:
+    """How one kind of regimen phase is planned. Each subclass knows its hours, its rates, its
+    doses and their derivation; ``plan`` returns its PhasePlans (more than one for an escalation)
+    starting at ``t`` hours into the session, and the hours it takes."""
+
+    kind = ""
+
+    def plan(self, p, s: _Session, t: float) -> tuple[list, float]:
+        raise NotImplementedError
+
+
+class FixedRate(PhaseKind):
+    """A fixed infusion: a rate (per kg or not) or a dose over a duration."""
+
+    kind = "infusion"
+
+    def plan(self, p, s, t):
+        why, kg = s.why, s.kg
+        mg_h, binds = _capped(_rate_mg_h(p.dose if p.dose is not None else p.rate, kg, why,
+                                         source=p.source), s.cap, why, p.source)
+        hours = p.hours()
+        why.append(Why("dose in this phase", f"{_g(mg_h)} mg/h x {_g(hours)} h", mg_h * hours, "mg"))
+        return [PhasePlan(start_h=t, duration_h=hours, written=str(p.dose or p.rate),
+                          mg_h=mg_h, mg_h_max=mg_h, per_kg_h=s.per_kg(mg_h),
+                          cap_binds=binds, pump=s.pump(mg_h),
+                          # a conditional phase may not be given: none in the minimum
+                          dose_mg_min=0.0 if p.conditional else mg_h * hours,
+                          dose_mg_max=mg_h * hours, criteria=p.conditional,
+                          conditional=bool(p.conditional), **s.common(p))], hours or 0.0
+
+
+def _per_intake_mg(p, kg, why, what):
+    """A dose per kg or fixed, limited by the phase's max_dose: (mg, binds)."""
+    mg = p.dose.magnitude("mg/kg") * kg if p.dose.unit.per_kg else p.dose.magnitude("mg")
+    why.append(Why(what, f"{p.dose} x {_g(kg)} kg dosing weight" if p.dose.unit.per_kg
+                   else f"{p.dose} as written", mg, "mg", p.source))
+    top = p.max_dose.magnitude("mg") if p.max_dose is not None else None
+    binds = top is not None and mg > top
+    return (min(mg, top) if binds else mg), binds, top
+
+
+class Bolus(PhaseKind):
+    """A bolus, planned as a short infusion over its stated time."""
+
+    kind = "bolus"
+
+    def plan(self, p, s, t):
+        why, conc = s.why, s.conc_mg_ml
+        mg, binds, _top = _per_intake_mg(p, s.kg, why, "bolus")
+        hours = p.hours()
+        why.append(Why("given over", f"{p.over}: a short infusion of {_g(mg)} mg / "
+                       f"{_g(hours)} h", mg / hours, "mg/h", "docs/evidence.md PK5.2 (boluses as short infusions)"))
+        if conc:
+            why.append(Why("bolus volume", f"{_g(mg)} mg / {_g(conc)} mg/mL", mg / conc, "mL"))
+        return [PhasePlan(start_h=t, duration_h=hours, written=f"{p.dose} over {p.over}",
+                          mg_h=mg / hours, mg_h_max=mg / hours, cap_binds=binds,
+                          bolus_mg=mg, bolus_ml=mg / conc if conc else None,
+                          pump=s.pump(mg / hours, None, None), dose_mg_min=mg, dose_mg_max=mg,
+                          **s.common(p))], hours or 0.0
+
+
+class Titration(PhaseKind):
+    """A rate titrated from a start to a maximum, in steps (timed or to effect)."""
+
+    kind = "titration"
+
+    def plan(self, p, s, t):
+        why, kg, cap, ceiling_mg_h = s.why, s.kg, s.cap, s.ceiling_mg_h
+        start, binds_s = _capped(_rate_mg_h(p.start, kg, why, "starting rate", p.source),
+                                 cap, why, p.source)
+        top, binds = _capped(_rate_mg_h(p.max, kg, why, "maximum rate", p.source), cap, why,
+                             p.source)
+        lowered = ceiling_mg_h is not None and top > ceiling_mg_h * (1 + 1e-12)
+        if lowered:
+            why.append(Why("maximum lowered", f"{_g(top)} mg/h is above the lowest hard rate "
+                           f"limit for this patient ({_g(ceiling_mg_h)} mg/h)", ceiling_mg_h,
+                           "mg/h", "ketadose limit library"))
+            top, binds = ceiling_mg_h, True
+            start = min(start, top)
+        steps = self.steps(p, s, start, top, lowered, binds)
+        hours = p.hours()
+        why.append(Why("dose range in this phase", f"{_g(start)} to {_g(top)} mg/h x {_g(hours)} h "
+                       "(at the start rate throughout, or at the maximum)",
+                       _titration_max(steps, hours), "mg"))
+        return [PhasePlan(start_h=t, duration_h=hours, written=display_titration(p),
+                          mg_h=start, mg_h_max=top, per_kg_h=s.per_kg(top),
+                          cap_binds=binds or binds_s, pump=s.pump(start), steps=tuple(steps),
+                          ceiling_lowered=lowered,
+                          dose_mg_min=start * hours, dose_mg_max=_titration_max(steps, hours),
+                          criteria=p.titrate_to, **s.common(p))], hours or 0.0
+
+    @staticmethod
+    def steps(p, s, start, top, lowered, binds) -> list:
+        cap, ceiling_mg_h = s.cap, s.ceiling_mg_h
+        steps = [Step(0.0, start, str(p.start), s.pump(start))]
+        if p.step is not None:
+            inc = _rate_mg_h(p.step, s.kg)
+            every = p.step_every.canonical() if p.step_every is not None else None
+            k = 1
+            while start + k * inc < top - 1e-9:
+                mg_h = start + k * inc
+                written = display(Quantity(p.start.value + k * p.step.magnitude(p.start.unit.symbol),
+                                           p.start.unit))
+                steps.append(Step(every * k if every else math.nan, mg_h, written,
+                                  s.pump(mg_h, record=None)))
+                k += 1
+        label = str(p.max) + (" lowered to the hard limit" if lowered else
+                              " (cap)" if binds else "")
+        steps.append(Step(math.nan if not (p.step and p.step_every) else
+                          p.step_every.canonical() * len(steps), top, label,
+                          s.pump(top, min(x for x in (cap, ceiling_mg_h) if x is not None)
+                                 if (cap or ceiling_mg_h) else None)))
+        return steps
+
+
+class Escalation(PhaseKind):
+    """Stepwise escalation: each step after the first is conditional; the last is held."""
+
+    kind = "escalation"
+
+    def plan(self, p, s, t):
+        kg, cap, conc = s.kg, s.cap, s.conc_mg_ml
+        sd, hold = p.step_duration.canonical(), p.hold.canonical()
+        n = len(p.steps)
+        out = []
+        for i, q in enumerate(p.steps):
+            why: list = []
+            mg_h, binds = _capped(_rate_mg_h(q, kg, why, f"step {i + 1}", p.source), cap, why,
+                                  p.source)
+            last = i == n - 1
+            hours = hold if last else sd
+            why.append(Why("dose at this step", f"{_g(mg_h)} mg/h x {_g(hours)} h"
+                           + (" (held at the step reached)" if last else ""), mg_h * hours, "mg"))
+            out.append(PhasePlan(
+                start_h=t, duration_h=hours, written=str(q), mg_h=mg_h, mg_h_max=mg_h,
+                per_kg_h=s.per_kg(mg_h), cap_binds=binds, pump=pump_rate(
+                    mg_h, conc, cap, why) if conc else None,
+                dose_mg_min=(mg_h * hold if i == 0 else 0.0), dose_mg_max=mg_h * hours,
+                conditional=i > 0, criteria=p.escalate_if if i > 0 else
+                f"start; if effective, continue for {hours_text(hold)} in all",
+                **{**s.common(p), "derivation": why,
+                   "name": f"{p.name} step {i + 1}" + (" and hold" if last else "")}))
+            t += hours
+        # the session clock has moved past every step (the phase's own hours are not added)
+        return out, None
+
+
+class Oral(PhaseKind):
+    """Oral intakes a day, optionally titrated up to a maximum daily dose."""
+
+    kind = "oral"
+
+    def plan(self, p, s, t):
+        why, kg, conc = s.why, s.kg, s.conc_mg_ml
+        mg, binds, top = _per_intake_mg(p, kg, why, "dose per intake")
+        why.append(Why("daily dose", f"{_g(mg)} mg x {p.times_per_day} a day",
+                       mg * p.times_per_day, "mg", p.source))
+        daily_max = mg * p.times_per_day
+        per_dose_max = mg
+        if p.max_daily is not None:
+            # A titrated oral dose: the course maximum is the top of the range, not the start
+            top_day = _rate_mg_h(p.max_daily, kg) * 24.0
+            if top_day > daily_max:
+                daily_max, per_dose_max = top_day, top_day / p.times_per_day
+                if top is not None and per_dose_max > top:
+                    per_dose_max, daily_max = top, top * p.times_per_day
+            why.append(Why("daily dose at the top of the titration",
+                           f"{p.max_daily}" + (f" x {_g(kg)} kg dosing weight"
+                                               if p.max_daily.unit.per_kg else " as written")
+                           + f" = {_g(per_dose_max)} mg x {p.times_per_day} a day",
+                           daily_max, "mg", p.source))
+        if conc:
+            why.append(Why("volume per intake", f"{_g(mg)} mg / {_g(conc)} mg/mL",
+                           mg / conc, "mL"))
+        return [PhasePlan(start_h=t, duration_h=None, written=str(p.dose)
+                          + (f" up to {p.max_daily}" if p.max_daily is not None else ""),
+                          per_dose_mg=mg, per_dose_mg_max=per_dose_max,
+                          times_per_day=p.times_per_day, cap_binds=binds,
+                          ml_per_dose=mg / conc if conc else None,
+                          dose_mg_min=mg * p.times_per_day, dose_mg_max=daily_max,
+                          criteria=p.titrate, **s.common(p))], p.hours() or 0.0
+
+
+class Topical(PhaseKind):
+    """A topical preparation: strength and applications a day; mg only when an amount is given."""
+
+    kind = "topical"
+
+    def plan(self, p, s, t):
+        why = s.why
+        per_app = None
+        why.append(Why("strength", "as written", p.strength.value, "%", p.source))
+        why.append(Why("applications", "a day, as written", p.applications_per_day, "/day",
+                       p.source))
+        if p.amount is not None and p.amount.kind == "mass":
+            per_app = p.amount.magnitude("mg") * p.strength.value / 100.0
+            why.append(Why("ketamine per application", f"{p.amount} x {p.strength}", per_app,
+                           "mg", p.source))
+        else:
+            why.append(Why("ketamine per application", "not computed: the regimen gives no "
+                           "amount per application (the prescriber states it)", None, "mg"))
+        daily = None if per_app is None else per_app * p.applications_per_day
+        return [PhasePlan(start_h=t, duration_h=None, written=str(p.strength),
+                          strength=str(p.strength), applications_per_day=p.applications_per_day,
+                          amount=str(p.amount) if p.amount is not None else None,
+                          per_dose_mg=per_app, times_per_day=p.applications_per_day,
+                          dose_mg_min=daily, dose_mg_max=daily, **s.common(p))], p.hours() or 0.0
+
+
+# The registration table: one planner per phase kind of the regimen format.
+PHASE_KINDS: dict[str, PhaseKind] = {k.kind: k() for k in (
+    FixedRate, Bolus, Titration, Escalation, Oral, Topical)}
+
+
 def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
                 ceiling_mg_h: float | None = None) -> list:
     """PhasePlans of one session in the maximum case (every escalation happens).
@@ -242,167 +481,14 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
     above it (a pump refuses rates over a hard limit); fixed rates are not lowered here, the
     limit check refuses them instead.
     """
-    kg = weight.kg
-    out = []
+    session = _Session(weight.kg, conc_mg_ml, ceiling_mg_h)
+    out: list = []
     t = 0.0
     for p in regimen.phases:
-        cap = p.max_rate.magnitude("mg/h") if p.max_rate is not None else None
-
-        why: list = []
-
-        def pump(mg_h, ceiling=cap, record=why):
-            if not conc_mg_ml:
-                return None
-            return pump_rate(mg_h, conc_mg_ml, ceiling, record)
-
-        common = dict(name=p.name, kind=p.kind, source=p.source, unverified=dict(p.unverified),
-                      cap_mg_h=cap, derivation=why)
-        if p.kind == "infusion":
-            mg_h, binds = _capped(_rate_mg_h(p.dose if p.dose is not None else p.rate, kg, why,
-                                             source=p.source), cap, why, p.source)
-            hours = p.hours()
-            why.append(Why("dose in this phase", f"{_g(mg_h)} mg/h x {_g(hours)} h", mg_h * hours, "mg"))
-            out.append(PhasePlan(start_h=t, duration_h=hours, written=str(p.dose or p.rate),
-                                 mg_h=mg_h, mg_h_max=mg_h, per_kg_h=mg_h / kg if kg else None,
-                                 cap_binds=binds, pump=pump(mg_h),
-                                 # a conditional phase may not be given: none in the minimum
-                                 dose_mg_min=0.0 if p.conditional else mg_h * hours,
-                                 dose_mg_max=mg_h * hours, criteria=p.conditional,
-                                 conditional=bool(p.conditional), **common))
-        elif p.kind == "bolus":
-            mg = p.dose.magnitude("mg/kg") * kg if p.dose.unit.per_kg else p.dose.magnitude("mg")
-            why.append(Why("bolus", f"{p.dose} x {_g(kg)} kg dosing weight" if p.dose.unit.per_kg
-                           else f"{p.dose} as written", mg, "mg", p.source))
-            top = p.max_dose.magnitude("mg") if p.max_dose is not None else None
-            binds = top is not None and mg > top
-            mg = min(mg, top) if binds else mg
-            hours = p.hours()
-            why.append(Why("given over", f"{p.over}: a short infusion of {_g(mg)} mg / "
-                           f"{_g(hours)} h", mg / hours, "mg/h", "docs/evidence.md PK5.2 (boluses as short infusions)"))
-            if conc_mg_ml:
-                why.append(Why("bolus volume", f"{_g(mg)} mg / {_g(conc_mg_ml)} mg/mL",
-                               mg / conc_mg_ml, "mL"))
-            out.append(PhasePlan(start_h=t, duration_h=hours, written=f"{p.dose} over {p.over}",
-                                 mg_h=mg / hours, mg_h_max=mg / hours, cap_binds=binds,
-                                 bolus_mg=mg, bolus_ml=mg / conc_mg_ml if conc_mg_ml else None,
-                                 pump=pump(mg / hours, None, None), dose_mg_min=mg, dose_mg_max=mg,
-                                 **common))
-        elif p.kind == "titration":
-            start, binds_s = _capped(_rate_mg_h(p.start, kg, why, "starting rate", p.source),
-                                     cap, why, p.source)
-            top, binds = _capped(_rate_mg_h(p.max, kg, why, "maximum rate", p.source), cap, why,
-                                 p.source)
-            lowered = ceiling_mg_h is not None and top > ceiling_mg_h * (1 + 1e-12)
-            if lowered:
-                why.append(Why("maximum lowered", f"{_g(top)} mg/h is above the lowest hard rate "
-                               f"limit for this patient ({_g(ceiling_mg_h)} mg/h)", ceiling_mg_h,
-                               "mg/h", "ketadose limit library"))
-                top, binds = ceiling_mg_h, True
-                start = min(start, top)
-            steps = [Step(0.0, start, str(p.start), pump(start))]
-            if p.step is not None:
-                inc = _rate_mg_h(p.step, kg)
-                every = p.step_every.canonical() if p.step_every is not None else None
-                k = 1
-                while start + k * inc < top - 1e-9:
-                    mg_h = start + k * inc
-                    written = display(Quantity(p.start.value + k * p.step.magnitude(p.start.unit.symbol),
-                                               p.start.unit))
-                    steps.append(Step(every * k if every else math.nan, mg_h, written,
-                                      pump(mg_h, record=None)))
-                    k += 1
-            label = str(p.max) + (" lowered to the hard limit" if lowered else
-                                  " (cap)" if binds else "")
-            steps.append(Step(math.nan if not (p.step and p.step_every) else
-                              p.step_every.canonical() * len(steps), top, label,
-                              pump(top, min(x for x in (cap, ceiling_mg_h) if x is not None)
-                                   if (cap or ceiling_mg_h) else None)))
-            hours = p.hours()
-            why.append(Why("dose range in this phase", f"{_g(start)} to {_g(top)} mg/h x {_g(hours)} h "
-                           "(at the start rate throughout, or at the maximum)",
-                           _titration_max(steps, hours), "mg"))
-            out.append(PhasePlan(start_h=t, duration_h=hours, written=display_titration(p),
-                                 mg_h=start, mg_h_max=top, per_kg_h=top / kg if kg else None,
-                                 cap_binds=binds or binds_s, pump=pump(start), steps=tuple(steps),
-                                 ceiling_lowered=lowered,
-                                 dose_mg_min=start * hours, dose_mg_max=_titration_max(steps, hours),
-                                 criteria=p.titrate_to, **common))
-        elif p.kind == "escalation":
-            sd, hold = p.step_duration.canonical(), p.hold.canonical()
-            n = len(p.steps)
-            for i, q in enumerate(p.steps):
-                why = []
-                mg_h, binds = _capped(_rate_mg_h(q, kg, why, f"step {i + 1}", p.source), cap, why,
-                                      p.source)
-                last = i == n - 1
-                hours = hold if last else sd
-                why.append(Why("dose at this step", f"{_g(mg_h)} mg/h x {_g(hours)} h"
-                               + (" (held at the step reached)" if last else ""), mg_h * hours, "mg"))
-                out.append(PhasePlan(
-                    start_h=t, duration_h=hours, written=str(q), mg_h=mg_h, mg_h_max=mg_h,
-                    per_kg_h=mg_h / kg if kg else None, cap_binds=binds, pump=pump_rate(
-                        mg_h, conc_mg_ml, cap, why) if conc_mg_ml else None,
-                    dose_mg_min=(mg_h * hold if i == 0 else 0.0), dose_mg_max=mg_h * hours,
-                    conditional=i > 0, criteria=p.escalate_if if i > 0 else
-                    f"start; if effective, continue for {hours_text(hold)} in all",
-                    **{**common, "derivation": why,
-                       "name": f"{p.name} step {i + 1}" + (" and hold" if last else "")}))
-                t += hours
-            continue  # t has moved past every step
-        elif p.kind == "oral":
-            mg = p.dose.magnitude("mg/kg") * kg if p.dose.unit.per_kg else p.dose.magnitude("mg")
-            why.append(Why("dose per intake", f"{p.dose} x {_g(kg)} kg dosing weight"
-                           if p.dose.unit.per_kg else f"{p.dose} as written", mg, "mg", p.source))
-            top = p.max_dose.magnitude("mg") if p.max_dose is not None else None
-            binds = top is not None and mg > top
-            mg = min(mg, top) if binds else mg
-            why.append(Why("daily dose", f"{_g(mg)} mg x {p.times_per_day} a day",
-                           mg * p.times_per_day, "mg", p.source))
-            daily_max = mg * p.times_per_day
-            per_dose_max = mg
-            if p.max_daily is not None:
-                # A titrated oral dose: the course maximum is the top of the range, not the start
-                top_day = _rate_mg_h(p.max_daily, kg) * 24.0
-                if top_day > daily_max:
-                    daily_max, per_dose_max = top_day, top_day / p.times_per_day
-                    if top is not None and per_dose_max > top:
-                        per_dose_max, daily_max = top, top * p.times_per_day
-                why.append(Why("daily dose at the top of the titration",
-                               f"{p.max_daily}" + (f" x {_g(kg)} kg dosing weight"
-                                                   if p.max_daily.unit.per_kg else " as written")
-                               + f" = {_g(per_dose_max)} mg x {p.times_per_day} a day",
-                               daily_max, "mg", p.source))
-            if conc_mg_ml:
-                why.append(Why("volume per intake", f"{_g(mg)} mg / {_g(conc_mg_ml)} mg/mL",
-                               mg / conc_mg_ml, "mL"))
-            out.append(PhasePlan(start_h=t, duration_h=None, written=str(p.dose)
-                                 + (f" up to {p.max_daily}" if p.max_daily is not None else ""),
-                                 per_dose_mg=mg, per_dose_mg_max=per_dose_max,
-                                 times_per_day=p.times_per_day, cap_binds=binds,
-                                 ml_per_dose=mg / conc_mg_ml if conc_mg_ml else None,
-                                 dose_mg_min=mg * p.times_per_day, dose_mg_max=daily_max,
-                                 criteria=p.titrate, **common))
-        elif p.kind == "topical":
-            per_app = None
-            why.append(Why("strength", "as written", p.strength.value, "%", p.source))
-            why.append(Why("applications", "a day, as written", p.applications_per_day, "/day",
-                           p.source))
-            if p.amount is not None and p.amount.kind == "mass":
-                per_app = p.amount.magnitude("mg") * p.strength.value / 100.0
-                why.append(Why("ketamine per application", f"{p.amount} x {p.strength}", per_app,
-                               "mg", p.source))
-            else:
-                why.append(Why("ketamine per application", "not computed: the regimen gives no "
-                               "amount per application (the prescriber states it)", None, "mg"))
-            out.append(PhasePlan(start_h=t, duration_h=None, written=str(p.strength),
-                                 strength=str(p.strength), applications_per_day=p.applications_per_day,
-                                 amount=str(p.amount) if p.amount is not None else None,
-                                 per_dose_mg=per_app, times_per_day=p.applications_per_day,
-                                 dose_mg_min=None if per_app is None else per_app * p.applications_per_day,
-                                 dose_mg_max=None if per_app is None else per_app * p.applications_per_day,
-                                 **common))
-        hours = p.hours()
-        t += hours or 0.0
+        session.phase(p)
+        plans, hours = PHASE_KINDS[p.kind].plan(p, session, t)
+        out.extend(plans)
+        t = plans[-1].start_h + plans[-1].duration_h if hours is None else t + hours
     return out
 
 
@@ -411,30 +497,33 @@ def display_titration(p) -> str:
     return f"{p.start} up to {p.max}{step}"
 
 
-def _staircase(steps, hours):
-    """(begin, duration, mg/h) of each step of a timed titration, within the phase's hours."""
+def staircase(steps, hours):
+    """(begin, end, mg/h) of each step of a timed titration, within the phase's hours, from the
+    start of the phase. The one staircase: the session maximum, the calendar and the PK inputs
+    all read it."""
     for here, nxt in zip(steps, [*steps[1:], None]):
         begin = min(here.t_h, hours)
-        yield begin, (min(nxt.t_h, hours) if nxt else hours) - begin, here.mg_h
+        yield begin, (min(nxt.t_h, hours) if nxt else hours), here.mg_h
 
 
-def _timed(steps) -> bool:
+def timed(steps) -> bool:
+    """Every step of a titration has a time (else it is titrated to effect)."""
     return bool(steps) and not any(math.isnan(s.t_h) for s in steps)
 
 
 def _titration_max(steps, hours) -> float:
     """The most a titration can give: the staircase if step times are known, else max throughout."""
-    if not _timed(steps):
+    if not timed(steps):
         return steps[-1].mg_h * hours
-    return sum(duration * mg_h for _begin, duration, mg_h in _staircase(steps, hours))
+    return sum((end - begin) * mg_h for begin, end, mg_h in staircase(steps, hours))
 
 
 def _max_pieces(p):
     """(start, duration, mg/h) of a phase in the maximum case: a timed titration climbs its
     staircase, as in the session maximum; anything else runs at its highest rate throughout."""
-    if p.kind == "titration" and _timed(p.steps):
-        return [(p.start_h + begin, duration, mg_h)
-                for begin, duration, mg_h in _staircase(p.steps, p.duration_h)]
+    if p.kind == "titration" and timed(p.steps):
+        return [(p.start_h + begin, end - begin, mg_h)
+                for begin, end, mg_h in staircase(p.steps, p.duration_h)]
     return [(p.start_h, p.duration_h, p.mg_h_max or 0)]
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-
+from ketadose.dosing import staircase, timed
 from ketadose.errors import KetadoseError
 from ketadose.pk.engine import CENTRAL, DEPOT, Inputs
 
@@ -30,17 +29,14 @@ def inputs_for(plan, f: float, ka: float | None) -> tuple:
             if p.duration_h is None or p.mg_h_max is None:
                 continue
             t0 = (base_h + p.start_h) * 60
-            timed = p.steps and all(not math.isnan(s.t_h) for s in p.steps)
-            if p.kind == "titration" and timed:
-                for here, nxt in zip(p.steps, list(p.steps[1:]) + [None]):
-                    a = t0 + here.t_h * 60
-                    b = t0 + (min(nxt.t_h, p.duration_h) if nxt else p.duration_h) * 60
+            if p.kind == "titration" and timed(p.steps):
+                for begin, end, mg_h in staircase(p.steps, p.duration_h):
+                    a, b = t0 + begin * 60, t0 + end * 60
                     if b > a:
-                        infusions.append((a, b, here.mg_h / 60 * scale, target))
+                        infusions.append((a, b, mg_h / 60 * scale, target))
             else:
                 infusions.append((t0, t0 + p.duration_h * 60, p.mg_h_max / 60 * scale, target))
-    if any(p.kind == "titration" and not (p.steps and all(not math.isnan(s.t_h) for s in p.steps))
-           for p in plan.phases):
+    if any(p.kind == "titration" and not timed(p.steps) for p in plan.phases):
         notes.append("Titration without step times is simulated at its maximum rate throughout "
                      "(an upper bound; the source titrated to effect).")
     if any(p.conditional for p in plan.phases):
