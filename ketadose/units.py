@@ -89,6 +89,29 @@ ACCEPTED = (
     "mL/h, and 'N mg over T h'; height cm, m; liver tests U/L, umol/L"
 )
 
+# The accepted units of each kind, for an error about one field (not the whole vocabulary).
+UNITS_OF_KIND = {
+    "mass": "g, mg, mcg", "mass_per_kg": "mg/kg, mcg/kg", "rate": "mg/h, mg/day, mg/24 h, mg/min",
+    "rate_per_kg": "mg/kg/h, mcg/kg/min, mg/kg/day", "concentration": "mg/mL, mcg/mL, % (w/v)",
+    "body_weight": "kg, lb", "duration": "min, h, day", "volume": "mL, L", "volume_rate": "mL/h",
+    "length": "cm, m", "enzyme_activity": "U/L", "molar_concentration": "umol/L", "percent": "%",
+    "amount_over_time": "'N mg over T h'",
+}
+
+
+def _no_unit(number: str, kinds) -> UnitError:
+    """A bare number: say what this field takes, suggesting a unit of its own dimension."""
+    if number.lstrip().startswith("-"):
+        return UnitError(f"{number!r} is negative; a negative quantity is never valid here")
+    if not kinds:
+        return UnitError(f"{number!r} has no unit; accepted: {ACCEPTED}")
+    first = kinds[0]
+    example = (f"'{number} {CANONICAL[first]}'" if first in CANONICAL
+               else "'80 mg over 5 h'")
+    units = "; ".join(f"{k.replace('_', ' ')}: {UNITS_OF_KIND.get(k, CANONICAL.get(k, k))}"
+                      for k in kinds)
+    return UnitError(f"{number!r} has no unit; write it with one, e.g. {example} ({units})")
+
 
 @dataclass(frozen=True)
 class Unit:
@@ -223,8 +246,7 @@ def parse_quantity(text, kinds: tuple[str, ...] | None = None):
     if isinstance(text, bool) or not isinstance(text, (str, int, float)):
         raise UnitError(f"expected a quantity with a unit, e.g. '0.35 mg/kg/h'; got {text!r}")
     if isinstance(text, (int, float)):
-        raise UnitError(f"{text!r} has no unit; write it with one, e.g. '{text} mg'. "
-                        f"Accepted: {ACCEPTED}")
+        raise _no_unit(repr(text).strip("'"), kinds)
     over = _OVER.match(text)
     if over:
         amount = parse_quantity(over.group(1), ("mass", "mass_per_kg"))
@@ -243,7 +265,7 @@ def parse_quantity(text, kinds: tuple[str, ...] | None = None):
             raise UnitError(f"{text!r} is not a number followed by a unit, e.g. '0.35 mg/kg/h'")
         number, unit_text = m.groups()
         if not unit_text:
-            raise UnitError(f"{text.strip()!r} has no unit; accepted: {ACCEPTED}")
+            raise _no_unit(text.strip(), kinds)
         value = parse_number(number)
         if value < 0:
             raise UnitError(f"{text!r}: a negative quantity is never valid here")

@@ -71,7 +71,9 @@ def test_unit_forms_exactly(text, symbol, kind, factor):
     ([1], "expected a quantity with a unit, e.g. '0.35 mg/kg/h'; got [1]"),
     (True, "expected a quantity with a unit, e.g. '0.35 mg/kg/h'; got True"),
     (None, "expected a quantity with a unit, e.g. '0.35 mg/kg/h'; got None"),
-    (5, "5 has no unit; write it with one, e.g. '5 mg'. Accepted: " + ACCEPTED),
+    # no kind known: no guessed unit (issue 16: `weight: 72` suggested '72 mg')
+    (5, "'5' has no unit; accepted: " + ACCEPTED),
+    ("-5", "'-5' is negative; a negative quantity is never valid here"),
     ("80 mg/h over 5 h", "'80 mg/h' is a rate; expected mass or mass per kg (e.g. mg, mg/kg)"),
     ("80 mg over 5 mg", "'5 mg' is a mass; expected duration (e.g. h)"),
     ("80 mg over 0 h", "'80 mg over 0 h': the duration must be greater than zero"),
@@ -261,3 +263,16 @@ def test_unit_hint_falls_back_to_the_hard_limit_when_there_is_no_soft_one():
 def test_kind_names_are_written_in_words():
     _raises(lambda: parse_quantity("5 mg/kg", ("rate",)),
             "'5 mg/kg' is a mass per kg; expected rate (e.g. mg/h)")
+
+
+@pytest.mark.parametrize("value, kinds, message", [
+    (72, ("body_weight",), "'72' has no unit; write it with one, e.g. '72 kg' (body weight: kg, lb)"),
+    ("0.35", ("rate_per_kg", "rate"),
+     "'0.35' has no unit; write it with one, e.g. '0.35 mg/kg/h' "
+     "(rate per kg: mg/kg/h, mcg/kg/min, mg/kg/day; rate: mg/h, mg/day, mg/24 h, mg/min)"),
+    ("170", ("length",), "'170' has no unit; write it with one, e.g. '170 cm' (length: cm, m)"),
+    (-3, ("duration",), "'-3' is negative; a negative quantity is never valid here"),
+])
+def test_a_bare_number_gets_units_of_its_own_dimension(value, kinds, message):
+    # issue 16: only the units of the field's dimension, never the whole ~400-character list
+    _raises(lambda: parse_quantity(value, kinds), message)

@@ -212,7 +212,7 @@ def csv_record(row: dict) -> dict:
         elif key in ("pregnant", "breastfeeding"):
             data[key] = _bool(value, key)
         elif key == "weight":
-            data[key] = f"{value} kg" if value.replace(".", "", 1).isdigit() else value
+            data[key] = value  # a bare number means kg, in every input (patient.bare_weight_kg)
         elif key in ("conditions", "allergies"):
             data[key] = _list(value)
         elif key == "medications":

@@ -20,9 +20,7 @@ def flags_to_data(flags: dict) -> dict:
     data: dict = {}
     weight = flags.get("weight")
     if weight is not None:
-        text = weight.strip()
-        # README: a bare weight number means kg (the contract); anything else needs a unit
-        data["weight"] = f"{text} kg" if text.replace(".", "", 1).isdigit() else text
+        data["weight"] = weight  # a bare number means kg, in every input (patient.bare_weight_kg)
     for key in ("height", "age", "sex", "pregnant", "breastfeeding", "heart_rate"):
         if flags.get(key) is not None:
             data[key] = flags[key]

@@ -1,0 +1,49 @@
+"""Issue 16 item 4 messages, through the real CLI."""
+
+import json
+
+import pytest
+
+
+def _weight_from(run, tmp_path, how, weight):
+    """(exit code, stderr, per-record error or None) for a patient weighing `weight`."""
+    if how == "flag":
+        r = run("check", "crps-schwartzman-2009", f"--weight={weight}", "--age", "40",
+                "--format", "json")
+        return r.exit_code, r.stderr, None
+    if how == "yaml":
+        p = tmp_path / "p.yaml"
+        p.write_text(f"age: 40\nweight: {weight}\n")
+        r = run("check", "crps-schwartzman-2009", "--patient", str(p), "--format", "json")
+        return r.exit_code, r.stderr, None
+    if how == "jsonl":
+        p = tmp_path / "p.jsonl"
+        p.write_text(json.dumps({"id": "a", "age": 40, "weight": json.loads(weight)}) + "\n")
+    else:
+        p = tmp_path / "p.csv"
+        p.write_text(f"id,age,weight\na,40,{weight}\n")
+    r = run("check", "crps-schwartzman-2009", "--patients", str(p), "--format", "jsonl")
+    rec = json.loads(r.stdout.splitlines()[0])
+    return r.exit_code, r.stderr, rec.get("error")
+
+
+@pytest.mark.parametrize("how", ["flag", "yaml", "jsonl", "csv"])
+def test_a_bare_weight_means_kg_in_every_input(run, tmp_path, how):
+    code, stderr, error = _weight_from(run, tmp_path, how, "72")
+    assert code in (0, 1) and error is None, (stderr, error)
+
+
+@pytest.mark.parametrize("how", ["flag", "yaml", "jsonl", "csv"])
+def test_a_negative_weight_says_negative_in_every_input(run, tmp_path, how):
+    code, stderr, error = _weight_from(run, tmp_path, how, "-70")
+    text = error if error is not None else stderr
+    assert "'-70' is negative; a negative quantity is never valid here" in str(text), text
+    assert "has no unit" not in str(text)
+
+
+def test_weight_with_a_wrong_unit_lists_only_weight_units(run):
+    r = run("check", "crps-schwartzman-2009", "--weight", "72 mg", "--age", "40")
+    assert r.exit_code == 2
+    assert "mg/kg/h" not in r.stderr and "umol/L" not in r.stderr and len(r.stderr) < 200
+    r = run("check", "crps-schwartzman-2009", "--weight", "1e6", "--age", "40")
+    assert r.exit_code == 2 and "outside" in r.stderr and "has no unit" not in r.stderr
