@@ -149,7 +149,13 @@ REGIMEN = Node("object", doc="A ketadose regimen, format v1", fields=(
     Field("conditions", Node("list", item=Node("text", pattern=ID_PATTERN), min_items=1,
                              max_items=20), True),
     Field("drug", Node("enum", enum=DRUGS, doc="Never mixed up: esketamine is about twice as "
-                                               "potent as the racemate"), True),
+                                               "potent as the racemate",
+                       aliases={"ketamine": "racemic-ketamine", "ketamin": "racemic-ketamine",
+                                "racemic": "racemic-ketamine", "ketalar": "racemic-ketamine"},
+                       # a suggestion never changes the potency silently (docs/evidence.md E)
+                       notes={"esketamine": "esketamine is the S(+) form, about twice as potent "
+                                            "as racemic ketamine, a factor UNVERIFIED as a "
+                                            "conversion: docs/evidence.md E and G8"}), True),
     Field("route", Node("enum", enum=ROUTES), True),
     Field("setting", Node("enum", enum=SETTINGS), True),
     Field("weight_basis", Node("enum", enum=WEIGHT_BASES,

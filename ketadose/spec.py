@@ -35,6 +35,10 @@ class Node:
     nullable: bool = False
     hint: str = ""  # what a value matching `pattern` looks like, for messages
     options: tuple = ()  # one_of: alternative Nodes, chosen by the value's type (text or object)
+    # enum: a word that means one option (e.g. 'ketamine' -> 'racemic-ketamine'), and a note
+    # said whenever an option is suggested (e.g. that it is a different potency)
+    aliases: dict = field(default_factory=dict)
+    notes: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,10 @@ class Checker:
 
     def _enum(self, node, value, path):
         if not isinstance(value, str) or value not in node.enum:
-            hint = _suggest(str(value), node.enum)
+            alias = node.aliases.get(str(value).strip().lower())
+            hint = f"; did you mean {alias!r}?" if alias else _suggest(str(value), node.enum)
+            hint += "".join(f" ({note})" for option, note in node.notes.items()
+                            if repr(option) in hint)
             self.fail(BAD_VALUE, f"{_name(path)} {value!r} is not one of: "
                       f"{', '.join(node.enum)}{hint}", path)
             return None

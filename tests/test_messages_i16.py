@@ -47,3 +47,30 @@ def test_weight_with_a_wrong_unit_lists_only_weight_units(run):
     assert "mg/kg/h" not in r.stderr and "umol/L" not in r.stderr and len(r.stderr) < 200
     r = run("check", "crps-schwartzman-2009", "--weight", "1e6", "--age", "40")
     assert r.exit_code == 2 and "outside" in r.stderr and "has no unit" not in r.stderr
+
+
+@pytest.mark.parametrize("drug, message", [
+    ("ketamine", "drug 'ketamine' is not one of: racemic-ketamine, esketamine; did you mean "
+                 "'racemic-ketamine'?"),
+    ("esketamin", "drug 'esketamin' is not one of: racemic-ketamine, esketamine; did you mean "
+                  "'esketamine'? (esketamine is the S(+) form, about twice as potent as racemic "
+                  "ketamine, a factor UNVERIFIED as a conversion: docs/evidence.md E and G8)"),
+])
+def test_a_drug_suggestion_never_changes_potency_silently(run, write, drug, message):
+    from conftest import template_text
+
+    path = write(template_text().replace("drug: racemic-ketamine", f"drug: {drug}"))
+    r = run("validate", path, "--format", "json")
+    assert r.exit_code == 1
+    assert message in [f["message"] for f in json.loads(r.stdout) if f["rule"] == "KD-V006"]
+
+
+def test_the_readme_override_hints_meet_the_reason_minimum():
+    import pathlib
+    import re
+
+    from ketadose.text import visible_length
+
+    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
+    reasons = re.findall(r'--override "([^"]*)"', readme)
+    assert reasons and all(visible_length(r) >= 10 for r in reasons), reasons
