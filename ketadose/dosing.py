@@ -555,7 +555,8 @@ def calendar(regimen, phases) -> list:
             conditional = any(p.conditional and _overlap(p.start_h, p.duration_h, t0, t1) > 0
                               for p in phases)
             per_day.append((lo, hi, conditional))
-    cum_lo = cum_hi = 0.0
+    cum_lo: float | None = 0.0
+    cum_hi: float | None = 0.0
     for i, (lo, hi, cond) in enumerate(per_day, start=1):
         cum_lo = None if lo is None or cum_lo is None else cum_lo + lo
         cum_hi = None if hi is None or cum_hi is None else cum_hi + hi
