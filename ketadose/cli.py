@@ -15,7 +15,7 @@ import click
 from ketadose import __version__
 from ketadose.errors import KetadoseError
 
-OK, BLOCKED, INPUT_ERROR, INTERNAL = 0, 1, 2, 3
+OK, INPUT_ERROR, INTERNAL = 0, 2, 3  # 1 (blocking findings) comes from the commands
 PIPE_CLOSED = 141  # 128 + SIGPIPE
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-# Validation severities, most severe first. error blocks (exit 1); warning and info do not.
-SEVERITIES = ("error", "warning", "info")
+# Validation findings are error (blocks, exit 1), warning or info.
 # Screening severities, most severe first: absolute and relative contraindications block.
 SCREEN_SEVERITIES = ("absolute", "relative", "caution", "info")
 # CDS Hooks card indicators for each severity.

@@ -98,7 +98,7 @@ def run(plan, library, override: str | None = None):
     """
     invariants(plan)
     r = plan.regimen
-    ctx = lim.Context(r.drug, r.route, r.setting, r.confirm)
+    ctx = lim.LimitContext(r.drug, r.route, r.setting, r.confirm)
     findings: list = []
     consulted: list = []
     for m in delivered(plan):

@@ -99,7 +99,7 @@ def library_from_data(data: dict) -> LimitLibrary:
 
 
 @dataclass(frozen=True)
-class Context:
+class LimitContext:
     """What a limit check needs to know about the regimen."""
 
     drug: str
@@ -108,7 +108,7 @@ class Context:
     confirmed: dict  # rule id -> reason
 
 
-def check(library: LimitLibrary, ctx: Context, measure: str, qty: Quantity, what: str,
+def check(library: LimitLibrary, ctx: LimitContext, measure: str, qty: Quantity, what: str,
           path: tuple = (), consulted: list | None = None) -> list:
     """Check one number against every limit for its measure; return findings.
 

@@ -8,7 +8,6 @@ treats the two differently: a rule that needs an unanswered field is not assesse
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from dataclasses import dataclass
 
@@ -16,6 +15,7 @@ from ketadose.allergies import REACTIONS, SEVERITIES, Matcher
 from ketadose.allergies import read as read_allergy
 from ketadose.findings import Finding
 from ketadose.spec import BAD_VALUE, Checker, Field, Node
+from ketadose.text import suggest
 from ketadose.units import Quantity
 
 TEXT = Node("text")
@@ -280,16 +280,15 @@ def _contradictions(out, today, bad):
                 "course")
 
 
-def _suggest(word, options) -> str:
-    close = difflib.get_close_matches(word, list(options), n=3, cutoff=0.6)
-    return f"; did you mean {', '.join(close)}?" if close else "; see `ketadose vocabulary`"
+_SEE_VOCABULARY = "; see `ketadose vocabulary`"
 
 
 def _condition(text, i, vocab, bad):
     cid, _, grade = _norm(text).partition(":")
     info = vocab.conditions.get(cid)
     if info is None:
-        bad(("conditions", i), f"unknown condition {text!r}{_suggest(cid, vocab.conditions)}")
+        hint = suggest(cid, vocab.conditions, many=True, otherwise=_SEE_VOCABULARY)
+        bad(("conditions", i), f"unknown condition {text!r}{hint}")
         return None
     grades = info.get("grades")
     if grade and (not grades or grade not in grades):
@@ -301,8 +300,8 @@ def _condition(text, i, vocab, bad):
 def _medication(m, i, vocab, bad):
     name = vocab.medicine(m["name"])
     if name is None:
-        bad(("medications", i, "name"), f"unknown medicine {m['name']!r}"
-            f"{_suggest(_norm(m['name']), vocab.medicines)}; use the generic name")
+        hint = suggest(_norm(m["name"]), vocab.medicines, many=True, otherwise=_SEE_VOCABULARY)
+        bad(("medications", i, "name"), f"unknown medicine {m['name']!r}{hint}; use the generic name")
         return None
     info = vocab.medicines[name]
     dose, route = m.get("dose"), m.get("route")

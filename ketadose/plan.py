@@ -20,7 +20,6 @@ from ketadose.units import Quantity, parse_unit
 
 # Vial strengths of ketamine injection (base): 10, 50 and 100 mg/mL (US labels; docs/evidence.md C3).
 VIALS_MG_ML = (10.0, 50.0, 100.0)
-VIAL_SOURCE = "US ketamine labels / openFDA (docs/evidence.md C3): 10, 50 and 100 mg/mL vials"
 # Esketamine is a different product: never the racemic vials. docs/evidence.md names the product
 # (Ketanest, esketamine, Pfizer Norway SPC 2019, C4) but not its strengths: the 5 and 25 mg/mL
 # strengths of Ketanest S are UNVERIFIED and say so wherever they are shown.
@@ -89,7 +88,7 @@ def make_plan(regimen, patient, library, *, basis=None, concentration=None, prim
         conc, origin = None, None
     if regimen.route == "topical":
         conc, origin = None, None
-    ctx = lim.Context(regimen.drug, regimen.route, regimen.setting, regimen.confirm)
+    ctx = lim.LimitContext(regimen.drug, regimen.route, regimen.setting, regimen.confirm)
     if weight.actual_kg is None and per_kg_limited(library, ctx):
         raise KetadoseError(f"the patient's weight is required: the limits per kg for "
                             f"{regimen.route.upper()} {regimen.drug} are checked on every plan "

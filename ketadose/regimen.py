@@ -125,7 +125,10 @@ class Retreatment:
 
 
 @dataclass(frozen=True)
-class Preparation:
+class PreparationSpec:
+    """The preparation a regimen states (its source, concentration, volume, diluent); the plan
+    computes the bag itself (plan.Preparation)."""
+
     source: str
     concentration: Quantity | None = None
     volume: Quantity | None = None
@@ -150,7 +153,7 @@ class Regimen:
     retreatment: Retreatment
     evidence: tuple
     weight_basis: str | None = None
-    preparation: Preparation | None = None
+    preparation: PreparationSpec | None = None
     adjuncts: tuple = ()
     confirm: dict = field(default_factory=dict)
     notes: str | None = None
@@ -197,7 +200,7 @@ def build(data) -> tuple:
         setting=clean["setting"], weight_basis=clean.get("weight_basis"),
         pattern=sched["pattern"], days=sched["days"], phases=phases,
         schedule_source=sched["source"], schedule_unverified=sched.get("unverified") or {},
-        preparation=_make(Preparation, clean["preparation"]) if clean.get("preparation") else None,
+        preparation=_make(PreparationSpec, clean["preparation"]) if clean.get("preparation") else None,
         adjuncts=tuple(_make(Adjunct, a) for a in clean.get("adjuncts") or ()),
         monitoring=tuple(_make(Monitoring, m) for m in clean["monitoring"]),
         stop_rules=tuple(_make(StopRule, s) for s in clean["stop_rules"]),

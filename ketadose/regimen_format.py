@@ -19,7 +19,6 @@ ADJUNCT_ROUTES = ("iv", "sc", "im", "oral", "sublingual", "topical")
 
 TEXT = Node("text")
 ID_PATTERN = r"[a-z0-9][a-z0-9-]*"
-RULE_ID_PATTERN = r"KD-[A-Z]+-?[0-9]+"
 
 RATE = ("rate", "rate_per_kg")
 DOSE = ("mass", "mass_per_kg")

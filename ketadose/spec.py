@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ketadose.errors import UnitError
 from ketadose.findings import Finding
+from ketadose.text import suggest
 from ketadose.units import CANONICAL, parse_quantity
 
 
@@ -112,7 +113,7 @@ class Checker:
     def _enum(self, node, value, path):
         if not isinstance(value, str) or value not in node.enum:
             alias = node.aliases.get(str(value).strip().lower())
-            hint = f"; did you mean {alias!r}?" if alias else _suggest(str(value), node.enum)
+            hint = f"; did you mean {alias!r}?" if alias else suggest(str(value), node.enum)
             hint += "".join(f" ({note})" for option, note in node.notes.items()
                             if repr(option) in hint)
             self.fail(BAD_VALUE, f"{_name(path)} {value!r} is not one of: "
@@ -164,7 +165,7 @@ class Checker:
             if not isinstance(tag, str) or tag not in node.variants:
                 if node.discriminator in value:
                     self.fail(BAD_VALUE, f"{_name(path + (node.discriminator,))} {tag!r} is not "
-                              f"one of: {', '.join(node.variants)}{_suggest(str(tag), node.variants)}",
+                              f"one of: {', '.join(node.variants)}{suggest(str(tag), node.variants)}",
                               path + (node.discriminator,))
                 else:
                     self.fail(MISSING_KEY, f"{_name(path)} has no '{node.discriminator}' "
@@ -176,7 +177,7 @@ class Checker:
         for key, item in value.items():
             spec = known.get(key)
             if spec is None:
-                hint = _suggest(key, known)
+                hint = suggest(key, known)
                 # A key is quoted only when it looks like a field name: a file given by mistake
                 # (a password file read as YAML) must not have its lines printed back.
                 shown = f" {key!r}" if _FIELD_LIKE.fullmatch(str(key)) else " (not a field name)"
@@ -232,18 +233,8 @@ def _expect(node: Node) -> str:
 _FIELD_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9_ -]{0,39}")
 
 
-def _suggest(word: str, options) -> str:
-    import difflib  # only when something is misspelt
-
-    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
-
-
 # ----------------------------------------------------------------- JSON Schema export
 
-_QTY_PATTERN = {
-    "amount_over_time": r"^\s*[0-9.eE+-]+\s*\S+\s+over\s+[0-9.eE+-]+\s*\S+\s*$",
-}
 
 
 def to_json_schema(node: Node) -> dict:

@@ -28,3 +28,14 @@ def printable(text: str) -> str:
 def visible_length(text: str) -> int:
     """How many characters of ``text`` a reader sees, spaces not counted."""
     return sum(1 for ch in printable(text) if not ch.isspace())
+
+
+def suggest(word: str, options, *, many: bool = False, otherwise: str = "") -> str:
+    """"; did you mean 'x'?" for the closest option (``many``: up to three, unquoted), or
+    ``otherwise`` when none is close."""
+    import difflib  # only when something is misspelt
+
+    close = difflib.get_close_matches(word, list(options), n=3 if many else 1, cutoff=0.6)
+    if not close:
+        return otherwise
+    return f"; did you mean {', '.join(close) if many else repr(close[0])}?"

@@ -41,7 +41,7 @@ def validate(data, library: lim.LimitLibrary, explain: dict | None = None):
     apply(consistency.RULES[len(consistency.SHAPE_RULES):])
     if any(f.severity == "error" for f in findings):
         return regimen, findings  # limits on an inconsistent regimen would mislead
-    ctx = lim.Context(regimen.drug, regimen.route, regimen.setting, regimen.confirm)
+    ctx = lim.LimitContext(regimen.drug, regimen.route, regimen.setting, regimen.confirm)
     for measure, qty, what, path in regimen_measures(regimen):
         findings += lim.check(library, ctx, measure, qty, what, path, consulted)
     return regimen, findings

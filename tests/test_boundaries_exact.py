@@ -8,13 +8,13 @@ from ketadose.dosing import Step, _capped, _titration_max, dosing_weight, pump_r
 from ketadose.errors import KetadoseError
 from ketadose.io.library import data_text, limit_library, thresholds, vocabulary
 from ketadose.io.regimens import load_regimen
-from ketadose.limits import _TOL, Context, above, at_or_above, check, library_from_data
+from ketadose.limits import _TOL, LimitContext, above, at_or_above, check, library_from_data
 from ketadose.patient import build
 from ketadose.units import parse_quantity
 
 
 def ctx(**kw):
-    return Context(kw.get("drug", "racemic-ketamine"), kw.get("route", "iv"),
+    return LimitContext(kw.get("drug", "racemic-ketamine"), kw.get("route", "iv"),
                    kw.get("setting", "monitored-outpatient"), kw.get("confirmed", {}))
 
 

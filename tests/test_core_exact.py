@@ -9,7 +9,7 @@ import yaml
 from ketadose.dosing import pump_rate
 from ketadose.errors import KetadoseError, UnitError
 from ketadose.io.library import data_text, limit_library
-from ketadose.limits import Context, check, library_from_data
+from ketadose.limits import LimitContext, check, library_from_data
 from ketadose.units import parse_quantity
 
 
@@ -77,7 +77,7 @@ def test_library_refuses_duplicates_and_bad_units():
 
 
 def ctx(**kw):
-    return Context(kw.get("drug", "racemic-ketamine"), kw.get("route", "iv"),
+    return LimitContext(kw.get("drug", "racemic-ketamine"), kw.get("route", "iv"),
                    kw.get("setting", "monitored-outpatient"), kw.get("confirmed", {}))
 
 

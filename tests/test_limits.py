@@ -2,12 +2,12 @@ import pytest
 import yaml
 
 from ketadose.io.library import data_text, limit_library
-from ketadose.limits import Context, check
+from ketadose.limits import LimitContext, check
 from ketadose.units import parse_quantity
 
 
 def ctx(drug="racemic-ketamine", route="iv", setting="monitored-outpatient", confirmed=None):
-    return Context(drug, route, setting, confirmed or {})
+    return LimitContext(drug, route, setting, confirmed or {})
 
 
 def fire(measure, text, **kw):

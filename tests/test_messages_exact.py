@@ -11,7 +11,7 @@ import yaml
 
 from ketadose.errors import UnitError
 from ketadose.io.library import data_text, limit_library
-from ketadose.limits import Context, check, library_from_data
+from ketadose.limits import LimitContext, check, library_from_data
 from ketadose.units import (
     ACCEPTED,
     OverTime,
@@ -145,7 +145,7 @@ def test_canonical_and_conversion_values():
 # --- limits ------------------------------------------------------------------------------
 
 def ctx(setting="monitored-outpatient", confirmed=None, drug="racemic-ketamine", route="iv"):
-    return Context(drug, route, setting, confirmed or {})
+    return LimitContext(drug, route, setting, confirmed or {})
 
 
 def test_hard_limit_message_word_for_word():

@@ -6,6 +6,11 @@ from __future__ import annotations
 import html
 
 from ketadose.render.marks import mark, rest
+from ketadose.render.numbers import mg_range, number
+
+
+def _n(x, digits=1, unit=""):
+    return number(x, digits, unit, missing="–")
 
 CSS = """
 @page { margin: 11mm; }
@@ -35,10 +40,6 @@ def e(text) -> str:
     return html.escape(terminal_safe("" if text is None else str(text)))
 
 
-def _n(x, digits=1, unit=""):
-    if x is None or x != x:
-        return "–"
-    return f"{x:.{digits}f}".rstrip("0").rstrip(".") + (f" {unit}" if unit else "")
 
 
 def _b(marked: str) -> str:
@@ -99,9 +100,9 @@ def page(plan, data, screen, start, chart_svg: str | None = None) -> str:
         ["phase", "as written", "rate", "pump", "duration", "dose", "criteria"], rows))
     t = plan.totals
     cal = "".join(f"<div><span class='box'></span>Day {d.day}{' (cond.)' if d.conditional else ''}: "
-                  f"{_range(d.dose_mg_min, d.dose_mg_max)}</div>" for d in plan.days)
+                  f"{mg_range(d.dose_mg_min, d.dose_mg_max, '–')}</div>" for d in plan.days)
     parts.append(f"<h2>Course calendar ({len(plan.days)} days)</h2><div class='cal'>{cal}</div>"
-                 f"<p class='small'>Course total {_range(t['course_mg_min'], t['course_mg_max'])}; "
+                 f"<p class='small'>Course total {mg_range(t['course_mg_min'], t['course_mg_max'], '–')}; "
                  f"highest session {_n(t['max_session_mg'], 1, 'mg')}; highest day "
                  f"{_n(t['max_daily_mg'], 1, 'mg')}.</p>")
     prep = data["preparation"]
@@ -155,9 +156,3 @@ def page(plan, data, screen, start, chart_svg: str | None = None) -> str:
             + "\n".join(parts) + "</body></html>\n")
 
 
-def _range(lo, hi):
-    if hi is None:
-        return "–"
-    if lo is None or abs(lo - hi) < 1e-9:
-        return _n(hi, 1, "mg")
-    return f"{_n(lo, 1)}–{_n(hi, 1, 'mg')}"

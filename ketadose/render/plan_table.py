@@ -8,16 +8,10 @@ import re
 
 from ketadose.describe import hours_text
 from ketadose.render.marks import caption, short
+from ketadose.render.numbers import mg_range, number
 from ketadose.render.screen import render_screen
 from ketadose.render.table import SEVERITY_STYLE, console, line, styled, table
 from ketadose.units import Quantity, parse_unit
-
-
-def _n(x, digits=1, unit=""):
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    text = f"{x:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{x:.0f}"
-    return f"{text} {unit}".strip()
 
 
 def _clock(start, hours):
@@ -34,24 +28,24 @@ def render_plan(plan, data, screen, start) -> None:
               f"| ketadose {data['ketadose_version']}, limits {data['limits_version']}")
     if w.kg is not None:
         extra = ", ".join(x for x in (
-            f"actual {_n(w.actual_kg)} kg",
-            f"ideal {_n(w.ideal_kg)} kg" if w.ideal_kg else None,
-            f"adjusted {_n(w.adjusted_kg)} kg" if w.adjusted_kg else None,
-            f"BMI {_n(w.bmi)}" if w.bmi else None) if x)
-        out.print(line("Dosing weight ", (f"{_n(w.kg)} kg", "bold"), f" ({w.basis}, from {w.origin}; {extra})"))
+            f"actual {number(w.actual_kg)} kg",
+            f"ideal {number(w.ideal_kg)} kg" if w.ideal_kg else None,
+            f"adjusted {number(w.adjusted_kg)} kg" if w.adjusted_kg else None,
+            f"BMI {number(w.bmi)}" if w.bmi else None) if x)
+        out.print(line("Dosing weight ", (f"{number(w.kg)} kg", "bold"), f" ({w.basis}, from {w.origin}; {extra})"))
     else:
         out.print("Dosing weight: not needed (fixed doses)")
     conc = plan.concentration_mg_ml
-    out.print(f"Concentration: {_n(conc, 3, 'mg/mL') + ' (from ' + plan.concentration_origin + ')' if conc else 'not given (no pump rates; use --concentration)'}")
+    out.print(f"Concentration: {number(conc, 3, 'mg/mL') + ' (from ' + plan.concentration_origin + ')' if conc else 'not given (no pump rates; use --concentration)'}")
     render_screen(screen, r)
 
     rows = []
     for p in plan.phases:
         rate = "-"
         if p.mg_h is not None and p.kind != "bolus":
-            rate = _n(p.mg_h, 2, "mg/h")
+            rate = number(p.mg_h, 2, "mg/h")
             if p.mg_h_max is not None and abs(p.mg_h_max - p.mg_h) > 1e-9:
-                rate += f" -> {_n(p.mg_h_max, 2, 'mg/h')}"
+                rate += f" -> {number(p.mg_h_max, 2, 'mg/h')}"
             if p.cap_binds:
                 rate += " (capped)"
             unit = re.search(r"(mcg|mg)/kg/(min|h)", p.written)
@@ -60,20 +54,20 @@ def render_plan(plan, data, screen, start) -> None:
                 rate += f" = {eff:.3g} {unit.group(0)}"
         pump = "-"
         if p.pump is not None and p.kind != "bolus":
-            pump = f"{p.pump.ml_h:.1f} mL/h = {_n(p.pump.mg_h_delivered, 3, 'mg/h')} delivered"
+            pump = f"{p.pump.ml_h:.1f} mL/h = {number(p.pump.mg_h_delivered, 3, 'mg/h')} delivered"
             if abs(p.pump.error_mg_h) > 1e-9:
                 pump += f" ({p.pump.error_pct:+.2f}%)"
             if p.pump.rounded_down:
                 pump += " rounded down: never above the rate asked"
-        dose = _n(p.dose_mg_max, 1, "mg")
+        dose = number(p.dose_mg_max, 1, "mg")
         if p.kind == "bolus":
-            dose = f"{_n(p.bolus_mg, 1, 'mg')}" + (f" = {_n(p.bolus_ml, 2, 'mL')}" if p.bolus_ml else "")
+            dose = f"{number(p.bolus_mg, 1, 'mg')}" + (f" = {number(p.bolus_ml, 2, 'mL')}" if p.bolus_ml else "")
         if p.kind in ("oral", "topical"):
-            per = _n(p.per_dose_mg, 1, "mg") if p.per_dose_mg is not None else (p.amount or "amount not given")
-            dose = f"{per} x {p.times_per_day}/day" + (f" ({_n(p.ml_per_dose, 2, 'mL')} each)"
+            per = number(p.per_dose_mg, 1, "mg") if p.per_dose_mg is not None else (p.amount or "amount not given")
+            dose = f"{per} x {p.times_per_day}/day" + (f" ({number(p.ml_per_dose, 2, 'mL')} each)"
                                                        if p.ml_per_dose else "")
         if p.dose_mg_min is not None and p.dose_mg_max is not None and p.kind == "titration":
-            dose = f"{_n(p.dose_mg_min, 0, 'mg')}-{_n(p.dose_mg_max, 0, 'mg')}"
+            dose = f"{number(p.dose_mg_min, 0, 'mg')}-{number(p.dose_mg_max, 0, 'mg')}"
         when = _clock(start, p.start_h) or (f"+{hours_text(p.start_h)}" if p.duration_h else "")
         rows.append((line(p.name, (" (conditional)", "yellow") if p.conditional else ""),
                      line(p.written, (short(p.unverified), "bold")), rate, pump, hours_text(p.duration_h) if p.duration_h else "per day",
@@ -87,40 +81,40 @@ def render_plan(plan, data, screen, start) -> None:
         if p.steps:
             out.print(table(f"Titration steps: {p.name}{short(p.unverified)}", [
                 ("step", {"no_wrap": True}), "rate as written", "mg/h", "pump", "time"],
-                [(str(i + 1), s.written, _n(s.mg_h, 2, "mg/h"),
-                  f"{s.pump.ml_h:.1f} mL/h = {_n(s.pump.mg_h_delivered, 3, 'mg/h')} "
+                [(str(i + 1), s.written, number(s.mg_h, 2, "mg/h"),
+                  f"{s.pump.ml_h:.1f} mL/h = {number(s.pump.mg_h_delivered, 3, 'mg/h')} "
                   f"({s.pump.error_pct:+.2f}%)" if s.pump else "-",
-                  (_clock(start, p.start_h + s.t_h) or f"+{_n(s.t_h, 1, 'h')}")
+                  (_clock(start, p.start_h + s.t_h) or f"+{number(s.t_h, 1, 'h')}")
                   if not math.isnan(s.t_h) else "when the titration criteria allow")
                  for i, s in enumerate(p.steps)]))
     cal_rows = [(line(str(d.day), (" (conditional)", "yellow") if d.conditional else ""),
                  (start.date() + dt.timedelta(days=d.day - 1)).isoformat() if start else "",
-                 _range(d.dose_mg_min, d.dose_mg_max), _range(d.cumulative_mg_min, d.cumulative_mg_max))
+                 mg_range(d.dose_mg_min, d.dose_mg_max), mg_range(d.cumulative_mg_min, d.cumulative_mg_max))
                 for d in plan.days]
     t = plan.totals
     out.print(table("Course calendar (minimum-maximum where titration or escalation may vary)",
                     ["day", "date", "dose that day", "cumulative"], cal_rows,
-                    f"Course total {_range(t['course_mg_min'], t['course_mg_max'])}; "
-                    f"highest session {_n(t['max_session_mg'], 1, 'mg')}, "
-                    f"highest day {_n(t['max_daily_mg'], 1, 'mg')}"))
+                    f"Course total {mg_range(t['course_mg_min'], t['course_mg_max'])}; "
+                    f"highest session {number(t['max_session_mg'], 1, 'mg')}, "
+                    f"highest day {number(t['max_daily_mg'], 1, 'mg')}"))
     prep = data["preparation"]
     if prep["vials"]:
-        out.print(table(f"Preparation: {_n(prep['drug_mg'], 1, 'mg')} in "
-                        f"{_n(prep['final_volume_ml'], 1, 'mL')} {prep['diluent']} at "
-                        f"{_n(prep['concentration_mg_per_ml'], 3, 'mg/mL')}, a bag for "
-                        f"{prep['per']} (dose {_n(prep['need_mg'], 1, 'mg')}"
-                        + (f"; discard {_n(prep['discard_ml'], 1, 'mL')} = "
-                           f"{_n(prep['discard_mg'], 1, 'mg')} before hanging"
+        out.print(table(f"Preparation: {number(prep['drug_mg'], 1, 'mg')} in "
+                        f"{number(prep['final_volume_ml'], 1, 'mL')} {prep['diluent']} at "
+                        f"{number(prep['concentration_mg_per_ml'], 3, 'mg/mL')}, a bag for "
+                        f"{prep['per']} (dose {number(prep['need_mg'], 1, 'mg')}"
+                        + (f"; discard {number(prep['discard_ml'], 1, 'mL')} = "
+                           f"{number(prep['discard_mg'], 1, 'mg')} before hanging"
                            if prep['discard_ml'] else "") + ")",
                         ["vial", "draw", "diluent", "note"],
-                        [(f"{v['strength_mg_per_ml']:g} mg/mL", _n(v["draw_ml"], 2, "mL"),
-                          _n(v["diluent_ml"], 1, "mL"), v["note"]) for v in prep["vials"]],
+                        [(f"{v['strength_mg_per_ml']:g} mg/mL", number(v["draw_ml"], 2, "mL"),
+                          number(v["diluent_ml"], 1, "mL"), v["note"]) for v in prep["vials"]],
                         "Esketamine products (Ketanest S 5 and 25 mg/mL; UNVERIFIED strengths)"
                         if data["regimen"]["drug"] == "esketamine" else
                         "Vial strengths 10, 50 and 100 mg/mL (docs/evidence.md C3)"))
     if prep["syringes_24h"]:
         out.print(table("Syringe driver, contents per 24 h", ["step", "mg per 24 h", "mL"],
-                        [(s["step"], _n(s["mg"], 1, "mg"), _n(s["ml"], 2, "mL"))
+                        [(s["step"], number(s["mg"], 1, "mg"), number(s["ml"], 2, "mL"))
                          for s in prep["syringes_24h"]]))
     for note in prep["notes"]:
         out.print(styled(f"- {note}", "dim"))
@@ -160,9 +154,3 @@ def render_plan(plan, data, screen, start) -> None:
                          for f in plan.findings]))
 
 
-def _range(lo, hi):
-    if lo is None and hi is None:
-        return "-"
-    if lo is None or hi is None or abs(lo - hi) < 1e-9:
-        return _n(hi if hi is not None else lo, 1, "mg")
-    return f"{_n(lo, 1)}-{_n(hi, 1, 'mg')}"

@@ -25,9 +25,10 @@ class Rule:
 def rule(id, name, severity, source, check=None):
     """Register a check function; its docstring is the rule's documentation.
 
-    ``rule(...)(fn)`` is a decorator. Patient rules are registered with ``check=`` right after
-    their function instead: mutation testing (mutmut) cannot mutate a decorated function, and
-    the screening rules belong to the safety core it tests.
+    ``rule(...)(fn)`` is a decorator. The safety core's rules (screening, regimen consistency)
+    are registered with ``check=`` in their module's ``RULES`` table instead, the function left
+    undecorated under its own name: mutation testing (mutmut) cannot mutate a decorated
+    function.
     """
     def wrap(fn):
         doc = inspect.cleandoc(fn.__doc__ or "")
@@ -50,6 +51,15 @@ def registry() -> dict:
 
     rules = (list(fmt.RULES) + list(reg.RULES) + list(screening_rules()) + list(dosing.RULES)
              + list(gate.RULES))
-    out = {r.id: r for r in rules}
-    assert len(out) == len(rules), "duplicate rule id"
+    return _by_id(rules)
+
+
+def _by_id(rules) -> dict:
+    """Rules by id; two rules with one id is our bug, caught even under `python -O` (which
+    strips asserts)."""
+    out: dict = {}
+    for r in rules:
+        if r.id in out:
+            raise RuntimeError(f"rule id {r.id} is registered twice")
+        out[r.id] = r
     return out

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 from ketadose.findings import Finding
 from ketadose.rules import rule
+from ketadose.rules.sources import COHEN, NOPPERS
 from ketadose.screen import Missing, needs
 from ketadose.text import printable
 
 LABEL = "US Ketalar (ketamine HCl) label, section 4 Contraindications"
-COHEN = ("Cohen SP et al. Consensus guidelines on IV ketamine for chronic pain, Reg Anesth Pain Med "
-         "2018;43(5):521-546, doi:10.1097/AAP.0000000000000808")
 SWISS = "Swiss Fachinfo ketamine (reg. 67199); ketamin-hameln 50 mg/mL PIL (DE)"
 UK = "UK Ketalar SmPC (Pfizer, MHRA 2019)"
 DE_PIL = "ketamin-hameln 50 mg/mL patient information leaflet (DE), precautions"
-NOPPERS = "Noppers IM et al. Pain 2011;152(9):2173-8, PMID 21546160"
 
 
 def _f(rid, severity, title, message, source):
@@ -67,11 +65,6 @@ def hypersensitivity(patient, ctx):
     return out
 
 
-hypersensitivity = rule(
-    "KD-CI-001", "hypersensitivity", "absolute", LABEL,
-    check=allergies_asked(hypersensitivity))
-
-
 def blood_pressure(patient, ctx):
     """Uncontrolled hypertension: resting blood pressure above 180/100 mmHg, or recorded as uncontrolled.
 
@@ -104,11 +97,6 @@ def blood_pressure(patient, ctx):
                   "exclusion: monitor blood pressure closely.",
                   "neuropathic-pain RCT exclusion SBP > 160 and/or DBP > 100 (docs/evidence.md F1)")
     return None
-
-
-blood_pressure = rule(
-    "KD-CI-002", "blood-pressure", "absolute", f"{LABEL}; {SWISS}",
-    check=blood_pressure)
 
 
 def cardiovascular(patient, ctx):
@@ -171,11 +159,6 @@ def cardiovascular(patient, ctx):
     return out
 
 
-cardiovascular = rule(
-    "KD-CI-003", "cardiovascular-disease", "absolute", f"{COHEN}; {UK}; {SWISS}; {DE_PIL}",
-    check=conditions_asked(cardiovascular))
-
-
 def pressure(patient, ctx):
     """Raised intracranial or intraocular pressure (glaucoma), head injury.
 
@@ -204,11 +187,6 @@ def pressure(patient, ctx):
     return out
 
 
-pressure = rule(
-    "KD-CI-004", "intracranial-or-intraocular-pressure", "relative", f"{COHEN}; {UK}",
-    check=conditions_asked(pressure))
-
-
 def psychiatric(patient, ctx):
     """Active psychosis (relative), schizophrenia or bipolar disorder (caution).
 
@@ -229,11 +207,6 @@ def psychiatric(patient, ctx):
     return out
 
 
-psychiatric = rule(
-    "KD-CI-005", "psychiatric", "relative", f"{COHEN}; {DE_PIL}",
-    check=conditions_asked(psychiatric))
-
-
 def substance_use(patient, ctx):
     """Active substance use or ketamine misuse: no serial infusions.
 
@@ -252,11 +225,6 @@ def substance_use(patient, ctx):
                   "Chronic alcohol misuse: use with caution and check liver tests before and after "
                   "the course.", f"{UK}; {COHEN} (alcohol abuse -> consider liver tests)")
     return out
-
-
-substance_use = rule(
-    "KD-CI-006", "substance-use", "relative", COHEN,
-    check=conditions_asked(substance_use))
 
 
 def pregnancy(patient, ctx):
@@ -284,12 +252,6 @@ def pregnancy(patient, ctx):
     if patient.conditions is None:  # pre-eclampsia is one of the conditions
         out.append(Missing(CONDITIONS_QUESTION))
     return out
-
-
-pregnancy = rule(
-    "KD-CI-007", "pregnancy-and-breastfeeding", "relative",
-    f"{COHEN}; US Ketalar label 8.1; {UK}; LactMed (drugs.com, 15 Jul 2023)",
-    check=pregnancy)
 
 
 def age(patient, ctx):
@@ -327,12 +289,6 @@ def age(patient, ctx):
     return out
 
 
-age = rule(
-    "KD-CI-008", "age", "relative", "docs/evidence.md F3; Sheehy KA et al. BMC Pediatr 2015;15:198, "
-    "PMID 26620833; US Ketalar label 5.5; Miller's Anesthesia 6th ed.; US Ketalar label 5.2",
-    check=age)
-
-
 def hepatic(patient, ctx):
     """Hepatic impairment: severe (relative: avoid), moderate (caution, monitor liver tests), mild
     (caution: consider a dose reduction).
@@ -358,11 +314,6 @@ def hepatic(patient, ctx):
               "Mild hepatic impairment: the SmPC says a dose reduction should be considered; a "
               "clinician must decide.",
               "ketamine SmPC (rxreasoner), docs/evidence.md E")
-
-
-hepatic = rule(
-    "KD-CI-009", "hepatic-impairment", "relative", f"{COHEN}; Ketalar SmPC (rxreasoner)",
-    check=conditions_asked(hepatic))
 
 
 def liver_tests(patient, ctx):
@@ -415,11 +366,6 @@ def liver_tests(patient, ctx):
     return out
 
 
-liver_tests = rule(
-    "KD-CI-010", "liver-tests", "relative", NOPPERS,
-    check=liver_tests)
-
-
 PORPHYRIA = ("Drug Database for Acute Porphyria (NAPOS, drugs-porphyria.org) classification as "
              "tabulated in Rev Mex Anestesiol 2021 issue 3, Table 1 "
              "(medigraphic.com/files/rma/cma-2021/3/cma213l-T1.html)")
@@ -468,12 +414,6 @@ def other_conditions(patient, ctx):
     return out
 
 
-other_conditions = rule(
-    "KD-CI-011", "thyroid-porphyria-seizures-urinary", "absolute",
-    f"{SWISS}; US Ketalar label 2.1, 7.1 and adverse reactions; {PORPHYRIA}",
-    check=conditions_asked(other_conditions))
-
-
 def heart_rate(patient, ctx):
     """Resting heart rate under 50 or over 120 beats/min (a trial exclusion range).
 
@@ -493,10 +433,44 @@ def heart_rate(patient, ctx):
     return None
 
 
-heart_rate = rule(
-    "KD-CI-012", "vital-signs", "caution", "NCT05803551 exclusion criteria (docs/evidence.md F1)",
-    check=heart_rate)
-
-
-RULES = (hypersensitivity, blood_pressure, cardiovascular, pressure, psychiatric, substance_use,
-         pregnancy, age, hepatic, liver_tests, other_conditions, heart_rate)
+RULES = (
+    rule(
+        "KD-CI-001", "hypersensitivity", "absolute", LABEL,
+        check=allergies_asked(hypersensitivity)),
+    rule(
+        "KD-CI-002", "blood-pressure", "absolute", f"{LABEL}; {SWISS}",
+        check=blood_pressure),
+    rule(
+        "KD-CI-003", "cardiovascular-disease", "absolute", f"{COHEN}; {UK}; {SWISS}; {DE_PIL}",
+        check=conditions_asked(cardiovascular)),
+    rule(
+        "KD-CI-004", "intracranial-or-intraocular-pressure", "relative", f"{COHEN}; {UK}",
+        check=conditions_asked(pressure)),
+    rule(
+        "KD-CI-005", "psychiatric", "relative", f"{COHEN}; {DE_PIL}",
+        check=conditions_asked(psychiatric)),
+    rule(
+        "KD-CI-006", "substance-use", "relative", COHEN,
+        check=conditions_asked(substance_use)),
+    rule(
+        "KD-CI-007", "pregnancy-and-breastfeeding", "relative",
+        f"{COHEN}; US Ketalar label 8.1; {UK}; LactMed (drugs.com, 15 Jul 2023)",
+        check=pregnancy),
+    rule(
+        "KD-CI-008", "age", "relative", "docs/evidence.md F3; Sheehy KA et al. BMC Pediatr 2015;15:198, "
+        "PMID 26620833; US Ketalar label 5.5; Miller's Anesthesia 6th ed.; US Ketalar label 5.2",
+        check=age),
+    rule(
+        "KD-CI-009", "hepatic-impairment", "relative", f"{COHEN}; Ketalar SmPC (rxreasoner)",
+        check=conditions_asked(hepatic)),
+    rule(
+        "KD-CI-010", "liver-tests", "relative", NOPPERS,
+        check=liver_tests),
+    rule(
+        "KD-CI-011", "thyroid-porphyria-seizures-urinary", "absolute",
+        f"{SWISS}; US Ketalar label 2.1, 7.1 and adverse reactions; {PORPHYRIA}",
+        check=conditions_asked(other_conditions)),
+    rule(
+        "KD-CI-012", "vital-signs", "caution", "NCT05803551 exclusion criteria (docs/evidence.md F1)",
+        check=heart_rate),
+)

@@ -25,7 +25,7 @@ def not_understood(patient, ctx):
             for text, source in patient.not_understood] or None
 
 
-not_understood = rule("KD-IN-001", "imported-entries-understood", "info", SOURCE,
-                      check=not_understood)
-
-RULES = (not_understood,)
+RULES = (
+    rule("KD-IN-001", "imported-entries-understood", "info", SOURCE,
+                          check=not_understood),
+)

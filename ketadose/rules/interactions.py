@@ -113,11 +113,6 @@ def xanthines(patient, ctx):
                f"{LABEL7} 7.1", meds)] if meds else None
 
 
-xanthines = rule(
-    "KD-DDI-001", "xanthines", "absolute", f"{LABEL7} 7.1; Ketanest (esketamine) SPC, Norway 2019",
-    check=medicines_asked(xanthines))
-
-
 def nmda(patient, ctx):
     """Memantine, amantadine or dextromethorphan: concomitant NMDA antagonists should be avoided.
 
@@ -129,11 +124,6 @@ def nmda(patient, ctx):
                f"{_names(meds)}: another NMDA antagonist; the memantine SmPC says to avoid the "
                "combination (more CNS effects, risk of psychosis).",
                "memantine SmPC (Ebixa-type; MIMS; Swiss Fachinfo)", meds)] if meds else None
-
-
-nmda = rule(
-    "KD-DDI-002", "nmda-antagonists", "relative", "memantine SmPC (Ebixa-type; MIMS; Swiss Fachinfo)",
-    check=medicines_asked(nmda))
 
 
 def sedatives(patient, ctx):
@@ -159,11 +149,6 @@ def sedatives(patient, ctx):
                       "benzodiazepines also prolong ketamine's effect.",
                       f"{LABEL7} 7.3; ketamine SmPC (benzodiazepines prolong the effect)", other))
     return out
-
-
-sedatives = rule(
-    "KD-DDI-003", "sedatives", "caution", f"{LABEL7} 7.3",
-    check=medicines_asked(sedatives))
 
 
 def pressors(patient, ctx):
@@ -197,11 +182,6 @@ def pressors(patient, ctx):
     return out
 
 
-pressors = rule(
-    "KD-DDI-004", "pressor-drugs", "caution", f"{LABEL7} 7.2; ketamine SmPC; Ketanest SPC",
-    check=medicines_asked(pressors))
-
-
 def exposure(patient, ctx):
     """CYP3A4/CYP2B6 inhibitors and inducers: large changes in ORAL exposure, small IV changes.
 
@@ -229,12 +209,6 @@ def exposure(patient, ctx):
     return out
 
 
-exposure = rule(
-    "KD-DDI-005", "exposure-changes", "caution",
-    "Hagelberg 2010, PMID 19897389; Peltoniemi 2011, 2012; docs/evidence.md D",
-    check=medicines_asked(exposure))
-
-
 def lamotrigine(patient, ctx):
     """Lamotrigine may blunt ketamine's dissociative effects; data conflict.
 
@@ -246,12 +220,6 @@ def lamotrigine(patient, ctx):
                f"{_names(meds)}: reduced ketamine's dissociative effects in volunteers (Anand "
                "2000) but not in later studies; some trials exclude it.",
                "Anand A et al. Arch Gen Psychiatry 2000;57(3):270-6", meds)] if meds else None
-
-
-lamotrigine = rule(
-    "KD-DDI-006", "lamotrigine", "info",
-    "Anand A et al. Arch Gen Psychiatry 2000;57(3):270-6; Mathew 2010; Abdallah 2017",
-    check=medicines_asked(lamotrigine))
 
 
 def antihypertensives(patient, ctx):
@@ -276,12 +244,6 @@ def antihypertensives(patient, ctx):
                f"{_names(meds)}: hypotension with ketamine is listed in the SmPC; {when}.",
                "ketamine SmPC interactions (antihypertensives: hypotension), docs/evidence.md D; US "
                "Ketalar label adverse reactions (raised blood pressure)", meds)]
-
-
-antihypertensives = rule(
-    "KD-DDI-007", "antihypertensives", "caution",
-    "ketamine SmPC interactions (antihypertensives: hypotension), docs/evidence.md D",
-    check=medicines_asked(antihypertensives))
 
 
 def adjuncts(patient, ctx):
@@ -353,10 +315,35 @@ def adjuncts(patient, ctx):
     return out
 
 
-adjuncts = rule(
-    "KD-DDI-008", "regimen-adjuncts", "relative",
-    "the regimen's adjuncts; the interaction rules KD-DDI-001 to KD-DDI-007",
-    check=adjuncts)
-
-_INTERACTIONS = (xanthines, nmda, sedatives, pressors, exposure, lamotrigine, antihypertensives)
-RULES = _INTERACTIONS + (adjuncts,)
+_INTERACTIONS = (
+    rule(
+        "KD-DDI-001", "xanthines", "absolute", f"{LABEL7} 7.1; Ketanest (esketamine) SPC, Norway 2019",
+        check=medicines_asked(xanthines)),
+    rule(
+        "KD-DDI-002", "nmda-antagonists", "relative", "memantine SmPC (Ebixa-type; MIMS; Swiss Fachinfo)",
+        check=medicines_asked(nmda)),
+    rule(
+        "KD-DDI-003", "sedatives", "caution", f"{LABEL7} 7.3",
+        check=medicines_asked(sedatives)),
+    rule(
+        "KD-DDI-004", "pressor-drugs", "caution", f"{LABEL7} 7.2; ketamine SmPC; Ketanest SPC",
+        check=medicines_asked(pressors)),
+    rule(
+        "KD-DDI-005", "exposure-changes", "caution",
+        "Hagelberg 2010, PMID 19897389; Peltoniemi 2011, 2012; docs/evidence.md D",
+        check=medicines_asked(exposure)),
+    rule(
+        "KD-DDI-006", "lamotrigine", "info",
+        "Anand A et al. Arch Gen Psychiatry 2000;57(3):270-6; Mathew 2010; Abdallah 2017",
+        check=medicines_asked(lamotrigine)),
+    rule(
+        "KD-DDI-007", "antihypertensives", "caution",
+        "ketamine SmPC interactions (antihypertensives: hypotension), docs/evidence.md D",
+        check=medicines_asked(antihypertensives)),
+)
+RULES = _INTERACTIONS + (
+    rule(
+        "KD-DDI-008", "regimen-adjuncts", "relative",
+        "the regimen's adjuncts; the interaction rules KD-DDI-001 to KD-DDI-007",
+        check=adjuncts),
+)

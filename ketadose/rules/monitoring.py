@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from ketadose.findings import Finding
 from ketadose.rules import rule
+from ketadose.rules.sources import COHEN_SHORT, NOPPERS
 from ketadose.screen import Missing
 
-NOPPERS = "Noppers IM et al. Pain 2011;152(9):2173-8, PMID 21546160"
 AAPRACT = "A A Pract 2020;14(8):e01239, PMID 32643900"
-COHEN = "Cohen 2018 consensus, doi:10.1097/AAP.0000000000000808 (pre-infusion testing)"
+COHEN_TESTS = f"{COHEN_SHORT} (pre-infusion testing)"
 
 
 def _span(days: float) -> str:
@@ -59,15 +59,10 @@ def liver_monitoring(patient, ctx):
     return [Finding("KD-MON-001", "caution",
                     f"{why}: check ALT, AST, ALP and GGT before starting and after the course; no "
                     f"testing interval during a {route} course is published{extra}; {stop}",
-                    f"{COHEN}; {NOPPERS}" + ("; Sawynok J, Zinger C. Expert Opin Pharmacother "
+                    f"{COHEN_TESTS}; {NOPPERS}" + ("; Sawynok J, Zinger C. Expert Opin Pharmacother "
                                              "2016;17(4):601-9, PMID 26809783"
                                              if route == "topical" else ""),
                     title="Liver monitoring")]
-
-
-liver_monitoring = rule(
-    "KD-MON-001", "liver-monitoring", "caution", f"{NOPPERS}; {AAPRACT}; {COHEN}",
-    check=liver_monitoring)
 
 
 def repeat_interval(patient, ctx):
@@ -106,9 +101,11 @@ def repeat_interval(patient, ctx):
     return out
 
 
-repeat_interval = rule(
-    "KD-MON-002", "repeat-course-interval", "relative", NOPPERS,
-    check=repeat_interval)
-
-
-RULES = (liver_monitoring, repeat_interval)
+RULES = (
+    rule(
+        "KD-MON-001", "liver-monitoring", "caution", f"{NOPPERS}; {AAPRACT}; {COHEN_TESTS}",
+        check=liver_monitoring),
+    rule(
+        "KD-MON-002", "repeat-course-interval", "relative", NOPPERS,
+        check=repeat_interval),
+)

@@ -8,11 +8,10 @@ import re
 
 from ketadose.findings import Finding
 from ketadose.rules import rule
+from ketadose.rules.sources import COHEN
 from ketadose.units import OverTime
 
 _FMT = "ketadose regimen format v1 (docs/regimen-format.md)"
-_COHEN = ("Cohen SP et al. Consensus guidelines on IV ketamine for chronic pain, Reg Anesth Pain "
-          "Med 2018;43(5):521-546, doi:10.1097/AAP.0000000000000808")
 
 
 def _phase_path(p, key=None):
@@ -33,9 +32,6 @@ def weight_basis(regimen, library):
         return [Finding("KD-V010", "error", "the regimen doses per kg but does not say which "
                         "weight: add weight_basis: actual | ideal | adjusted", _FMT, ())]
     return []
-
-
-weight_basis = rule("KD-V010", "weight-basis-required", "error", _FMT, check=weight_basis)
 
 
 _ROUTE_KINDS = {
@@ -62,9 +58,6 @@ def phase_route(regimen, library):
                     f"{regimen.route} route (allowed: {', '.join(sorted(allowed))})", _FMT,
                     _phase_path(p, "kind"))
             for p in regimen.phases if p.kind not in allowed]
-
-
-phase_route = rule("KD-V011", "phase-route", "error", _FMT, check=phase_route)
 
 
 def schedule_length(regimen, library):
@@ -95,9 +88,6 @@ def schedule_length(regimen, library):
     return []
 
 
-schedule_length = rule("KD-V012", "schedule-length", "error", _FMT, check=schedule_length)
-
-
 def infusion_dose_form(regimen, library):
     """An infusion needs either a rate with a duration, or a fixed dose 'N mg over T h'.
 
@@ -121,9 +111,6 @@ def infusion_dose_form(regimen, library):
             out.append(Finding("KD-V013", "error", f"phase {p.name!r}: the dose already says how "
                                "long ('over'); remove duration", _FMT, _phase_path(p, "duration")))
     return out
-
-
-infusion_dose_form = rule("KD-V013", "infusion-dose-form", "error", _FMT, check=infusion_dose_form)
 
 
 def titration_order(regimen, library):
@@ -181,9 +168,6 @@ def titration_order(regimen, library):
     return out
 
 
-titration_order = rule("KD-V014", "titration-order", "error", _FMT, check=titration_order)
-
-
 MAX_TITRATION_STEPS = 200  # a resource bound; real titrations have a handful of steps
 
 _PHASE_NUMBERS = ("rate", "dose", "duration", "max_rate", "over", "max_dose", "max_daily",
@@ -211,11 +195,6 @@ def unverified_fields(regimen, library):
     return out
 
 
-unverified_fields = rule(
-    "KD-V015", "unverified-names-a-field", "error", _FMT,
-    check=unverified_fields)
-
-
 def primary_evidence(regimen, library):
     """A template needs at least one evidence entry with role: primary.
 
@@ -228,9 +207,6 @@ def primary_evidence(regimen, library):
         return []
     return [Finding("KD-V016", "error", "no evidence entry has role: primary; which source does "
                     "this regimen reproduce?", _FMT, ("evidence",))]
-
-
-primary_evidence = rule("KD-V016", "primary-evidence", "error", _FMT, check=primary_evidence)
 
 
 _LABEL_21 = ("US Ketalar label section 2.1: vital signs monitored continuously, emergency airway "
@@ -260,9 +236,6 @@ def iv_at_home(regimen, library):
     return []
 
 
-iv_at_home = rule("KD-V021", "iv-at-home", "error", _LABEL_21, check=iv_at_home)
-
-
 def sc_at_home(regimen, library):
     """A subcutaneous infusion at home must be confirmed with its source.
 
@@ -286,8 +259,6 @@ def sc_at_home(regimen, library):
                     "source (confirm: {KD-V022: \"...\"}): the SC regimens in the evidence were "
                     "supervised", _SC_HOME, ("setting",))]
 
-
-sc_at_home = rule("KD-V022", "sc-at-home", "warning", _SC_HOME, check=sc_at_home)
 
 _SLIP = ("dose-unit sanity (docs/evidence.md F2, section 0): the review article's '22.2 mg/hr/kg' was "
          "22.2 mg/h per 70 kg (Sigtermans 2009, PMID 19604642)")
@@ -327,8 +298,6 @@ def unit_slip(regimen, library):
     return out
 
 
-unit_slip = rule("KD-V023", "unit-slip", "warning", _SLIP, check=unit_slip)
-
 # Rules a regimen may confirm with a reason (besides the soft limits of the library).
 CONFIRMABLE = ("KD-V022",)
 
@@ -354,9 +323,6 @@ def confirm_known(regimen, library):
     return out
 
 
-confirm_known = rule("KD-V017", "confirm-names-a-soft-limit", "error", _FMT, check=confirm_known)
-
-
 _ESKETAMINE_WORDS = re.compile(r"\b(es-?ketamine|s\(\+\)-ketamine|s-ketamine|ketanest)\b", re.I)
 
 
@@ -379,9 +345,6 @@ def drug_form_mismatch(regimen, library):
     return []
 
 
-drug_form_mismatch = rule("KD-V018", "drug-form-mismatch", "error", _FMT, check=drug_form_mismatch)
-
-
 def low_session(regimen, library):
     """An IV session of a fixed amount under 80 mg or no longer than 2 h: likely subtherapeutic.
 
@@ -401,15 +364,27 @@ def low_session(regimen, library):
             if mg < 80 or h <= 2:
                 out.append(Finding("KD-V020", "info", f"phase {p.name!r} gives {mg:g} mg over {h:g} h; "
                                    "the consensus minimum for chronic pain is 80 mg over more than 2 h",
-                                   _COHEN, _phase_path(p, "dose")))
+                                   COHEN, _phase_path(p, "dose")))
     return out
 
 
-low_session = rule("KD-V020", "session-below-consensus-minimum", "info", _COHEN, check=low_session)
-
-
 # Shape rules run first: the others assume every phase has a complete dose and duration.
-SHAPE_RULES = (infusion_dose_form, titration_order)
-RULES = SHAPE_RULES + (weight_basis, phase_route, schedule_length, unverified_fields,
-                       primary_evidence, confirm_known, drug_form_mismatch, low_session,
-                       iv_at_home, sc_at_home, unit_slip)
+SHAPE_RULES = (
+    rule("KD-V013", "infusion-dose-form", "error", _FMT, check=infusion_dose_form),
+    rule("KD-V014", "titration-order", "error", _FMT, check=titration_order),
+)
+RULES = SHAPE_RULES + (
+    rule("KD-V010", "weight-basis-required", "error", _FMT, check=weight_basis),
+    rule("KD-V011", "phase-route", "error", _FMT, check=phase_route),
+    rule("KD-V012", "schedule-length", "error", _FMT, check=schedule_length),
+    rule(
+        "KD-V015", "unverified-names-a-field", "error", _FMT,
+        check=unverified_fields),
+    rule("KD-V016", "primary-evidence", "error", _FMT, check=primary_evidence),
+    rule("KD-V017", "confirm-names-a-soft-limit", "error", _FMT, check=confirm_known),
+    rule("KD-V018", "drug-form-mismatch", "error", _FMT, check=drug_form_mismatch),
+    rule("KD-V020", "session-below-consensus-minimum", "info", COHEN, check=low_session),
+    rule("KD-V021", "iv-at-home", "error", _LABEL_21, check=iv_at_home),
+    rule("KD-V022", "sc-at-home", "warning", _SC_HOME, check=sc_at_home),
+    rule("KD-V023", "unit-slip", "warning", _SLIP, check=unit_slip),
+)

@@ -379,7 +379,7 @@ def _gate(regimen, plan, ordered) -> list:
     from ketadose.io.library import limit_library
     from ketadose.units import Quantity, parse_unit
 
-    ctx = lim.Context(regimen.drug, regimen.route, regimen.setting, {})  # no confirmations:
+    ctx = lim.LimitContext(regimen.drug, regimen.route, regimen.setting, {})  # no confirmations:
     # a template's confirmed soft limits cover its own planned numbers, not an order's
     out = lim.check(limit_library(), ctx, "rate", Quantity(ordered, parse_unit("mg/h")),
                     "ordered rate")
