@@ -80,9 +80,10 @@ async def run(url, tokens, bodies):
 
 def main():
     import jwt
-    from cds_requests import dumps, ketamine_order, request
     from cryptography.hazmat.primitives.asymmetric import ec
     from jwt.algorithms import ECAlgorithm
+
+    from cds_requests import dumps, ketamine_order, request
 
     key = ec.generate_private_key(ec.SECP384R1())
     pub = json.loads(ECAlgorithm.to_jwk(key.public_key()))

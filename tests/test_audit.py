@@ -3,8 +3,9 @@
 import json
 
 import yaml
-from conftest import template_text
 from test_plan import PATIENT
+
+from conftest import template_text
 
 
 def test_plan_and_check_carry_the_audit(run, write):

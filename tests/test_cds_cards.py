@@ -7,12 +7,12 @@ from __future__ import annotations
 import copy
 import datetime as dt
 
-from cds_requests import ketamine_order, prefetch_for, request
-from conftest import budget
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_fhir_import import JSON, RECORDS, _paths
 
+from cds_requests import ketamine_order, prefetch_for, request
+from conftest import budget
 from ketadose.serve.hooks import BadRequest, Settings, answer
 
 DAY = dt.date(2026, 11, 25)

@@ -6,8 +6,8 @@ import sys
 import jsonschema
 import pytest
 import yaml
-from conftest import REGIMENS, TEMPLATE_NAMES, template_data, template_text
 
+from conftest import REGIMENS, TEMPLATE_NAMES, template_data, template_text
 from ketadose import __version__
 
 

@@ -5,9 +5,9 @@ import re
 
 import pytest
 import yaml
-from conftest import TEMPLATE_NAMES
 from test_plan import PATIENT
 
+from conftest import TEMPLATE_NAMES
 from ketadose.rules import screening_rules
 
 IDS = [n[:-5] for n in TEMPLATE_NAMES]

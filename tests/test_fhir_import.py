@@ -11,11 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import budget
-from fhir_builder import bundle
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import budget
+from fhir_builder import bundle
 from ketadose.errors import KetadoseError
 from ketadose.io.fhir_in import from_fhir, tables
 from ketadose.io.library import vocabulary

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE_NAMES
 
+from conftest import TEMPLATE_NAMES
 from ketadose.io.regimens import load_regimen
 
 EXAMPLE = str(Path(__file__).parent.parent / "examples" / "patient.yaml")

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fuzz"))
 
-from conftest import TEMPLATE_NAMES, budget, template_data
 from harness import BASE_PATIENT, exercise_patient, exercise_regimen
 
+from conftest import TEMPLATE_NAMES, budget, template_data
 from ketadose.io.regimens import load_regimen
 
 # CI runs a short, fixed-seed fuzz; KETADOSE_FUZZ_EXAMPLES and KETADOSE_FUZZ_SEED make it longer

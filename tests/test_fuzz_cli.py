@@ -9,6 +9,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fuzz"))
 
 import cli_harness
+
 from conftest import budget
 
 RUNS = budget(int(os.environ.get("KETADOSE_FUZZ_CLI_RUNS", "120")))

@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fuzz"))
 
-from conftest import budget, template_data
 from plan_properties import check_plan, render_all
 
+from conftest import budget, template_data
 from ketadose.errors import KetadoseError
 from ketadose.io.library import limit_library, thresholds, vocabulary
 from ketadose.patient import build

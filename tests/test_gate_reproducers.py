@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+
 from conftest import template_data
 
 SRC = "test input (tests/test_gate_reproducers.py), not a clinical regimen"

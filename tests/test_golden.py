@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from conftest import TEMPLATE_NAMES, assert_approved
 
 EXAMPLE = str(Path(__file__).parent.parent / "examples" / "patient.yaml")

@@ -7,11 +7,11 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import budget
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
+from conftest import budget
 from ketadose.pk.engine import CENTRAL, DEPOT, ELIMINATED, Inputs, Solver
 from ketadose.pk.models import MODELS, Params
 

@@ -7,10 +7,10 @@ import math
 
 import pytest
 import yaml
-from conftest import TEMPLATE_NAMES, budget, template_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import TEMPLATE_NAMES, budget, template_text
 from ketadose.dosing import ideal_weight_kg, pump_rate
 from ketadose.io.library import limit_library, vocabulary
 from ketadose.io.regimens import load_regimen

@@ -7,11 +7,11 @@ import math
 import jsonschema
 import numpy as np
 import pytest
-from conftest import budget
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import solve_ivp
 
+from conftest import budget
 from ketadose.io.library import limit_library
 from ketadose.io.patients import load_patient
 from ketadose.io.regimens import load_regimen

@@ -4,10 +4,10 @@ import copy
 import datetime as dt
 
 import pytest
-from conftest import budget
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import budget
 from ketadose.io.library import thresholds, vocabulary
 from ketadose.io.regimens import load_regimen
 from ketadose.patient import build

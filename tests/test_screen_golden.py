@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from conftest import assert_approved
 from test_screen import BASE, CASES, TODAY, patient
 
+from conftest import assert_approved
 from ketadose.io.library import thresholds, vocabulary
 from ketadose.io.regimens import load_regimen
 from ketadose.rules import screening_rules

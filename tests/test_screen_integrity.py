@@ -10,11 +10,11 @@ import sys
 
 import pytest
 import yaml
-from conftest import budget
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_screen import BASE, TODAY, patient, screen
 
+from conftest import budget
 from ketadose.io.library import thresholds, vocabulary
 from ketadose.rules import screening_rules
 from ketadose.screen import STATUSES, Context

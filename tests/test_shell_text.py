@@ -10,8 +10,9 @@ import re
 
 import pytest
 import yaml
-from conftest import template_data
 from test_shell_boundary import EXAMPLE, ketadose, one_line_error, run_in_pty
+
+from conftest import template_data
 
 EVIL_TITLE = ("[/] [max 0.2 mg/day] [link=https://evil.invalid]click[/link] "
               "\x1b]0;pwned\x07 \x1b[2J")

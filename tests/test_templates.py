@@ -4,8 +4,8 @@ import math
 import re
 
 import pytest
-from conftest import TEMPLATE_NAMES
 
+from conftest import TEMPLATE_NAMES
 from ketadose.io.regimens import catalogue, load_regimen
 from ketadose.units import OverTime
 

@@ -1,9 +1,9 @@
 
 import pytest
-from conftest import budget, template_data, template_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import budget, template_data, template_text
 from ketadose.io.library import limit_library
 from ketadose.io.yamlsrc import load_text
 from ketadose.units import format_number

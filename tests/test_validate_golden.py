@@ -9,7 +9,6 @@ Regenerate after an intended change with
 from __future__ import annotations
 
 from conftest import TEMPLATE_NAMES, assert_approved, template_data
-
 from ketadose.io.library import limit_library
 from ketadose.validate import validate
 
