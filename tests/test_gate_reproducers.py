@@ -255,3 +255,23 @@ def test_an_invariant_failure_is_an_internal_error_never_a_plan():
     for bad in broken:
         with pytest.raises(gate.GateError, match="^KD-GATE-001 internal error, no plan"):
             gate.invariants(bad)
+
+
+def _fhir_dosages(out):
+    doc = json.loads(out.stdout)
+    return [d for e in doc["entry"] for d in e["resource"].get("dosageInstruction", [])]
+
+
+def test_fhir_rate_is_the_delivered_rate_and_the_text_keeps_the_rate_asked(run):
+    # Schwartzman, 50 kg, 50 mg/mL: asked 17.5 mg/h, the pump runs 0.3 mL/h = 15 mg/h (issue #13:
+    # every format shows what is delivered). At 1 mg/mL nothing rounds: no "asked" text.
+    out = run("plan", "crps-schwartzman-2009", "--weight", "50", "--concentration", "50mg/mL",
+              "--override", "test: fluid restriction", "--format", "fhir")
+    assert out.exit_code == 0, out.stderr
+    rated = [d for d in _fhir_dosages(out) if "rateQuantity" in d.get("doseAndRate", [{}])[0]]
+    assert rated and all(d["doseAndRate"][0]["rateQuantity"]["value"] == 15.0 for d in rated)
+    assert all("asked 17.5 mg/h, delivered 15 mg/h" in d["text"] for d in rated)
+    out = run("plan", "crps-schwartzman-2009", "--weight", "50", "--format", "fhir")
+    rated = [d for d in _fhir_dosages(out) if "rateQuantity" in d.get("doseAndRate", [{}])[0]]
+    assert rated and all(d["doseAndRate"][0]["rateQuantity"]["value"] == 17.5
+                         and "asked" not in d["text"] for d in rated)

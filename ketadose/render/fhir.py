@@ -36,6 +36,18 @@ def _qty(value, unit):
     return {"value": round(value, 4), "unit": unit, "system": UCUM, "code": unit}
 
 
+def _delivered(pump, asked):
+    """The mg/h the pump delivers at its programmed mL/h, else the rate asked (no pump)."""
+    return pump.mg_h_delivered if pump is not None else asked
+
+
+def _asked(asked, delivered):
+    """Text that keeps the rate asked visible where pump rounding changes it."""
+    if asked is None or abs(delivered - asked) <= 1e-9 * max(1.0, asked):
+        return ""
+    return f"; asked {asked:.4g} mg/h, delivered {delivered:.4g} mg/h after pump rounding"
+
+
 def _route(route):
     code, display = ROUTES[route]
     return {"coding": [{"system": SNOMED, "code": code, "display": display}], "text": route}
@@ -83,12 +95,19 @@ def bundle(plan, data, start) -> dict:
         dosage = {"sequence": i + 1, "text": f"{p.name}: {p.written}{short(p.unverified)}",
                   "route": _route(r.route),
                   "timing": _timing(plan, start, p, r.days)}
+        # The machine-readable rate is what the pump delivers (issue #13): where pump rounding
+        # changes it, the rate asked stays visible in the text.
         if p.kind == "titration":
-            dosage["doseAndRate"] = [{"rateRange": {"low": _qty(p.mg_h, "mg/h"),
-                                                    "high": _qty(p.mg_h_max, "mg/h")}}]
+            low = _delivered(p.steps[0].pump if p.steps else p.pump, p.mg_h)
+            high = _delivered(p.steps[-1].pump if p.steps else p.pump, p.mg_h_max)
+            dosage["doseAndRate"] = [{"rateRange": {"low": _qty(low, "mg/h"),
+                                                    "high": _qty(high, "mg/h")}}]
             dosage["text"] += f"; titrate: {p.criteria}"
+            dosage["text"] += _asked(p.mg_h, low) + _asked(p.mg_h_max, high)
         elif p.kind in ("infusion", "escalation"):
-            dosage["doseAndRate"] = [{"rateQuantity": _qty(p.mg_h_max, "mg/h")}]
+            rate = _delivered(p.pump, p.mg_h_max)
+            dosage["doseAndRate"] = [{"rateQuantity": _qty(rate, "mg/h")}]
+            dosage["text"] += _asked(p.mg_h_max, rate)
         elif p.kind == "bolus":
             dosage["doseAndRate"] = [{"doseQuantity": _qty(p.bolus_mg, "mg")}]
         elif p.kind == "oral":
