@@ -31,7 +31,6 @@ KNOWN: dict[tuple[str, str], int] = {
     ("ketadose.pk.simulate", "simulate"): 26,
     ("ketadose.plan", "preparation"): 36,
     ("ketadose.render.html", "page"): 52,
-    ("ketadose.render.plan_table", "render_plan"): 70,
     ("ketadose.rules.interactions", "adjuncts"): 31,
     ("ketadose.serve.hooks", "_order_cards"): 38,
     ("ketadose.spec", "to_json_schema"): 26,

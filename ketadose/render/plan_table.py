@@ -22,6 +22,35 @@ def _clock(start, hours):
 
 def render_plan(plan, data, screen, start) -> None:
     out = console()
+    _header(out, plan, data, screen)
+    r = plan.regimen
+    rows = [_phase_row(p, start) for p in plan.phases]
+    out.print(table("Session" if r.pattern == "daily" else "Infusion (one continuous session)",
+                    [("phase", {"ratio": 1}), ("as written", {"ratio": 1}), ("mg/h", {"ratio": 1}),
+                     ("pump", {"ratio": 1}), ("duration", {"no_wrap": True}), "dose",
+                     ("starts", {"no_wrap": True}), ("criteria", {"ratio": 2})], rows,
+                    caption([(f"phase '{p.name}'", p.unverified) for p in plan.phases])))
+    _titration_steps(out, plan, start)
+    _calendar(out, plan, start)
+    _preparation(out, data)
+    _sections(out, data)
+    rt = data["retreatment"]
+    out.print(line(("Retreatment:", "bold"), " minimum interval "
+                   f"{rt['minimum_interval'] or 'not set by any guideline (clinician decides)'}; "
+                   f"relief lasted: {rt['relief_lasted']}"))
+    if rt["liver_warning"]:
+        out.print(line(("Liver:", "yellow"), f" {rt['liver_warning']}"))
+    if plan.findings:
+        out.print(table("Limits and dosing notes", [("rule", {"no_wrap": True}),
+                                                    ("severity", {"no_wrap": True}), "message"],
+                        [(f.rule, styled(f.severity, SEVERITY_STYLE.get(f.severity, "")),
+                          f.message + (f" [UNVERIFIED: {f.unverified}]" if f.unverified else ""))
+                         for f in plan.findings]))
+
+
+
+def _header(out, plan, data, screen) -> None:
+    """Title, regimen identity, dosing weight, concentration and the screen."""
     r, w = plan.regimen, plan.weight
     out.print(styled(r.title, "bold"))
     out.print(f"{r.id} | {r.drug} | {r.route} | {r.setting} | sha256 {data['regimen']['sha256'][:16]}… "
@@ -39,44 +68,48 @@ def render_plan(plan, data, screen, start) -> None:
     out.print(f"Concentration: {number(conc, 3, 'mg/mL') + ' (from ' + plan.concentration_origin + ')' if conc else 'not given (no pump rates; use --concentration)'}")
     render_screen(screen, r)
 
-    rows = []
-    for p in plan.phases:
-        rate = "-"
-        if p.mg_h is not None and p.kind != "bolus":
-            rate = number(p.mg_h, 2, "mg/h")
-            if p.mg_h_max is not None and abs(p.mg_h_max - p.mg_h) > 1e-9:
-                rate += f" -> {number(p.mg_h_max, 2, 'mg/h')}"
-            if p.cap_binds:
-                rate += " (capped)"
-            unit = re.search(r"(mcg|mg)/kg/(min|h)", p.written)
-            if unit and p.per_kg_h is not None:
-                eff = Quantity(p.per_kg_h, parse_unit("mg/kg/h")).magnitude(unit.group(0))
-                rate += f" = {eff:.3g} {unit.group(0)}"
-        pump = "-"
-        if p.pump is not None and p.kind != "bolus":
-            pump = f"{p.pump.ml_h:.1f} mL/h = {number(p.pump.mg_h_delivered, 3, 'mg/h')} delivered"
-            if abs(p.pump.error_mg_h) > 1e-9:
-                pump += f" ({p.pump.error_pct:+.2f}%)"
-            if p.pump.rounded_down:
-                pump += " rounded down: never above the rate asked"
-        dose = number(p.dose_mg_max, 1, "mg")
-        if p.kind == "bolus":
-            dose = f"{number(p.bolus_mg, 1, 'mg')}" + (f" = {number(p.bolus_ml, 2, 'mL')}" if p.bolus_ml else "")
-        if p.kind in ("oral", "topical"):
-            per = number(p.per_dose_mg, 1, "mg") if p.per_dose_mg is not None else (p.amount or "amount not given")
-            dose = f"{per} x {p.times_per_day}/day" + (f" ({number(p.ml_per_dose, 2, 'mL')} each)"
-                                                       if p.ml_per_dose else "")
-        if p.dose_mg_min is not None and p.dose_mg_max is not None and p.kind == "titration":
-            dose = f"{number(p.dose_mg_min, 0, 'mg')}-{number(p.dose_mg_max, 0, 'mg')}"
-        when = _clock(start, p.start_h) or (f"+{hours_text(p.start_h)}" if p.duration_h else "")
-        rows.append((line(p.name, (" (conditional)", "yellow") if p.conditional else ""),
-                     line(p.written, (short(p.unverified), "bold")), rate, pump, hours_text(p.duration_h) if p.duration_h else "per day",
-                     dose, when, p.criteria or ""))
-    out.print(table("Session" if r.pattern == "daily" else "Infusion (one continuous session)",
-                    [("phase", {"ratio": 1}), ("as written", {"ratio": 1}), ("mg/h", {"ratio": 1}),
-                     ("pump", {"ratio": 1}), ("duration", {"no_wrap": True}), "dose",
-                     ("starts", {"no_wrap": True}), ("criteria", {"ratio": 2})], rows,
-                    caption([(f"phase '{p.name}'", p.unverified) for p in plan.phases])))
+
+def _phase_row(p, start) -> tuple:
+    """One row of the session table: what the nurse programs for this phase."""
+    rate = "-"
+    if p.mg_h is not None and p.kind != "bolus":
+        rate = number(p.mg_h, 2, "mg/h")
+        if p.mg_h_max is not None and abs(p.mg_h_max - p.mg_h) > 1e-9:
+            rate += f" -> {number(p.mg_h_max, 2, 'mg/h')}"
+        if p.cap_binds:
+            rate += " (capped)"
+        unit = re.search(r"(mcg|mg)/kg/(min|h)", p.written)
+        if unit and p.per_kg_h is not None:
+            eff = Quantity(p.per_kg_h, parse_unit("mg/kg/h")).magnitude(unit.group(0))
+            rate += f" = {eff:.3g} {unit.group(0)}"
+    pump = _pump_text(p)
+    dose = number(p.dose_mg_max, 1, "mg")
+    if p.kind == "bolus":
+        dose = f"{number(p.bolus_mg, 1, 'mg')}" + (f" = {number(p.bolus_ml, 2, 'mL')}" if p.bolus_ml else "")
+    if p.kind in ("oral", "topical"):
+        per = number(p.per_dose_mg, 1, "mg") if p.per_dose_mg is not None else (p.amount or "amount not given")
+        dose = f"{per} x {p.times_per_day}/day" + (f" ({number(p.ml_per_dose, 2, 'mL')} each)"
+                                                   if p.ml_per_dose else "")
+    if p.dose_mg_min is not None and p.dose_mg_max is not None and p.kind == "titration":
+        dose = f"{number(p.dose_mg_min, 0, 'mg')}-{number(p.dose_mg_max, 0, 'mg')}"
+    when = _clock(start, p.start_h) or (f"+{hours_text(p.start_h)}" if p.duration_h else "")
+    return (line(p.name, (" (conditional)", "yellow") if p.conditional else ""),
+            line(p.written, (short(p.unverified), "bold")), rate, pump,
+            hours_text(p.duration_h) if p.duration_h else "per day", dose, when, p.criteria or "")
+
+
+def _pump_text(p) -> str:
+    pump = "-"
+    if p.pump is not None and p.kind != "bolus":
+        pump = f"{p.pump.ml_h:.1f} mL/h = {number(p.pump.mg_h_delivered, 3, 'mg/h')} delivered"
+        if abs(p.pump.error_mg_h) > 1e-9:
+            pump += f" ({p.pump.error_pct:+.2f}%)"
+        if p.pump.rounded_down:
+            pump += " rounded down: never above the rate asked"
+    return pump
+
+
+def _titration_steps(out, plan, start) -> None:
     for p in plan.phases:
         if p.steps:
             out.print(table(f"Titration steps: {p.name}{short(p.unverified)}", [
@@ -87,6 +120,8 @@ def render_plan(plan, data, screen, start) -> None:
                   (_clock(start, p.start_h + s.t_h) or f"+{number(s.t_h, 1, 'h')}")
                   if not math.isnan(s.t_h) else "when the titration criteria allow")
                  for i, s in enumerate(p.steps)]))
+
+def _calendar(out, plan, start) -> None:
     cal_rows = [(line(str(d.day), (" (conditional)", "yellow") if d.conditional else ""),
                  (start.date() + dt.timedelta(days=d.day - 1)).isoformat() if start else "",
                  mg_range(d.dose_mg_min, d.dose_mg_max), mg_range(d.cumulative_mg_min, d.cumulative_mg_max))
@@ -97,6 +132,9 @@ def render_plan(plan, data, screen, start) -> None:
                     f"Course total {mg_range(t['course_mg_min'], t['course_mg_max'])}; "
                     f"highest session {number(t['max_session_mg'], 1, 'mg')}, "
                     f"highest day {number(t['max_daily_mg'], 1, 'mg')}"))
+
+def _preparation(out, data) -> None:
+    """What the pharmacy prepares: vials, syringes, notes."""
     prep = data["preparation"]
     if prep["vials"]:
         out.print(table(f"Preparation: {number(prep['drug_mg'], 1, 'mg')} in "
@@ -118,6 +156,9 @@ def render_plan(plan, data, screen, start) -> None:
                          for s in prep["syringes_24h"]]))
     for note in prep["notes"]:
         out.print(styled(f"- {note}", "dim"))
+
+def _sections(out, data) -> None:
+    """Adjuncts, monitoring and stop rules, with their UNVERIFIED marks."""
     if data["adjuncts"]:
         out.print(table("Adjuncts", [("drug", {"no_wrap": True}), ("dose", {"no_wrap": True}),
                                      ("route", {"no_wrap": True}), "timing", "source"],
@@ -140,17 +181,3 @@ def render_plan(plan, data, screen, start) -> None:
                      for s in data["stop_rules"]],
                     caption([(f"stop rule '{s['when']}'", s["unverified"])
                              for s in data["stop_rules"]])))
-    rt = data["retreatment"]
-    out.print(line(("Retreatment:", "bold"), " minimum interval "
-                   f"{rt['minimum_interval'] or 'not set by any guideline (clinician decides)'}; "
-                   f"relief lasted: {rt['relief_lasted']}"))
-    if rt["liver_warning"]:
-        out.print(line(("Liver:", "yellow"), f" {rt['liver_warning']}"))
-    if plan.findings:
-        out.print(table("Limits and dosing notes", [("rule", {"no_wrap": True}),
-                                                    ("severity", {"no_wrap": True}), "message"],
-                        [(f.rule, styled(f.severity, SEVERITY_STYLE.get(f.severity, "")),
-                          f.message + (f" [UNVERIFIED: {f.unverified}]" if f.unverified else ""))
-                         for f in plan.findings]))
-
-
