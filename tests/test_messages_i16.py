@@ -74,3 +74,13 @@ def test_the_readme_override_hints_meet_the_reason_minimum():
     readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text()
     reasons = re.findall(r'--override "([^"]*)"', readme)
     assert reasons and all(visible_length(r) >= 10 for r in reasons), reasons
+
+
+def test_an_unknown_condition_filter_is_an_error_with_suggestions(run):
+    r = run("list", "--condition", "CRPS")
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr == "ketadose: error: --condition 'CRPS' is not a condition id; did you mean crps?\n"
+    r = run("list", "--condition", "uncontrolled-hypertension")  # a patient condition, not an indication
+    assert r.exit_code == 2 and "known: " in r.stderr and "crps" in r.stderr
+    r = run("list", "--condition", "crps", "--format", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout)

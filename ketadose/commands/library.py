@@ -19,7 +19,10 @@ def _evidence(regimen):
 
 def list_regimens(dirs, condition, route, fmt) -> None:
     rows = []
-    for src, regimen in usable_templates(dirs):
+    usable = usable_templates(dirs)
+    if condition:
+        _known_condition(condition, {c for _s, r in usable for c in r.conditions})
+    for src, regimen in usable:
         if condition and condition not in regimen.conditions:
             continue
         if route and regimen.route != route:
@@ -42,6 +45,19 @@ def list_regimens(dirs, condition, route, fmt) -> None:
         [(r.id, r.title, ", ".join(r.conditions), f"{r.drug}\n{r.route}", r.setting,
           schedule_summary(r), evidence_summary(r)) for _s, r in rows],
         "`ketadose show ID` for the whole regimen with its sources"))
+
+
+def _known_condition(condition: str, used: set) -> None:
+    """An unknown filter value is an error with suggestions, never '0 regimen template(s)'."""
+    # the indications the templates name (not the patient vocabulary's contraindications)
+    if condition in used:
+        return
+    import difflib
+
+    close = difflib.get_close_matches(condition.lower(), sorted(used), n=3, cutoff=0.5)
+    hint = (f"did you mean {', '.join(close)}?" if close
+            else f"known: {', '.join(sorted(used))}")
+    raise KetadoseError(f"--condition {condition!r} is not a condition id; {hint}")
 
 
 def show_regimen(dirs, ref, fmt) -> None:
