@@ -275,3 +275,11 @@ def test_fhir_rate_is_the_delivered_rate_and_the_text_keeps_the_rate_asked(run):
     rated = [d for d in _fhir_dosages(out) if "rateQuantity" in d.get("doseAndRate", [{}])[0]]
     assert rated and all(d["doseAndRate"][0]["rateQuantity"]["value"] == 17.5
                          and "asked" not in d["text"] for d in rated)
+
+
+def test_sc_rate_above_the_syringe_driver_setting_is_refused(run):
+    # KD-LIM-019 (device setting, 100 mL/h): 500 mg/24 h at 0.1 mg/mL = 208 mL/h on a driver
+    out = run("plan", "cancer-pain-burst-ketamine", "--weight", "70", "--concentration",
+              "0.1mg/mL", "--format", "json")
+    assert out.exit_code == 1
+    assert "KD-LIM-019" in out.stdout
