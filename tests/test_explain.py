@@ -91,3 +91,13 @@ def test_printable_html_plan(run, patient_path, tmp_path):
                  "sha256", "ketadose 0.", "<svg"):
         assert text in page or text in page.lower(), text
     assert not re.search(r"https?://|<link|<script|@import|\bsrc=", page)
+
+
+def test_card_source_label_never_cuts_a_number():
+    from ketadose.render.explain import card_source
+
+    source = "x" * 280 + " Noppers IM et al. Pain 2011, PMID 21546160"
+    label = card_source(source)["label"]
+    assert len(label) <= 300 and label.endswith("…")
+    assert "PMID 2154" not in label  # the PMID is dropped whole, never shown shortened
+    assert card_source("Cohen 2018, PMID 29870458")["label"] == "Cohen 2018, PMID 29870458"

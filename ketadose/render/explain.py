@@ -38,7 +38,7 @@ def inputs_used(patient_data: dict, flag_keys) -> list:
 
 
 def card_source(source: str) -> dict:
-    out = {"label": source[:300]}
+    out = {"label": _shorten(source, 300)}
     pmid = _PMID.search(source)
     doi = _DOI.search(source)
     if pmid:
@@ -47,6 +47,16 @@ def card_source(source: str) -> dict:
     elif doi:
         out["url"] = f"https://doi.org/{doi.group(1)}"
     return out
+
+
+def _shorten(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut at a space so that no number (a PMID, a dose) is cut
+    into a different one; the cut is marked with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit - 1]
+    cut = head.rfind(" ")
+    return (head[:cut] if cut > 0 else head).rstrip(" ;,") + "…"
 
 
 def summary(text: str, limit: int = 139) -> str:
