@@ -19,7 +19,7 @@ import numpy as np
 from ketadose.errors import KetadoseError
 from ketadose.pk.batch import BatchSolver, Patients, SystemBatchSolver
 from ketadose.pk.engine import CENTRAL, DEPOT, Inputs
-from ketadose.pk.models import BANDS, MODELS, ROUTE_DEFAULTS, THRESHOLDS
+from ketadose.pk.models import BANDS, MODELS, THRESHOLDS
 from ketadose.pk.popmodels import (
     CV_CONVENTION,
     POPULATION_MODELS,
@@ -28,6 +28,7 @@ from ketadose.pk.popmodels import (
     system_matrices,
 )
 from ketadose.pk.schedule import inputs_for
+from ketadose.pk.simulate import absorption
 
 PERCENTILES = (5, 25, 50, 75, 95)
 # Flint 2017 forms norketamine only from ketamine in the circulation (IV data); after oral dosing
@@ -248,14 +249,8 @@ def simulate_population(plan, model_id=None, n=1000, seed=1, resolution_min=1.0,
         if f is not None or ka is not None:
             raise KetadoseError(f"model {model.id} has its own absorption; leave out --f and --ka")
         inputs, notes, source = system_inputs(pop, plan, regimen.route)
-    elif regimen.route in ("oral", "sc"):
-        f0, ka0, source = ROUTE_DEFAULTS[(regimen.route, regimen.drug)]
-        if f is not None or ka is not None:
-            source = "set on the command line (--f/--ka)" + (f"; defaults were: {source}")
-        f = f0 if f is None else f
-        ka = ka0 if ka is None else ka
     else:
-        f = ka = None
+        f, ka, source = absorption(regimen, f, ka)
     if not system:
         inputs, notes = inputs_for(plan, f if f is not None else 1.0, ka)
     horizon_min = (regimen.days * 24.0 + 24.0) * 60.0

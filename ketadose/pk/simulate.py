@@ -41,6 +41,17 @@ def choose_model(regimen, model_id: str | None):
     return model, warnings
 
 
+def absorption(regimen, f, ka) -> tuple:
+    """Oral/SC bioavailability and absorption rate: the command line's values, else the route's
+    sourced defaults; IV has none. One place, so one-patient and population runs never differ."""
+    if regimen.route not in ("oral", "sc"):
+        return None, None, None
+    f0, ka0, source = ROUTE_DEFAULTS[(regimen.route, regimen.drug)]
+    if f is not None or ka is not None:
+        source = "set on the command line (--f/--ka)" + (f"; defaults were: {source}")
+    return (f0 if f is None else f), (ka0 if ka is None else ka), source
+
+
 def simulate(plan, model_id=None, resolution_min=1.0, f=None, ka=None) -> Result:
     regimen = plan.regimen
     model, warnings = choose_model(regimen, model_id)
@@ -48,15 +59,7 @@ def simulate(plan, model_id=None, resolution_min=1.0, f=None, ka=None) -> Result
     if weight is None:
         raise KetadoseError("simulation needs the patient's weight (--weight)")
     params = model.params(weight)
-    source = None
-    if regimen.route in ("oral", "sc"):
-        f0, ka0, source = ROUTE_DEFAULTS[(regimen.route, regimen.drug)]
-        if f is not None or ka is not None:
-            source = "set on the command line (--f/--ka)" + (f"; defaults were: {source}")
-        f = f0 if f is None else f
-        ka = ka0 if ka is None else ka
-    else:
-        f = ka = None
+    f, ka, source = absorption(regimen, f, ka)
     inputs, notes = inputs_for(plan, f if f is not None else 1.0, ka)
     horizon_min = (regimen.days * 24.0 + 24.0) * 60.0  # the course and one day after
     if horizon_min / resolution_min > MAX_POINTS:
