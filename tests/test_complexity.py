@@ -28,7 +28,6 @@ KNOWN: dict[tuple[str, str], int] = {
     ("ketadose.pk.batch", "BatchSolver.run"): 33,
     ("ketadose.pk.batch", "SystemBatchSolver.run"): 30,
     ("ketadose.pk.population", "simulate_population"): 44,
-    ("ketadose.pk.simulate", "simulate"): 26,
     ("ketadose.plan", "preparation"): 36,
     ("ketadose.render.html", "page"): 52,
     ("ketadose.rules.interactions", "adjuncts"): 31,
