@@ -134,10 +134,20 @@ def validate(ctx, files, explain, fmt):
 @output_options
 @click.argument("what", type=click.Choice(["regimen", "patient", "plan", "check", "validate",
                                           "batch", "simulate-population"]))
-@format_option("json")
+@format_option("json", "markdown")
 def schema(what, fmt):
     """Print a JSON Schema: of an input (regimen, patient) or of an output (plan, check,
-    validate, batch: one JSON Lines record, simulate-population: simulate --population)."""
+    validate, batch: one JSON Lines record, simulate-population: simulate --population).
+
+    `schema regimen --format markdown` prints the format reference (docs/regimen-format.md)."""
+    if fmt == "markdown":
+        if what != "regimen":
+            raise click.UsageError("--format markdown is for `schema regimen` (the format reference)")
+        from ketadose.render.diag import output
+        from ketadose.render.format_doc import write_format_reference
+
+        write_format_reference(output())
+        return
     from ketadose.output_schemas import SCHEMAS
     from ketadose.patient import PATIENT
     from ketadose.regimen_format import REGIMEN

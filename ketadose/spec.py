@@ -40,6 +40,8 @@ class Node:
     # said whenever an option is suggested (e.g. that it is a different potency)
     aliases: dict = field(default_factory=dict)
     notes: dict = field(default_factory=dict)
+    # object with a discriminator: what each variant is, with an example (docs and JSON Schema)
+    variant_docs: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class Field:
     name: str
     node: Node
     required: bool = False
+    when: str = ""  # required only in a case the checker's rules test, e.g. "any dose is per kg"
 
 
 # Rule ids of the format checks; the rules registry documents them.
@@ -239,61 +242,79 @@ _FIELD_LIKE = re.compile(r"[A-Za-z][A-Za-z0-9_ -]{0,39}")
 
 def to_json_schema(node: Node) -> dict:
     """The JSON Schema (draft 2020-12) of a Node; units are checked as text patterns."""
-    out: dict = {}
-    if node.doc:
-        out["description"] = node.doc
-    t = node.type
-    if t == "text":
-        out["type"] = "string"
-        if node.pattern:
-            out["pattern"] = f"^(?:{node.pattern})$"
-        else:
-            out["minLength"] = 1
-    elif t in ("integer", "number"):
-        out["type"] = t
-        if node.minimum is not None:
-            out["exclusiveMinimum" if node.exclusive_min else "minimum"] = node.minimum
-        if node.maximum is not None:
-            out["maximum"] = node.maximum
-    elif t == "boolean":
-        out["type"] = "boolean"
-    elif t == "enum":
-        out["enum"] = list(node.enum)
-    elif t == "quantity":
-        out["type"] = "string"
-        out["pattern"] = r"^\s*[0-9.]+(?:[eE][+-]?[0-9]+)?\s*\S.*$"
-        out["description"] = (node.doc + " " if node.doc else "") + "Quantity with a unit: " + \
-            ", ".join(dict.fromkeys(CANONICAL.get(k, "N mg over T h") for k in node.kinds))
-    elif t == "one_of":
-        out["anyOf"] = [to_json_schema(o) for o in node.options]
-    elif t == "list":
-        assert node.item is not None  # a list node is built with its item (for mypy)
-        out["type"] = "array"
-        out["items"] = to_json_schema(node.item)
-        if node.min_items:
-            out["minItems"] = node.min_items
-        out["maxItems"] = node.max_items
-    elif t == "map":
-        assert node.item is not None  # a map node is built with its value (for mypy)
-        out["type"] = "object"
-        out["additionalProperties"] = to_json_schema(node.item)
-    elif t == "object":
-        out.update(_object_schema(node.fields))
-        if node.discriminator:
-            base = out
-            out = {k: v for k, v in base.items() if k != "additionalProperties"}
-            out["required"] = sorted(set(base.get("required", [])) | {node.discriminator})
-            branches = []
-            for tag, fields in node.variants.items():
-                branch = _object_schema(tuple(node.fields) + tuple(fields))
-                branch["properties"][node.discriminator] = {"const": tag}
-                branches.append(branch)
-            out["oneOf"] = branches
-            out["properties"] = {**out.get("properties", {}),
-                                 node.discriminator: {"enum": list(node.variants)}}
+    out: dict = {"description": node.doc} if node.doc else {}
+    out.update(_SCHEMA_OF[node.type](node))
     if node.nullable:
         out = {"anyOf": [out, {"type": "null"}]}
     return out
+
+
+def _text_schema(node: Node) -> dict:
+    if node.pattern:
+        return {"type": "string", "pattern": f"^(?:{node.pattern})$"}
+    return {"type": "string", "minLength": 1}
+
+
+def _number_schema(node: Node) -> dict:
+    out: dict = {"type": node.type}
+    if node.minimum is not None:
+        out["exclusiveMinimum" if node.exclusive_min else "minimum"] = node.minimum
+    if node.maximum is not None:
+        out["maximum"] = node.maximum
+    return out
+
+
+def _quantity_schema(node: Node) -> dict:
+    return {"type": "string", "pattern": r"^\s*[0-9.]+(?:[eE][+-]?[0-9]+)?\s*\S.*$",
+            "description": (node.doc + " " if node.doc else "") + "Quantity with a unit: "
+            + ", ".join(dict.fromkeys(CANONICAL.get(k, "N mg over T h") for k in node.kinds))}
+
+
+def item_of(node: Node) -> Node:
+    if node.item is None:  # a list or map node is built with its item: our bug otherwise
+        raise TypeError(f"a {node.type} node without an item")
+    return node.item
+
+
+def _list_schema(node: Node) -> dict:
+    out: dict = {"type": "array", "items": to_json_schema(item_of(node))}
+    if node.min_items:
+        out["minItems"] = node.min_items
+    out["maxItems"] = node.max_items
+    return out
+
+
+def _variants_schema(node: Node) -> dict:
+    """An object with a discriminator: the common fields, then one branch per variant."""
+    base = _object_schema(node.fields)
+    out = {k: v for k, v in base.items() if k != "additionalProperties"}
+    out["required"] = sorted(set(base.get("required", [])) | {node.discriminator})
+    branches = []
+    for tag, fields in node.variants.items():
+        branch = _object_schema(tuple(node.fields) + tuple(fields))
+        branch["properties"][node.discriminator] = {"const": tag}
+        if tag in node.variant_docs:
+            branch = {"description": node.variant_docs[tag], **branch}
+        branches.append(branch)
+    out["oneOf"] = branches
+    out["properties"] = {**out.get("properties", {}),
+                         node.discriminator: {"enum": list(node.variants)}}
+    return out
+
+
+_SCHEMA_OF = {
+    "text": _text_schema,
+    "integer": _number_schema,
+    "number": _number_schema,
+    "boolean": lambda node: {"type": "boolean"},
+    "enum": lambda node: {"enum": list(node.enum)},
+    "quantity": _quantity_schema,
+    "one_of": lambda node: {"anyOf": [to_json_schema(o) for o in node.options]},
+    "list": _list_schema,
+    "map": lambda node: {"type": "object", "additionalProperties": to_json_schema(item_of(node))},
+    "object": lambda node: (_variants_schema(node) if node.discriminator
+                            else _object_schema(node.fields)),
+}
 
 
 def _object_schema(fields) -> dict:

@@ -32,7 +32,6 @@ KNOWN: dict[tuple[str, str], int] = {
     ("ketadose.render.html", "page"): 52,
     ("ketadose.rules.interactions", "adjuncts"): 31,
     ("ketadose.serve.hooks", "_order_cards"): 38,
-    ("ketadose.spec", "to_json_schema"): 26,
 }
 
 

@@ -34,7 +34,7 @@ def weight_basis(regimen, library):
     return []
 
 
-_ROUTE_KINDS = {
+ROUTE_KINDS = {
     "iv": {"infusion", "bolus", "titration", "escalation"},
     "sc": {"infusion", "escalation", "titration"},
     "oral": {"oral"},
@@ -52,7 +52,7 @@ def phase_route(regimen, library):
         route: oral
         phases: [{kind: oral, dose: 0.5 mg/kg, times_per_day: 3, ...}]
     """
-    allowed = _ROUTE_KINDS[regimen.route]
+    allowed = ROUTE_KINDS[regimen.route]
     return [Finding("KD-V011", "error", f"{'an' if p.kind[0] in 'aeiou' else 'a'} {p.kind} "
                     f"phase cannot be given by the "
                     f"{regimen.route} route (allowed: {', '.join(sorted(allowed))})", _FMT,
