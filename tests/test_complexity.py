@@ -31,7 +31,6 @@ KNOWN: dict[tuple[str, str], int] = {
     ("ketadose.plan", "preparation"): 36,
     ("ketadose.render.html", "page"): 52,
     ("ketadose.rules.interactions", "adjuncts"): 31,
-    ("ketadose.serve.hooks", "_order_cards"): 38,
 }
 
 

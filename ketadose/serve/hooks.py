@@ -180,25 +180,44 @@ def _md(text: str) -> str:
 
 
 def _order_cards(service, order, context, prefetch, settings) -> list:
+    """The cards for one ketamine order: what could not be read, the screen, the plan and the
+    gate on the ordered rate; never an empty list (a clear screen says so)."""
     from ketadose.commands.check import screen_for
-    from ketadose.commands.plan import plan_for
-    from ketadose.io.fhir_in import from_fhir
     from ketadose.io.library import vocabulary
     from ketadose.patient import build
 
     today = settings.today or dt.date.today()
-    cards, missing, resources = [], [], []
-    for key in PREFETCH:
-        value = prefetch.get(key)
-        if not isinstance(value, dict) or value.get("resourceType") == "OperationOutcome":
-            missing.append(key)
-        else:
-            resources.append({"resource": value})
-    answered = {s for key, secs in SECTIONS.items() if key not in missing for s in secs}
-    if not any(k in missing for k in MEDICATION_KEYS):
-        answered.add("medications")
-    order_id = f"MedicationRequest/{order.get('id')}"
-    # One patient only: the prefetched Patient and the order must be the context's patient.
+    _same_patient(order, context, prefetch)
+    imported, missing = _import_prefetch(prefetch, today)
+    cards = [_missing_card(missing)] if missing else []
+    patient, problems = build(imported.record, vocabulary())
+    if patient is None:
+        first = problems[0]
+        where = ".".join(str(p) for p in first.path)
+        cards.append(_card(f"ketadose could not read the patient record: {where}: {first.message}",
+                           "warning", "ketadose patient format", _md(first.message),
+                           "KD-CDS-RECORD"))
+        return cards
+    (src, regimen, findings), regimen_cards = _order_regimen(order, settings)
+    cards += regimen_cards
+    screen = screen_for(patient, regimen, today, None)
+    cards += _screen_cards(screen, imported)
+    if regimen is not None and not screen.blocking:
+        from ketadose.commands.plan import plan_for
+
+        order_id = f"MedicationRequest/{order.get('id')}"
+        cards += _plan_cards(order_id, order, regimen, patient, findings, plan_for)
+    if not any(c["indicator"] != "info" for c in cards):
+        cards.append(_card(f"ketadose: screen {screen.status} for "
+                           f"{regimen.id if regimen else 'ketamine'}", "info",
+                           "ketadose screening rules (`ketadose rules`)",
+                           f"Screen status: {screen.status}. Every rule was assessed.",
+                           "KD-CDS-SCREEN"))
+    return cards
+
+
+def _same_patient(order, context, prefetch) -> None:
+    """One patient only: the prefetched Patient and the order must be the context's patient."""
     pid = context["patientId"]
     patient_res = prefetch.get("patient")
     if isinstance(patient_res, dict) and patient_res.get("resourceType") == "Patient" \
@@ -208,49 +227,69 @@ def _order_cards(service, order, context, prefetch, settings) -> list:
         else None
     if subject is not None and subject != f"Patient/{pid}" and \
             not str(subject).endswith(f"/Patient/{pid}"):
-        raise BadRequest(f"{order_id} is for {subject}, not Patient/{pid}")
+        raise BadRequest(f"MedicationRequest/{order.get('id')} is for {subject}, "
+                         f"not Patient/{pid}")
+
+
+def _import_prefetch(prefetch, today):
+    """(the prefetch read as ``ketadose import`` reads a bundle, the prefetch keys missing).
+    A key that is present counts as asked (an empty search result means none); the order being
+    checked is not one of the patient's current medicines."""
+    from ketadose.io.fhir_in import from_fhir
+
+    missing, resources = [], []
+    for key in PREFETCH:
+        value = prefetch.get(key)
+        if not isinstance(value, dict) or value.get("resourceType") == "OperationOutcome":
+            missing.append(key)
+        else:
+            resources.append({"resource": value})
+    answered = {s for key, secs in SECTIONS.items() if key not in missing for s in secs}
+    if not any(k in missing for k in MEDICATION_KEYS):
+        answered.add("medications")
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": resources}
     try:
-        imported = from_fhir(bundle, today, "prefetch", answered=answered)
+        return from_fhir(bundle, today, "prefetch", answered=answered), missing
     except KetadoseError as exc:
         raise BadRequest(f"prefetch: {exc}") from None
-    # The order being checked is not one of the patient's current medicines.
-    if missing:
-        cards.append(_card(
-            f"ketadose could not check this order fully: prefetch missing ({', '.join(missing)})",
-            "warning", "ketadose CDS service (discovery lists the prefetch it needs)",
-            "The EHR did not send: " + ", ".join(f"`{m}` ({_md(PREFETCH[m])})" for m in missing)
-            + ". Rules that need these answers are reported as not assessed.", "KD-CDS-PREFETCH"))
-    patient, problems = build(imported.record, vocabulary())
-    if patient is None:
-        first = problems[0]
-        where = ".".join(str(p) for p in first.path)
-        cards.append(_card(f"ketadose could not read the patient record: {where}: {first.message}",
-                           "warning", "ketadose patient format", _md(first.message),
-                           "KD-CDS-RECORD"))
-        return cards
+
+
+def _missing_card(missing) -> dict:
+    return _card(
+        f"ketadose could not check this order fully: prefetch missing ({', '.join(missing)})",
+        "warning", "ketadose CDS service (discovery lists the prefetch it needs)",
+        "The EHR did not send: " + ", ".join(f"`{m}` ({_md(PREFETCH[m])})" for m in missing)
+        + ". Rules that need these answers are reported as not assessed.", "KD-CDS-PREFETCH")
+
+
+def _order_regimen(order, settings):
+    """((source, regimen, findings) or Nones, cards saying why there is no regimen)."""
     named = _regimen_ref(order)
     regimen_id = named or settings.default_regimen
-    regimen = src = findings = None
+    none = (None, None, None)
     if named is not None and not _REGIMEN_ID.match(named):
         # an id from the request, never a path: the EHR must not make the service read files
-        cards.append(_card("ketadose: the order's regimen is not a regimen id", "warning",
-                           "ketadose CDS service", f"`{_md(named[:80])}` is not a ketadose "
-                           "regimen id (lower-case letters, digits and hyphens).",
-                           "KD-CDS-REGIMEN"))
-    elif regimen_id:
-        try:
-            src, regimen, findings = settings.regimen(regimen_id)
-        except KetadoseError as exc:
-            cards.append(_card(f"ketadose: unknown regimen {regimen_id!r}", "warning",
-                               "ketadose regimen library", _md(exc.message), "KD-CDS-REGIMEN"))
-    else:
-        cards.append(_card("ketadose: no regimen named for this order: the dose was not checked",
-                           "warning", "ketadose CDS service",
-                           f"Name a ketadose regimen with the extension `{REGIMEN_EXTENSION}` or "
-                           "configure a clinic default (`ketadose serve --regimen ID`). The "
-                           "patient was screened for ketamine in general.", "KD-CDS-REGIMEN"))
-    screen = screen_for(patient, regimen, today, None)
+        return none, [_card("ketadose: the order's regimen is not a regimen id", "warning",
+                            "ketadose CDS service", f"`{_md(named[:80])}` is not a ketadose "
+                            "regimen id (lower-case letters, digits and hyphens).",
+                            "KD-CDS-REGIMEN")]
+    if not regimen_id:
+        return none, [_card(
+            "ketadose: no regimen named for this order: the dose was not checked", "warning",
+            "ketadose CDS service", f"Name a ketadose regimen with the extension "
+            f"`{REGIMEN_EXTENSION}` or configure a clinic default (`ketadose serve --regimen "
+            "ID`). The patient was screened for ketamine in general.", "KD-CDS-REGIMEN")]
+    try:
+        return settings.regimen(regimen_id), []
+    except KetadoseError as exc:
+        return none, [_card(f"ketadose: unknown regimen {regimen_id!r}", "warning",
+                            "ketadose regimen library", _md(exc.message), "KD-CDS-REGIMEN")]
+
+
+def _screen_cards(screen, imported) -> list:
+    """One card per finding (override reasons for relative contraindications and cautions,
+    never for absolute ones), and one for the questions left unanswered."""
+    cards = []
     for f in screen.findings:
         blocking = f.severity in ("absolute", "relative")
         cards.append(_card(f"{f.title + ': ' if f.title else ''}{f.message}", f.indicator,
@@ -264,14 +303,6 @@ def _order_cards(service, order, context, prefetch, settings) -> list:
                            "ketadose screening rules (`ketadose rules`)",
                            "\n".join(f"- {rid}: {_md(q)}" for rid, q in screen.not_assessed)
                            + _stale_text(imported), "KD-CDS-INCOMPLETE"))
-    if regimen is not None and not screen.blocking:
-        cards += _plan_cards(order_id, order, regimen, patient, findings, plan_for)
-    if not any(c["indicator"] != "info" for c in cards):
-        cards.append(_card(f"ketadose: screen {screen.status} for "
-                           f"{regimen.id if regimen else 'ketamine'}", "info",
-                           "ketadose screening rules (`ketadose rules`)",
-                           f"Screen status: {screen.status}. Every rule was assessed.",
-                           "KD-CDS-SCREEN"))
     return cards
 
 
