@@ -120,22 +120,23 @@ def check_bag(plan) -> None:
 
 def render_all(plan, screen, patient) -> None:
     """Every output format of a plan, as the CLI makes them (data, CSV, FHIR, HTML, table)."""
-    import contextlib
     import io
 
-    from ketadose.commands.plan import CSV_COLUMNS, csv_rows, plan_data
-    from ketadose.render import plan_table
-    from ketadose.render.data import to_csv, to_json, to_yaml
-    from ketadose.render.fhir import bundle
-    from ketadose.render.html import page
+    from ketadose.planning import PlanOptions, PlanResult, Versions
+    from ketadose.render import plan_data, plan_table
+    from ketadose.render.data import to_json, to_yaml
+    from ketadose.render.documents.plan import plan_body
+    from ketadose.render.fhir import write_bundle
+    from ketadose.render.html import write_page
 
     src = types.SimpleNamespace(sha256="0" * 64, name="generated.yaml")
-    data = plan_data(plan, src, screen, patient, None, explain=[])
-    to_json(data)
-    to_yaml(data)
+    result = PlanResult(src, plan.regimen, patient, {}, PlanOptions(explain=True), screen, plan,
+                        Versions("fuzz", "fuzz", "fuzz"))
+    # the whole body, even of a refused plan (whose document keeps only the findings)
+    to_json(plan_body(result, explain=True))
+    to_yaml(plan_body(result, explain=True))
+    for write in (plan_data.write_json, plan_data.write_yaml):
+        write(result, io.StringIO())
     if not plan.blocked:
-        to_csv(csv_rows(data), CSV_COLUMNS)
-        to_json(bundle(plan, data, None))
-        page(plan, data, screen, None, None)
-        with contextlib.redirect_stdout(io.StringIO()):  # the table goes to sys.stdout
-            plan_table.render_plan(plan, data, screen, None)
+        for write in (plan_data.write_csv, write_bundle, write_page, plan_table.render_plan):
+            write(result, io.StringIO())

@@ -29,7 +29,6 @@ KNOWN: dict[tuple[str, str], int] = {
     ("ketadose.pk.batch", "SystemBatchSolver.run"): 30,
     ("ketadose.pk.population", "simulate_population"): 44,
     ("ketadose.plan", "preparation"): 36,
-    ("ketadose.render.html", "page"): 52,
     ("ketadose.rules.interactions", "adjuncts"): 31,
 }
 

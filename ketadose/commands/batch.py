@@ -53,9 +53,10 @@ def _encode(record) -> str:
 
 def run_batch(mode, dirs, ref, path, kind, opts, today) -> int:
     from ketadose.commands.check import override_reason, screen_for
+    from ketadose.planning import PlanOptions
     from ketadose.render.documents.screen import screen_data
 
-    opts = {**opts, "override": override_reason(opts.get("override"))}
+    opts = PlanOptions.of({**opts, "override": override_reason(opts.get("override"))})
     src = regimen = findings = None
     if ref:
         src, regimen, findings = load_regimen(ref, dirs)
@@ -109,19 +110,15 @@ def _one(mode, data, vocab, regimen, src, findings, opts, today, screen_for, scr
         return {"exit": 2, "error": f"{where + ': ' if where else ''}{first.message}"
                 + (f" ({len(errors)} problems)" if len(errors) > 1 else "")}
     try:
-        screen = screen_for(patient, regimen, today, opts.get("override"))
         if mode == "check":
+            screen = screen_for(patient, regimen, today, opts.override)
             return {"exit": 1 if screen.blocking else 0, **screen_data(screen)}
-        if screen.blocking:
-            return {"exit": 1, "blocked": True, "screen": screen_data(screen), "plan": None}
-        from ketadose.commands.plan import plan_data, plan_for
+        from ketadose.commands.plan import result_for
+        from ketadose.render.documents.plan import batch_record
 
-        plan = plan_for(regimen, patient, opts, findings)
-        data = plan_data(plan, src, screen, patient, opts.get("start"))
-        if plan.blocked:
-            return {"exit": 1, "blocked": True, "screen": data["screen"], "plan": None,
-                    "warnings": data["warnings"]}
-        return {"exit": 0, "blocked": False, "plan": data}
+        # the batch's lines carry no audit (and no --explain derivations)
+        return batch_record(result_for(src, regimen, findings, patient, data, opts, today,
+                                       audit=False))
     except KetadoseError as exc:
         return {"exit": 2, "error": exc.message}
     except GateError as exc:  # an invariant of the delivered plan failed: our bug, no plan

@@ -75,12 +75,15 @@ def cards(findings) -> list:
              "rule": f.rule, "severity": f.severity} for f in findings]
 
 
-def render_plan_explain(out, plan, data, screen, origins) -> None:
-    from ketadose.render.table import styled
+def render_plan_explain(result, stream) -> None:
+    """`plan --explain` below the tables: the derivation of every number of a PlanResult."""
+    from ketadose.render.table import console, styled
 
+    out = console(file=stream)
+    plan = result.plan
     out.print(styled("Explanation (--explain): how every number was derived", "bold"))
     lines = ["Inputs used:"]
-    for item in data["explain"]["inputs"]:
+    for item in inputs_used(result.patient_data, result.options.from_flags):
         lines.append(f"  {item['input']}: {item['value']} (from the {item['from']})")
     lines.append(f"  concentration: {plan.concentration_mg_ml} mg/mL (from "
                  f"{plan.concentration_origin or 'nowhere: not given'})")
@@ -104,6 +107,6 @@ def render_plan_explain(out, plan, data, screen, origins) -> None:
                      + (f" UNVERIFIED: {c['unverified']}" if c["unverified"] else "")
                      + (f" ({c['setting_note']})" if c.get("setting_note") else ""))
     lines.append("Rules evaluated:")
-    for r in data["explain"]["rules_evaluated"]:
+    for r in rules_evaluated(result.screen):
         lines.append(f"  {r['rule']} {r['name']}: {r['status']}  [{r['source']}]")
     out.print("\n".join(lines), markup=False, highlight=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from typing import Any
 
 from ketadose.render.marks import caption, short
 
@@ -54,7 +55,7 @@ def _route(route):
 
 
 def _timing(plan, start, p, course_days):
-    repeat = {}
+    repeat: dict[str, Any] = {}
     if start is not None:
         # FHIR dateTime with a time needs a time zone, which ketadose does not know: dates
         # bound the course and the clock time goes in timeOfDay.
@@ -72,12 +73,21 @@ def _timing(plan, start, p, course_days):
     return {"repeat": repeat}
 
 
-def bundle(plan, data, start) -> dict:
+def write_bundle(result, stream) -> None:
+    """The plan of a PlanResult as a FHIR R4 Bundle (JSON) on ``stream``."""
+    from ketadose.render.data import to_json
+
+    stream.write(to_json(bundle(result)))
+
+
+def bundle(result) -> dict:
+    plan, start = result.plan, result.options.start
     r = plan.regimen
-    seed = uuid.UUID(int=int(data["regimen"]["sha256"][:32], 16))
-    patient_id = data["patient"]["id"]
+    seed = uuid.UUID(int=int(result.src.sha256[:32], 16))
+    patient_id = result.patient.id
     check_fhir_id(patient_id)
     subject = {"reference": f"Patient/{patient_id}"} if patient_id else {"display": "the patient"}
+    override = result.screen.override
     entries = []
 
     def add(key, resource):
@@ -126,7 +136,7 @@ def bundle(plan, data, start) -> dict:
             "dosageInstruction": [dosage],
             "note": [{"text": f"{r.title}. Source: {p.source}"}]
             + _marks([(f"phase '{p.name}'", p.unverified), ("schedule", r.schedule_unverified)])
-            + ([{"text": f"Override recorded: {data['override']}"}] if data.get("override") else [])
+            + ([{"text": f"Override recorded: {override}"}] if override else [])
             + findings,
         })
     for j, a in enumerate(r.adjuncts):

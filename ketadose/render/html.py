@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import html
 
+from ketadose import __version__
 from ketadose.render.marks import mark, rest
-from ketadose.render.numbers import mg_range, number
+from ketadose.render.numbers import machine, mg_range, number
 
 
 def _n(x, digits=1, unit=""):
@@ -53,74 +54,125 @@ def _table(headers, rows) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def page(plan, data, screen, start, chart_svg: str | None = None) -> str:
-    r, w = plan.regimen, plan.weight
-    audit = data.get("audit", {})
-    parts = [f"<h1>{e(r.title)}</h1>",
-             f"<div class='meta'>Regimen {e(r.id)} · {e(r.drug)} · {e(r.route)} · {e(r.setting)} · "
-             f"file sha256 {e(data['regimen']['sha256'])} · ketadose {e(data['ketadose_version'])}, "
-             f"limits {e(data['limits_version'])}"
-             + (f" · computed {e(audit['computed_at'])}" if audit.get("computed_at") else "")
-             + "</div>"]
-    weight = (f"{_n(w.kg)} kg ({e(w.basis)} weight; actual {_n(w.actual_kg)} kg"
-              + (f", ideal {_n(w.ideal_kg)} kg, adjusted {_n(w.adjusted_kg)} kg" if w.ideal_kg else "")
-              + (f", BMI {_n(w.bmi)}" if w.bmi else "") + ")") if w.kg is not None else \
-        "not needed (fixed doses)"
+def write_page(result, stream, chart_svg: str | None = None) -> None:
+    """The plan of a PlanResult as one printable HTML page on ``stream``; ``chart_svg`` is the
+    predicted concentration chart, when the regimen could be simulated."""
+    stream.write(page(result, chart_svg))
+
+
+def page(result, chart_svg: str | None = None) -> str:
+    r = result.plan.regimen
+    parts = [*_head(result), _patient(result), _screen(result.screen), _session(result.plan),
+             _calendar(result.plan), *_preparation(result.plan.preparation), *_sections(r),
+             *_findings(result.plan.findings), *_chart(chart_svg), _sources(r),
+             "<div class='sign'><div>Prescriber (name, signature, date)</div>"
+             "<div>Checked by (name, signature, date)</div></div>"]
+    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
+            f"<title>{e(r.id)} plan</title><style>{CSS}</style></head><body>"
+            + "\n".join(parts) + "</body></html>\n")
+
+
+def _head(result) -> list:
+    r = result.plan.regimen
+    audit = result.audit or {}
+    return [f"<h1>{e(r.title)}</h1>",
+            f"<div class='meta'>Regimen {e(r.id)} · {e(r.drug)} · {e(r.route)} · {e(r.setting)} · "
+            f"file sha256 {e(result.src.sha256)} · ketadose {e(__version__)}, "
+            f"limits {e(result.versions.limits)}"
+            + (f" · computed {e(audit['computed_at'])}" if audit.get("computed_at") else "")
+            + "</div>"]
+
+
+def _weight(w) -> str:
+    if w.kg is None:
+        return "not needed (fixed doses)"
+    return (f"{_n(w.kg)} kg ({e(w.basis)} weight; actual {_n(w.actual_kg)} kg"
+            + (f", ideal {_n(w.ideal_kg)} kg, adjusted {_n(w.adjusted_kg)} kg" if w.ideal_kg else "")
+            + (f", BMI {_n(w.bmi)}" if w.bmi else "") + ")")
+
+
+def _patient(result) -> str:
+    plan, start = result.plan, result.options.start
     conc = (f"{_n(plan.concentration_mg_ml, 3)} mg/mL ({e(plan.concentration_origin)})"
             if plan.concentration_mg_ml else "not given")
-    parts.append("<h2>Patient</h2>" + _table(["patient", "dosing weight", "concentration", "start"], [[
-        e(data["patient"]["id"] or "—"), weight, conc, e(start.isoformat(" ", "minutes") if start else "—")]]))
+    return "<h2>Patient</h2>" + _table(["patient", "dosing weight", "concentration", "start"], [[
+        e(result.patient.id or "—"), _weight(plan.weight), conc,
+        e(start.isoformat(" ", "minutes") if start else "—")]])
+
+
+def _screen(screen) -> str:
     findings = "".join(f"<li><b>{e(f.severity)}</b> {e(f.rule)} {e(f.title)}: {e(f.message)} "
                        + (f"<b>[UNVERIFIED: {e(f.unverified)}]</b> " if f.unverified else "")
                        + f"<span class='small'>[{e(f.source)}]</span></li>" for f in screen.findings)
     questions = "".join(f"<li>{e(rid)}: {e(q)}</li>" for rid, q in screen.not_assessed)
-    parts.append(f"<h2>Screen: <span class='status'>{e(screen.status.upper())}</span></h2>"
-                 + (f"<p><b>Override recorded:</b> {e(screen.override)}</p>" if screen.override else "")
-                 + (f"<ul class='small'>{findings}</ul>" if findings else "<p>No finding.</p>")
-                 + (f"<p><b>Not assessed:</b></p><ul class='small'>{questions}</ul>" if questions else ""))
-    rows = []
-    for p in plan.phases:
-        rate = "–" if p.mg_h is None or p.kind == "bolus" else _n(p.mg_h, 2, "mg/h") + (
-            f" → {_n(p.mg_h_max, 2, 'mg/h')}" if p.mg_h_max and abs(p.mg_h_max - p.mg_h) > 1e-9 else "")
-        if p.cap_binds:
-            rate += " (capped)"
-        pump = (f"{p.pump.ml_h:.1f} mL/h = {_n(p.pump.mg_h_delivered, 3, 'mg/h')} delivered "
-                f"({p.pump.error_pct:+.2f}%)" if p.pump and p.kind != "bolus" else "–")
-        dose = _n(p.dose_mg_max, 1, "mg")
-        if p.kind == "bolus":
-            dose = _n(p.bolus_mg, 1, "mg") + (f" ({_n(p.bolus_ml, 2, 'mL')})" if p.bolus_ml else "")
-        if p.kind in ("oral", "topical"):
-            dose = (_n(p.per_dose_mg, 1, "mg") if p.per_dose_mg else e(p.amount or "amount to prescribe")) \
-                + f" × {p.times_per_day}/day"
-        rows.append([e(p.name) + (" <i>(conditional)</i>" if p.conditional else ""),
-                     e(p.written) + _b(mark(p.unverified)), rate,
-                     pump, _n(p.duration_h, 2, "h") if p.duration_h else "per day", dose,
-                     f"<span class='small'>{e(p.criteria or '')}</span>"])
-    parts.append("<h2>Session</h2>" + _table(
-        ["phase", "as written", "rate", "pump", "duration", "dose", "criteria"], rows))
+    return (f"<h2>Screen: <span class='status'>{e(screen.status.upper())}</span></h2>"
+            + (f"<p><b>Override recorded:</b> {e(screen.override)}</p>" if screen.override else "")
+            + (f"<ul class='small'>{findings}</ul>" if findings else "<p>No finding.</p>")
+            + (f"<p><b>Not assessed:</b></p><ul class='small'>{questions}</ul>" if questions else ""))
+
+
+def _phase_row(p) -> list:
+    rate = "–" if p.mg_h is None or p.kind == "bolus" else _n(p.mg_h, 2, "mg/h") + (
+        f" → {_n(p.mg_h_max, 2, 'mg/h')}" if p.mg_h_max and abs(p.mg_h_max - p.mg_h) > 1e-9 else "")
+    if p.cap_binds:
+        rate += " (capped)"
+    pump = (f"{p.pump.ml_h:.1f} mL/h = {_n(p.pump.mg_h_delivered, 3, 'mg/h')} delivered "
+            f"({p.pump.error_pct:+.2f}%)" if p.pump and p.kind != "bolus" else "–")
+    dose = _n(p.dose_mg_max, 1, "mg")
+    if p.kind == "bolus":
+        dose = _n(p.bolus_mg, 1, "mg") + (f" ({_n(p.bolus_ml, 2, 'mL')})" if p.bolus_ml else "")
+    if p.kind in ("oral", "topical"):
+        dose = (_n(p.per_dose_mg, 1, "mg") if p.per_dose_mg else e(p.amount or "amount to prescribe")) \
+            + f" × {p.times_per_day}/day"
+    return [e(p.name) + (" <i>(conditional)</i>" if p.conditional else ""),
+            e(p.written) + _b(mark(p.unverified)), rate,
+            pump, _n(p.duration_h, 2, "h") if p.duration_h else "per day", dose,
+            f"<span class='small'>{e(p.criteria or '')}</span>"]
+
+
+def _session(plan) -> str:
+    return "<h2>Session</h2>" + _table(
+        ["phase", "as written", "rate", "pump", "duration", "dose", "criteria"],
+        [_phase_row(p) for p in plan.phases])
+
+
+def _calendar(plan) -> str:
     t = plan.totals
     cal = "".join(f"<div><span class='box'></span>Day {d.day}{' (cond.)' if d.conditional else ''}: "
                   f"{mg_range(d.dose_mg_min, d.dose_mg_max, '–')}</div>" for d in plan.days)
-    parts.append(f"<h2>Course calendar ({len(plan.days)} days)</h2><div class='cal'>{cal}</div>"
-                 f"<p class='small'>Course total {mg_range(t['course_mg_min'], t['course_mg_max'], '–')}; "
-                 f"highest session {_n(t['max_session_mg'], 1, 'mg')}; highest day "
-                 f"{_n(t['max_daily_mg'], 1, 'mg')}.</p>")
-    prep = data["preparation"]
-    if prep["vials"]:
-        discard = (f"; discard {_n(prep['discard_ml'], 1, 'mL')} = {_n(prep['discard_mg'], 1, 'mg')} "
-                   "before hanging" if prep["discard_ml"] else "")
-        parts.append(f"<h2>Preparation</h2><p>{_n(prep['drug_mg'], 1, 'mg')} in "
-                     f"{_n(prep['final_volume_ml'], 1, 'mL')} {e(prep['diluent'])} at "
-                     f"{_n(prep['concentration_mg_per_ml'], 3, 'mg/mL')}, a bag for {e(prep['per'])} "
-                     f"(dose {_n(prep['need_mg'], 1, 'mg')}{discard}).</p>" + _table(
+    return (f"<h2>Course calendar ({len(plan.days)} days)</h2><div class='cal'>{cal}</div>"
+            f"<p class='small'>Course total {mg_range(t['course_mg_min'], t['course_mg_max'], '–')}; "
+            f"highest session {_n(t['max_session_mg'], 1, 'mg')}; highest day "
+            f"{_n(t['max_daily_mg'], 1, 'mg')}.</p>")
+
+
+def _preparation(prep) -> list:
+    """Vials, syringes and notes (the numbers as the JSON gives them)."""
+    parts = []
+    if prep.vials:
+        discard = (f"; discard {_n(machine(prep.discard_ml), 1, 'mL')} = "
+                   f"{_n(machine(prep.discard_mg), 1, 'mg')} "
+                   "before hanging" if machine(prep.discard_ml) else "")
+        parts.append(f"<h2>Preparation</h2><p>{_n(machine(prep.drug_mg), 1, 'mg')} in "
+                     f"{_n(machine(prep.final_volume_ml), 1, 'mL')} {e(prep.diluent)} at "
+                     f"{_n(prep.concentration_mg_ml, 3, 'mg/mL')}, a bag for {e(prep.per)} "
+                     f"(dose {_n(machine(prep.need_mg), 1, 'mg')}{discard}).</p>" + _table(
                          ["vial", "draw", "diluent", "note"],
-                         [[f"{v['strength_mg_per_ml']:g} mg/mL", _n(v["draw_ml"], 2, "mL"),
-                           _n(v["diluent_ml"], 1, "mL"), e(v["note"])] for v in prep["vials"]]))
-    if prep["syringes_24h"]:
+                         [[f"{strength:g} mg/mL", _n(machine(draw), 2, "mL"),
+                           _n(machine(diluent), 1, "mL"), e(note)]
+                          for strength, draw, diluent, note in prep.vials]))
+    if prep.syringes:
         parts.append("<h2>Syringe driver (per 24 h)</h2>" + _table(
-            ["step", "mg", "mL"], [[e(s["step"]), _n(s["mg"], 1), _n(s["ml"], 2)] for s in prep["syringes_24h"]]))
-    if prep["notes"]:
-        parts.append("<ul class='small'>" + "".join(f"<li>{e(n)}</li>" for n in prep["notes"]) + "</ul>")
+            ["step", "mg", "mL"], [[e(step), _n(machine(mg), 1), _n(machine(ml), 2)]
+                                   for step, mg, ml in prep.syringes]))
+    if prep.notes:
+        parts.append("<ul class='small'>" + "".join(f"<li>{e(n)}</li>" for n in prep.notes) + "</ul>")
+    return parts
+
+
+def _sections(r) -> list:
+    """Adjuncts, the monitoring checklist, stop rules and retreatment."""
+    parts = []
     if r.adjuncts:
         parts.append("<h2>Adjuncts</h2>" + _table(["drug", "dose", "route", "timing"], [
             [e(a.name) + _b(rest(a.unverified, ("dose", "route", "timing"))),
@@ -136,23 +188,28 @@ def page(plan, data, screen, start, chart_svg: str | None = None) -> str:
     parts.append(f"<p class='small'><b>Retreatment:</b> minimum interval "
                  f"{e(rt.minimum_interval) if rt.minimum_interval else 'not set by any guideline'}; "
                  f"{e(rt.relief_lasted)} {e(rt.liver_warning or '')}</p>")
-    if plan.findings:
-        parts.append("<h2>Limits and dosing notes</h2><ul class='small'>" + "".join(
-            f"<li>{e(f.rule)} ({e(f.severity)}): {e(f.message)}"
-            + (f" <b>[UNVERIFIED: {e(f.unverified)}]</b>" if f.unverified else "")
-            + f" <span class='small'>[{e(f.source)}]</span></li>" for f in plan.findings) + "</ul>")
-    if chart_svg:
-        # inline SVG needs no namespace URL: the page holds no external reference at all
-        inline = chart_svg.replace(' xmlns="http://www.w3.org/2000/svg"', "")
-        parts.append(f"<h2>Predicted plasma ketamine</h2>{inline}")
+    return parts
+
+
+def _findings(findings) -> list:
+    if not findings:
+        return []
+    return ["<h2>Limits and dosing notes</h2><ul class='small'>" + "".join(
+        f"<li>{e(f.rule)} ({e(f.severity)}): {e(f.message)}"
+        + (f" <b>[UNVERIFIED: {e(f.unverified)}]</b>" if f.unverified else "")
+        + f" <span class='small'>[{e(f.source)}]</span></li>" for f in findings) + "</ul>"]
+
+
+def _chart(chart_svg) -> list:
+    if not chart_svg:
+        return []
+    # inline SVG needs no namespace URL: the page holds no external reference at all
+    inline = chart_svg.replace(' xmlns="http://www.w3.org/2000/svg"', "")
+    return [f"<h2>Predicted plasma ketamine</h2>{inline}"]
+
+
+def _sources(r) -> str:
     sources = "".join(f"<li>{e(ev.citation)}{' PMID ' + str(ev.pmid) if ev.pmid else ''}"
                       f"{' doi:' + e(ev.doi) if ev.doi else ''} ({e(ev.design)}, {e(ev.result)})</li>"
                       for ev in r.evidence)
-    parts.append(f"<h2>Sources</h2><ul class='small'>{sources}</ul>")
-    parts.append("<div class='sign'><div>Prescriber (name, signature, date)</div>"
-                 "<div>Checked by (name, signature, date)</div></div>")
-    return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{e(r.id)} plan</title><style>{CSS}</style></head><body>"
-            + "\n".join(parts) + "</body></html>\n")
-
-
+    return f"<h2>Sources</h2><ul class='small'>{sources}</ul>"

@@ -19,3 +19,12 @@ def mg_range(lo, hi, dash: str = "-") -> str:
     if lo is None or hi is None or abs(lo - hi) < 1e-9:
         return number(hi if hi is not None else lo, 1, "mg")
     return f"{number(lo, 1)}{dash}{number(hi, 1, 'mg')}"
+
+
+def machine(x, nd: int = 4):
+    """A number for machine output: enough digits to recompute, no float noise
+    (0.30000000000000004). None and NaN (an untimed titration step) become null. The table and
+    the page print these same values, so that no output disagrees with the JSON."""
+    if x is None or x != x:
+        return None
+    return round(x, nd)

@@ -6,9 +6,10 @@ import datetime as dt
 import math
 import re
 
+from ketadose import __version__
 from ketadose.describe import hours_text
 from ketadose.render.marks import caption, short
-from ketadose.render.numbers import mg_range, number
+from ketadose.render.numbers import machine, mg_range, number
 from ketadose.render.screen import render_screen
 from ketadose.render.table import SEVERITY_STYLE, console, line, styled, table
 from ketadose.units import Quantity, parse_unit
@@ -20,9 +21,11 @@ def _clock(start, hours):
     return (start + dt.timedelta(hours=hours)).strftime("%a %d %b %H:%M")
 
 
-def render_plan(plan, data, screen, start) -> None:
-    out = console()
-    _header(out, plan, data, screen)
+def render_plan(result, stream) -> None:
+    """The plan of a PlanResult (ketadose/planning.py) as terminal tables on ``stream``."""
+    out = console(file=stream)
+    plan, start = result.plan, result.options.start
+    _header(out, result)
     r = plan.regimen
     rows = [_phase_row(p, start) for p in plan.phases]
     out.print(table("Session" if r.pattern == "daily" else "Infusion (one continuous session)",
@@ -32,14 +35,15 @@ def render_plan(plan, data, screen, start) -> None:
                     caption([(f"phase '{p.name}'", p.unverified) for p in plan.phases])))
     _titration_steps(out, plan, start)
     _calendar(out, plan, start)
-    _preparation(out, data)
-    _sections(out, data)
-    rt = data["retreatment"]
+    _preparation(out, plan.preparation, r.drug)
+    _sections(out, r)
+    rt = r.retreatment
+    interval = str(rt.minimum_interval) if rt.minimum_interval else None
     out.print(line(("Retreatment:", "bold"), " minimum interval "
-                   f"{rt['minimum_interval'] or 'not set by any guideline (clinician decides)'}; "
-                   f"relief lasted: {rt['relief_lasted']}"))
-    if rt["liver_warning"]:
-        out.print(line(("Liver:", "yellow"), f" {rt['liver_warning']}"))
+                   f"{interval or 'not set by any guideline (clinician decides)'}; "
+                   f"relief lasted: {rt.relief_lasted}"))
+    if rt.liver_warning:
+        out.print(line(("Liver:", "yellow"), f" {rt.liver_warning}"))
     if plan.findings:
         out.print(table("Limits and dosing notes", [("rule", {"no_wrap": True}),
                                                     ("severity", {"no_wrap": True}), "message"],
@@ -49,12 +53,13 @@ def render_plan(plan, data, screen, start) -> None:
 
 
 
-def _header(out, plan, data, screen) -> None:
+def _header(out, result) -> None:
     """Title, regimen identity, dosing weight, concentration and the screen."""
+    plan = result.plan
     r, w = plan.regimen, plan.weight
     out.print(styled(r.title, "bold"))
-    out.print(f"{r.id} | {r.drug} | {r.route} | {r.setting} | sha256 {data['regimen']['sha256'][:16]}… "
-              f"| ketadose {data['ketadose_version']}, limits {data['limits_version']}")
+    out.print(f"{r.id} | {r.drug} | {r.route} | {r.setting} | sha256 {result.src.sha256[:16]}… "
+              f"| ketadose {__version__}, limits {result.versions.limits}")
     if w.kg is not None:
         extra = ", ".join(x for x in (
             f"actual {number(w.actual_kg)} kg",
@@ -66,7 +71,7 @@ def _header(out, plan, data, screen) -> None:
         out.print("Dosing weight: not needed (fixed doses)")
     conc = plan.concentration_mg_ml
     out.print(f"Concentration: {number(conc, 3, 'mg/mL') + ' (from ' + plan.concentration_origin + ')' if conc else 'not given (no pump rates; use --concentration)'}")
-    render_screen(screen, r)
+    render_screen(result.screen, r, out)
 
 
 def _phase_row(p, start) -> tuple:
@@ -133,51 +138,48 @@ def _calendar(out, plan, start) -> None:
                     f"highest session {number(t['max_session_mg'], 1, 'mg')}, "
                     f"highest day {number(t['max_daily_mg'], 1, 'mg')}"))
 
-def _preparation(out, data) -> None:
-    """What the pharmacy prepares: vials, syringes, notes."""
-    prep = data["preparation"]
-    if prep["vials"]:
-        out.print(table(f"Preparation: {number(prep['drug_mg'], 1, 'mg')} in "
-                        f"{number(prep['final_volume_ml'], 1, 'mL')} {prep['diluent']} at "
-                        f"{number(prep['concentration_mg_per_ml'], 3, 'mg/mL')}, a bag for "
-                        f"{prep['per']} (dose {number(prep['need_mg'], 1, 'mg')}"
-                        + (f"; discard {number(prep['discard_ml'], 1, 'mL')} = "
-                           f"{number(prep['discard_mg'], 1, 'mg')} before hanging"
-                           if prep['discard_ml'] else "") + ")",
+def _preparation(out, prep, drug) -> None:
+    """What the pharmacy prepares: vials, syringes, notes (the numbers as the JSON gives them)."""
+    if prep.vials:
+        out.print(table(f"Preparation: {number(machine(prep.drug_mg), 1, 'mg')} in "
+                        f"{number(machine(prep.final_volume_ml), 1, 'mL')} {prep.diluent} at "
+                        f"{number(prep.concentration_mg_ml, 3, 'mg/mL')}, a bag for "
+                        f"{prep.per} (dose {number(machine(prep.need_mg), 1, 'mg')}"
+                        + (f"; discard {number(machine(prep.discard_ml), 1, 'mL')} = "
+                           f"{number(machine(prep.discard_mg), 1, 'mg')} before hanging"
+                           if machine(prep.discard_ml) else "") + ")",
                         ["vial", "draw", "diluent", "note"],
-                        [(f"{v['strength_mg_per_ml']:g} mg/mL", number(v["draw_ml"], 2, "mL"),
-                          number(v["diluent_ml"], 1, "mL"), v["note"]) for v in prep["vials"]],
+                        [(f"{strength:g} mg/mL", number(machine(draw), 2, "mL"),
+                          number(machine(diluent), 1, "mL"), note)
+                         for strength, draw, diluent, note in prep.vials],
                         "Esketamine products (Ketanest S 5 and 25 mg/mL; UNVERIFIED strengths)"
-                        if data["regimen"]["drug"] == "esketamine" else
+                        if drug == "esketamine" else
                         "Vial strengths 10, 50 and 100 mg/mL (docs/evidence.md C3)"))
-    if prep["syringes_24h"]:
+    if prep.syringes:
         out.print(table("Syringe driver, contents per 24 h", ["step", "mg per 24 h", "mL"],
-                        [(s["step"], number(s["mg"], 1, "mg"), number(s["ml"], 2, "mL"))
-                         for s in prep["syringes_24h"]]))
-    for note in prep["notes"]:
+                        [(step, number(machine(mg), 1, "mg"), number(machine(ml), 2, "mL"))
+                         for step, mg, ml in prep.syringes]))
+    for note in prep.notes:
         out.print(styled(f"- {note}", "dim"))
 
-def _sections(out, data) -> None:
+def _sections(out, r) -> None:
     """Adjuncts, monitoring and stop rules, with their UNVERIFIED marks."""
-    if data["adjuncts"]:
+    if r.adjuncts:
         out.print(table("Adjuncts", [("drug", {"no_wrap": True}), ("dose", {"no_wrap": True}),
                                      ("route", {"no_wrap": True}), "timing", "source"],
-                        [(a["name"], a["dose"] + short(a["unverified"], "dose"),
-                          a["route"] + short(a["unverified"], "route"),
-                          a["timing"] + short(a["unverified"], "timing", *[
-                              k for k in a["unverified"] if k not in ("dose", "route", "timing")]),
-                          a["source"]) for a in data["adjuncts"]],
-                        caption([(f"adjunct '{a['name']}'", a["unverified"])
-                                 for a in data["adjuncts"]])))
+                        [(a.name, str(a.dose) + short(a.unverified, "dose"),
+                          a.route + short(a.unverified, "route"),
+                          a.timing + short(a.unverified, "timing", *[
+                              k for k in a.unverified if k not in ("dose", "route", "timing")]),
+                          a.source) for a in r.adjuncts],
+                        caption([(f"adjunct '{a.name}'", a.unverified) for a in r.adjuncts])))
     out.print(table("Monitoring", [("what", {"ratio": 2}), "when", "source"],
-                    [(m["what"] + short(m["unverified"], *[k for k in m["unverified"] if k != "when"]),
-                      m["when"] + short(m["unverified"], "when"), m["source"])
-                     for m in data["monitoring"]],
-                    caption([(f"monitoring '{m['what']}'", m["unverified"])
-                             for m in data["monitoring"]])))
+                    [(m.what + short(m.unverified, *[k for k in m.unverified if k != "when"]),
+                      m.when + short(m.unverified, "when"), m.source)
+                     for m in r.monitoring],
+                    caption([(f"monitoring '{m.what}'", m.unverified) for m in r.monitoring])))
     out.print(table("Stop rules", ["when", "action", "source"],
-                    [(s["when"] + short(s["unverified"], *[k for k in s["unverified"] if k != "action"]),
-                      s["action"] + short(s["unverified"], "action"), s["source"])
-                     for s in data["stop_rules"]],
-                    caption([(f"stop rule '{s['when']}'", s["unverified"])
-                             for s in data["stop_rules"]])))
+                    [(s.when + short(s.unverified, *[k for k in s.unverified if k != "action"]),
+                      s.action + short(s.unverified, "action"), s.source)
+                     for s in r.stop_rules],
+                    caption([(f"stop rule '{s.when}'", s.unverified) for s in r.stop_rules])))

@@ -6,10 +6,12 @@ STATUS_STYLE = {"contraindicated": "bold white on red", "incomplete": "bold blac
                 "caution": "bold yellow", "clear": "bold green"}
 
 
-def render_screen(screen, regimen) -> None:
+def render_screen(screen, regimen, out=None) -> None:
+    """The screen on ``out`` (a console; default: one on the command's output stream)."""
     from ketadose.render.table import SEVERITY_STYLE, console, line, styled, table
 
-    out = console()
+    if out is None:
+        out = console()
     what = f"for {regimen.id} ({regimen.drug}, {regimen.route})" if regimen else "for ketamine"
     out.print(line(f"Screen {what}: ", (f" {screen.status.upper()} ", STATUS_STYLE[screen.status])))
     if screen.override:

@@ -1,0 +1,171 @@
+"""The plan as the documented JSON contract (`plan --format json|yaml`, a batch line's `plan`,
+what `verify` recomputes): one pure function of a PlanResult (ketadose/planning.py).
+
+The document is a contract (docs/output-format.md, `ketadose schema plan`): add fields, never
+rename or remove them without a format version bump.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ketadose import __version__
+from ketadose.render.documents.screen import screen_data
+from ketadose.render.numbers import machine as _r
+
+
+def phase_data(p) -> dict:
+    pump = p.pump
+    return {
+        "name": p.name, "kind": p.kind, "written": p.written, "start_h": _r(p.start_h),
+        "conditional": p.conditional, "criteria": p.criteria,
+        "rate_mg_per_h": _r(p.mg_h), "rate_mg_per_h_max": _r(p.mg_h_max),
+        "rate_mg_per_kg_per_h": _r(p.per_kg_h), "cap_mg_per_h": _r(p.cap_mg_h),
+        "cap_binds": p.cap_binds,
+        "rate_ml_per_h": pump.ml_h if pump else None,
+        "rate_ml_per_h_exact": _r(pump.ml_h_exact) if pump else None,
+        "rounding_error_mg_per_h": _r(pump.error_mg_h) if pump else None,
+        "rate_mg_per_h_delivered": _r(pump.mg_h_delivered) if pump else None,
+        "rounding_error_pct": _r(pump.error_pct, 2) if pump else None,
+        "rounded_down": pump.rounded_down if pump else None,
+        "duration_h": _r(p.duration_h), "dose_mg": _r(p.dose_mg_max), "dose_mg_min": _r(p.dose_mg_min),
+        "bolus_mg": _r(p.bolus_mg), "bolus_ml": _r(p.bolus_ml),
+        "per_dose_mg": _r(p.per_dose_mg), "times_per_day": p.times_per_day,
+        "ml_per_dose": _r(p.ml_per_dose), "strength": p.strength, "amount": p.amount,
+        "per_dose_mg_max": _r(p.per_dose_mg_max),
+        "steps": [{"t_h": _r(s.t_h), "rate": s.written, "rate_mg_per_h": _r(s.mg_h),
+                   "rate_ml_per_h": s.pump.ml_h if s.pump else None,
+                   "rate_mg_per_h_delivered": _r(s.pump.mg_h_delivered) if s.pump else None,
+                   "rounding_error_pct": _r(s.pump.error_pct, 2) if s.pump else None}
+                  for s in p.steps],
+        "source": p.source, "unverified": p.unverified,
+    }
+
+
+def _sessions(plan, phases: list) -> list:
+    if plan.regimen.pattern == "daily":
+        return [{"day": d.day, "index": 1, "conditional": False, "phases": phases,
+                 "dose_mg": _r(d.dose_mg_max)} for d in plan.days]
+    return [{"day": 1, "index": 1, "conditional": False, "phases": phases,
+             "dose_mg": _r(plan.totals["max_session_mg"])}]
+
+
+def _patient(result) -> dict:
+    w = result.plan.weight
+    return {"id": result.patient.id, "dosing_weight_kg": _r(w.kg, 2), "weight_basis": w.basis,
+            "weight_basis_from": w.origin, "actual_weight_kg": _r(w.actual_kg, 2),
+            "ideal_weight_kg": _r(w.ideal_kg, 2), "adjusted_weight_kg": _r(w.adjusted_kg, 2),
+            "bmi": _r(w.bmi, 1), "height_cm": _r(w.height_cm, 1)}
+
+
+def _calendar(plan, start) -> list:
+    return [{"day": d.day, "date": (start.date() + dt.timedelta(days=d.day - 1)).isoformat()
+             if start else None, "conditional": d.conditional,
+             "dose_mg_min": _r(d.dose_mg_min), "dose_mg_max": _r(d.dose_mg_max),
+             "cumulative_mg_min": _r(d.cumulative_mg_min),
+             "cumulative_mg_max": _r(d.cumulative_mg_max)} for d in plan.days]
+
+
+def preparation_data(prep) -> dict:
+    return {
+        "route": prep.route, "concentration_mg_per_ml": prep.concentration_mg_ml,
+        "drug_mg": _r(prep.drug_mg), "per": prep.per, "final_volume_ml": _r(prep.final_volume_ml),
+        "need_mg": _r(prep.need_mg), "discard_mg": _r(prep.discard_mg),
+        "discard_ml": _r(prep.discard_ml),
+        "diluent": prep.diluent, "priming_ml": prep.priming_ml,
+        "vials": [{"strength_mg_per_ml": s, "draw_ml": _r(d), "diluent_ml": _r(dil), "note": n}
+                  for s, d, dil, n in prep.vials],
+        "syringes_24h": [{"step": n, "mg": _r(mg), "ml": _r(ml)} for n, mg, ml in prep.syringes],
+        "notes": list(prep.notes)}
+
+
+def _regimen_sections(r) -> dict:
+    """What comes from the regimen alone (the same for every patient: a batch encodes it once)."""
+    return {
+        "adjuncts": [{"name": a.name, "dose": str(a.dose), "route": a.route, "timing": a.timing,
+                      "source": a.source, "unverified": dict(a.unverified)} for a in r.adjuncts],
+        "monitoring": [{"what": m.what, "when": m.when, "source": m.source,
+                        "unverified": dict(m.unverified)} for m in r.monitoring],
+        "stop_rules": [{"when": s.when, "action": s.action, "source": s.source,
+                        "unverified": dict(s.unverified)} for s in r.stop_rules],
+        "retreatment": {"minimum_interval": str(r.retreatment.minimum_interval)
+                        if r.retreatment.minimum_interval else None,
+                        "relief_lasted": r.retreatment.relief_lasted,
+                        "liver_warning": r.retreatment.liver_warning,
+                        "source": r.retreatment.source},
+        "confirmed_limits": r.confirm,
+    }
+
+
+def plan_body(result, explain: bool = False) -> dict:
+    """The computed plan as the contract (without the audit); ``explain`` adds the derivations,
+    the inputs and their origins, the limits consulted and the rules evaluated."""
+    from ketadose.render.explain import cards, inputs_used, rules_evaluated, why_data
+
+    plan, screen, src, start = result.plan, result.screen, result.src, result.options.start
+    r = plan.regimen
+    phases = [phase_data(p) for p in plan.phases]
+    if explain:
+        for item, p in zip(phases, plan.phases):
+            item["derivation"] = why_data(p.derivation)
+    out: dict[str, Any] = {
+        "format_version": 1,
+        "ketadose_version": __version__,
+        "limits_version": result.versions.limits,
+        "regimen": {"id": r.id, "title": r.title, "sha256": src.sha256, "file": src.name,
+                    "drug": r.drug, "route": r.route, "setting": r.setting},
+        "patient": _patient(result),
+        "start": start.isoformat() if start else None,
+        "concentration_mg_per_ml": plan.concentration_mg_ml,
+        "concentration_from": plan.concentration_origin,
+        "screen": screen_data(screen),
+        "sessions": _sessions(plan, phases),
+        "calendar": _calendar(plan, start),
+        "totals": {k: _r(v) for k, v in plan.totals.items()},
+        "preparation": preparation_data(plan.preparation),
+        **_regimen_sections(r),
+        # every number the template marks UNVERIFIED (the same list `show` prints)
+        "unverified": [{"where": w, "field": k, "why": v} for w, k, v in r.unverified()],
+        "warnings": [f.as_dict() | {"title": f.title} for f in plan.findings],
+        "cards": cards(list(screen.findings) + list(plan.findings)),
+        "blocked": plan.blocked or screen.blocking,
+        "override": screen.override,
+    }
+    if explain:
+        out["patient"]["derivation"] = why_data(plan.weight.derivation)
+        out["totals_derivation"] = why_data(plan.totals_derivation)
+        out["explain"] = {"inputs": inputs_used(result.patient_data, result.options.from_flags),
+                          "limits_consulted": list(plan.consulted),
+                          "rules_evaluated": rules_evaluated(screen)}
+    return out
+
+
+def document(result) -> dict:
+    """The whole `plan --format json|yaml` document: the plan with its audit; when the screen
+    blocks, the screen and no sessions; when the gate refuses, the findings and no sessions."""
+    if result.screen_blocked:
+        return {"ketadose_version": __version__,
+                "regimen": {"id": result.regimen.id, "sha256": result.src.sha256},
+                "screen": screen_data(result.screen), "blocked": True, "sessions": None,
+                "audit": result.audit}
+    data = plan_body(result, result.options.explain)
+    data["audit"] = result.audit
+    if result.plan.blocked:
+        blocked = {k: data[k] for k in ("ketadose_version", "regimen", "patient", "screen",
+                                        "warnings", "blocked", "audit")}
+        blocked["sessions"] = None
+        return blocked
+    return data
+
+
+def batch_record(result) -> dict:
+    """A batch line's result for one patient (after its `line` and `id`): the exit code, and
+    the plan, or what blocked it."""
+    if result.screen_blocked:
+        return {"exit": 1, "blocked": True, "screen": screen_data(result.screen), "plan": None}
+    data = plan_body(result)
+    if result.plan.blocked:
+        return {"exit": 1, "blocked": True, "screen": data["screen"], "plan": None,
+                "warnings": data["warnings"]}
+    return {"exit": 0, "blocked": False, "plan": data}
