@@ -1,3 +1,3 @@
-from ketadose.cli import main
+from ketadose.launch import main
 
 main()

@@ -175,10 +175,33 @@ def _walk_error(exc: OSError):
     raise KetadoseError(f"cannot read folder: {exc.strerror}", exc.filename)
 
 
+def _shipped_by_name(ref: str, extra=()) -> Source | None:
+    """The shipped template `ref` read alone, when no clinic folder is in use (issue 18: a
+    lookup by id parsed every template). Shipped files are named after their id (tested);
+    anything unexpected (no such file, another id inside) returns None and the whole
+    catalogue decides, so duplicates and broken files are judged exactly as before."""
+    if extra or os.environ.get(ENV_VAR) or ref.startswith(".") or os.path.basename(ref) != ref:
+        return None
+    import ketadose.regimens  # a plain path, not importlib.resources (start-up cost)
+
+    path = os.path.join(os.path.dirname(ketadose.regimens.__file__), ref + ".yaml")
+    if not os.path.isfile(path):
+        return None
+    try:
+        src = read_source(path)
+    except KetadoseError:
+        return None
+    data = src.doc.data
+    return src if isinstance(data, dict) and data.get("id") == ref else None
+
+
 def resolve(ref: str, extra=()) -> Source:
     """A regimen by file path or by id from any folder."""
     if looks_like_path(ref):
         return read_source(ref)
+    shipped = _shipped_by_name(ref, extra)
+    if shipped is not None:
+        return shipped
     cat = catalogue(extra, named=ref)
     if ref not in cat:
         problem = cat.problem(ref)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import errno
 import io
 import os
-import secrets
 import stat
 import sys
 
@@ -204,7 +203,7 @@ class AtomicFile(_Stream):
         folder = os.path.dirname(os.path.abspath(self.target))
         self.tmp: str | None = None
         for _attempt in range(20):
-            tmp = os.path.join(folder, f".ketadose-{secrets.token_hex(6)}.tmp")
+            tmp = os.path.join(folder, f".ketadose-{os.urandom(6).hex()}.tmp")
             try:
                 # 0o666 & ~umask, as any program creating a file (mkstemp's 0600 ignored the umask)
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),

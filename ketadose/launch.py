@@ -1,0 +1,64 @@
+"""The console script's entry point. `ketadose --help` and `ketadose --version` are answered
+from stored text without importing click (about 60% of that start-up: issue 18 asks for a help
+under 50 ms); every other command line goes to the click interface (ketadose.cli).
+
+The stored help (ketadose/_help.py) is click's own rendering at the standard width: a test
+(tests/test_launch.py) renders it again through click and fails when a command or a help line
+changed without regenerating it (`KETADOSE_UPDATE_GOLDEN=1 pytest tests/test_launch.py`).
+Narrower terminals than click's 80-column maximum wrap differently: there click answers.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+HELP_WIDTH = 80  # click's default max_content_width
+
+
+def _columns() -> int:
+    """The terminal width as click measures it (shutil.get_terminal_size, without shutil)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or HELP_WIDTH
+    except (AttributeError, ValueError, OSError):
+        return HELP_WIDTH
+
+
+def _stored_answer(args: list) -> str | None:
+    if args in (["--help"], ["-h"]) and _columns() >= HELP_WIDTH:
+        from ketadose._help import HELP
+
+        return HELP
+    if args in (["--version"], ["-V"]):
+        from ketadose import __version__
+
+        return f"ketadose, version {__version__}\n"
+    return None
+
+
+def main(argv=None):
+    args = sys.argv[1:] if argv is None else list(argv)
+    text = _stored_answer(args)
+    if text is None:
+        from ketadose.cli import main as cli_main
+
+        cli_main(argv)
+        return
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `ketadose --help | head -1`: as the click path does
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 1)
+            os.close(null)
+        except OSError:
+            pass
+        sys.exit(141)
+    sys.exit(0)
