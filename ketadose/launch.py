@@ -24,6 +24,8 @@ def _columns() -> int:
         columns = 0
     if columns > 0:
         return columns
+    if sys.__stdout__ is None:
+        return HELP_WIDTH
     try:
         return os.get_terminal_size(sys.__stdout__.fileno()).columns or HELP_WIDTH
     except (AttributeError, ValueError, OSError):

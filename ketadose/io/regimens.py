@@ -182,9 +182,10 @@ def _shipped_by_name(ref: str, extra=()) -> Source | None:
     catalogue decides, so duplicates and broken files are judged exactly as before."""
     if extra or os.environ.get(ENV_VAR) or ref.startswith(".") or os.path.basename(ref) != ref:
         return None
-    import ketadose.regimens  # a plain path, not importlib.resources (start-up cost)
+    import importlib  # the package's plain path, not importlib.resources (start-up cost)
 
-    path = os.path.join(os.path.dirname(ketadose.regimens.__file__), ref + ".yaml")
+    shipped = importlib.import_module("ketadose.regimens").__file__ or ""
+    path = os.path.join(os.path.dirname(shipped), ref + ".yaml")
     if not os.path.isfile(path):
         return None
     try:
