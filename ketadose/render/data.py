@@ -53,3 +53,8 @@ def to_csv(rows, columns) -> str:
     for row in rows:
         writer.writerow({k: csv_cell(v) for k, v in row.items()})
     return buf.getvalue()
+
+
+def write_document(document, stream, fmt: str) -> None:
+    """A machine document as JSON or YAML to ``stream``."""
+    stream.write(to_json(document) if fmt == "json" else to_yaml(document))
