@@ -259,21 +259,50 @@ class _Session:
         return mg_h / self.kg if self.kg else None
 
 
+def _given(q) -> Quantity:
+    """A quantity the validated format requires for the phase's kind."""
+    if q is None:  # pragma: no cover - the format refuses such a phase before it is built
+        raise ValueError("a phase is missing a length its kind requires")
+    return q
+
+
 class PhaseKind:
     """How one kind of regimen phase is planned. Each subclass knows its hours, its rates, its
     doses and their derivation; ``plan`` returns its PhasePlans (more than one for an escalation)
-    starting at ``t`` hours into the session, and the hours it takes."""
+    starting at ``t`` hours into the session, and the hours it takes.
+
+    The calendar asks the kind too: ``max_pieces`` (the rate over time in the maximum case) and
+    ``min_mg`` (what the minimum case gives between two session hours)."""
 
     kind = ""
 
-    def plan(self, p, s: _Session, t: float) -> tuple[list, float]:
+    def hours(self, p) -> float | None:
+        """The phase's length in hours; None for a phase given per day (oral, topical)."""
+        return None
+
+    def plan(self, p, s: _Session, t: float) -> tuple[list, float | None]:
         raise NotImplementedError
+
+    def max_pieces(self, pp) -> list:
+        """(start, duration, mg/h) of a planned phase in the maximum case: its highest rate
+        throughout."""
+        return [(pp.start_h, pp.duration_h, pp.mg_h_max or 0)]
+
+    def min_mg(self, pp, t0: float, t1: float) -> float:
+        """mg given between session hours t0 and t1 in the minimum case: a conditional phase is
+        not given; anything else runs at its (starting) rate."""
+        if pp.conditional:
+            return 0.0
+        return _overlap(pp.start_h, pp.duration_h, t0, t1) * (pp.mg_h or 0)
 
 
 class FixedRate(PhaseKind):
     """A fixed infusion: a rate (per kg or not) or a dose over a duration."""
 
     kind = "infusion"
+
+    def hours(self, p) -> float:
+        return _given(p.dose.duration if isinstance(p.dose, OverTime) else p.duration).canonical()
 
     def plan(self, p, s, t):
         why, kg = s.why, s.kg
@@ -305,6 +334,9 @@ class Bolus(PhaseKind):
 
     kind = "bolus"
 
+    def hours(self, p) -> float:
+        return _given(p.over).canonical()
+
     def plan(self, p, s, t):
         why, conc = s.why, s.conc_mg_ml
         mg, binds, _top = _per_intake_mg(p, s.kg, why, "bolus")
@@ -324,6 +356,16 @@ class Titration(PhaseKind):
     """A rate titrated from a start to a maximum, in steps (timed or to effect)."""
 
     kind = "titration"
+
+    def hours(self, p) -> float:
+        return _given(p.duration).canonical()
+
+    def max_pieces(self, pp) -> list:
+        """A timed titration climbs its staircase, as in the session maximum."""
+        if not timed(pp.steps):
+            return super().max_pieces(pp)
+        return [(pp.start_h + begin, end - begin, mg_h)
+                for begin, end, mg_h in staircase(pp.steps, pp.duration_h)]
 
     def plan(self, p, s, t):
         why, kg, cap, ceiling_mg_h = s.why, s.kg, s.cap, s.ceiling_mg_h
@@ -378,6 +420,18 @@ class Escalation(PhaseKind):
     """Stepwise escalation: each step after the first is conditional; the last is held."""
 
     kind = "escalation"
+
+    def hours(self, p) -> float:
+        """The longest course: every escalation happens."""
+        return ((len(p.steps) - 1) * _given(p.step_duration).canonical()
+                + _given(p.hold).canonical())
+
+    def min_mg(self, pp, t0, t1) -> float:
+        """The minimum case stops at step 1 after the hold (its minimum dose at its rate)."""
+        if pp.conditional:
+            return 0.0
+        hold = pp.dose_mg_min / pp.mg_h if pp.mg_h else 0.0
+        return _overlap(pp.start_h, hold, t0, t1) * pp.mg_h
 
     def plan(self, p, s, t):
         kg, cap, conc = s.kg, s.cap, s.conc_mg_ml
@@ -518,15 +572,6 @@ def _titration_max(steps, hours) -> float:
     return sum((end - begin) * mg_h for begin, end, mg_h in staircase(steps, hours))
 
 
-def _max_pieces(p):
-    """(start, duration, mg/h) of a phase in the maximum case: a timed titration climbs its
-    staircase, as in the session maximum; anything else runs at its highest rate throughout."""
-    if p.kind == "titration" and timed(p.steps):
-        return [(p.start_h + begin, end - begin, mg_h)
-                for begin, end, mg_h in staircase(p.steps, p.duration_h)]
-    return [(p.start_h, p.duration_h, p.mg_h_max or 0)]
-
-
 @dataclass(frozen=True)
 class Day:
     day: int
@@ -549,9 +594,9 @@ def calendar(regimen, phases) -> list:
         per_day = []
         for d in range(regimen.days):
             t0, t1 = 24.0 * d, 24.0 * (d + 1)
-            hi = sum(_overlap(start, duration, t0, t1) * mg_h
-                     for p in phases for start, duration, mg_h in _max_pieces(p))
-            lo = sum(_min_overlap(p, t0, t1) for p in phases)
+            hi = sum(_overlap(start, duration, t0, t1) * mg_h for p in phases
+                     for start, duration, mg_h in PHASE_KINDS[p.kind].max_pieces(p))
+            lo = sum(PHASE_KINDS[p.kind].min_mg(p, t0, t1) for p in phases)
             conditional = any(p.conditional and _overlap(p.start_h, p.duration_h, t0, t1) > 0
                               for p in phases)
             per_day.append((lo, hi, conditional))
@@ -573,17 +618,6 @@ def _overlap(start, duration, t0, t1) -> float:
     if duration is None:
         return 0.0
     return max(0.0, min(start + duration, t1) - max(start, t0))
-
-
-def _min_overlap(p, t0, t1) -> float:
-    """Minimum case: titrations stay at their start; escalations stop at step 1 after the hold;
-    conditional phases are not given."""
-    if p.conditional:
-        return 0.0
-    if p.kind == "escalation":
-        hold = p.dose_mg_min / p.mg_h if p.mg_h else 0.0
-        return _overlap(p.start_h, hold, t0, t1) * p.mg_h
-    return _overlap(p.start_h, p.duration_h, t0, t1) * (p.mg_h or 0)
 
 
 def totals(regimen, phases, days, why: list | None = None) -> dict:

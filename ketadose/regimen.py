@@ -9,13 +9,6 @@ from ketadose.spec import Checker
 from ketadose.units import OverTime, Quantity
 
 
-def _given(q: Quantity | None) -> Quantity:
-    """A quantity the validated format requires for the phase's kind."""
-    if q is None:  # pragma: no cover - the format refuses such a phase before it is built
-        raise ValueError("a phase is missing a length its kind requires")
-    return q
-
-
 @dataclass(frozen=True)
 class Phase:
     index: int
@@ -54,18 +47,11 @@ class Phase:
     site: str | None = None
 
     def hours(self) -> float | None:
-        """Length of the phase in hours; None for oral and topical (they are per day)."""
-        if self.kind == "infusion":
-            return _given(self.dose.duration if isinstance(self.dose, OverTime)
-                          else self.duration).canonical()
-        if self.kind == "bolus":
-            return _given(self.over).canonical()
-        if self.kind == "titration":
-            return _given(self.duration).canonical()
-        if self.kind == "escalation":  # the longest course: every escalation happens
-            return ((len(self.steps) - 1) * _given(self.step_duration).canonical()
-                    + _given(self.hold).canonical())
-        return None
+        """Length of the phase in hours (None for oral and topical: they are per day), as its
+        kind's planner (ketadose.dosing.PHASE_KINDS) measures it."""
+        from ketadose.dosing import PHASE_KINDS
+
+        return PHASE_KINDS[self.kind].hours(self)
 
     def per_kg_values(self):
         """Every dose quantity of this phase that needs a body weight."""
