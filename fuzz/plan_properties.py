@@ -8,7 +8,10 @@ is caught here rather than mirrored.
   highest of the rates asked and delivered), mg/kg/h on the actual and the dosing weight, SC
   mg/24 h, the highest day, the session, bolus mg/kg, push rate and push time, oral mg/kg/day,
   concentration, pump mL/h;
-- every bag holds what the session (or the day, for a continuous infusion) needs plus priming.
+- every bag holds what the session (or the day, for a continuous infusion) needs plus priming;
+- implausible body measures (an adult under 30 kg, BMI outside 12-80, a child's weight outside
+  the CDC's biologically implausible limits for the age) never pass without KD-GATE-004, and
+  clearly plausible ones never get it (check_plausibility, printed or blocked alike).
 """
 
 from __future__ import annotations
@@ -140,3 +143,62 @@ def render_all(plan, screen, patient) -> None:
     if not plan.blocked:
         for write in (plan_data.write_csv, write_bundle, write_page, plan_table.render_plan):
             write(result, io.StringIO())
+
+
+# ------------------------------------------------------------------ implausible body measures
+
+def _cdc_modified_z(kg, lam, mu, sigma):
+    """The CDC SAS program's modified z: the distance from the median in half-distances to the
+    z = -2 or z = +2 line (LMS method), written here afresh, not taken from ketadose.growth."""
+    def at(z):
+        return mu * (1.0 + lam * sigma * z) ** (1.0 / lam)
+    half = (mu - at(-2.0)) / 2.0 if kg < mu else (at(2.0) - mu) / 2.0
+    return (kg - mu) / half
+
+
+def weight_for_age_verdict(kg, age, sex):
+    """'implausible' when the weight is outside the CDC's -5/+8 modified-z limits at EVERY CDC
+    row of the patient's year of age (for either sex if none is given); 'plausible' when it is
+    well inside them (-4.5 to +7) at every row; else 'edge' (no claim). None: not a child the
+    guard covers (20 years or more, or no age)."""
+    from ketadose.growth import _rows  # the CDC data only; the arithmetic above is our own
+
+    if age is None or kg is None or age >= 20:
+        return None
+    first, last = (24.0, 36.5) if age < 2 else (12.0 * age - 0.5, 12.0 * age + 12.5)
+    rows = [r for r in _rows() if first <= r[1] <= last and (sex is None or r[0] == sex)]
+    zs = [_cdc_modified_z(kg, *r[2:]) for r in rows]
+    if age < 2:  # only too heavy counts under 2 years
+        return "implausible" if all(z > 8.0 for z in zs) else \
+            "plausible" if all(z < 7.0 for z in zs) else "edge"
+    if all(z < -5.0 for z in zs) or all(z > 8.0 for z in zs):
+        return "implausible"
+    if all(-4.5 < z < 7.0 for z in zs):
+        return "plausible"
+    return "edge"
+
+
+def check_plausibility(plan, patient, override) -> None:
+    """Implausible body measures never pass without KD-GATE-004 (refused without --override,
+    confirmed with it); clearly plausible ones never get it. Whether or not the plan is blocked."""
+    kg = patient.weight.magnitude("kg") if patient.weight is not None else None
+    cm = patient.height.magnitude("cm") if patient.height is not None else None
+    age = patient.age
+    wfa = weight_for_age_verdict(kg, age, patient.sex)
+    adult_light = kg is not None and age is not None and age >= 18 and kg < 30.0
+    bmi = kg / (cm / 100.0) ** 2 if kg is not None and cm else None
+    bad_bmi = bmi is not None and not 12.0 - 1e-9 <= bmi <= 80.0 + 1e-9
+    found = [f for f in plan.findings if f.rule == "KD-GATE-004"]
+    if wfa == "implausible" or adult_light or bad_bmi:
+        want = "info" if override else "error"
+        if not any(f.severity == want for f in found):
+            raise PropertyViolation(f"age {age}, sex {patient.sex}, {kg} kg, {cm} cm, BMI {bmi}: "
+                                    f"implausible but KD-GATE-004 {want} missing: {found}")
+        if wfa == "implausible" and not any("typing-error guard, not a clinical range"
+                                            in f.message for f in found):
+            raise PropertyViolation(f"age {age}, {kg} kg: not labelled a typing-error guard")
+    clear_bmi = bmi is None or 12.5 <= bmi <= 79.0
+    clear_adult = kg is None or age is None or age < 18 or kg >= 30.5
+    if wfa in ("plausible", None) and clear_bmi and clear_adult and found:
+        raise PropertyViolation(f"age {age}, sex {patient.sex}, {kg} kg, {cm} cm: plausible but "
+                                f"refused as implausible: {found[0].message}")

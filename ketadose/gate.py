@@ -16,7 +16,9 @@ weight as well, a daily dose per 24 h as well as per hour.
   ``--override "reason"`` (then it is shown with the reason), otherwise the plan is refused.
 - Pump rounding (KD-GATE-002, KD-GATE-003): the error of every rounded rate; over 5% a finding
   suggests a concentration that brings it under 1%; a rate below the pump's step is refused.
-- Plausibility (KD-GATE-004): body measures that look like a typing error need confirmation.
+- Plausibility (KD-GATE-004): body measures that look like a typing error need confirmation:
+  an adult under 30 kg, a BMI under 12 or over 80, a child's weight outside the CDC's limits of
+  a biologically implausible weight for the age (ketadose/growth.py).
 
 Pure: no I/O. make_plan() runs the gate as its last step, so no caller gets an ungated plan.
 """
@@ -66,12 +68,18 @@ RULES = (
          "FAIL: 4 mg/h at 50 mg/mL (0.08 mL/h)\nPASS: 4 mg/h at 1 mg/mL", _GATE),
     Rule("KD-GATE-004", "implausible-body-measures", "error",
          "Body measures that look like a typing error need confirming with --override.",
-         "An adult under 30 kg, or a BMI under 12 or over 80, is more often a typing error (lb "
-         "for kg, a swapped height) than a patient. The plan is refused until the clinician "
+         "An adult under 30 kg, a BMI under 12 or over 80, or a child's weight that the CDC "
+         "would flag as biologically implausible for the age (modified z-score below -5 or "
+         "above +8 on the CDC 2000 weight-for-age charts, 2-19 years; under 2 years only the "
+         "upper bound of a 2-year-old) is more often a typing error (lb for kg, a swapped "
+         "height, a wrong age) than a patient. The plan is refused until the clinician "
          "confirms the measures with --override \"reason\". These are typing-error guards, "
-         "not clinical limits: no source sets them.\n\n"
-         "FAIL: age 45, 25 kg\nPASS: age 45, 25 kg with --override \"cachexia, weighed today\"",
-         "ketadose plausibility guard (not a clinical limit)"),
+         "not clinical limits: the adult and BMI bounds are ketadose settings; the CDC charts "
+         "are sourced (docs/evidence.md E1).\n\n"
+         "FAIL: age 45, 25 kg; age 10, 150 kg\n"
+         "PASS: age 45, 25 kg with --override \"cachexia, weighed today\"; age 10, 35 kg",
+         "ketadose plausibility guard (not a clinical limit); weight for age: CDC 2000 growth "
+         "charts (Kuczmarski 2002, PMID 12043359)"),
 )
 
 
@@ -264,21 +272,58 @@ def plausibility(plan, override: str | None) -> list:
     w = plan.weight
     age = getattr(plan, "patient_age", None)
     problems = []
+    sources = [_PLAUSIBILITY_SOURCE]
     if w.actual_kg is not None and age is not None and age >= ADULT_AGE \
             and w.actual_kg < ADULT_MIN_KG:
         problems.append(f"an adult ({age} y) weighing {w.actual_kg:g} kg (under {ADULT_MIN_KG:g} kg)")
+    wfa = weight_for_age(w.actual_kg, age, getattr(plan, "patient_sex", None))
+    if wfa is not None:
+        problems.append(wfa)
+        sources.append("weight for age: " + _growth().SOURCE)
     if w.bmi is not None and not BMI_MIN <= w.bmi <= BMI_MAX:
         problems.append(f"BMI {w.bmi:.1f} ({w.actual_kg:g} kg, {w.height_cm:g} cm; outside "
                         f"{BMI_MIN:g}-{BMI_MAX:g})")
     if not problems:
         return []
     text = "implausible body measures: " + "; ".join(problems)
-    src = "ketadose plausibility guard (a typing-error check, not a clinical limit)"
+    src = "; ".join(sources)
     if override:
         return [Finding("KD-GATE-004", "info", f"{text}; confirmed with --override: {override}",
                         src, title="Body measures")]
-    return [Finding("KD-GATE-004", "error", f"{text}: check weight and height (kg, cm); if they "
-                    "are right, confirm with --override \"reason\"", src, title="Body measures")]
+    return [Finding("KD-GATE-004", "error", f"{text}: check weight, height and age (kg, cm, "
+                    "years); if they are right, confirm with --override \"reason\"", src,
+                    title="Body measures")]
+
+
+_PLAUSIBILITY_SOURCE = "ketadose plausibility guard (a typing-error check, not a clinical limit)"
+
+
+def _growth():
+    from ketadose import growth  # the CDC table is parsed only when a child is planned for
+
+    return growth
+
+
+def weight_for_age(kg: float | None, age: int | None, sex: str | None) -> str | None:
+    """The problem text when a child's weight is outside the CDC's biologically implausible
+    limits for the age (ketadose/growth.py), else None."""
+    if kg is None or age is None or age > _growth().LAST_AGE:
+        return None
+    low, high = _growth().implausible_outside(age, sex)
+    if (low is None or kg >= low) and kg <= high:
+        return None
+    # shown rounded inwards, so a flagged weight is always outside the range as printed
+    shown_low = math.ceil(low * 10) / 10 if low is not None else None
+    shown_high = math.floor(high * 10) / 10
+    who = f"{sex}, " if sex else "either sex, "
+    if shown_low is None:  # under 2 years: the upper bound of the 2-year range only
+        limits = (f"above {shown_high:.1f} kg, more than the CDC 2000 weight-for-age charts "
+                  "allow a 2-year-old before calling it biologically implausible")
+    else:
+        limits = (f"outside {shown_low:.1f}-{shown_high:.1f} kg: a biologically implausible "
+                  "weight for the age by the CDC 2000 weight-for-age charts")
+    return (f"weight {kg:g} kg at age {age} y ({who}{limits}; a typing-error guard, not a "
+            "clinical range)")
 
 
 # ---------------------------------------------------------------------------------- invariants

@@ -67,6 +67,7 @@ class Plan:
     consulted: tuple = ()  # every limit comparison made (for --explain)
     totals_derivation: tuple = ()
     patient_age: int | None = None
+    patient_sex: str | None = None  # for the weight-for-age plausibility guard (KD-GATE-004)
 
     @property
     def blocked(self) -> bool:
@@ -103,7 +104,8 @@ def make_plan(regimen, patient, library, *, basis=None, concentration=None, prim
     findings += weight_findings(weight) + ceiling_findings(phases)
     prep = preparation(regimen, phases, tot, conc, origin, priming_ml)
     plan = Plan(regimen, weight, conc, origin, tuple(phases), tuple(days), tot, prep,
-                tuple(findings), totals_derivation=tuple(tot_why), patient_age=patient.age)
+                tuple(findings), totals_derivation=tuple(tot_why), patient_age=patient.age,
+                patient_sex=patient.sex)
     return gate.run(plan, library, override)
 
 

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "fuzz"))
 
-from plan_properties import check_plan, render_all
+from plan_properties import check_plan, check_plausibility, render_all
 
 from conftest import budget, template_data
 from ketadose.errors import KetadoseError
@@ -253,6 +253,7 @@ def plan_and_check(doc, patient, opts) -> str:
     except KetadoseError:
         return "refused"
     check_plan(plan, library)
+    check_plausibility(plan, patient, opts["override"])
     screen = run(patient, Context(regimen, None, thresholds=thresholds()), screening_rules())
     render_all(plan, screen, patient)
     return "blocked" if plan.blocked else "printed"
@@ -274,3 +275,48 @@ def test_every_printed_plan_is_within_every_hard_limit():
     assert made >= 0.5 * len(outcomes), {o: outcomes.count(o) for o in set(outcomes)}
     assert outcomes.count("printed") >= 0.1 * len(outcomes), {o: outcomes.count(o)
                                                               for o in set(outcomes)}
+
+
+@st.composite
+def measured_patients(draw):
+    """Patients of every age a plan is made for, with weights from 2 to 400 kg (log-uniform, so
+    that each decade of weight is as likely), with or without a sex and a height."""
+    data = {"age": draw(st.one_of(st.integers(0, 21), st.integers(0, 120))),
+            "weight": f"{_num(math.exp(draw(st.floats(math.log(2.0), math.log(400.0)))))} kg"}
+    sex = draw(st.sampled_from(["female", "male", None]))
+    if sex is not None:
+        data["sex"] = sex
+    if draw(st.booleans()):
+        data["height"] = f"{_num(draw(st.floats(45, 250)))} cm"
+    patient, errors = build(data, vocabulary())
+    assert patient is not None, errors
+    return patient
+
+
+def test_implausible_body_measures_never_pass_without_the_finding():
+    """KD-GATE-004 over generated patients: an implausible age/weight combination (a child's
+    weight outside the CDC's biologically implausible limits for the age, an adult under 30 kg,
+    a BMI outside 12-80) is refused without --override and confirmed with it, never silent;
+    a clearly plausible one is never refused as implausible. The verdict is computed in
+    fuzz/plan_properties.py from the CDC data with its own arithmetic."""
+    from plan_properties import weight_for_age_verdict
+
+    from ketadose.io.regimens import load_regimen
+
+    regimen = load_regimen("crps-schwartzman-2009")[1]
+    library = limit_library()
+    verdicts: list = []
+
+    @settings(max_examples=budget(300), deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(measured_patients(), st.sampled_from([None, "generated: the clinician confirms"]))
+    def each(patient, override):
+        plan = make_plan(regimen, patient, library, override=override)
+        check_plausibility(plan, patient, override)
+        verdicts.append(weight_for_age_verdict(patient.weight.magnitude("kg"), patient.age,
+                                               patient.sex))
+
+    each()
+    # the generator reaches both sides of the CDC limits, not only adults
+    assert verdicts.count("implausible") >= 0.1 * len(verdicts), verdicts
+    assert verdicts.count("plausible") >= 0.1 * len(verdicts), verdicts
