@@ -265,7 +265,21 @@ def patient_options(fn):
     return fn
 
 
+def _max_line(ctx, param, value):
+    if value is None:
+        return None
+    from ketadose.io.batch import parse_size
+
+    try:
+        return parse_size(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 def batch_options(fn):
+    fn = click.option("--max-line", metavar="SIZE", callback=_max_line,
+                      help="Batch: the longest JSON line read, e.g. 64MiB (up to 1GiB) "
+                           "[default: 16MiB]; a longer line is an error record.")(fn)
     fn = click.option("--patients-format", type=click.Choice(["jsonl", "csv"]),
                       help="Format of --patients [default: by file suffix, or sniffed].")(fn)
     return click.option("--patients", metavar="FILE",
@@ -325,9 +339,10 @@ def check(ctx, regimen, patient_path, override, on_date, reproducible, explain, 
         from ketadose.commands.batch import run_batch
 
         ctx.exit(run_batch("check", _dirs(ctx), regimen, patients, patients_format,
-                           {"override": override}, _date(on_date)))
-    if fmt == "jsonl":
-        raise click.UsageError("--format jsonl is for batches (--patients FILE)")
+                           {"override": override}, _date(on_date), kwargs.pop("max_line")))
+    if fmt == "jsonl" or kwargs.get("max_line"):
+        raise click.UsageError(f"{'--format jsonl' if fmt == 'jsonl' else '--max-line'} is for "
+                               "batches (--patients FILE)")
     if not patient_path and not _flags_given(flags):
         raise click.UsageError("give --patient FILE and/or patient flags such as --weight")
     ctx.exit(run_check(_dirs(ctx), regimen, patient_path, flags, override, _date(on_date), fmt,
@@ -384,9 +399,11 @@ def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming
         from ketadose.commands.batch import run_batch
 
         today = opts["start"].date() if opts["start"] else _date(None)
-        ctx.exit(run_batch("plan", _dirs(ctx), regimen, patients, patients_format, opts, today))
-    if fmt == "jsonl":
-        raise click.UsageError("--format jsonl is for batches (--patients FILE)")
+        ctx.exit(run_batch("plan", _dirs(ctx), regimen, patients, patients_format, opts, today,
+                           kwargs.pop("max_line")))
+    if fmt == "jsonl" or kwargs.get("max_line"):
+        raise click.UsageError(f"{'--format jsonl' if fmt == 'jsonl' else '--max-line'} is for "
+                               "batches (--patients FILE)")
     ctx.exit(run_plan(_dirs(ctx), regimen, patient_path, flags, opts, fmt))
 
 

@@ -22,7 +22,6 @@ PACKAGE = Path(ketadose.__file__).parent
 KNOWN: dict[tuple[str, str], int] = {
     ("ketadose.commands.validate", "run"): 29,
     ("ketadose.commands.verify", "run_verify"): 29,
-    ("ketadose.io.batch", "records"): 27,
     ("ketadose.patient", "build"): 31,
     ("ketadose.pk.batch", "BatchSolver.run"): 33,
     ("ketadose.pk.batch", "SystemBatchSolver.run"): 30,

@@ -9,7 +9,7 @@ import os
 
 from ketadose.errors import KetadoseError
 from ketadose.gate import GateError
-from ketadose.io.batch import RecordError, open_records, records
+from ketadose.io.batch import MAX_LINE, RecordError, open_records, records
 from ketadose.io.library import vocabulary
 from ketadose.io.regimens import load_regimen
 from ketadose.patient import build
@@ -51,7 +51,7 @@ def _encode(record) -> str:
 
 
 
-def run_batch(mode, dirs, ref, path, kind, opts, today) -> int:
+def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None) -> int:
     from ketadose.commands.check import override_reason, screen_for
     from ketadose.planning import PlanOptions
     from ketadose.render.documents.screen import screen_data
@@ -68,7 +68,7 @@ def run_batch(mode, dirs, ref, path, kind, opts, today) -> int:
     progress = _progress(path, stream)
     worst = 0
     try:
-        for number, data, size in records(stream, kind):
+        for number, data, size in records(stream, kind, max_line or MAX_LINE):
             if progress:
                 progress[0].advance(progress[1], size)
             record = {"line": number}

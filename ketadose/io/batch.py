@@ -15,7 +15,16 @@ import csv
 import io
 import json
 
-MAX_LINE = 64 * 1024  # a patient record is well under 1 KiB
+# JSON Lines: one line is one patient record or one FHIR Bundle. A whole-record FHIR export of a
+# single patient is commonly several MiB (every encounter, claim and observation), so the default
+# allows 16 MiB and --max-line raises it up to 1 GiB. The line is held in memory once as bytes and
+# once parsed (several times its size as Python objects); an over-long line is skipped in bounded
+# chunks, never held, and gives an error record naming its line.
+MAX_LINE = 16 << 20
+MAX_LINE_LIMIT = 1 << 30
+# CSV: a record is a flat row of a few hundred bytes; a larger one is an unclosed quote
+MAX_CSV_RECORD = 64 << 10
+_SKIP_CHUNK = 1 << 20
 
 CSV_COLUMNS = ("id", "age", "sex", "weight", "height", "pregnant", "breastfeeding",
                "blood_pressure", "heart_rate", "conditions", "medications", "allergies",
@@ -50,14 +59,19 @@ def open_records(path: str, kind: str | None):
     return stream, kind
 
 
-def _lines(stream):
-    """(line number, text) with a bound on line length; never reads a whole file."""
-    for number, raw in enumerate(iter(lambda: stream.readline(MAX_LINE + 1), b""), start=1):
-        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
-            # skip the rest of an over-long line
-            while raw and not raw.endswith(b"\n"):
-                raw = stream.readline(MAX_LINE + 1)
-            yield number, None, len(raw)
+def _lines(stream, limit):
+    """(line number, text or None when longer than limit bytes, bytes read); never reads a whole
+    file, never holds more than limit + 1 bytes of a line."""
+    for number, raw in enumerate(iter(lambda: stream.readline(limit + 1), b""), start=1):
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            size = len(raw)
+            raw = b""  # skip the rest of an over-long line, a bounded chunk at a time
+            while True:
+                chunk = stream.readline(_SKIP_CHUNK)
+                size += len(chunk)
+                if not chunk or chunk.endswith(b"\n"):
+                    break
+            yield number, None, size
             continue
         try:
             # only the line break itself: a CR before it may belong to a quoted CSV field
@@ -68,38 +82,73 @@ def _lines(stream):
             yield number, RecordError("not valid UTF-8"), len(raw)
 
 
-def records(stream, kind):
+def size_text(n: int) -> str:
+    """A byte count as the --max-line option writes it (16MiB, 512KiB, 1000)."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift}{unit}"
+    return str(n)
+
+
+def _approx(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MiB" if n >= 1 << 20 else f"{-(-n // 1024)} KiB"
+
+
+def parse_size(text: str) -> int:
+    """--max-line: bytes, or a whole number of KiB, MiB or GiB (binary units: 1MiB = 1048576)."""
+    import re
+
+    m = re.fullmatch(r"\s*(\d{1,10})\s*(KiB|MiB|GiB)?\s*", text or "")
+    if not m:
+        raise ValueError(f"{text!r} is not a size: write e.g. 32MiB, 512KiB or a number of "
+                         "bytes (binary units KiB, MiB, GiB)")
+    n = int(m.group(1)) << {"KiB": 10, "MiB": 20, "GiB": 30, None: 0}[m.group(2)]
+    if not 1024 <= n <= MAX_LINE_LIMIT:
+        raise ValueError(f"{text.strip()} is outside 1KiB..{size_text(MAX_LINE_LIMIT)}")
+    return n
+
+
+def records(stream, kind, max_line: int = MAX_LINE):
     """Yield (line number, data dict or RecordError, bytes read) for every record."""
     if kind == "jsonl":
-        for number, text, size in _lines(stream):
-            if text is None:
-                yield number, RecordError(f"line longer than {MAX_LINE // 1024} KiB"), size
-            elif isinstance(text, RecordError):
-                yield number, text, size
-            elif not text.strip():
-                continue
-            else:
-                try:
-                    data = json.loads(text, parse_constant=_no_constant,
-                                      object_pairs_hook=_no_duplicates)
-                except DuplicateKey as exc:
-                    yield number, RecordError(str(exc)), size
-                    continue
-                except (ValueError, RecursionError) as exc:
-                    yield number, RecordError(f"invalid JSON: {str(exc).splitlines()[0]}"), size
-                    continue
-                if not isinstance(data, dict):
-                    yield number, RecordError("a record must be a JSON object"), size
-                elif "\\u" in text and _has_surrogate(data):  # only an escape makes one
-                    yield number, RecordError("a lone surrogate escape (\\ud800-\\udfff) is "
-                                              "not a character"), size
-                else:
-                    yield number, data, size
-        return
+        yield from _jsonl_records(stream, max_line)
+    else:
+        yield from _csv_rows(stream)
+
+
+def _jsonl_records(stream, max_line):
+    for number, text, size in _lines(stream, max_line):
+        if text is None:
+            yield number, RecordError(
+                f"line of {_approx(size)} is longer than the {size_text(max_line)} "
+                f"limit (--max-line SIZE raises it, up to {size_text(MAX_LINE_LIMIT)})"), size
+        elif isinstance(text, RecordError):
+            yield number, text, size
+        elif text.strip():
+            yield number, _jsonl_record(text), size
+
+
+def _jsonl_record(text):
+    """The record of one JSON line, or the RecordError saying why it is not one."""
+    try:
+        data = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+    except DuplicateKey as exc:
+        return RecordError(str(exc))
+    except (ValueError, RecursionError) as exc:
+        return RecordError(f"invalid JSON: {str(exc).splitlines()[0]}")
+    if not isinstance(data, dict):
+        return RecordError("a record must be a JSON object")
+    if "\\u" in text and _has_surrogate(data):  # only an escape makes one
+        return RecordError("a lone surrogate escape (\\ud800-\\udfff) is not a character")
+    return data
+
+
+def _csv_rows(stream):
     header = None
     for number, text, size in _csv_records(stream):
         if text is None or isinstance(text, RecordError):
-            yield number, text or RecordError(f"line longer than {MAX_LINE // 1024} KiB"), size
+            yield number, text or RecordError(
+                f"line longer than {size_text(MAX_CSV_RECORD)} (a CSV record)"), size
             continue
         if not text.strip():
             continue
@@ -109,15 +158,7 @@ def records(stream, kind):
             yield number, RecordError(f"invalid CSV: {exc}"), size
             continue
         if header is None:
-            header = [h.strip() for h in row]
-            unknown = [h for h in header if h not in CSV_COLUMNS]
-            if unknown:
-                raise RecordError(f"line {number}: unknown CSV column(s) {', '.join(unknown)}; "
-                                  f"documented columns: {', '.join(CSV_COLUMNS)}")
-            twice = sorted({h for h in header if header.count(h) > 1})
-            if twice:
-                raise RecordError(f"line {number}: CSV column(s) {', '.join(twice)} given twice; "
-                                  "a second column would silently replace the first")
+            header = _csv_header(row, number)
             continue
         if len(row) != len(header):
             yield number, RecordError(f"{len(row)} cells for {len(header)} columns"), size
@@ -126,6 +167,19 @@ def records(stream, kind):
             yield number, csv_record(dict(zip(header, row))), size
         except RecordError as exc:
             yield number, exc, size
+
+
+def _csv_header(row, number) -> list:
+    header = [h.strip() for h in row]
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    if unknown:
+        raise RecordError(f"line {number}: unknown CSV column(s) {', '.join(unknown)}; "
+                          f"documented columns: {', '.join(CSV_COLUMNS)}")
+    twice = sorted({h for h in header if header.count(h) > 1})
+    if twice:
+        raise RecordError(f"line {number}: CSV column(s) {', '.join(twice)} given twice; "
+                          "a second column would silently replace the first")
+    return header
 
 
 def _has_surrogate(data) -> bool:
@@ -143,7 +197,7 @@ def _csv_records(stream):
     line breaks, so a record continues while a quote is open (an odd number of '"' so far:
     escaped quotes come in pairs). Bounded like a line."""
     pending, first, size = None, 0, 0
-    for number, text, n in _lines(stream):
+    for number, text, n in _lines(stream, MAX_CSV_RECORD):
         if text is None or isinstance(text, RecordError):
             if pending is not None:
                 yield first, RecordError("a quoted field is not closed"), size
@@ -154,8 +208,8 @@ def _csv_records(stream):
             pending, first, size = text, number, n
         else:
             pending, size = pending + "\n" + text, size + n
-        if size > MAX_LINE:
-            yield first, RecordError(f"record longer than {MAX_LINE // 1024} KiB "
+        if size > MAX_CSV_RECORD:
+            yield first, RecordError(f"record longer than {size_text(MAX_CSV_RECORD)} "
                                      "(a quoted field not closed?)"), size
             pending = None
             continue

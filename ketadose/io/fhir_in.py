@@ -27,7 +27,10 @@ UCUM = "http://unitsofmeasure.org"
 
 BUNDLE_TYPES = ("collection", "searchset", "transaction", "batch", "transaction-response",
                 "batch-response")
-MAX_RESOURCES = 5000  # a patient's record for a screen is far smaller; stops pathological input
+# A whole-record export of one patient (every encounter, claim, observation) runs to thousands of
+# resources: it must be readable as it is exported. The bound stops pathological input; the size
+# bounds (1 MiB files, --max-line for JSON Lines) come first.
+MAX_RESOURCES = 100_000
 OBS_OK = ("final", "amended", "corrected")  # FHIR observation-status: results that count
 CLINICAL_INACTIVE = ("inactive", "remission", "resolved")  # condition/allergy clinicalStatus
 VERIFICATION_VOID = ("refuted", "entered-in-error")
