@@ -89,7 +89,8 @@ def test_bad_csv_header_is_an_input_error(run, tmp_path):
 def test_over_long_line_is_an_error_record(run, tmp_path):
     path = tmp_path / "p.jsonl"
     path.write_text('{"notes": "' + "x" * 70000 + '"}\n' + json.dumps(PATIENT) + "\n")
-    recs = lines(run("check", "--patients", str(path), "--format", "jsonl").stdout)
+    recs = lines(run("check", "--patients", str(path), "--format", "jsonl",
+                     "--max-line", "64KiB").stdout)
     assert recs[0]["exit"] == 2 and "longer" in recs[0]["error"] and recs[1]["exit"] == 0
 
 
