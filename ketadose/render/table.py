@@ -7,11 +7,10 @@ are applied by building ``Text`` objects with ``styled()``/``line()``.
 
 from __future__ import annotations
 
-from rich import box
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
+from ketadose.render.fit import FitTable, keep, shown
 from ketadose.render.text import terminal_safe
 
 
@@ -19,7 +18,11 @@ class SafeConsole(Console):
     def render_str(self, text, **kwargs):
         kwargs["markup"] = False
         kwargs["emoji"] = False
-        return super().render_str(terminal_safe(text), **kwargs)
+        return keep(super().render_str(terminal_safe(text), **kwargs))
+
+    def render(self, renderable, options=None):
+        # Spaces held together while wrapping (fit.KEEP) become spaces again on the way out.
+        return shown(super().render(renderable, options))
 
 
 def console(stderr: bool = False, file=None) -> Console:
@@ -28,11 +31,23 @@ def console(stderr: bool = False, file=None) -> Console:
         from ketadose.render.diag import output
 
         file = output()
-    # rich honours NO_COLOR and only colours a terminal; width falls back to 120 when piped
-    # so that tables in files and pipes are not squeezed to 80 columns.
+    # rich honours NO_COLOR and only colours a terminal. A terminal's width is its own (or
+    # COLUMNS); piped output is plain text at its natural width (tables as wide as their
+    # content, paragraphs on one line), or COLUMNS when it is set.
     tty = file.isatty() if file is not None else _stderr_tty()
-    return SafeConsole(stderr=stderr, file=file, width=None if tty else 120, highlight=False,
-                       soft_wrap=False, markup=False, emoji=False)
+    return SafeConsole(stderr=stderr, file=file, width=None if tty else _piped_width(),
+                       highlight=False, soft_wrap=False, markup=False, emoji=False)
+
+
+PIPED = 100_000
+"""Width for piped output without COLUMNS: wide enough that nothing wraps."""
+
+
+def _piped_width() -> int:
+    import os
+
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else PIPED
 
 
 def _stderr_tty() -> bool:
@@ -42,8 +57,8 @@ def _stderr_tty() -> bool:
 
 
 def styled(text, style: str = "") -> Text:
-    """Literal text with a style."""
-    return Text(terminal_safe("" if text is None else str(text)), style=style)
+    """Literal text with a style (a number and its unit will not be split)."""
+    return keep(Text(terminal_safe("" if text is None else str(text)), style=style))
 
 
 def line(*parts) -> Text:
@@ -56,22 +71,14 @@ def line(*parts) -> Text:
             out.append_text(part)
         else:
             out.append(terminal_safe(str(part)))
-    return out
+    return keep(out)
 
 
-def table(title: str | None, columns, rows, caption: str | None = None) -> Table:
-    t = Table(title=title, caption=caption, box=box.SIMPLE_HEAVY, show_lines=False,
-              title_justify="left", caption_justify="left", expand=True)
-    # Columns share the width by ratio (default 1) unless told not to wrap: free text
-    # (sources, criteria) must wrap rather than push other columns off the screen.
-    for col in columns:
-        name, opts = col if isinstance(col, tuple) else (col, {})
-        if not opts.get("no_wrap"):
-            opts = {"ratio": 1, "overflow": "fold", **opts}
-        t.add_column(name, **opts)
-    for row in rows:
-        t.add_row(*[c if isinstance(c, Text) else styled(c) for c in row])
-    return t
+def table(title: str | None, columns, rows, caption: str | None = None) -> FitTable:
+    """A table laid out for the width it is printed at (ketadose.render.fit): columns are
+    names or (name, options) with no_wrap, ratio (share of spare width), min_width, cite."""
+    return FitTable(title, columns, [[c if isinstance(c, Text) else styled(c) for c in row]
+                                     for row in rows], caption)
 
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan",

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import re
 
-# C0 (but tab and newline), DEL, C1, and the bidirectional embedding/override/isolate marks.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0 (but tab and newline), DEL, C1, the bidirectional embedding/override/isolate marks, and
+# U+E000, which the table layout uses internally for a space that must not break (render.fit).
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+                     "\ue000]")
 
 
 def _visible(match) -> str:
