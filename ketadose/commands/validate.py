@@ -7,9 +7,9 @@ from ketadose.findings import Finding
 from ketadose.io.library import limit_library
 from ketadose.io.regimens import resolve
 from ketadose.render.data import to_json
-from ketadose.render.diag import emit, emit_line, quiet
-from ketadose.render.text import github_data, github_property, terminal_safe
+from ketadose.render.diag import output, quiet
 from ketadose.validate import validate
+from ketadose.validation import FileValidation, Validation
 
 
 def findings_for(ref: str, dirs, explain: dict | None = None) -> list:
@@ -42,45 +42,30 @@ def _order(f):
     return (line or 0, col or 0, f.rule)
 
 
-def run(refs, fmt, dirs, explain=False) -> int:
+def validation(refs, dirs, explain=False) -> Validation:
+    """Every file (folders expanded) through the core, findings located in their file."""
     from ketadose.io.regimens import expand_folders
 
-    refs = expand_folders(refs)
-    explained = {ref: {} for ref in refs} if explain else {}
-    results = [(ref, findings_for(ref, dirs, explained.get(ref))) for ref in refs]
-    everything = [f for _ref, fs in results for f in fs]
-    if fmt == "json" and explain:
-        emit(to_json({"findings": [f.as_dict() for f in everything], "explain": [
-            {"file": ref, "rules_evaluated": [{"rule": r, "status": s} for r, s in
-                                              e.get("rules_evaluated", [])],
-             "limits_consulted": e.get("limits_consulted", [])} for ref, e in explained.items()]}))
-    elif fmt == "json":
-        emit(to_json([f.as_dict() for f in everything]))
-    elif fmt == "github":
-        for f in everything:
-            d = f.as_dict()
-            level = {"error": "error", "warning": "warning"}.get(f.severity, "notice")
-            # escaped as GitHub's toolkit does: a file name with a newline or '::' cannot
-            # start a second workflow command
-            emit_line(f"::{level} file={github_property(d['file'] or '')},line={d['line']},"
-                      f"col={d['column']},title={github_property(f.rule)}::"
-                      f"{github_data(f.message)}")
-    else:
-        for f in everything:
-            tag = f" [UNVERIFIED basis: {f.unverified}]" if f.unverified else ""
-            emit_line(f"{terminal_safe(f.where, newlines=False)}: {f.severity} {f.rule} "
-                      f"{f.message}{tag}")
-        errors = sum(f.severity == "error" for f in everything)
-        warnings = sum(f.severity == "warning" for f in everything)
-        bad = sum(any(f.severity == "error" for f in fs) for _r, fs in results)
-        for ref, e in explained.items():
-            emit_line(f"{ref}: rules evaluated: " + ", ".join(
-                f"{r} {s}" for r, s in e.get("rules_evaluated", [])))
-            for c in e.get("limits_consulted", []):
-                emit_line(f"{ref}: limit {c['rule']} {c['what']}: {c['value']:.4g} {c['unit']} vs "
-                           f"soft {c['soft']}, hard {c['hard']} -> {c['outcome']} [{c['source']}]")
-        if not quiet():
-            emit_line(f"{len(results)} file(s) checked: {errors} error(s), {warnings} warning(s); "
-                       f"{'all valid' if not bad else f'{bad} invalid'}")
-    return 1 if any(f.severity == "error" for f in everything) else 0
+    files = []
+    for ref in expand_folders(refs):
+        explained: dict = {}
+        files.append(FileValidation(ref, tuple(findings_for(ref, dirs, explained if explain
+                                                            else None)), explained))
+    return Validation(tuple(files), explain)
 
+
+def run(refs, fmt, dirs, explain=False) -> int:
+    result = validation(refs, dirs, explain)
+    if fmt == "json":
+        from ketadose.render.documents.validation import document
+
+        output().write(to_json(document(result)))
+    elif fmt == "github":
+        from ketadose.render.validation import github
+
+        github(result, output())
+    else:
+        from ketadose.render.validation import text
+
+        text(result, output(), summary=not quiet())
+    return result.exit_code
