@@ -141,75 +141,103 @@ def hard_rate_ceiling(library, ctx, weight) -> float | None:
 
 
 def preparation(regimen, phases, tot, conc, origin, priming_ml) -> Preparation:
-    """The bag holds the session dose (one day's dose for a continuous infusion) plus priming,
-    at the chosen concentration. The regimen's standard volume is kept only at the regimen's
-    own concentration, and then the excess is drawn off before hanging."""
+    """What the pharmacy prepares for the route: a bag (IV), a syringe driver's contents (SC),
+    the product strength (oral), or the regimen's own words (topical)."""
     notes = []
     if regimen.route in ("iv", "sc") and conc is None:
         notes.append("No concentration given: pump rates and volumes need --concentration "
                      "(or a concentration in the regimen's preparation).")
-    if regimen.route == "iv":
-        daily = regimen.pattern == "daily"
-        per = "one session" if daily else "24 h (one bag a day)"
-        need = tot["max_session_mg"] if daily else tot["max_daily_mg"]
-        prep = regimen.preparation
-        if conc is None or need is None:
-            return Preparation("iv", conc, origin, None, per, need_mg=need, notes=tuple(notes))
-        prime = priming_ml or 0.0
-        volume = need / conc + prime
-        discard_mg = discard_ml = None
-        standard = prep.volume.magnitude("mL") if prep and prep.volume is not None else None
-        if standard is not None and origin == "regimen preparation" and standard > volume + 1e-9:
-            discard_ml = standard - volume
-            discard_mg = discard_ml * conc
-            notes.append(f"Prepared as the regimen's standard {standard:g} mL "
-                         f"({standard * conc:.4g} mg); draw off and discard {discard_ml:.4g} mL "
-                         f"({discard_mg:.4g} mg) before hanging, so that the bag holds the "
-                         f"{'session' if daily else 'day'}'s {need:.4g} mg" + (" plus priming" if prime else "")
-                         + ".")
-            volume = standard
-        elif standard is not None and abs(standard - volume) > 1e-9:
-            notes.append(f"Volume {volume:.4g} mL: the {'session' if daily else 'day'}'s {need:.4g} mg"
-                         + (f" plus {prime:g} mL priming" if prime else "")
-                         + f" at {conc:g} mg/mL (the regimen's {standard:g} mL is for its own "
-                         "concentration).")
-        if priming_ml is None:
-            notes.append("Priming volume not included: add your giving set's volume with --priming.")
-        drug = volume * conc
-        vials = []
-        strengths, names, caveat = PRODUCTS.get(regimen.drug, PRODUCTS["racemic-ketamine"])
-        for strength in strengths:
-            if strength < conc:
-                continue
-            draw = drug / strength
-            note = {100.0: "must be diluted before IV use (label 2.1)",
-                    10.0: "should not be diluted (Trissel); prefer 50 or 100 mg/mL"}.get(strength, "") \
-                if not names else ""
-            if strength == conc:
-                note = "undiluted"
-            note = "; ".join(x for x in (names.get(strength), note, caveat) if x)
-            vials.append((strength, draw, volume - draw, note))
-        if names:
-            notes.append("Esketamine (S-ketamine) products only: the racemic ketamine vials (10, 50, "
-                         "100 mg/mL) are a different medicine with a different potency (basis "
-                         "notes E); never substitute one for the other.")
-        notes.append("Use immediately after dilution (label 2.1); do not mix with barbiturates or "
-                     "diazepam in the same syringe or bag (precipitate).")
-        return Preparation("iv", conc, origin, drug, per, volume,
-                           prep.diluent if prep and prep.diluent else "0.9% sodium chloride or 5% glucose",
-                           priming_ml, tuple(vials), notes=tuple(notes), need_mg=need,
-                           discard_mg=discard_mg, discard_ml=discard_ml)
-    if regimen.route == "sc":
-        syringes = tuple((p.name, p.mg_h_max * 24, p.mg_h_max * 24 / conc if conc else None)
-                         for p in phases if p.mg_h_max is not None)
-        return Preparation("sc", conc, origin, per="24 h syringe", syringes=syringes,
-                           notes=tuple(notes + ["Syringe driver contents per 24 h for each step."]))
-    if regimen.route == "oral":
-        if conc is None:
-            notes.append("Give the oral product strength with --concentration (e.g. the injection "
-                         "solution taken by mouth, Blonk 2010) for the volume per dose.")
-        return Preparation("oral", conc, origin, notes=tuple(notes))
+    make = _BY_ROUTE.get(regimen.route, _topical)
+    return make(regimen, phases, tot, conc, origin, priming_ml, notes)
+
+
+def _iv(regimen, phases, tot, conc, origin, priming_ml, notes) -> Preparation:
+    """The bag holds the session dose (one day's dose for a continuous infusion) plus priming,
+    at the chosen concentration. The regimen's standard volume is kept only at the regimen's
+    own concentration, and then the excess is drawn off before hanging."""
+    daily = regimen.pattern == "daily"
+    per = "one session" if daily else "24 h (one bag a day)"
+    need = tot["max_session_mg"] if daily else tot["max_daily_mg"]
+    prep = regimen.preparation
+    if conc is None or need is None:
+        return Preparation("iv", conc, origin, None, per, need_mg=need, notes=tuple(notes))
+    volume, discard_ml = _bag_volume(prep, conc, origin, priming_ml, need, daily, notes)
+    if priming_ml is None:
+        notes.append("Priming volume not included: add your giving set's volume with --priming.")
+    drug = volume * conc
+    vials = _vials(regimen.drug, conc, drug, volume, notes)
+    notes.append("Use immediately after dilution (label 2.1); do not mix with barbiturates or "
+                 "diazepam in the same syringe or bag (precipitate).")
+    return Preparation("iv", conc, origin, drug, per, volume,
+                       prep.diluent if prep and prep.diluent else "0.9% sodium chloride or 5% glucose",
+                       priming_ml, tuple(vials), notes=tuple(notes), need_mg=need,
+                       discard_mg=discard_ml * conc if discard_ml is not None else None,
+                       discard_ml=discard_ml)
+
+
+def _bag_volume(prep, conc, origin, priming_ml, need, daily, notes) -> tuple:
+    """(volume in mL, mL to discard before hanging or None): the need plus priming, or the
+    regimen's standard volume at its own concentration with the excess drawn off."""
+    prime = priming_ml or 0.0
+    volume = need / conc + prime
+    what = "session" if daily else "day"
+    standard = prep.volume.magnitude("mL") if prep and prep.volume is not None else None
+    if standard is not None and origin == "regimen preparation" and standard > volume + 1e-9:
+        discard_ml = standard - volume
+        notes.append(f"Prepared as the regimen's standard {standard:g} mL "
+                     f"({standard * conc:.4g} mg); draw off and discard {discard_ml:.4g} mL "
+                     f"({discard_ml * conc:.4g} mg) before hanging, so that the bag holds the "
+                     f"{what}'s {need:.4g} mg" + (" plus priming" if prime else "") + ".")
+        return standard, discard_ml
+    if standard is not None and abs(standard - volume) > 1e-9:
+        notes.append(f"Volume {volume:.4g} mL: the {what}'s {need:.4g} mg"
+                     + (f" plus {prime:g} mL priming" if prime else "")
+                     + f" at {conc:g} mg/mL (the regimen's {standard:g} mL is for its own "
+                     "concentration).")
+    return volume, None
+
+
+def _vials(drug_name, conc, drug, volume, notes) -> list:
+    """(strength, mL to draw, mL of diluent, note) for each product strength at or above the
+    concentration: the drug's own products only (esketamine is never the racemic vials)."""
+    vials = []
+    strengths, names, caveat = PRODUCTS.get(drug_name, PRODUCTS["racemic-ketamine"])
+    for strength in strengths:
+        if strength < conc:
+            continue
+        draw = drug / strength
+        note = {100.0: "must be diluted before IV use (label 2.1)",
+                10.0: "should not be diluted (Trissel); prefer 50 or 100 mg/mL"}.get(strength, "") \
+            if not names else ""
+        if strength == conc:
+            note = "undiluted"
+        note = "; ".join(x for x in (names.get(strength), note, caveat) if x)
+        vials.append((strength, draw, volume - draw, note))
+    if names:
+        notes.append("Esketamine (S-ketamine) products only: the racemic ketamine vials (10, 50, "
+                     "100 mg/mL) are a different medicine with a different potency (basis "
+                     "notes E); never substitute one for the other.")
+    return vials
+
+
+def _sc(regimen, phases, tot, conc, origin, priming_ml, notes) -> Preparation:
+    syringes = tuple((p.name, p.mg_h_max * 24, p.mg_h_max * 24 / conc if conc else None)
+                     for p in phases if p.mg_h_max is not None)
+    return Preparation("sc", conc, origin, per="24 h syringe", syringes=syringes,
+                       notes=tuple(notes + ["Syringe driver contents per 24 h for each step."]))
+
+
+def _oral(regimen, phases, tot, conc, origin, priming_ml, notes) -> Preparation:
+    if conc is None:
+        notes.append("Give the oral product strength with --concentration (e.g. the injection "
+                     "solution taken by mouth, Blonk 2010) for the volume per dose.")
+    return Preparation("oral", conc, origin, notes=tuple(notes))
+
+
+def _topical(regimen, phases, tot, conc, origin, priming_ml, notes) -> Preparation:
     return Preparation(regimen.route, None, None, notes=(
         "Topical: strength and applications as the regimen states; the amount per application "
         "must be prescribed where the regimen does not give it.",))
 
+
+_BY_ROUTE = {"iv": _iv, "sc": _sc, "oral": _oral, "topical": _topical}

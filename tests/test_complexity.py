@@ -25,7 +25,6 @@ KNOWN: dict[tuple[str, str], int] = {
     ("ketadose.pk.batch", "BatchSolver.run"): 33,
     ("ketadose.pk.batch", "SystemBatchSolver.run"): 30,
     ("ketadose.pk.population", "simulate_population"): 44,
-    ("ketadose.plan", "preparation"): 36,
     ("ketadose.rules.interactions", "adjuncts"): 31,
 }
 
