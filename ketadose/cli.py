@@ -407,13 +407,23 @@ def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming
     ctx.exit(run_plan(_dirs(ctx), regimen, patient_path, flags, opts, fmt))
 
 
+_SECONDS = r"\s*([0-9]+(?:\.[0-9]+)?)\s*(?:s|sec|secs|second|seconds)\s*"
+
+
 def _resolution(value) -> float:
+    import re
+
     from ketadose.units import parse_quantity
 
-    q = parse_quantity(value, ("duration",))
-    minutes = q.magnitude("min")
+    # Seconds are a unit of this option only (issue 18: `--resolution 6s`); the dose vocabulary
+    # has none, so a regimen or a rate can still not be written in seconds.
+    seconds = re.fullmatch(_SECONDS, value)
+    if seconds:
+        minutes = float(seconds.group(1)) / 60
+    else:
+        minutes = parse_quantity(value, ("duration",)).magnitude("min")
     if not 0.1 <= minutes <= 60:  # also refuses NaN
-        raise KetadoseError("--resolution must be between 6 s (0.1 min) and 1 h")
+        raise KetadoseError("--resolution must be between 6 s (0.1 min) and 1 h, e.g. 6s, 1min, 1h")
     return minutes
 
 
@@ -422,7 +432,8 @@ def _resolution(value) -> float:
 @click.argument("regimen", metavar="ID|FILE")
 @patient_options
 @click.option("--model", help="PK model id (`ketadose models`) [default: by drug form].")
-@click.option("--resolution", default="1 min", show_default=True, help="Output time step.")
+@click.option("--resolution", default="1 min", show_default=True,
+              help="Output time step, 6 s to 1 h, e.g. 6s, 30s, 1min, 1h.")
 @click.option("--f", "bio_f", type=float, help="Bioavailability (0-1) for SC/oral; overrides the default.")
 @click.option("--ka", type=float, help="Absorption rate constant, 1/min, for SC/oral.")
 @click.option("--plot", metavar="FILE.png|FILE.svg", help="Also write the chart as an image.")

@@ -10,7 +10,7 @@ from ketadose.io.library import limit_library
 from ketadose.io.patients import load_patient
 from ketadose.io.regimens import load_regimen
 from ketadose.plan import make_plan
-from ketadose.render.data import to_csv, to_json, to_yaml
+from ketadose.render.data import Rows, to_csv, to_json, to_yaml
 from ketadose.render.diag import emit, emit_line
 
 
@@ -58,11 +58,19 @@ def result_data(res, src, plan, series=True) -> dict:
         "notes": list(res.notes), "warnings": list(res.warnings),
     }
     if series:
-        nk = res.norketamine
-        data["series"] = [{"t_h": round(float(t), 6), "ketamine_ng_per_ml": round(float(c), 4),
-                           "norketamine_ng_per_ml": None if nk is None else round(float(nk[i]), 4)}
-                          for i, (t, c) in enumerate(zip(res.t_h, res.ketamine))]
+        data["series"] = Rows(series_columns(res, None))
     return data
+
+
+def series_columns(res, missing) -> dict:
+    """t_h, ketamine and norketamine as Python floats, each rounded by round() (correctly
+    rounded decimals, unlike numpy's round); `missing` where the model has no norketamine."""
+    t_h = [round(t, 6) for t in res.t_h.tolist()]
+    nk = res.norketamine
+    return {"t_h": t_h,
+            "ketamine_ng_per_ml": [round(c, 4) for c in res.ketamine.tolist()],
+            "norketamine_ng_per_ml": [missing] * len(t_h) if nk is None else
+            [round(c, 4) for c in nk.tolist()]}
 
 
 def simulation_explain(res, plan, resolution) -> list:
@@ -108,10 +116,7 @@ def run_simulate(dirs, ref, patient_path, flags, model, resolution, f, ka, fmt, 
             data["explain"] = simulation_explain(res, plan, resolution)
         emit(to_json(data))
     elif fmt == "csv":
-        rows = [{"t_h": round(float(t), 6), "ketamine_ng_per_ml": round(float(c), 4),
-                 "norketamine_ng_per_ml": "" if res.norketamine is None else
-                 round(float(res.norketamine[i]), 4)}
-                for i, (t, c) in enumerate(zip(res.t_h, res.ketamine))]
+        rows = Rows(series_columns(res, "")).as_list()
         emit(to_csv(rows, ("t_h", "ketamine_ng_per_ml", "norketamine_ng_per_ml")))
     else:
         render_simulation(res, plan, title)

@@ -24,13 +24,64 @@ def plain(obj):
     return obj
 
 
+class Rows:
+    """A long list of flat records with the same keys (a time series), kept as columns of
+    plain Python scalars. to_json writes it exactly as json.dumps(indent=2) writes the list of
+    dicts, without the pure-Python encoder that indent forces (issue 18: 57 ms of 59 for a
+    10-day series at 1-minute resolution); as_list() is that list of dicts."""
+
+    def __init__(self, columns: dict):
+        self.columns = {str(k): list(v) for k, v in columns.items()}
+        lengths = {len(v) for v in self.columns.values()}
+        if len(lengths) > 1:
+            raise ValueError("Rows: columns of different lengths")
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()), []))
+
+    def as_list(self) -> list:
+        names = list(self.columns)
+        return [dict(zip(names, values)) for values in zip(*self.columns.values())]
+
+    def json_lines(self, indent: int) -> str:
+        """The list's JSON text with its entries at `indent` spaces (the key's own level + 2)."""
+        if not len(self):
+            return "[]"
+        pad, inner = " " * indent, " " * (indent + 2)
+        template = (pad + "{\n" + ",\n".join(
+            inner + json.dumps(name, ensure_ascii=False).replace("%", "%%") + ": %s"
+            for name in self.columns) + "\n" + pad + "}")
+        cells = [_json_scalars(v) for v in self.columns.values()]
+        body = ",\n".join(template % values for values in zip(*cells))
+        return "[\n" + body + "\n" + " " * (indent - 2) + "]"
+
+
+def _json_scalars(values: list) -> list:
+    """Each value's JSON text as json.dumps writes it (floats by repr; NaN and infinities
+    refused as allow_nan=False refuses them)."""
+    import math
+
+    if all(type(v) is float for v in values):
+        if not all(map(math.isfinite, values)):
+            raise ValueError("Out of range float values are not JSON compliant")
+        return list(map(float.__repr__, values))
+    return [json.dumps(v, ensure_ascii=False, allow_nan=False) for v in values]
+
+
 def to_json(data) -> str:
     """Strict JSON (NaN and infinities are a bug: they would be invalid JSON) with C1 controls
-    and bidi marks escaped, so that a terminal showing the file shows them literally."""
+    and bidi marks escaped, so that a terminal showing the file shows them literally. A Rows
+    value at the top level of a dict is written column-wise (same text, much faster)."""
     from ketadose.render.text import json_safe
 
-    return json_safe(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False,
-                                allow_nan=False)) + "\n"
+    rows = {k: v for k, v in data.items() if isinstance(v, Rows)} if isinstance(data, dict) else {}
+    if rows:
+        marks = {k: f"\x00rows {i}\x00" for i, k in enumerate(rows)}
+        data = {k: marks.get(k, v) if isinstance(v, Rows) else v for k, v in data.items()}
+    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, allow_nan=False)
+    for key, mark in (marks.items() if rows else ()):
+        text = text.replace(json.dumps(mark), rows[key].json_lines(4), 1)
+    return json_safe(text) + "\n"
 
 
 def to_yaml(data) -> str:
