@@ -3,6 +3,7 @@
 import json
 import os
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -98,3 +99,56 @@ def test_resolution_outside_6s_to_1h_is_refused(run, given):
     r = run("simulate", "crps-schwartzman-2009", "--weight", "72kg", "--resolution", given)
     assert r.exit_code == 2 and r.stdout == ""
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+# ----------------------------------------------------------------- the PK engine's fast path
+def _direct(solver, inputs, times):
+    """The closed form evaluated point by point from each interval's start (the engine before
+    issue 18): one exp per point, the state carried in amounts."""
+    pos = {c: i for i, c in enumerate(solver.used)}
+    edges = sorted({0.0, float(times[-1])} | {t for a, b, _r, _c in inputs.infusions for t in (a, b)}
+                   | {t for t, _m, _c in inputs.impulses})
+    edges = [e for e in edges if 0.0 <= e <= times[-1]]
+    out, x = np.zeros((len(times), 6)), np.zeros(len(solver.used))
+    for a, b in zip(edges, [*edges[1:], None]):
+        for t, mg, c in inputs.impulses:
+            if t == a:
+                x[pos[c]] += mg
+        u = np.zeros(len(solver.used))
+        for t0, t1, rate, c in inputs.infusions:
+            if t0 <= a and b is not None and b <= t1:
+                u[pos[c]] += rate
+        sel = (times >= a) & ((times < b) if b is not None else True)
+        if sel.any():
+            out[np.ix_(sel, solver.used)] = solver._propagate(x, u, times[sel] - a)
+        if b is not None:
+            x = solver._propagate(x, u, [b - a])[0]
+    return out
+
+
+_moment = st.one_of(st.integers(-20, 1500).map(float), st.floats(-20, 1500))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from([None, 0.02, 0.1]), st.sampled_from([1.0, 0.1, 0.5, 7.0]),
+       st.floats(5, 1500), st.booleans(),
+       st.lists(st.tuples(_moment, st.floats(0, 400), st.floats(0, 2), st.booleans()), max_size=5),
+       st.lists(st.tuples(_moment, st.floats(0, 50), st.booleans()), max_size=3))
+def test_engine_equals_the_direct_closed_form(ka, step, horizon, with_edges, infusions, impulses):
+    from ketadose.pk.engine import CENTRAL, DEPOT, Inputs, Solver
+    from ketadose.pk.models import MODELS
+
+    def where(oral):
+        return DEPOT if oral and ka else CENTRAL
+
+    inputs = Inputs(tuple((a, a + d, r, where(o)) for a, d, r, o in infusions),
+                    tuple((t, mg, where(o)) for t, mg, o in impulses))
+    times = np.arange(0.0, horizon, step)
+    if with_edges:
+        extra = [e for a, b, _r, _c in inputs.infusions for e in (a, b)] + \
+            [t for t, _m, _c in inputs.impulses]
+        times = np.union1d(times, [e for e in extra if 0 <= e <= times[-1]])
+    solver = Solver(MODELS["domino-1984"].params(72.0), ka)
+    fast, direct = solver.run(inputs, times), _direct(solver, inputs, times)
+    assert fast.shape == direct.shape == (len(times), 6)
+    assert np.allclose(fast, direct, rtol=1e-11, atol=1e-12 * max(1.0, np.abs(direct).max()))
