@@ -9,7 +9,8 @@ Run it on a NORMAL install, not an editable one (an editable install adds a path
 milliseconds at start-up):
     python3 -m venv /tmp/kb && /tmp/kb/bin/pip install '.[bench]'
     /tmp/kb/bin/python bench/startup.py [RUNS]          (default 20)
-Targets: validate <= 0.8 x yamllint; plan --format json <= 1.5 x yamllint; --help < 50 ms.
+Targets: validate <= 0.8 x yamllint; plan --format json <= 1.5 x yamllint; --help < 50 ms;
+simulate --format json (10-day course, 1-min resolution) <= 2 x `python -c "import numpy"`.
 """
 
 import os
@@ -62,6 +63,9 @@ def main():
                  "--format", "json", "--reproducible"],
         "help": [ketadose, "--help"],
         "python": [sys.executable, "-c", "pass"],
+        "simulate": [ketadose, "simulate", "crps-schwartzman-2009", "--weight", "72kg",
+                     "--format", "json"],
+        "numpy": [sys.executable, "-c", "import numpy"],
     })
     y = m["yamllint"]
     print(f"{RUNS} alternating runs each; medians in ms (python -c pass: {m['python']:.0f} ms)")
@@ -72,6 +76,9 @@ def main():
           f"ratio {m['plan'] / y:.2f} (target <= 1.5)")
     print(f"ketadose --help: {m['help']:.0f} ms (target < 50 ms); "
           f"{m['help'] - m['python']:.0f} ms more than the bare interpreter")
+    print(f"ketadose simulate --format json, 10-day course at 1-min resolution: "
+          f"{m['simulate']:.0f} ms; python -c 'import numpy': {m['numpy']:.0f} ms; ratio "
+          f"{m['simulate'] / m['numpy']:.2f} (target <= 2)")
 
 
 if __name__ == "__main__":

@@ -152,3 +152,14 @@ def test_engine_equals_the_direct_closed_form(ka, step, horizon, with_edges, inf
     fast, direct = solver.run(inputs, times), _direct(solver, inputs, times)
     assert fast.shape == direct.shape == (len(times), 6)
     assert np.allclose(fast, direct, rtol=1e-11, atol=1e-12 * max(1.0, np.abs(direct).max()))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from([1.0, 0.1, 7.0]), st.integers(1, 300),
+       st.lists(st.one_of(st.integers(-5, 400).map(float), st.floats(-5, 400)), max_size=8))
+def test_with_points_is_union1d(step, n, points):
+    from ketadose.pk.engine import with_points
+
+    grid = np.arange(n) * step
+    got = with_points(grid, points)
+    assert np.array_equal(got, np.union1d(grid, np.array(points, dtype=float)))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ketadose.errors import KetadoseError
-from ketadose.pk.engine import CENTRAL, ELIMINATED, METABOLITE, Solver
+from ketadose.pk.engine import CENTRAL, ELIMINATED, METABOLITE, Solver, with_points
 from ketadose.pk.models import DEFAULT_MODEL, MODELS, ROUTE_DEFAULTS, THRESHOLDS
 from ketadose.pk.popmodels import POPULATION_MODELS
 from ketadose.pk.schedule import inputs_for
@@ -68,7 +68,7 @@ def simulate(plan, model_id=None, resolution_min=1.0, f=None, ka=None) -> Result
     grid = np.arange(0.0, horizon_min + resolution_min / 2, resolution_min)
     edges = {t for a, b, _r, _c in inputs.infusions for t in (a, b)} | \
         {t for t, _m, _c in inputs.impulses}
-    times = np.union1d(grid, np.array(sorted(e for e in edges if e <= horizon_min)))
+    times = with_points(grid, [e for e in edges if e <= horizon_min])
     amounts = Solver(params, ka).run(inputs, times)
     conc = amounts[:, CENTRAL] / params.v1_l * 1000.0  # mg/L -> ng/mL
     norket = None

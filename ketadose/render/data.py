@@ -65,6 +65,8 @@ def _json_scalars(values: list) -> list:
         if not all(map(math.isfinite, values)):
             raise ValueError("Out of range float values are not JSON compliant")
         return list(map(float.__repr__, values))
+    if all(v is None for v in values):
+        return ["null"] * len(values)
     return [json.dumps(v, ensure_ascii=False, allow_nan=False) for v in values]
 
 
