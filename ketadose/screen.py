@@ -31,14 +31,17 @@ class Missing:
 
 
 def needs(field_name: str, question: str):
-    """A rule that cannot be assessed while ``field_name`` is unanswered (None)."""
+    """A rule that cannot be assessed while ``field_name`` is unanswered (None). ``{answer}`` in
+    the question becomes the answer's form for the interface that ran (ketadose.questions)."""
     import functools
 
     def wrap(check):
         @functools.wraps(check)
         def guarded(patient, ctx):
             if getattr(patient, field_name) is None:
-                return Missing(question)
+                from ketadose.questions import ask
+
+                return Missing(question.replace("{answer}", ask(field_name, ctx)))
             return check(patient, ctx)
         return guarded
     return wrap
@@ -54,6 +57,8 @@ class Context:
     # The clinical thresholds (versioned data, ketadose.io.library.thresholds); the rules that
     # compare a number refuse to run without them rather than assume one.
     thresholds: Thresholds | None = None
+    # How the record was given: "file" or "flags" (ketadose.questions words questions for it).
+    interface: str = "file"
 
     @property
     def th(self) -> Thresholds:
@@ -86,6 +91,13 @@ class Screen:
     not_assessed: tuple  # (rule id, question)
     evaluated: tuple  # (rule id, "fired" | "not fired" | "not assessed")
     override: str | None = None
+
+    @property
+    def questions(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Each unanswered question once, with the rules that need it."""
+        from ketadose.questions import grouped
+
+        return grouped(self.not_assessed)
 
     @property
     def absolute(self) -> tuple:

@@ -31,11 +31,12 @@ def override_reason(text: str | None) -> str | None:
     return printable(text)
 
 
-def screen_for(patient, regimen, today: dt.date, override: str | None):
+def screen_for(patient, regimen, today: dt.date, override: str | None, interface: str = "file"):
+    """The screen; ``interface`` ("file" or "flags", ketadose.questions) words its questions."""
     from ketadose.io.library import thresholds, vocabulary
 
-    return run(patient, Context(regimen, today, vocabulary(), thresholds()), screening_rules(),
-               override_reason(override))
+    return run(patient, Context(regimen, today, vocabulary(), thresholds(), interface),
+               screening_rules(), override_reason(override))
 
 
 def check_document(src, regimen, patient, patient_data, override, today, reproducible=False,
@@ -43,9 +44,10 @@ def check_document(src, regimen, patient, patient_data, override, today, reprodu
     """The check as (document, screen), computed by the core; shared by `check` and `verify`."""
     from ketadose.audit import audit_block
     from ketadose.io.library import limit_library, thresholds, vocabulary
+    from ketadose.questions import interface
     from ketadose.render.explain import cards, inputs_used, rules_evaluated
 
-    screen = screen_for(patient, regimen, today, override)
+    screen = screen_for(patient, regimen, today, override, interface(patient_data, from_flags))
     data = {"ketadose_version": __version__,
             "regimen": {"id": regimen.id, "sha256": src.sha256} if regimen else None,
             "patient": {"id": patient.id}, "date": today.isoformat(), **screen_data(screen)}

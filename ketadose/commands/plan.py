@@ -28,7 +28,10 @@ def plan_for(regimen, patient, opts, findings):
 def result_for(src, regimen, findings, patient, patient_data, options: PlanOptions, today,
                *, audit: bool = True) -> PlanResult:
     """Screen the patient on ``today``, then plan (single runs, batches and `verify`)."""
-    screen = screen_for(patient, regimen, today, options.override)
+    from ketadose.questions import interface
+
+    screen = screen_for(patient, regimen, today, options.override,
+                        interface(patient_data, options.from_flags))
     return plan_result(src, regimen, findings, patient, patient_data, options, screen,
                        limit_library(), versions(), audit=audit)
 

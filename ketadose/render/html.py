@@ -104,7 +104,8 @@ def _screen(screen) -> str:
     findings = "".join(f"<li><b>{e(f.severity)}</b> {e(f.rule)} {e(f.title)}: {e(f.message)} "
                        + (f"<b>[UNVERIFIED: {e(f.unverified)}]</b> " if f.unverified else "")
                        + f"<span class='small'>[{e(f.source)}]</span></li>" for f in screen.findings)
-    questions = "".join(f"<li>{e(rid)}: {e(q)}</li>" for rid, q in screen.not_assessed)
+    questions = "".join(f"<li>{e(q)} <span class='small'>(needed by {e(', '.join(rules))})</span>"
+                        "</li>" for q, rules in screen.questions)
     return (f"<h2>Screen: <span class='status'>{e(screen.status.upper())}</span></h2>"
             + (f"<p><b>Override recorded:</b> {e(screen.override)}</p>" if screen.override else "")
             + (f"<ul class='small'>{findings}</ul>" if findings else "<p>No finding.</p>")

@@ -30,8 +30,8 @@ def render_screen(screen, regimen, out=None) -> None:
               f.source) for f in screen.findings]))
     if screen.not_assessed:
         out.print(table("Not assessed: answer these before calling the screen clear",
-                        [("rule", {"no_wrap": True}), "question"],
-                        screen.not_assessed))
+                        [("question", {"ratio": 3}), ("needed by", {"ratio": 1})],
+                        [(q, ", ".join(rules)) for q, rules in screen.questions]))
     if not screen.findings and not screen.not_assessed:
         out.print("No rule fired and every rule was assessed.")
 

@@ -9,6 +9,7 @@ or Missing(question) when it needs a field the record does not answer.
 from __future__ import annotations
 
 from ketadose.findings import Finding
+from ketadose.questions import ask
 from ketadose.rules import rule
 from ketadose.rules.sources import COHEN, NOPPERS
 from ketadose.screen import Missing, needs
@@ -24,9 +25,8 @@ def _f(rid, severity, title, message, source):
     return [Finding(rid, severity, message, source, title=title)]
 
 
-CONDITIONS_QUESTION = ("Which conditions does the patient have (ids from `ketadose vocabulary`; "
-                       "[] for none)?")
-allergies_asked = needs("allergies", "Any allergy to ketamine or esketamine ([] for none)?")
+CONDITIONS_QUESTION = "Which conditions does the patient have ({answer})?"
+allergies_asked = needs("allergies", "Any allergy to ketamine or esketamine ({answer})?")
 conditions_asked = needs("conditions", CONDITIONS_QUESTION)
 
 
@@ -80,7 +80,7 @@ def blood_pressure(patient, ctx):
                   "Uncontrolled hypertension: a rise in blood pressure is a serious hazard; do not "
                   "give ketamine until it is controlled.", f"{LABEL}; {SWISS}")
     if patient.systolic is None:
-        return Missing("What is the resting blood pressure (e.g. 128/82)?")
+        return Missing(f"What is the resting blood pressure ({ask('blood_pressure', ctx)})?")
     bp = f"{patient.systolic}/{patient.diastolic} mmHg"
     th = ctx.th
     line = (f"{th.value('bp-systolic-contraindication'):g}/"
@@ -138,8 +138,8 @@ def cardiovascular(patient, ctx):
                       + ": ketamine raises blood pressure and heart rate; do not proceed unless a "
                       "clinician records why; get a baseline ECG.", f"{COHEN}; {UK}")
             if c.grade is None:
-                out.append(Missing(f"How severe is the {label} ({cid}:stable, :poorly-controlled "
-                                   "or :severe)?"))
+                out.append(Missing(f"How severe is the {label} "
+                                   f"({ask('condition_grade', ctx, cid=cid)})?"))
     if patient.has("tachyarrhythmia"):
         out += _f("KD-CI-003", "relative", "Cardiovascular disease",
                   "Patient has tachyarrhythmia: ketamine raises heart rate; do not proceed unless "
@@ -239,7 +239,7 @@ def pregnancy(patient, ctx):
                   "Pre-eclampsia or eclampsia: do not give ketamine.", f"{UK}; {SWISS}")
     if patient.sex != "male":
         if patient.pregnant is None:
-            out.append(Missing("Is the patient pregnant (true/false)?"))
+            out.append(Missing(f"Is the patient pregnant ({ask('pregnant', ctx)})?"))
         elif patient.pregnant:
             out += _f("KD-CI-007", "relative", "Pregnancy",
                       "Pregnant: ketamine is not recommended (safe use not established, label 8.1; "
@@ -250,7 +250,7 @@ def pregnancy(patient, ctx):
                       "Breastfeeding: the relative infant dose is low (0.65-0.77%); monitor the "
                       "infant for sedation.", "LactMed via drugs.com (15 Jul 2023), docs/evidence.md C1")
     if patient.conditions is None:  # pre-eclampsia is one of the conditions
-        out.append(Missing(CONDITIONS_QUESTION))
+        out.append(Missing(CONDITIONS_QUESTION.replace("{answer}", ask("conditions", ctx))))
     return out
 
 
@@ -262,7 +262,7 @@ def age(patient, ctx):
     PASS: age: 45
     """
     if patient.age is None:
-        return Missing("How old is the patient (years)?")
+        return Missing(f"How old is the patient ({ask('age', ctx)})?")
     out = []
     th = ctx.th
     if th.fires("adult-age", patient.age):
@@ -300,8 +300,7 @@ def hepatic(patient, ctx):
     if c is None:
         return None
     if c.grade is None:
-        return Missing("How severe is the hepatic impairment (hepatic-impairment:mild, "
-                       ":moderate or :severe)?")
+        return Missing(f"How severe is the hepatic impairment ({ask('hepatic_grade', ctx)})?")
     if c.grade == "severe":
         return _f("KD-CI-009", "relative", "Severe hepatic impairment",
                   "Severe hepatic impairment: ketamine should be avoided (consensus, grade C).", COHEN)
@@ -339,7 +338,7 @@ def liver_tests(patient, ctx):
     liver = patient.liver or {}
     if patient.liver is None and needed:
         days = ctx.th.value("prolonged-course-days")
-        out.append(Missing("Baseline liver tests (ALT, AST, ALP, GGT with upper limits): "
+        out.append(Missing(f"Baseline liver tests ({ask('liver', ctx)}): "
                            f"needed for a prolonged (> {days:g} days) or repeated course"))
         return out
     high, missing = [], []
@@ -351,10 +350,11 @@ def liver_tests(patient, ctx):
             if ctx.th.fires("liver-enzyme-uln-multiple", ratio):
                 high.append(f"{test.upper()} {ratio:.1f} x ULN")
         elif value is not None:
-            missing.append(f"the upper limit of normal for {test.upper()} ({test}_uln): a value "
+            missing.append(f"the upper limit of normal for {test.upper()} "
+                           f"({ask('liver_uln', ctx, test=test)}): a value "
                            "is never compared with a guessed limit")
         elif uln is not None or needed:
-            missing.append(f"{test.upper()} ({test}; with {test}_uln)")
+            missing.append(f"{test.upper()} ({ask('liver_test', ctx, test=test)})")
     if high:
         out += _f("KD-CI-010", "relative",
                   f"Liver enzymes at {ctx.th.value('liver-enzyme-uln-multiple'):g} x ULN or more",
@@ -421,7 +421,7 @@ def heart_rate(patient, ctx):
     PASS: heart_rate: 72
     """
     if patient.heart_rate is None:
-        return Missing("What is the resting heart rate (beats/min)?")
+        return Missing(f"What is the resting heart rate ({ask('heart_rate', ctx)})?")
     th = ctx.th
     if th.fires("heart-rate-low", patient.heart_rate) or th.fires("heart-rate-high",
                                                                    patient.heart_rate):

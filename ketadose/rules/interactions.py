@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 from ketadose.findings import Finding
+from ketadose.questions import ask
 from ketadose.rules import rule
 from ketadose.screen import Missing, needs
 
@@ -93,8 +94,8 @@ def taking(patient, ctx, *classes) -> Taking:
     return Taking(items)
 
 
-medicines_asked = needs("medications", "Which medicines does the patient take (generic names; "
-                                       "[] for none)?")
+MEDICINES_QUESTION = "Which medicines does the patient take ({answer})?"
+medicines_asked = needs("medications", MEDICINES_QUESTION)
 
 
 def _names(meds):
@@ -310,8 +311,8 @@ def adjuncts(patient, ctx):
                 "adjuncts", title="Opioid with a sedative adjunct", unverified=_f(
                     "", "caution", "", "", "", opioids).unverified))
     if patient.medications is None:
-        out.append(Missing("Which medicines does the patient take (generic names; [] for none)? "
-                           "The regimen's adjuncts are screened against them"))
+        # the same question as the other interaction rules: asked once, naming every rule
+        out.append(Missing(MEDICINES_QUESTION.replace("{answer}", ask("medications", ctx))))
     return out
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ketadose.findings import Finding
+from ketadose.questions import ask
 from ketadose.rules import rule
 from ketadose.rules.sources import COHEN_SHORT, NOPPERS
 from ketadose.screen import Missing
@@ -16,7 +17,8 @@ def _span(days: float) -> str:
     return f"{days / 7:g} weeks" if days % 7 == 0 else f"{days:g} days"
 
 
-PREVIOUS_QUESTION = "Has the patient had ketamine courses before (previous_courses; [] for none)?"
+def previous_question(ctx) -> str:
+    return f"Has the patient had ketamine courses before ({ask('previous_courses', ctx)})?"
 
 
 def liver_monitoring(patient, ctx):
@@ -32,7 +34,7 @@ def liver_monitoring(patient, ctx):
     prolonged = ctx.prolonged()
     if not prolonged and patient.previous_courses is None:
         # a known prolonged course needs monitoring whatever came before
-        return Missing(PREVIOUS_QUESTION) if prolonged is None else None
+        return Missing(previous_question(ctx)) if prolonged is None else None
     repeated = bool(patient.previous_courses)
     if not (prolonged or repeated):
         return None
@@ -76,7 +78,7 @@ def repeat_interval(patient, ctx):
     PASS: previous_courses: [{ended: <6 months ago>}]
     """
     if patient.previous_courses is None:
-        return Missing(PREVIOUS_QUESTION)
+        return Missing(previous_question(ctx))
     out = []
     th = ctx.th
     long_h = th.value("long-previous-course-hours")

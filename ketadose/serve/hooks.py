@@ -298,10 +298,11 @@ def _screen_cards(screen, imported) -> list:
                            f.rule, override=f.severity != "absolute" and (blocking or
                                                                         f.severity == "caution")))
     if screen.not_assessed:
-        cards.append(_card(f"ketadose screen incomplete: {len(screen.not_assessed)} question(s) "
+        cards.append(_card(f"ketadose screen incomplete: {len(screen.questions)} question(s) "
                            "unanswered; not an all-clear", "warning",
                            "ketadose screening rules (`ketadose rules`)",
-                           "\n".join(f"- {rid}: {_md(q)}" for rid, q in screen.not_assessed)
+                           "\n".join(f"- {_md(q)} (needed by {', '.join(rules)})"
+                                     for q, rules in screen.questions)
                            + _stale_text(imported), "KD-CDS-INCOMPLETE"))
     return cards
 
