@@ -171,7 +171,39 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Titrated:
+    """A titration's part of its planned phase: the steps and whether a hard limit lowered its
+    maximum."""
+
+    steps: tuple = ()
+    ceiling_lowered: bool = False
+
+
+@dataclass(frozen=True)
+class BolusDose:
+    """A bolus's part: the dose and its volume at the concentration (None without one)."""
+
+    mg: float
+    ml: float | None = None
+
+
+@dataclass(frozen=True)
+class Intakes:
+    """The part of a phase given so many times a day (oral intakes, topical applications)."""
+
+    per_dose_mg: float | None  # None: a topical amount the regimen does not give
+    times_per_day: int
+    per_dose_mg_max: float | None = None  # oral: per intake at the top of a titration
+    ml_per_dose: float | None = None
+    strength: str | None = None  # topical
+    amount: str | None = None  # topical, per application as written
+
+
+@dataclass(frozen=True)
 class PhasePlan:
+    """One planned phase: what every kind has (timing, rates, pump, dose range, derivation),
+    and the part of its own kind, if any (titration, bolus, intakes)."""
+
     name: str
     kind: str
     start_h: float  # from the start of the session (max case)
@@ -184,23 +216,61 @@ class PhasePlan:
     per_kg_h: float | None = None  # effective mg/kg/h on the dosing weight
     cap_mg_h: float | None = None
     cap_binds: bool = False
-    ceiling_lowered: bool = False  # titration maximum lowered to a hard limit
     pump: Pump | None = None
-    steps: tuple = ()
     dose_mg_min: float | None = None
     dose_mg_max: float | None = None
-    bolus_mg: float | None = None
-    bolus_ml: float | None = None
-    per_dose_mg: float | None = None
-    per_dose_mg_max: float | None = None  # oral: per intake at the top of a titration
-    times_per_day: int | None = None
-    ml_per_dose: float | None = None
-    strength: str | None = None
-    applications_per_day: int | None = None
-    amount: str | None = None
     source: str = ""
     unverified: dict = field(default_factory=dict)
     derivation: tuple = ()
+    titration: Titrated | None = None
+    bolus: BolusDose | None = None
+    intakes: Intakes | None = None
+
+    # Read-through views of the parts, for the readers that take a phase flat (the gate, the
+    # PK schedule, the JSON contract's field names).
+    @property
+    def steps(self) -> tuple:
+        return self.titration.steps if self.titration else ()
+
+    @property
+    def ceiling_lowered(self) -> bool:
+        return bool(self.titration and self.titration.ceiling_lowered)
+
+    @property
+    def bolus_mg(self) -> float | None:
+        return self.bolus.mg if self.bolus else None
+
+    @property
+    def bolus_ml(self) -> float | None:
+        return self.bolus.ml if self.bolus else None
+
+    @property
+    def per_dose_mg(self) -> float | None:
+        return self.intakes.per_dose_mg if self.intakes else None
+
+    @property
+    def per_dose_mg_max(self) -> float | None:
+        return self.intakes.per_dose_mg_max if self.intakes else None
+
+    @property
+    def times_per_day(self) -> int | None:
+        return self.intakes.times_per_day if self.intakes else None
+
+    @property
+    def ml_per_dose(self) -> float | None:
+        return self.intakes.ml_per_dose if self.intakes else None
+
+    @property
+    def strength(self) -> str | None:
+        return self.intakes.strength if self.intakes else None
+
+    @property
+    def applications_per_day(self) -> int | None:
+        return self.intakes.times_per_day if self.intakes and self.intakes.strength else None
+
+    @property
+    def amount(self) -> str | None:
+        return self.intakes.amount if self.intakes else None
 
 
 def _rate_mg_h(q, weight_kg, why=None, what="rate", source=None):
@@ -347,7 +417,7 @@ class Bolus(PhaseKind):
             why.append(Why("bolus volume", f"{_g(mg)} mg / {_g(conc)} mg/mL", mg / conc, "mL"))
         return [PhasePlan(start_h=t, duration_h=hours, written=f"{p.dose} over {p.over}",
                           mg_h=mg / hours, mg_h_max=mg / hours, cap_binds=binds,
-                          bolus_mg=mg, bolus_ml=mg / conc if conc else None,
+                          bolus=BolusDose(mg, mg / conc if conc else None),
                           pump=s.pump(mg / hours, None, None), dose_mg_min=mg, dose_mg_max=mg,
                           **s.common(p))], hours or 0.0
 
@@ -387,8 +457,8 @@ class Titration(PhaseKind):
                        _titration_max(steps, hours), "mg"))
         return [PhasePlan(start_h=t, duration_h=hours, written=display_titration(p),
                           mg_h=start, mg_h_max=top, per_kg_h=s.per_kg(top),
-                          cap_binds=binds or binds_s, pump=s.pump(start), steps=tuple(steps),
-                          ceiling_lowered=lowered,
+                          cap_binds=binds or binds_s, pump=s.pump(start),
+                          titration=Titrated(tuple(steps), lowered),
                           dose_mg_min=start * hours, dose_mg_max=_titration_max(steps, hours),
                           criteria=p.titrate_to, **s.common(p))], hours or 0.0
 
@@ -489,9 +559,8 @@ class Oral(PhaseKind):
                            mg / conc, "mL"))
         return [PhasePlan(start_h=t, duration_h=None, written=str(p.dose)
                           + (f" up to {p.max_daily}" if p.max_daily is not None else ""),
-                          per_dose_mg=mg, per_dose_mg_max=per_dose_max,
-                          times_per_day=p.times_per_day, cap_binds=binds,
-                          ml_per_dose=mg / conc if conc else None,
+                          intakes=Intakes(mg, p.times_per_day, per_dose_max,
+                                          mg / conc if conc else None), cap_binds=binds,
                           dose_mg_min=mg * p.times_per_day, dose_mg_max=daily_max,
                           criteria=p.titrate, **s.common(p))], p.hours() or 0.0
 
@@ -516,9 +585,8 @@ class Topical(PhaseKind):
                            "amount per application (the prescriber states it)", None, "mg"))
         daily = None if per_app is None else per_app * p.applications_per_day
         return [PhasePlan(start_h=t, duration_h=None, written=str(p.strength),
-                          strength=str(p.strength), applications_per_day=p.applications_per_day,
-                          amount=str(p.amount) if p.amount is not None else None,
-                          per_dose_mg=per_app, times_per_day=p.applications_per_day,
+                          intakes=Intakes(per_app, p.applications_per_day, strength=str(p.strength),
+                                          amount=str(p.amount) if p.amount is not None else None),
                           dose_mg_min=daily, dose_mg_max=daily, **s.common(p))], p.hours() or 0.0
 
 

@@ -107,22 +107,23 @@ def bundle(result) -> dict:
                   "timing": _timing(plan, start, p, r.days)}
         # The machine-readable rate is what the pump delivers (issue #13): where pump rounding
         # changes it, the rate asked stays visible in the text.
-        if p.kind == "titration":
+        if p.titration is not None:
             low = _delivered(p.steps[0].pump if p.steps else p.pump, p.mg_h)
             high = _delivered(p.steps[-1].pump if p.steps else p.pump, p.mg_h_max)
             dosage["doseAndRate"] = [{"rateRange": {"low": _qty(low, "mg/h"),
                                                     "high": _qty(high, "mg/h")}}]
             dosage["text"] += f"; titrate: {p.criteria}"
             dosage["text"] += _asked(p.mg_h, low) + _asked(p.mg_h_max, high)
-        elif p.kind in ("infusion", "escalation"):
+        elif p.bolus is not None:
+            dosage["doseAndRate"] = [{"doseQuantity": _qty(p.bolus.mg, "mg")}]
+        elif p.intakes is not None:
+            if p.intakes.strength is None:  # oral: mg per intake (topical: strength, no mg)
+                dosage["doseAndRate"] = [{"doseQuantity": _qty(p.intakes.per_dose_mg, "mg")}]
+        else:  # a fixed rate (an infusion, an escalation's step)
             rate = _delivered(p.pump, p.mg_h_max)
             dosage["doseAndRate"] = [{"rateQuantity": _qty(rate, "mg/h")}]
             dosage["text"] += _asked(p.mg_h_max, rate)
-        elif p.kind == "bolus":
-            dosage["doseAndRate"] = [{"doseQuantity": _qty(p.bolus_mg, "mg")}]
-        elif p.kind == "oral":
-            dosage["doseAndRate"] = [{"doseQuantity": _qty(p.per_dose_mg, "mg")}]
-        pump = p.pump if p.kind != "bolus" else None
+        pump = p.pump if p.bolus is None else None
         if pump is not None:
             top = p.steps[-1].pump if p.steps and p.steps[-1].pump else pump
             dosage["text"] += (f"; pump {pump.ml_h:g} mL/h = {pump.mg_h_delivered:.4g} mg/h delivered"
@@ -132,7 +133,7 @@ def bundle(result) -> dict:
             dosage["asNeededCodeableConcept"] = {"text": f"only if: {p.criteria}"}
         add(f"phase{i}", {
             "medicationCodeableConcept": {"text": DRUG_TEXT[r.drug] + (
-                f" {p.strength} topical" if p.kind == "topical" else "")},
+                f" {p.intakes.strength} topical" if p.intakes and p.intakes.strength else "")},
             "dosageInstruction": [dosage],
             "note": [{"text": f"{r.title}. Source: {p.source}"}]
             + _marks([(f"phase '{p.name}'", p.unverified), ("schedule", r.schedule_unverified)])

@@ -113,22 +113,28 @@ def _screen(screen) -> str:
 
 
 def _phase_row(p) -> list:
-    rate = "–" if p.mg_h is None or p.kind == "bolus" else _n(p.mg_h, 2, "mg/h") + (
+    rate = "–" if p.mg_h is None or p.bolus is not None else _n(p.mg_h, 2, "mg/h") + (
         f" → {_n(p.mg_h_max, 2, 'mg/h')}" if p.mg_h_max and abs(p.mg_h_max - p.mg_h) > 1e-9 else "")
     if p.cap_binds:
         rate += " (capped)"
     pump = (f"{p.pump.ml_h:.1f} mL/h = {_n(p.pump.mg_h_delivered, 3, 'mg/h')} delivered "
-            f"({p.pump.error_pct:+.2f}%)" if p.pump and p.kind != "bolus" else "–")
-    dose = _n(p.dose_mg_max, 1, "mg")
-    if p.kind == "bolus":
-        dose = _n(p.bolus_mg, 1, "mg") + (f" ({_n(p.bolus_ml, 2, 'mL')})" if p.bolus_ml else "")
-    if p.kind in ("oral", "topical"):
-        dose = (_n(p.per_dose_mg, 1, "mg") if p.per_dose_mg else e(p.amount or "amount to prescribe")) \
-            + f" × {p.times_per_day}/day"
+            f"({p.pump.error_pct:+.2f}%)" if p.pump and p.bolus is None else "–")
     return [e(p.name) + (" <i>(conditional)</i>" if p.conditional else ""),
             e(p.written) + _b(mark(p.unverified)), rate,
-            pump, _n(p.duration_h, 2, "h") if p.duration_h else "per day", dose,
+            pump, _n(p.duration_h, 2, "h") if p.duration_h else "per day", _dose(p),
             f"<span class='small'>{e(p.criteria or '')}</span>"]
+
+
+def _dose(p) -> str:
+    """The dose cell, from the phase's own part: a bolus and its volume, intakes a day; else
+    the phase's dose."""
+    if p.bolus is not None:
+        return _n(p.bolus.mg, 1, "mg") + (f" ({_n(p.bolus.ml, 2, 'mL')})" if p.bolus.ml else "")
+    if p.intakes is not None:
+        i = p.intakes
+        return (_n(i.per_dose_mg, 1, "mg") if i.per_dose_mg else e(i.amount or "amount to prescribe")) \
+            + f" × {i.times_per_day}/day"
+    return _n(p.dose_mg_max, 1, "mg")
 
 
 def _session(plan) -> str:

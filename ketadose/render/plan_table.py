@@ -77,7 +77,7 @@ def _header(out, result) -> None:
 def _phase_row(p, start) -> tuple:
     """One row of the session table: what the nurse programs for this phase."""
     rate = "-"
-    if p.mg_h is not None and p.kind != "bolus":
+    if p.mg_h is not None and p.bolus is None:  # a bolus's rate is its push: shown as a dose
         rate = number(p.mg_h, 2, "mg/h")
         if p.mg_h_max is not None and abs(p.mg_h_max - p.mg_h) > 1e-9:
             rate += f" -> {number(p.mg_h_max, 2, 'mg/h')}"
@@ -88,24 +88,32 @@ def _phase_row(p, start) -> tuple:
             eff = Quantity(p.per_kg_h, parse_unit("mg/kg/h")).magnitude(unit.group(0))
             rate += f" = {eff:.3g} {unit.group(0)}"
     pump = _pump_text(p)
-    dose = number(p.dose_mg_max, 1, "mg")
-    if p.kind == "bolus":
-        dose = f"{number(p.bolus_mg, 1, 'mg')}" + (f" = {number(p.bolus_ml, 2, 'mL')}" if p.bolus_ml else "")
-    if p.kind in ("oral", "topical"):
-        per = number(p.per_dose_mg, 1, "mg") if p.per_dose_mg is not None else (p.amount or "amount not given")
-        dose = f"{per} x {p.times_per_day}/day" + (f" ({number(p.ml_per_dose, 2, 'mL')} each)"
-                                                   if p.ml_per_dose else "")
-    if p.dose_mg_min is not None and p.dose_mg_max is not None and p.kind == "titration":
-        dose = f"{number(p.dose_mg_min, 0, 'mg')}-{number(p.dose_mg_max, 0, 'mg')}"
+    dose = _dose_text(p)
     when = _clock(start, p.start_h) or (f"+{hours_text(p.start_h)}" if p.duration_h else "")
     return (line(p.name, (" (conditional)", "yellow") if p.conditional else ""),
             line(p.written, (short(p.unverified), "bold")), rate, pump,
             hours_text(p.duration_h) if p.duration_h else "per day", dose, when, p.criteria or "")
 
 
+def _dose_text(p) -> str:
+    """The dose column, from the phase's own part: a bolus and its volume, intakes a day, a
+    titration's range; else the phase's dose."""
+    if p.bolus is not None:
+        b = p.bolus
+        return f"{number(b.mg, 1, 'mg')}" + (f" = {number(b.ml, 2, 'mL')}" if b.ml else "")
+    if p.intakes is not None:
+        i = p.intakes
+        per = number(i.per_dose_mg, 1, "mg") if i.per_dose_mg is not None else (i.amount or "amount not given")
+        return f"{per} x {i.times_per_day}/day" + (f" ({number(i.ml_per_dose, 2, 'mL')} each)"
+                                                   if i.ml_per_dose else "")
+    if p.titration is not None and p.dose_mg_min is not None and p.dose_mg_max is not None:
+        return f"{number(p.dose_mg_min, 0, 'mg')}-{number(p.dose_mg_max, 0, 'mg')}"
+    return number(p.dose_mg_max, 1, "mg")
+
+
 def _pump_text(p) -> str:
     pump = "-"
-    if p.pump is not None and p.kind != "bolus":
+    if p.pump is not None and p.bolus is None:
         pump = f"{p.pump.ml_h:.1f} mL/h = {number(p.pump.mg_h_delivered, 3, 'mg/h')} delivered"
         if abs(p.pump.error_mg_h) > 1e-9:
             pump += f" ({p.pump.error_pct:+.2f}%)"
