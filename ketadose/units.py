@@ -43,6 +43,8 @@ ATOMS = {
     "L": Atom("L", _VOL, Fraction(1000)),
     "cm": Atom("cm", _LEN, Fraction(1)),
     "m": Atom("m", _LEN, Fraction(100)),
+    "in": Atom("in", _LEN, Fraction("2.54")),  # exact by definition (1959 agreement)
+    "ft": Atom("ft", _LEN, Fraction("30.48")),  # 12 in
     # laboratory values (liver tests) only
     "U": Atom("U", _ENZ, Fraction(1)),
     "umol": Atom("umol", _MOL, Fraction(1)),
@@ -55,6 +57,7 @@ ALIASES = {
     "min": "min", "h": "h", "hr": "h", "hour": "h", "hours": "h",
     "day": "day", "days": "day", "d": "day", "24h": "24 h",
     "ml": "mL", "l": "L", "cm": "cm", "m": "m",
+    "in": "in", "inch": "in", "inches": "in", "ft": "ft", "feet": "ft", "foot": "ft",
     "U": "U", "IU": "U", "umol": "umol", "µmol": "umol", "μmol": "umol",
 }
 
@@ -86,7 +89,7 @@ CANONICAL = {
 ACCEPTED = (
     "mass g, mg, mcg (µg, ug); body weight kg, lb; time min, h, day; volume mL, L; "
     "forms mg/kg, mg/h, mg/day, mg/24 h, mg/kg/h, mcg/kg/min, mg/kg/day, mg/mL, % (w/v), "
-    "mL/h, and 'N mg over T h'; height cm, m; liver tests U/L, umol/L"
+    "mL/h, and 'N mg over T h'; height cm, m, in, ft (5ft6, 5'6\"); liver tests U/L, umol/L"
 )
 
 # The accepted units of each kind, for an error about one field (not the whole vocabulary).
@@ -94,7 +97,7 @@ UNITS_OF_KIND = {
     "mass": "g, mg, mcg", "mass_per_kg": "mg/kg, mcg/kg", "rate": "mg/h, mg/day, mg/24 h, mg/min",
     "rate_per_kg": "mg/kg/h, mcg/kg/min, mg/kg/day", "concentration": "mg/mL, mcg/mL, % (w/v)",
     "body_weight": "kg, lb", "duration": "min, h, day", "volume": "mL, L", "volume_rate": "mL/h",
-    "length": "cm, m", "enzyme_activity": "U/L", "molar_concentration": "umol/L", "percent": "%",
+    "length": "cm, m, in, ft (5ft6, 5'6\")", "enzyme_activity": "U/L", "molar_concentration": "umol/L", "percent": "%",
     "amount_over_time": "'N mg over T h'",
 }
 
@@ -255,6 +258,9 @@ def parse_quantity(text, kinds: tuple[str, ...] | None = None):
             raise UnitError(f"{text!r}: the duration must be greater than zero")
         result: Quantity | OverTime = OverTime(amount, duration)
     else:
+        feet = _FEET_INCHES.match(text)
+        if feet:
+            return _check_kind(text, _feet_inches(text, *feet.groups()), kinds)
         if _DECIMAL_COMMA.match(text):
             raise UnitError(f"{text!r}: decimal comma? write {text.replace(',', '.', 1).strip()!r}")
         m = _QTY.match(text)
@@ -270,11 +276,29 @@ def parse_quantity(text, kinds: tuple[str, ...] | None = None):
         if value < 0:
             raise UnitError(f"{text!r}: a negative quantity is never valid here")
         result = Quantity(value, parse_unit(unit_text))
+    return _check_kind(text, result, kinds)
+
+
+def _check_kind(text, result, kinds):
     if kinds is not None and result.kind not in kinds:
         raise UnitError(f"{text!r} is a {result.kind.replace('_', ' ')}; expected "
                         + " or ".join(k.replace("_", " ") for k in kinds)
                         + f" (e.g. {', '.join(CANONICAL.get(k, 'N mg over T h') for k in kinds)})")
     return result
+
+
+# A height in feet and inches, as people write it: 5ft6, 5ft6in, 5 ft 6 in, 5'6", 5' 6''
+_FEET_INCHES = re.compile(
+    r"^\s*(\d+(?:\.\d+)?)\s*(?:ft|feet|foot|')\s*(\d+(?:\.\d+)?)\s*(?:in|inch|inches|\"|'')?\s*$",
+    re.IGNORECASE)
+
+
+def _feet_inches(text: str, feet: str, inches: str) -> Quantity:
+    """Feet and inches as one length in inches (12 in to the foot, 2.54 cm to the inch, exact)."""
+    ft, inch = parse_number(feet), parse_number(inches)
+    if inch >= 12:
+        raise UnitError(f"{text!r}: the inches after the feet must be below 12")
+    return Quantity(ft * 12 + inch, parse_unit("in"))
 
 
 def format_number(value: float) -> str:

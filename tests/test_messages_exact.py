@@ -270,7 +270,7 @@ def test_kind_names_are_written_in_words():
     ("0.35", ("rate_per_kg", "rate"),
      "'0.35' has no unit; write it with one, e.g. '0.35 mg/kg/h' "
      "(rate per kg: mg/kg/h, mcg/kg/min, mg/kg/day; rate: mg/h, mg/day, mg/24 h, mg/min)"),
-    ("170", ("length",), "'170' has no unit; write it with one, e.g. '170 cm' (length: cm, m)"),
+    ("170", ("length",), "'170' has no unit; write it with one, e.g. '170 cm' (length: cm, m, in, ft (5ft6, 5'6\"))"),
     (-3, ("duration",), "'-3' is negative; a negative quantity is never valid here"),
 ])
 def test_a_bare_number_gets_units_of_its_own_dimension(value, kinds, message):

@@ -1,0 +1,77 @@
+"""Issue 16 item 4 (messages), through the real entry point (a subprocess, as a user runs it):
+heights in inches and feet+inches, placeholder sources, options that do not apply, dates
+without a time, --explain numbers, one-line usage errors, negative and huge quantities."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import template_text
+
+
+def cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "ketadose", *args], capture_output=True,
+                          text=True, timeout=120, cwd=cwd)
+
+
+def one_line_error(proc):
+    assert proc.returncode == 2, (proc.returncode, proc.stdout[:300], proc.stderr)
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    [line] = proc.stderr.splitlines()
+    return line
+
+
+# ------------------------------------------------------------------------------------ heights
+
+# 66 in = 5 ft 6 in = 167.64 cm (2.54 cm to the inch, exact). Devine, male:
+# 50 + 2.3 x (66 - 60) = 63.8 kg ideal weight.
+HEIGHTS = ["66in", "66 in", "5ft6", "5ft6in", "5 ft 6 in", "5'6\"", "5' 6''"]
+
+
+def _ideal_weight(tmp_path, how, height):
+    common = ("--weight-basis", "ideal", "--format", "json")
+    if how == "flag":
+        proc = cli("plan", "crps-schwartzman-2009", "--weight", "70", "--height", height,
+                   "--sex", "male", "--age", "40", *common)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)["patient"]
+    record = {"id": "a", "age": 40, "sex": "male", "weight": "70 kg", "height": height}
+    if how == "yaml":
+        path = tmp_path / "p.yaml"
+        path.write_text("".join(f"{k}: {json.dumps(v)}\n" for k, v in record.items()))
+        proc = cli("plan", "crps-schwartzman-2009", "--patient", str(path), *common)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)["patient"]
+    if how == "jsonl":
+        path = tmp_path / "p.jsonl"
+        path.write_text(json.dumps(record) + "\n")
+    else:
+        path = tmp_path / "p.csv"
+        quoted = '"' + height.replace('"', '""') + '"'
+        path.write_text(f"id,age,sex,weight,height\na,40,male,70 kg,{quoted}\n")
+    proc = cli("plan", "crps-schwartzman-2009", "--patients", str(path), "--weight-basis",
+               "ideal", "--format", "jsonl")
+    [rec] = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert rec["exit"] == 0, rec
+    return rec["plan"]["patient"] if "plan" in rec else rec["patient"]
+
+
+@pytest.mark.parametrize("how", ["flag", "yaml", "jsonl", "csv"])
+def test_heights_in_inches_and_feet_are_accepted_everywhere(tmp_path, how):
+    for height in HEIGHTS if how == "flag" else HEIGHTS[::3]:
+        patient = _ideal_weight(tmp_path, how, height)
+        assert patient["ideal_weight_kg"] == 63.8 and patient["height_cm"] == 167.6, height
+
+
+@pytest.mark.parametrize("height, message", [
+    ("5ft13", "'5ft13': the inches after the feet must be below 12"),
+    ("66 yd", "'yd' is not in the vocabulary"),
+])
+def test_bad_heights_are_one_line(height, message):
+    line = one_line_error(cli("plan", "crps-schwartzman-2009", "--weight", "70", "--height",
+                              height))
+    assert message in line, line
