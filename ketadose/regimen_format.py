@@ -22,6 +22,8 @@ ROLES = ("primary", "supporting", "background")
 ADJUNCT_ROUTES = ("iv", "sc", "im", "oral", "sublingual", "topical")
 
 TEXT = Node("text")
+SOURCE = Node("text", doc="Where the numbers come from (authors, year, PMID); a placeholder "
+                          "such as TODO, TBD or ? is refused", citation=True)
 ID_PATTERN = r"[a-z0-9][a-z0-9-]*"
 
 RATE = ("rate", "rate_per_kg")
@@ -37,7 +39,7 @@ _COMMON_PHASE = (
     Field("kind", Node("enum", enum=("infusion", "bolus", "titration", "escalation", "oral",
                                      "topical"))),
     Field("source", Node("text", doc="Where every number of this phase comes from "
-                                     "(authors, year, PMID)"), True),
+                                     "(authors, year, PMID)", citation=True), True),
     Field("unverified", Node("map", item=TEXT, doc="Fields whose number docs/evidence.md marks "
                                                    "UNVERIFIED -> why; each named field must exist "
                                                    "in the phase (KD-V015); shown to clinicians "
@@ -110,18 +112,18 @@ ADJUNCT = Node("object", doc="A medicine given with the regimen (e.g. a benzodia
     Field("dose", _q(("mass",), "Dose per administration"), True),
     Field("route", Node("enum", enum=ADJUNCT_ROUTES), True),
     Field("timing", Node("text", doc="When and how often"), True),
-    Field("source", TEXT, True),
+    Field("source", SOURCE, True),
     Field("unverified", Node("map", item=TEXT)),
     Field("notes", TEXT),
 ))
 
 MONITORING = Node("object", fields=(
-    Field("what", TEXT, True), Field("when", TEXT, True), Field("source", TEXT, True),
+    Field("what", TEXT, True), Field("when", TEXT, True), Field("source", SOURCE, True),
     Field("unverified", Node("map", item=TEXT)),
 ))
 
 STOP_RULE = Node("object", fields=(
-    Field("when", TEXT, True), Field("action", TEXT, True), Field("source", TEXT, True),
+    Field("when", TEXT, True), Field("action", TEXT, True), Field("source", SOURCE, True),
     Field("unverified", Node("map", item=TEXT)),
 ))
 
@@ -147,7 +149,7 @@ SCHEDULE = Node("object", doc="How the course runs: its pattern, length and phas
                            "rounded up (KD-V012)"), True),
     Field("phases", Node("list", item=PHASE, min_items=1, max_items=20,
                          doc="The phases of one session, in order (see Phases)"), True),
-    Field("source", Node("text", doc="Where the schedule comes from"), True),
+    Field("source", Node("text", doc="Where the schedule comes from", citation=True), True),
     Field("unverified", Node("map", item=TEXT)),
 ))
 
@@ -155,7 +157,7 @@ PREPARATION = Node("object", doc="How the infusion is made up", fields=(
     Field("concentration", _q(("concentration",), "Final concentration")),
     Field("volume", _q(("volume",), "Bag or syringe volume")),
     Field("diluent", TEXT),
-    Field("source", TEXT, True),
+    Field("source", SOURCE, True),
 ))
 
 RETREATMENT = Node("object", doc="When a new course may be considered", fields=(
@@ -163,7 +165,7 @@ RETREATMENT = Node("object", doc="When a new course may be considered", fields=(
                                    doc="null: no guideline sets a minimum"), True),
     Field("relief_lasted", TEXT, True),
     Field("liver_warning", TEXT),
-    Field("source", TEXT, True),
+    Field("source", SOURCE, True),
 ))
 
 REGIMEN = Node("object", doc="A ketadose regimen, format v1", fields=(

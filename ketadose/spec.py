@@ -42,6 +42,8 @@ class Node:
     notes: dict = field(default_factory=dict)
     # object with a discriminator: what each variant is, with an example (docs and JSON Schema)
     variant_docs: dict = field(default_factory=dict)
+    # text: a citation, so a placeholder ('TODO', 'TBD', '?', 'xxx') is refused (issue 16)
+    citation: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,17 @@ class Checker:
         return getattr(self, "_" + node.type)(node, value, path)
 
     def _text(self, node, value, path):
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str):
             return self._wrong(node, value, path)
+        if not value.strip():
+            what = "name where its numbers come from (authors, year, PMID)" if node.citation \
+                else f"expected {_expect(node)}"
+            self.fail(WRONG_TYPE, f"{_name(path)} is empty; {what}", path)
+            return None
+        if node.citation and is_placeholder(value):
+            self.fail(BAD_VALUE, f"{_name(path)} {value.strip()!r} is a placeholder, not a "
+                      "source; name where the numbers come from (authors, year, PMID)", path)
+            return None
         if node.pattern and not re.fullmatch(node.pattern, value):
             self.fail(BAD_VALUE, f"{_name(path)} {value!r} is not "
                       f"{node.hint or 'of the form ' + node.pattern}", path)
@@ -220,6 +231,18 @@ def _name(path) -> str:
     for p in path:
         text += f"[{p}]" if isinstance(p, int) else (f".{p}" if text else str(p))
     return text
+
+
+# What people write for a source they have not found yet: the whole text, or its first word.
+_PLACEHOLDER = re.compile(
+    r"\s*(?:(?:todo|tbd|tba|fixme|xxx+|tk)\b.*|\?+|-+|\.+|n/?a|none|unknown|source|ref|"
+    r"reference|citation( needed)?|placeholder|to do|to be (?:determined|added|confirmed))"
+    r"[\s.:!?-]*", re.IGNORECASE | re.DOTALL)
+
+
+def is_placeholder(text: str) -> bool:
+    """Whether a citation is a placeholder rather than a source."""
+    return bool(_PLACEHOLDER.fullmatch(text))
 
 
 def _expect(node: Node) -> str:

@@ -75,3 +75,49 @@ def test_bad_heights_are_one_line(height, message):
     line = one_line_error(cli("plan", "crps-schwartzman-2009", "--weight", "70", "--height",
                               height))
     assert message in line, line
+
+
+# ------------------------------------------------------------------------ placeholder sources
+
+def _with_phase_source(source_line: str) -> tuple:
+    """The Schwartzman template with its first phase's source replaced by `source_line`."""
+    lines = template_text().splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith("      source:"))
+    indent = lines[at][:len(lines[at]) - len(lines[at].lstrip())]
+    lines[at] = f"{indent}source: {source_line}\n"
+    return "".join(lines), at + 1, len(indent) + 1
+
+
+@pytest.mark.parametrize("source", ["TODO", "todo: find the PMID", "TBD", "?", "???", "xxx",
+                                    "XXXX", "n/a", "FIXME", "-", "..."])
+def test_a_placeholder_source_is_a_finding_with_file_line_col(tmp_path, source):
+    text, line, col = _with_phase_source(json.dumps(source))
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    proc = cli("validate", str(path))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, (proc.stdout, proc.stderr)
+    [finding] = [x for x in proc.stdout.splitlines() if "placeholder" in x]
+    assert finding.startswith(f"{path}:{line}:"), finding
+    assert f"{source!r} is a placeholder, not a source; name where the numbers come from" \
+        in finding
+
+
+def test_an_empty_source_says_empty_not_text_expected_text(tmp_path):
+    text, line, _col = _with_phase_source('""')
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    proc = cli("validate", str(path))
+    assert proc.returncode == 1
+    [finding] = [x for x in proc.stdout.splitlines() if "source" in x and "empty" in x]
+    assert finding.startswith(f"{path}:{line}:") and "expected text" not in finding
+    assert "is empty; name where its numbers come from (authors, year, PMID)" in finding
+
+
+@pytest.mark.parametrize("source", ["Tobias 2001, PMID 11111111", "None found; see docs/x.md",
+                                    "Xu 2020, PMID 1", "Unknown Pleasures Study Group 2019"])
+def test_real_sources_that_start_like_a_placeholder_pass(tmp_path, source):
+    text, _line, _col = _with_phase_source(json.dumps(source))
+    path = tmp_path / "r.yaml"
+    path.write_text(text)
+    proc = cli("validate", str(path))
+    assert "placeholder" not in proc.stdout, proc.stdout
