@@ -528,15 +528,21 @@ def import_(ctx, file, on_date, stale_after, record_only, fmt):
 @click.option("--audit-log", default="ketadose-cds-feedback.jsonl", show_default=True,
               metavar="FILE", help="Append-only JSON Lines log of card feedback.")
 @click.option("--cors-origin", multiple=True, metavar="ORIGIN", help="Browser origin allowed (CORS).")
+@click.option("--workers", type=click.IntRange(0, 64), metavar="N",
+              help="Worker processes making the answers; 0: the server process makes them "
+                   "[default: 0 on 1-2 cores, else one per core beyond the first, at most 8]. "
+                   "Token replay checks (jti) and the feedback audit stay in the server "
+                   "process, so they hold for all workers, but not across several `ketadose "
+                   "serve` instances.")
 @click.pass_context
-def serve(ctx, host, port, jwks, no_auth, public_url, regimen, audit_log, cors_origin):
+def serve(ctx, host, port, jwks, no_auth, public_url, regimen, audit_log, cors_origin, workers):
     """Run the CDS Hooks 2.0 service (order-select, order-sign) for the EHR.
 
     Needs the serve extra: pip install 'ketadose[serve]'. See docs/fhir-and-cds-hooks.md."""
     from ketadose.commands.serve import run_serve
 
     ctx.exit(run_serve(_dirs(ctx), host, port, jwks, no_auth, public_url, regimen, audit_log,
-                       cors_origin))
+                       cors_origin, workers))
 
 
 @cli.command()

@@ -188,7 +188,8 @@ def test_order_select_only_checks_the_selected_ketamine_order(keys, server):
 
 
 @pytest.mark.parametrize("case", ["none", "garbage", "wrong-aud", "expired", "untrusted-key",
-                                  "unknown-iss", "hs256", "replay", "no-jti"])
+                                  "unknown-iss", "hs256", "replay", "no-jti", "iss-list",
+                                  "kid-of-another-algorithm", "bad-base64"])
 def test_bad_tokens_get_401(keys, server, case):
     path = f"/cds-services/{SIGN}"
     now = int(time.time())
@@ -196,13 +197,20 @@ def test_bad_tokens_get_401(keys, server, case):
         headers = {}
     elif case == "garbage":
         headers = {"Authorization": "Bearer not.a.jwt"}
+    elif case == "bad-base64":
+        headers = {"Authorization": "Bearer e30.!!!!.x"}
     else:
         kw = {"wrong-aud": {"aud": server.url + "/cds-services/other"},
               "expired": {"exp": now - 120, "iat": now - 600},
               "untrusted-key": {"key": "other"},
               "unknown-iss": {"iss": "https://evil.example/"},
-              "no-jti": {"jti": None}}.get(case, {})
-        if case == "hs256":
+              "no-jti": {"jti": None}, "kid-of-another-algorithm": {"kid": "rsa-1"}}.get(case, {})
+        if case == "iss-list":  # PyJWT will not encode it: signed as raw bytes
+            tok = jwt.api_jws.encode(json.dumps({
+                "iss": [ISS], "aud": server.url + path, "exp": now + 60, "iat": now,
+                "jti": str(uuid.uuid4())}).encode(), keys["ec"], algorithm="ES384",
+                headers={"kid": "ec-1"})
+        elif case == "hs256":
             tok = jwt.encode({"iss": ISS, "aud": server.url + path, "exp": now + 60, "iat": now,
                               "jti": "x"}, "secret-secret-secret-secret-secret", algorithm="HS256",
                              headers={"kid": "ec-1"})

@@ -19,7 +19,22 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def run_serve(dirs, host, port, jwks, no_auth, public_url, regimen, audit_log, cors) -> int:
+def default_workers() -> int:
+    """Worker processes when --workers is not given: none on a machine with one or two usable
+    cores (measured on two: the EHR's connections, the proxy and the server share them, and
+    workers added a hop without lowering latency; docs/fhir-and-cds-hooks.md), else one per
+    core beyond the first, at most 8."""
+    import os
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return 0 if cores <= 2 else min(cores - 1, 8)
+
+
+def run_serve(dirs, host, port, jwks, no_auth, public_url, regimen, audit_log, cors,
+              workers=None) -> int:
     try:
         import starlette  # noqa: F401
         import uvicorn
@@ -47,6 +62,7 @@ def run_serve(dirs, host, port, jwks, no_auth, public_url, regimen, audit_log, c
     settings = Settings(tuple(dirs), regimen)
     if regimen:
         settings.regimen(regimen)  # a wrong clinic default fails now, not at order time
+    workers = default_workers() if workers is None else workers
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -60,7 +76,19 @@ def run_serve(dirs, host, port, jwks, no_auth, public_url, regimen, audit_log, c
     sock.listen(128)
     bound = sock.getsockname()[1]
     url = public_url or f"http://{host if family == socket.AF_INET else f'[{host}]'}:{bound}"
-    config = Config(url, verifier, audit_log, tuple(cors), settings)
+    pool = None
+    if workers:
+        from ketadose.serve.workers import Workers
+
+        pool = Workers(workers, settings)  # started and warm before the service listens
+    else:
+        import gc
+
+        from ketadose.serve.hooks import warm
+
+        warm(settings)
+        gc.freeze()  # loaded for the whole run: keep it out of the collector's passes
+    config = Config(url, verifier, audit_log, tuple(cors), settings, pool)
     if no_auth:
         print("ketadose serve: WARNING: --no-auth: requests are NOT authenticated; for tests and "
               "demos on this machine only", file=sys.stderr, flush=True)
@@ -76,6 +104,9 @@ def run_serve(dirs, host, port, jwks, no_auth, public_url, regimen, audit_log, c
         server.run(sockets=[sock])
     except _Stop:
         pass
+    finally:
+        if pool is not None:
+            pool.close()
     print("ketadose serve: stopped", file=sys.stderr, flush=True)
     return 0
 

@@ -13,11 +13,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ketadose.serve.auth import Unauthorized, Verifier
-from ketadose.serve.hooks import SERVICES, BadRequest, Settings, answer, discovery
+from ketadose.serve.hooks import SERVICES, BadRequest, Settings, discovery, remember
+from ketadose.serve.workers import Workers, parse, respond
 
 MAX_BODY = 1 << 20  # 1 MiB
 
@@ -29,6 +30,8 @@ class Config:
     audit_log: str = "ketadose-cds-feedback.jsonl"
     cors_origins: tuple = ()
     settings: Settings = field(default_factory=Settings)
+    # answers made in worker processes (serve/workers.py); None: in this process, in the loop
+    workers: Workers | None = None
 
 
 def _error(status, message, **headers):
@@ -45,7 +48,7 @@ def create_app(config: Config) -> Starlette:
         config.verifier.verify(request.headers.get("authorization"),
                                tuple(f"{base}{a}" for a in audiences))
 
-    async def read_json(request: Request):
+    async def read_body(request: Request):
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
             return None, _error(413, f"request body over {MAX_BODY // 1024} KiB")
@@ -54,10 +57,16 @@ def create_app(config: Config) -> Starlette:
             body += chunk
             if len(body) > MAX_BODY:
                 return None, _error(413, f"request body over {MAX_BODY // 1024} KiB")
+        return bytes(body), None
+
+    async def read_json(request: Request):
+        body, err = await read_body(request)
+        if err is not None:
+            return None, err
         try:
-            return json.loads(bytes(body), parse_constant=_no_constant), None
-        except (ValueError, RecursionError) as exc:
-            return None, _error(400, f"malformed JSON: {str(exc).splitlines()[0][:200]}")
+            return parse(body), None
+        except ValueError as exc:
+            return None, _error(400, str(exc))
 
     async def services(request: Request):
         try:
@@ -74,13 +83,15 @@ def create_app(config: Config) -> Starlette:
             authenticate(request, f"/cds-services/{sid}")
         except Unauthorized as exc:
             return _error(401, str(exc), **{"WWW-Authenticate": "Bearer"})
-        body, err = await read_json(request)
+        body, err = await read_body(request)
         if err is not None:
             return err
-        try:
-            return JSONResponse(answer(sid, body, config.settings))
-        except BadRequest as exc:
-            return _error(400, str(exc))
+        if config.workers is not None:
+            status, payload, issued = await config.workers.respond(sid, body)
+        else:
+            status, payload, issued = respond(sid, body, config.settings)
+        remember(config.settings, sid, issued)
+        return Response(payload, status_code=status, media_type="application/json")
 
     async def feedback(request: Request):
         sid = request.path_params["service"]
@@ -122,10 +133,6 @@ def create_app(config: Config) -> Starlette:
         Route("/cds-services/{service}", call, methods=["POST"]),
         Route("/cds-services/{service}/feedback", feedback, methods=["POST"]),
     ], middleware=middleware, exception_handlers={Exception: server_error})
-
-
-def _no_constant(name):
-    raise ValueError(f"{name} is not a number")
 
 
 def _feedback_lines(sid, body, settings) -> list:
