@@ -276,7 +276,31 @@ def _max_line(ctx, param, value):
         raise click.BadParameter(str(exc)) from None
 
 
+MAX_JOBS = 256  # a bound on processes started, not a tuning: more than the cores only queues
+
+
+def _jobs(ctx, param, value):
+    """--jobs N (whole number >= 1) or 'auto' (the cores this process may run on)."""
+    if value is None:
+        return None
+    if value.strip().lower() == "auto":
+        import os
+
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+            (os.cpu_count() or 1)
+    try:
+        jobs = int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a whole number or 'auto'") from None
+    if not 1 <= jobs <= MAX_JOBS:
+        raise click.BadParameter(f"must be between 1 and {MAX_JOBS} (or 'auto')")
+    return jobs
+
+
 def batch_options(fn):
+    fn = click.option("--jobs", metavar="N|auto", callback=_jobs,
+                      help="Batch: worker processes [default: 1]; 'auto' uses every core this "
+                           "process may run on. Output order and error lines are unchanged.")(fn)
     fn = click.option("--max-line", metavar="SIZE", callback=_max_line,
                       help="Batch: the longest JSON line read, e.g. 64MiB (up to 1GiB) "
                            "[default: 16MiB]; a longer line is an error record.")(fn)
@@ -285,6 +309,14 @@ def batch_options(fn):
     return click.option("--patients", metavar="FILE",
                         help="Batch: JSON Lines or CSV of patients ('-' for stdin); "
                              "output --format jsonl, one line per patient.")(fn)
+
+
+def _not_a_batch(fmt, kwargs):
+    """The batch-only options without --patients are a usage error, not silently ignored."""
+    for given, name in ((fmt == "jsonl", "--format jsonl"), (kwargs.get("max_line"), "--max-line"),
+                        (kwargs.get("jobs") is not None, "--jobs")):
+        if given:
+            raise click.UsageError(f"{name} is for batches (--patients FILE)")
 
 
 def _batch_usage(patient_path, flags, fmt):
@@ -339,10 +371,9 @@ def check(ctx, regimen, patient_path, override, on_date, reproducible, explain, 
         from ketadose.commands.batch import run_batch
 
         ctx.exit(run_batch("check", _dirs(ctx), regimen, patients, patients_format,
-                           {"override": override}, _date(on_date), kwargs.pop("max_line")))
-    if fmt == "jsonl" or kwargs.get("max_line"):
-        raise click.UsageError(f"{'--format jsonl' if fmt == 'jsonl' else '--max-line'} is for "
-                               "batches (--patients FILE)")
+                           {"override": override}, _date(on_date), kwargs.pop("max_line"),
+                           jobs=kwargs.pop("jobs") or 1))
+    _not_a_batch(fmt, kwargs)
     if not patient_path and not _flags_given(flags):
         raise click.UsageError("give --patient FILE and/or patient flags such as --weight")
     ctx.exit(run_check(_dirs(ctx), regimen, patient_path, flags, override, _date(on_date), fmt,
@@ -400,10 +431,8 @@ def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming
 
         today = opts["start"].date() if opts["start"] else _date(None)
         ctx.exit(run_batch("plan", _dirs(ctx), regimen, patients, patients_format, opts, today,
-                           kwargs.pop("max_line")))
-    if fmt == "jsonl" or kwargs.get("max_line"):
-        raise click.UsageError(f"{'--format jsonl' if fmt == 'jsonl' else '--max-line'} is for "
-                               "batches (--patients FILE)")
+                           kwargs.pop("max_line"), jobs=kwargs.pop("jobs") or 1))
+    _not_a_batch(fmt, kwargs)
     ctx.exit(run_plan(_dirs(ctx), regimen, patient_path, flags, opts, fmt))
 
 

@@ -51,10 +51,35 @@ def _encode(record) -> str:
 
 
 
-def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None) -> int:
-    from ketadose.commands.check import override_reason, screen_for
+class _Job:
+    """Everything one record needs, made once per batch (and once per worker process)."""
+
+    def __init__(self, mode, src, regimen, findings, opts, today):
+        from ketadose.commands.check import screen_for
+        from ketadose.render.documents.screen import screen_data
+
+        self.mode, self.src, self.regimen, self.findings = mode, src, regimen, findings
+        self.opts, self.today = opts, today
+        self.vocab = vocabulary()
+        self.screen_for, self.screen_data = screen_for, screen_data
+
+    def line(self, number, data) -> tuple:
+        """(exit code, the record's JSON line) for one input record or RecordError."""
+        record = {"line": number}
+        if isinstance(data, RecordError):
+            record.update(exit=2, error=shorten_quoted(str(data)))
+        else:
+            record["id"] = data.get("id") if isinstance(data.get("id"), str) else None
+            record.update(_one(self.mode, data, self.vocab, self.regimen, self.src, self.findings,
+                               self.opts, self.today, self.screen_for, self.screen_data))
+            if "error" in record:
+                record["error"] = shorten_quoted(record["error"])
+        return record["exit"], _encode(record) + "\n"
+
+
+def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -> int:
+    from ketadose.commands.check import override_reason
     from ketadose.planning import PlanOptions
-    from ketadose.render.documents.screen import screen_data
 
     opts = PlanOptions.of({**opts, "override": override_reason(opts.get("override"))})
     src = regimen = findings = None
@@ -62,26 +87,23 @@ def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None) -> int:
         src, regimen, findings = load_regimen(ref, dirs)
     if mode == "plan" and regimen is None:
         raise KetadoseError("plan needs a regimen")
-    vocab = vocabulary()
+    job = _Job(mode, src, regimen, findings, opts, today)
     stream, kind = open_records(path, kind)
     out = output()
     progress = _progress(path, stream)
     worst = 0
     try:
-        for number, data, size in records(stream, kind, max_line or MAX_LINE):
-            if progress:
-                progress[0].advance(progress[1], size)
-            record = {"line": number}
-            if isinstance(data, RecordError):
-                record.update(exit=2, error=shorten_quoted(str(data)))
-            else:
-                record["id"] = data.get("id") if isinstance(data.get("id"), str) else None
-                record.update(_one(mode, data, vocab, regimen, src, findings, opts, today,
-                                   screen_for, screen_data))
-                if "error" in record:
-                    record["error"] = shorten_quoted(record["error"])
-            worst = max(worst, record["exit"])
-            out.write(_encode(record) + "\n")
+        items = records(stream, kind, max_line or MAX_LINE)
+        if progress:
+            items = _advancing(items, progress)
+        if jobs > 1:
+            from ketadose.commands.parallel import run_parallel
+
+            return run_parallel(job, items, jobs, out)
+        for number, data, _size in items:
+            code, line = job.line(number, data)
+            worst = max(worst, code)
+            out.write(line)
             out.flush()  # each record as soon as it is made (a pipe reader sees it at once)
     except RecordError as exc:  # a bad CSV header: nothing can be read
         raise KetadoseError(str(exc), path) from None
@@ -91,6 +113,12 @@ def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None) -> int:
         if path != "-":
             stream.close()
     return worst
+
+
+def _advancing(items, progress):
+    for item in items:
+        progress[0].advance(progress[1], item[2])
+        yield item
 
 
 def _one(mode, data, vocab, regimen, src, findings, opts, today, screen_for, screen_data):

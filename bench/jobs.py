@@ -1,0 +1,54 @@
+"""--jobs (issue 18, goal 2): the same batch with --jobs 1 and --jobs 2 (and auto), run
+alternating, median wall time of each; prints the speed-up. Not a test.
+
+The speed-up needs two FREE cores: on a machine shared with other work it is lower (the load
+average is printed before and after the runs so that a reader can judge).
+
+Run:  python bench/jobs.py [N] [RUNS]      (defaults 20000 patients, 3 runs)
+Target: >= 1.8x with --jobs 2 on 2 free cores.
+"""
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from throughput import patients  # the same generated patients
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 20_000
+RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+
+
+def main():
+    import json
+
+    ketadose = shutil.which("ketadose") or sys.exit("install ketadose first (pip install .)")
+    cores = len(os.sched_getaffinity(0))
+    print(f"{N:,} patients, {RUNS} alternating runs; usable cores {cores}; "
+          f"load average before: {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "patients.jsonl")
+        with open(path, "w") as fh:
+            for p in patients(N):
+                fh.write(json.dumps(p) + "\n")
+        times: dict = {}
+        for mode in ("plan", "check"):
+            cmds = {j: [ketadose, mode, "crps-schwartzman-2009", "--patients", path, "--format",
+                        "jsonl", "--jobs", j] for j in ("1", "2")}
+            for _ in range(RUNS):
+                for j, cmd in cmds.items():
+                    t0 = time.perf_counter()
+                    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=False)
+                    times.setdefault((mode, j), []).append(time.perf_counter() - t0)
+            one, two = (statistics.median(times[(mode, j)]) for j in ("1", "2"))
+            print(f"{mode} --patients: --jobs 1 {one:.2f} s ({N / one:,.0f}/s), --jobs 2 "
+                  f"{two:.2f} s ({N / two:,.0f}/s): speed-up {one / two:.2f}x (target >= 1.8)")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
