@@ -22,9 +22,6 @@ PACKAGE = Path(ketadose.__file__).parent
 KNOWN: dict[tuple[str, str], int] = {
     ("ketadose.commands.verify", "run_verify"): 29,
     ("ketadose.patient", "build"): 31,
-    ("ketadose.pk.batch", "BatchSolver.run"): 33,
-    ("ketadose.pk.batch", "SystemBatchSolver.run"): 30,
-    ("ketadose.pk.population", "simulate_population"): 44,
     ("ketadose.rules.interactions", "adjuncts"): 31,
 }
 

@@ -8,22 +8,30 @@ elimination, dM/dt = kf A - k M, is solved in closed form on the same exponentia
 clearance that drifts with time (Flint 2017) is held constant over short sub-intervals at its
 mid-interval value (error under 0.1%; the tests hold it against an ODE solver).
 
-Results are handed to a consumer block by block, so memory does not grow with N x time;
-AUC is exact at the requested times (day boundaries), from the closed-form integral.
+Both solvers (the mammillary BatchSolver and the general SystemBatchSolver) march through the
+same breakpoints with one loop (_ModalSolver._march); they differ only in what they read out of
+each interval (a _Readout). Results are handed to a consumer block by block, so memory does not
+grow with N x time; AUC is exact at the requested times (day boundaries), from the closed-form
+integral.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
-from ketadose.pk.engine import DEPOT
+from ketadose.pk.engine import DEPOT, Inputs
 
 # Sub-interval over which a time-varying metabolite clearance is held constant (minutes).
 DRIFT_STEP_MIN = 15.0
 # Floats per block of one output (N x m): small enough to stay in the CPU cache.
 BLOCK_FLOATS = 32_000
+
+Consumer = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], object]
 
 
 @dataclass
@@ -48,173 +56,357 @@ class Patients:
         return len(self.cl)
 
 
-class BatchSolver:
+def breakpoints(inputs: Inputs, end: float, auc_times: Sequence[float] = (),
+                every: float | None = None) -> list[float]:
+    """Sorted times in [0, end] where the closed form restarts: an input starts or stops, an AUC
+    is read, or (every, minutes) a drifting parameter is re-evaluated."""
+    breaks = {0.0, end, *(float(t) for t in auc_times)}
+    for t0, t1, _r, _c in inputs.infusions:
+        breaks.update((float(t0), float(t1)))
+    for t, _mg, _c in inputs.impulses:
+        breaks.add(float(t))
+    if every:
+        breaks.update(np.arange(0.0, end, every).tolist())
+    return sorted(b for b in breaks if 0.0 <= b <= end)
+
+
+def _eigen(k: np.ndarray, coincide: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Eigenvalues (N, d), eigenvectors and their inverses (N, d, d) of one matrix per patient."""
+    lam, vec = np.linalg.eig(k)
+    if np.abs(lam.imag).max(initial=0.0) > 1e-9 * np.abs(lam.real).max(initial=1.0):
+        raise ValueError("complex eigenvalues in a compartment model")  # cannot happen: mammillary
+    lam, vec = lam.real, vec.real
+    if (lam >= 0).any():
+        raise ValueError("a compartment system without elimination")
+    cond = np.linalg.cond(vec)
+    if not np.all(np.isfinite(cond)) or cond.max() > 1e8:
+        from ketadose.errors import KetadoseError
+
+        raise KetadoseError(coincide)
+    return lam, vec, np.linalg.inv(vec)
+
+
+class _Segment(Protocol):
+    def amounts(self, tau: np.ndarray, e: list[np.ndarray]) -> list[np.ndarray]:
+        """Amount (mg) of each output at tau minutes into the interval, (N, m) each."""
+
+    def close(self, dt: float, e: list[np.ndarray]) -> tuple[list[np.ndarray], object]:
+        """At the interval's end, dt minutes in (e: exp(lambda_j dt), (N,) each): each output's
+        amount integral over the interval (N,), and what the next interval carries over (e.g.
+        the metabolite amount)."""
+
+
+class _Readout(Protocol):
+    scales: list[np.ndarray]  # per output: amount (mg) -> concentration (ng/mL), (N,)
+    drift_step: float | None  # minutes between re-evaluations of a drifting parameter
+
+    def start(self) -> object:
+        """What the first interval carries over (None when nothing beyond the state x)."""
+
+    def segment(self, a: float, b: float | None, z0: np.ndarray, w: np.ndarray,
+                carry: object) -> _Segment:
+        """The interval [a, b) from modal initial state z0 and modal input w."""
+
+
+class _Blocks:
+    """Hands output columns to the consumer in blocks of about BLOCK_FLOATS: many short
+    intervals (15-minute drift steps) would otherwise each cost a consumer call."""
+
+    def __init__(self, consumer: Consumer, n: int):
+        self.consumer = consumer
+        self.step = max(8, int(BLOCK_FLOATS // max(1, n)))
+        self.parts: list[tuple[np.ndarray, list[np.ndarray]]] = []
+        self.size = 0
+
+    def add(self, t: np.ndarray, conc: list[np.ndarray]) -> None:
+        self.parts.append((t, conc))
+        self.size += len(t)
+        if self.size >= self.step:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.parts:
+            return
+        parts, self.parts, self.size = self.parts, [], 0
+        if len(parts) == 1:
+            t, conc = parts[0]
+        else:
+            t = np.concatenate([p[0] for p in parts])
+            conc = [np.concatenate([p[1][q] for p in parts], axis=1) for q in range(len(parts[0][1]))]
+        self.consumer(t, conc[0], conc[1] if len(conc) > 1 else None)
+
+
+class _ModalSolver:
+    """The time-marching loop shared by both solvers (modal closed form between breakpoints)."""
+
+    lam: np.ndarray
+    vec: np.ndarray
+    inv: np.ndarray
+    n: int
+    d: int
+
+    def _slot(self, compartment: int) -> int:
+        raise NotImplementedError
+
+    def _factor(self, compartment: int) -> np.ndarray | float:
+        return 1.0
+
+    def _doses(self, impulses: dict, inputs: Inputs, a: float, b: float | None,
+               x: np.ndarray) -> np.ndarray:
+        """Adds the doses given at a to x; the input rates over [a, b) (N, d)."""
+        for mg, comp in impulses.get(a, ()):
+            x[:, self._slot(comp)] += mg * self._factor(comp)
+        u = np.zeros((self.n, self.d))
+        if b is not None:
+            for t0, t1, rate, comp in inputs.infusions:
+                if t0 <= a and b <= t1:
+                    u[:, self._slot(comp)] += rate * self._factor(comp)
+        return u
+
+    def _march(self, readout: _Readout, inputs: Inputs, times, consumer: Consumer,
+               auc_times: Sequence[float]) -> list[np.ndarray]:
+        """Solve on `times` (minutes, sorted, from 0), handing concentration blocks to consumer;
+        returns each output's running AUC (ng.h/mL, N x len(auc_times)) at auc_times."""
+        n, lam = self.n, self.lam
+        times = np.asarray(times, dtype=float)
+        edges = breakpoints(inputs, float(times[-1]), auc_times, readout.drift_step)
+        auc_at = {float(t): i for i, t in enumerate(auc_times)}
+        impulses: dict[float, list] = defaultdict(list)
+        for t, mg, comp in inputs.impulses:
+            impulses[t].append((mg, comp))
+        aucs = [np.zeros((n, len(auc_times))) for _ in readout.scales]
+        running = [np.zeros(n) for _ in readout.scales]  # integral of each amount, mg.min
+        x = np.zeros((n, self.d))
+        carry = readout.start()
+        blocks = _Blocks(consumer, n)
+        for i, a in enumerate(edges):
+            b = edges[i + 1] if i + 1 < len(edges) else None
+            if a in auc_at:
+                for q, scale in enumerate(readout.scales):
+                    aucs[q][:, auc_at[a]] = running[q] * scale / 60.0
+            u = self._doses(impulses, inputs, a, b, x)
+            z0 = np.einsum("nij,nj->ni", self.inv, x)
+            w = np.einsum("nij,nj->ni", self.inv, u)
+            seg = readout.segment(a, b, z0, w, carry)
+            lo = np.searchsorted(times, a, side="left")
+            hi = len(times) if b is None else np.searchsorted(times, b, side="left")
+            for s in range(lo, hi, blocks.step):
+                t = times[s:min(hi, s + blocks.step)]
+                tau = t - a
+                amounts = seg.amounts(tau, _modes(lam, tau))
+                blocks.add(t, [amt * scale[:, None] for amt, scale in zip(amounts, readout.scales)])
+            if b is None:
+                break
+            e = [np.exp(lam[:, j] * (b - a)) for j in range(self.d)]
+            integrals, carry = seg.close(b - a, e)
+            running = [r + integ for r, integ in zip(running, integrals)]
+            eb = np.stack(e, axis=1)
+            x = np.einsum("nij,nj->ni", self.vec, eb * z0 + (eb - 1.0) / lam * w)
+        blocks.flush()
+        return aucs
+
+
+class _RowsSegment:
+    """Outputs that are linear read-outs of the state: sums of exponentials (no carry)."""
+
+    def __init__(self, rows: list[np.ndarray], z0: np.ndarray, w: np.ndarray, lam: np.ndarray):
+        self.lam = lam
+        self.amp = [(r * (z0 + w / lam), -(r * w / lam).sum(axis=1)) for r in rows]
+
+    def amounts(self, tau: np.ndarray, e: list[np.ndarray]) -> list[np.ndarray]:
+        return [_parent(e, p, p_inf) for p, p_inf in self.amp]
+
+    def close(self, dt: float, e: list[np.ndarray]) -> tuple[list[np.ndarray], object]:
+        return [_parent_integral(e, dt, p, p_inf, self.lam) for p, p_inf in self.amp], None
+
+
+class _MetaboliteSegment:
+    """The central amount and a metabolite formed from it (closed form on the same modes)."""
+
+    def __init__(self, vc: np.ndarray, z0: np.ndarray, w: np.ndarray, lam: np.ndarray,
+                 m0: np.ndarray, kf: np.ndarray, km: np.ndarray):
+        self.lam, self.m0, self.kf, self.km = lam, m0, kf, km
+        self.p = vc * (z0 + w / lam)  # (N, d) amplitudes of the central amount
+        self.p_inf = -(vc * w / lam).sum(axis=1)  # constant part (N,)
+        denom = lam + km[:, None]
+        self.denom = np.where(np.abs(denom) < 1e-12, 1e-12, denom)
+        # _metabolite_end's M(t) regrouped by exponential, for the output grid (fewer passes):
+        # M = c0 + c1 e^(-km t) + sum_j kpd_j e^(lam_j t)
+        self.kpd = kf[:, None] * (self.p / self.denom)
+        self.c0 = kf * self.p_inf / km
+        self.c1 = m0 - self.kpd.sum(1) - self.c0
+
+    def amounts(self, tau: np.ndarray, e: list[np.ndarray]) -> list[np.ndarray]:
+        mm = np.exp(np.multiply.outer(-self.km, tau)) * self.c1[:, None]
+        mm += self.c0[:, None]
+        for j, ej in enumerate(e):
+            mm += ej * self.kpd[:, j, None]
+        return [_parent(e, self.p, self.p_inf), mm]
+
+    def close(self, dt: float, e: list[np.ndarray]) -> tuple[list[np.ndarray], object]:
+        """The carried metabolite amount and both integrals, in _metabolite_end's grouping."""
+        mm, im = _metabolite_end(e, dt, self.p, self.p_inf, self.lam, self.m0, self.kf, self.km,
+                                 self.denom)
+        return [_parent_integral(e, dt, self.p, self.p_inf, self.lam), im], mm
+
+
+class _CentralReadout:
+    """Ketamine in the central compartment, and the metabolite when modelled."""
+
+    def __init__(self, solver: BatchSolver, met: bool):
+        pts = solver.pts
+        self.solver, self.met = solver, met
+        self.scales = [1000.0 / pts.v1]  # mg in central -> ng/mL
+        self.drift_step: float | None = None
+        if met:
+            if pts.cl_m is None or pts.v_m is None:
+                raise ValueError("a metabolite needs its clearance and volume")
+            self.cl_m, self.v_m = pts.cl_m, pts.v_m
+            self.scales.append(1000.0 / pts.v_m)
+            self.drift_step = DRIFT_STEP_MIN if pts.cl_m_slope_per_min else None
+            self.kf = pts.fm * solver.k10
+
+    def start(self) -> object:
+        return np.zeros(self.solver.pts.n) if self.met else None
+
+    def segment(self, a: float, b: float | None, z0: np.ndarray, w: np.ndarray,
+                carry: object) -> _Segment:
+        s = self.solver
+        if not self.met:
+            return _RowsSegment([s.vc], z0, w, s.lam)
+        assert isinstance(carry, np.ndarray)  # start() gave the metabolite amount
+        mid_h = ((a + (b if b is not None else a)) / 2.0) / 60.0
+        km = self.cl_m * (1.0 + s.pts.cl_m_slope_per_min * 60.0 * mid_h) / self.v_m  # 1/min
+        return _MetaboliteSegment(s.vc, z0, w, s.lam, carry, self.kf, km)
+
+
+def _mammillary(pts: Patients) -> tuple[np.ndarray, dict[str, int]]:
+    """K (N x d x d) of each patient's [depot], central, [p2], [p3] system, and the layout."""
+    names = ["central"]
+    if pts.ka is not None:
+        names.insert(0, "depot")
+    names += [p for p, v in (("p2", pts.v2), ("p3", pts.v3)) if v is not None]
+    idx = {c: i for i, c in enumerate(names)}
+    k = np.zeros((pts.n, len(names), len(names)))
+    c = idx["central"]
+    k[:, c, c] = -(pts.cl / pts.v1)
+    for p, q, v in (("p2", pts.q2, pts.v2), ("p3", pts.q3, pts.v3)):
+        if p in idx and q is not None and v is not None:
+            j = idx[p]
+            k[:, c, c] -= q / pts.v1
+            k[:, j, c] = q / pts.v1
+            k[:, c, j] = q / v
+            k[:, j, j] = -q / v
+    if pts.ka is not None:
+        j = idx["depot"]
+        k[:, j, j] = -pts.ka
+        k[:, c, j] = pts.ka
+    return k, idx
+
+
+class BatchSolver(_ModalSolver):
+    """Mammillary models (Patients): ketamine in the central compartment and, when the model
+    has one, a metabolite formed from it."""
+
     def __init__(self, pts: Patients):
         self.pts = pts
         n = pts.n
-        names = ["central"]
-        if pts.ka is not None:
-            names.insert(0, "depot")
-        if pts.v2 is not None:
-            names.append("p2")
-        if pts.v3 is not None:
-            names.append("p3")
-        self.idx = {c: i for i, c in enumerate(names)}
-        d = len(names)
-        k = np.zeros((n, d, d))
+        k, self.idx = _mammillary(pts)
+        d = k.shape[1]
         c = self.idx["central"]
         k10 = pts.cl / pts.v1
-        k[:, c, c] = -k10
-        for p, q, v in (("p2", pts.q2, pts.v2), ("p3", pts.q3, pts.v3)):
-            if p in self.idx:
-                j = self.idx[p]
-                k[:, c, c] -= q / pts.v1
-                k[:, j, c] = q / pts.v1
-                k[:, c, j] = q / v
-                k[:, j, j] = -q / v
-        if "depot" in self.idx:
-            j = self.idx["depot"]
-            k[:, j, j] = -pts.ka
-            k[:, c, j] = pts.ka
-        lam, vec = np.linalg.eig(k)
-        if np.abs(lam.imag).max(initial=0.0) > 1e-9 * np.abs(lam.real).max(initial=1.0):
-            raise ValueError("complex eigenvalues in a compartment model")  # cannot happen: mammillary
-        lam, vec = lam.real, vec.real
-        cond = np.linalg.cond(vec)
-        if not np.all(np.isfinite(cond)) or cond.max() > 1e8:
-            from ketadose.errors import KetadoseError
-
-            raise KetadoseError("a virtual patient's rate constants coincide (e.g. ka equal to a "
-                                "disposition rate); change --ka slightly")
+        self.lam, self.vec, self.inv = _eigen(
+            k, "a virtual patient's rate constants coincide (e.g. ka equal to a disposition "
+               "rate); change --ka slightly")
         self.k = k
-        self.lam = lam  # (N, d), all negative
-        self.vec = vec
-        self.inv = np.linalg.inv(vec)
-        self.vc = vec[:, c, :]  # central row of the eigenvectors (N, d)
+        self.vc = self.vec[:, c, :]  # central row of the eigenvectors (N, d)
         self.k10 = k10
-        self.d = d
+        self.n, self.d = n, d
+        self.f = np.ones(n) if pts.f is None else pts.f
 
-    def _pos(self, compartment: int) -> int:
+    def _slot(self, compartment: int) -> int:
         return self.idx["depot"] if compartment == DEPOT else self.idx["central"]
 
-    def run(self, inputs, times, consumer, auc_times=(), with_metabolite: bool | None = None):
+    def _factor(self, compartment: int) -> np.ndarray | float:
+        return self.f if compartment == DEPOT else 1.0
+
+    def run(self, inputs: Inputs, times, consumer: Consumer, auc_times: Sequence[float] = (),
+            with_metabolite: bool | None = None) -> tuple[np.ndarray, np.ndarray | None]:
         """Solve on `times` (minutes, sorted, from 0): call consumer(t, ketamine, norketamine)
         with blocks of concentrations (N x m arrays, ng/mL; norketamine None when not modelled).
 
         Returns (auc_k, auc_nk): the exact running AUC (ng.h/mL, N x len(auc_times)) at each of
         `auc_times` (auc_nk None when not modelled)."""
-        pts = self.pts
-        n = pts.n
-        met = pts.cl_m is not None if with_metabolite is None else with_metabolite
-        times = np.asarray(times, dtype=float)
-        end = float(times[-1])
-        breaks = {0.0, end, *(float(t) for t in auc_times)}
-        for t0, t1, _r, _c in inputs.infusions:
-            breaks.update((float(t0), float(t1)))
-        for t, _mg, _c in inputs.impulses:
-            breaks.add(float(t))
-        if met and pts.cl_m_slope_per_min:
-            breaks.update(np.arange(0.0, end, DRIFT_STEP_MIN).tolist())
-        edges = sorted(b for b in breaks if 0.0 <= b <= end)
-        auc_at = {float(t): i for i, t in enumerate(auc_times)}
-        out_k = np.zeros((n, len(auc_times)))
-        out_m = np.zeros((n, len(auc_times))) if met else None
-        x = np.zeros((n, self.d))
-        m_amt = np.zeros(n)
-        auc_a = np.zeros(n)  # running integral of the central amount, mg.min
-        auc_m = np.zeros(n)
-        f = np.ones(n) if pts.f is None else pts.f
-        lam = self.lam
-        scale_k = 1000.0 / pts.v1  # mg in central -> ng/mL
-        scale_m = None if not met else 1000.0 / pts.v_m
-        kf = pts.fm * self.k10
-        # Blocks small enough to stay in cache: the work is memory-bound.
-        step = max(8, int(BLOCK_FLOATS // max(1, n)))
-        for i, a in enumerate(edges):
-            b = edges[i + 1] if i + 1 < len(edges) else None
-            if a in auc_at:
-                out_k[:, auc_at[a]] = auc_a * scale_k / 60.0
-                if met:
-                    out_m[:, auc_at[a]] = auc_m * scale_m / 60.0
-            for t, mg, comp in inputs.impulses:
-                if t == a:
-                    x[:, self._pos(comp)] += mg * (f if comp == DEPOT else 1.0)
-            u = np.zeros((n, self.d))
-            if b is not None:
-                for t0, t1, rate, comp in inputs.infusions:
-                    if t0 <= a and b <= t1:
-                        u[:, self._pos(comp)] += rate * (f if comp == DEPOT else 1.0)
-            z0 = np.einsum("nij,nj->ni", self.inv, x)
-            w = np.einsum("nij,nj->ni", self.inv, u)
-            p = self.vc * (z0 + w / lam)  # (N, d) amplitudes of the central amount
-            p_inf = -(self.vc * w / lam).sum(axis=1)  # constant part (N,)
-            if met:
-                mid_h = ((a + (b if b is not None else a)) / 2.0) / 60.0
-                km = pts.cl_m * (1.0 + pts.cl_m_slope_per_min * 60.0 * mid_h) / pts.v_m  # 1/min
-                denom = lam + km[:, None]
-                denom = np.where(np.abs(denom) < 1e-12, 1e-12, denom)
-            lo = np.searchsorted(times, a, side="left")
-            hi = len(times) if b is None else np.searchsorted(times, b, side="left")
-            for s in range(lo, hi, step):
-                tau = times[s:min(hi, s + step)] - a
-                e = _modes(lam, tau)
-                ck = _parent(e, tau, p, p_inf, lam)[0] * scale_k[:, None]
-                cm = None
-                if met:
-                    cm = _metabolite(e, tau, p, p_inf, lam, m_amt, kf, km, denom)[0] * scale_m[:, None]
-                consumer(times[s:min(hi, s + step)], ck, cm)
-            if b is None:
-                break
-            tau = np.array([b - a])
-            e = _modes(lam, tau)
-            _amt, integ = _parent(e, tau, p, p_inf, lam, integral=True)
-            auc_a = auc_a + integ[:, 0]
-            if met:
-                mm, im = _metabolite(e, tau, p, p_inf, lam, m_amt, kf, km, denom, integral=True)
-                m_amt, auc_m = mm[:, 0], auc_m + im[:, 0]
-            eb = np.stack([ej[:, 0] for ej in e], axis=1)
-            x = np.einsum("nij,nj->ni", self.vec, eb * z0 + (eb - 1.0) / lam * w)
-        return out_k, out_m
+        met = self.pts.cl_m is not None if with_metabolite is None else with_metabolite
+        aucs = self._march(_CentralReadout(self, met), inputs, times, consumer, auc_times)
+        return aucs[0], (aucs[1] if met else None)
 
 
-def _modes(lam, tau):
+def _modes(lam: np.ndarray, tau: np.ndarray) -> list[np.ndarray]:
     """exp(lambda_j tau) for every patient and mode: a list of d arrays (N, m)."""
     return [np.exp(np.multiply.outer(lam[:, j], tau)) for j in range(lam.shape[1])]
 
 
-def _parent(e, tau, p, p_inf, lam, integral=False):
-    """Central amount (and, if asked, its integral from the interval start), (N, m) each."""
-    amt = np.repeat(p_inf[:, None], len(tau), axis=1)
-    integ = np.multiply.outer(p_inf, tau) if integral else None
+def _parent(e: list[np.ndarray], p: np.ndarray, p_inf: np.ndarray) -> np.ndarray:
+    """Central amount (or any read-out row) at the output times, (N, m): p_inf + sum_j p_j e_j."""
+    amt = e[0] * p[:, 0, None] + p_inf[:, None]
+    for j in range(1, len(e)):
+        amt += e[j] * p[:, j, None]
+    return amt
+
+
+def _parent_integral(e: list[np.ndarray], dt: float, p: np.ndarray, p_inf: np.ndarray,
+                     lam: np.ndarray) -> np.ndarray:
+    """Integral of _parent's amount over a whole interval of dt minutes (e: exp(lambda_j dt),
+    (N,) each), (N,)."""
+    integ = p_inf * dt
     for j, ej in enumerate(e):
-        amt += ej * p[:, j, None]
-        if integral:
-            integ += (ej - 1.0) * (p[:, j] / lam[:, j])[:, None]
-    return amt, integ
+        integ += (ej - 1.0) * (p[:, j] / lam[:, j])
+    return integ
 
 
-def _metabolite(e, tau, p, p_inf, lam, m0, kf, km, denom, integral=False):
-    """Metabolite amount and its integral: dM/dt = kf A(t) - km M, A = sum p_j e^(lam_j t) + p_inf.
+def _metabolite_end(e: list[np.ndarray], dt: float, p: np.ndarray, p_inf: np.ndarray,
+                    lam: np.ndarray, m0: np.ndarray, kf: np.ndarray, km: np.ndarray,
+                    denom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Metabolite amount and its integral at the end of an interval of dt minutes (e:
+    exp(lambda_j dt), (N,) each): dM/dt = kf A(t) - km M, A = sum_j p_j e^(lam_j t) + p_inf,
 
     M(t) = M0 e^(-km t) + kf [sum_j p_j (e^(lam_j t) - e^(-km t)) / (lam_j + km)
                                + p_inf (1 - e^(-km t)) / km]
-    """
-    em = np.exp(np.multiply.outer(-km, tau))  # (N, m)
-    one_m = (1.0 - em) / km[:, None]  # integral of e^(-km s) from 0 to t
+
+    (on the output grid _MetaboliteSegment evaluates the same M regrouped by exponential)."""
+    em = np.exp(-km * dt)
+    one_m = (1.0 - em) / km
     pd = p / denom
-    mm = m0[:, None] * em + kf[:, None] * (p_inf[:, None] * one_m - em * pd.sum(1)[:, None])
+    pds = pd.sum(1)
+    mm = m0 * em + kf * (p_inf * one_m - em * pds)
     for j, ej in enumerate(e):
-        mm += ej * (kf * pd[:, j])[:, None]
-    if not integral:
-        return mm, None
-    im = m0[:, None] * one_m + kf[:, None] * (p_inf[:, None] * (tau[None, :] - one_m) / km[:, None]
-                                              - one_m * pd.sum(1)[:, None])
+        mm += ej * (kf * pd[:, j])
+    im = m0 * one_m + kf * (p_inf * (dt - one_m) / km - one_m * pds)
     for j, ej in enumerate(e):
-        im += (ej - 1.0) * (kf * pd[:, j] / lam[:, j])[:, None]
+        im += (ej - 1.0) * (kf * pd[:, j] / lam[:, j])
     return mm, im
 
 
-class SystemBatchSolver:
+class _RowsReadout:
+    """Outputs read as rows of the state (SystemBatchSolver): nothing carried over."""
+
+    drift_step: float | None = None
+
+    def __init__(self, solver: SystemBatchSolver):
+        self.solver = solver
+        self.rows = [solver.vec[:, idx, :] for idx, _v in solver.outputs]  # (N, d) each
+        self.scales = [1000.0 / vol for _idx, vol in solver.outputs]
+
+    def start(self) -> object:
+        return None
+
+    def segment(self, a: float, b: float | None, z0: np.ndarray, w: np.ndarray,
+                carry: object) -> _Segment:
+        return _RowsSegment(self.rows, z0, w, self.solver.lam)
+
+
+class SystemBatchSolver(_ModalSolver):
     """Any linear compartment system, one matrix per patient (N x d x d), solved modally like
     BatchSolver: used for models whose structure does not fit the mammillary layout (e.g. a
     hepato-portal compartment and a two-compartment metabolite, Perez-Ruixo 2021).
@@ -222,70 +414,18 @@ class SystemBatchSolver:
     outputs: up to two (index, volume array) pairs, concentration = amount / volume (ng/mL);
     input_index maps the engine's CENTRAL / DEPOT to this system's compartments."""
 
-    def __init__(self, k, outputs, input_index):
-        lam, vec = np.linalg.eig(k)
-        if np.abs(lam.imag).max(initial=0.0) > 1e-9 * np.abs(lam.real).max(initial=1.0):
-            raise ValueError("complex eigenvalues in a compartment model")
-        lam, vec = lam.real, vec.real
-        if (lam >= 0).any():
-            raise ValueError("a compartment system without elimination")
-        cond = np.linalg.cond(vec)
-        if not np.all(np.isfinite(cond)) or cond.max() > 1e8:
-            from ketadose.errors import KetadoseError
-
-            raise KetadoseError("a virtual patient's rate constants coincide; change --ka slightly")
-        self.lam, self.vec, self.inv = lam, vec, np.linalg.inv(vec)
+    def __init__(self, k: np.ndarray, outputs: list[tuple[int, np.ndarray]],
+                 input_index: dict[int, int]):
+        self.lam, self.vec, self.inv = _eigen(
+            k, "a virtual patient's rate constants coincide; change --ka slightly")
         self.outputs = outputs
         self.input_index = input_index
         self.n, self.d = k.shape[0], k.shape[1]
 
-    def run(self, inputs, times, consumer, auc_times=()):
-        n, lam = self.n, self.lam
-        times = np.asarray(times, dtype=float)
-        end = float(times[-1])
-        breaks = {0.0, end, *(float(t) for t in auc_times)}
-        for t0, t1, _r, _c in inputs.infusions:
-            breaks.update((float(t0), float(t1)))
-        for t, _mg, _c in inputs.impulses:
-            breaks.add(float(t))
-        edges = sorted(b for b in breaks if 0.0 <= b <= end)
-        auc_at = {float(t): i for i, t in enumerate(auc_times)}
-        aucs = [np.zeros((n, len(auc_times))) for _ in self.outputs]
-        running = [np.zeros(n) for _ in self.outputs]
-        rows = [self.vec[:, idx, :] for idx, _v in self.outputs]  # (N, d) each
-        scales = [1000.0 / vol for _idx, vol in self.outputs]
-        x = np.zeros((n, self.d))
-        step = max(8, int(BLOCK_FLOATS // max(1, n)))
-        for i, a in enumerate(edges):
-            b = edges[i + 1] if i + 1 < len(edges) else None
-            if a in auc_at:
-                for q in range(len(self.outputs)):
-                    aucs[q][:, auc_at[a]] = running[q] * scales[q] / 60.0
-            for t, mg, comp in inputs.impulses:
-                if t == a:
-                    x[:, self.input_index[comp]] += mg
-            u = np.zeros((n, self.d))
-            if b is not None:
-                for t0, t1, rate, comp in inputs.infusions:
-                    if t0 <= a and b <= t1:
-                        u[:, self.input_index[comp]] += rate
-            z0 = np.einsum("nij,nj->ni", self.inv, x)
-            w = np.einsum("nij,nj->ni", self.inv, u)
-            amp = [(r * (z0 + w / lam), -(r * w / lam).sum(axis=1)) for r in rows]
-            lo = np.searchsorted(times, a, side="left")
-            hi = len(times) if b is None else np.searchsorted(times, b, side="left")
-            for s in range(lo, hi, step):
-                tau = times[s:min(hi, s + step)] - a
-                e = _modes(lam, tau)
-                conc = [_parent(e, tau, p, p_inf, lam)[0] * sc[:, None]
-                        for (p, p_inf), sc in zip(amp, scales)]
-                consumer(times[s:min(hi, s + step)], conc[0], conc[1] if len(conc) > 1 else None)
-            if b is None:
-                break
-            tau = np.array([b - a])
-            e = _modes(lam, tau)
-            for q, (p, p_inf) in enumerate(amp):
-                running[q] = running[q] + _parent(e, tau, p, p_inf, lam, integral=True)[1][:, 0]
-            eb = np.stack([ej[:, 0] for ej in e], axis=1)
-            x = np.einsum("nij,nj->ni", self.vec, eb * z0 + (eb - 1.0) / lam * w)
+    def _slot(self, compartment: int) -> int:
+        return self.input_index[compartment]
+
+    def run(self, inputs: Inputs, times, consumer: Consumer,
+            auc_times: Sequence[float] = ()) -> tuple[np.ndarray, np.ndarray | None]:
+        aucs = self._march(_RowsReadout(self), inputs, times, consumer, auc_times)
         return aucs[0], (aucs[1] if len(aucs) > 1 else None)

@@ -146,8 +146,20 @@ def percentiles_over_patients(block) -> np.ndarray:
     """Percentiles (rows, numpy's default linear method) over patients (axis 0) of an N x m block.
 
     A contiguous sort of the transposed block is several times faster than np.percentile's
-    partition along axis 0, and the result is the same."""
-    s = np.sort(np.ascontiguousarray(block.T), axis=1)  # (m, N)
+    partition along axis 0 (and than np.partition at the ten ranks needed), and the result is the
+    same."""
+    return _sorted_percentiles(_by_time(block))
+
+
+def _by_time(block) -> np.ndarray:
+    """A C-ordered copy of an N x m block, transposed to m x N: per-patient reductions over time
+    then run along axis 0 (vectorised over patients), and each row can be sorted in place."""
+    return np.array(block.T, order="C")
+
+
+def _sorted_percentiles(s) -> np.ndarray:
+    """PERCENTILES of each row of s (m x N), sorting s in place."""
+    s.sort(axis=1)
     n = s.shape[1]
     out = np.empty((len(PERCENTILES), s.shape[0]))
     for i, p in enumerate(PERCENTILES):
@@ -161,57 +173,78 @@ def percentiles_over_patients(block) -> np.ndarray:
 class _Summary:
     """Consumes concentration blocks: percentiles over time, per-day maxima, time above."""
 
-    def __init__(self, n, day_edges_min, levels, met):
+    def __init__(self, n: int, day_edges_min: list[float], levels, met: bool):
         self.day_edges = day_edges_min
-        self.pk, self.pm, self.t = [], [], []
+        self.pk: list[np.ndarray] = []
+        self.pm: list[np.ndarray] = []
+        self.t: list[np.ndarray] = []
         self.day_max = np.zeros((n, len(day_edges_min) - 1))
         self.day_max_m = np.zeros_like(self.day_max) if met else None
         self.levels = list(levels)
-        self.above_min = np.zeros((n, len(levels)))
-        self.prev_t = None
-        self.prev_c = None
+        self.above_min = np.zeros((len(levels), n))  # level x patient: each row contiguous
+        self.prev_t = 0.0
+        self.prev_c: np.ndarray | None = None  # each patient's last concentration so far
 
     def __call__(self, t, ck, cm):
         self.t.append(t)
-        self.pk.append(percentiles_over_patients(ck))
+        kt = _by_time(ck)
+        self._day_maxima(t, kt, self.day_max)
+        self._time_above(t, ck, kt)
+        self.pk.append(_sorted_percentiles(kt))  # sorts kt: last
         if cm is not None:
-            self.pm.append(percentiles_over_patients(cm))
+            mt = _by_time(cm)
+            self._day_maxima(t, mt, self.day_max_m)
+            self.pm.append(_sorted_percentiles(mt))
+
+    def _day_maxima(self, t, ct, day_max):
+        """Each day's highest concentration per patient (ct: m x N); a point on a day boundary
+        counts for both days. t is sorted, so each day is one slice of the block."""
         for d in range(len(self.day_edges) - 1):
-            a, b = self.day_edges[d], self.day_edges[d + 1]
-            if t[-1] < a or t[0] > b:
+            if t[-1] < self.day_edges[d] or t[0] > self.day_edges[d + 1]:
                 continue
-            sel = (t >= a) & (t <= b)
-            if sel.any():
-                np.maximum(self.day_max[:, d], ck[:, sel].max(axis=1), out=self.day_max[:, d])
-                if cm is not None:
-                    np.maximum(self.day_max_m[:, d], cm[:, sel].max(axis=1), out=self.day_max_m[:, d])
-        # time above each level, linear between output points (as for one patient)
-        if self.prev_t is not None:
-            tt = np.concatenate(([self.prev_t], t))
-            cc = np.concatenate((self.prev_c[:, None], ck), axis=1)
-        else:
-            tt, cc = t, ck
-        self.prev_t, self.prev_c = float(t[-1]), ck[:, -1].copy()
+            lo = np.searchsorted(t, self.day_edges[d], side="left")
+            hi = np.searchsorted(t, self.day_edges[d + 1], side="right")
+            if hi > lo:
+                np.maximum(day_max[:, d], ct[lo:hi].max(axis=0), out=day_max[:, d])
+
+    def _time_above(self, t, ck, kt):
+        """Minutes above each level, linear between output points (as for one patient).
+
+        Within a block most patients are wholly above or wholly below a level; only the rows
+        that straddle it are looked at point by point."""
+        row_max, row_min = kt.max(axis=0), kt.min(axis=0)
+        prev_c = self.prev_c
+        tt = t
+        if prev_c is not None:
+            tt = np.concatenate((np.array([self.prev_t]), t))
+            row_max, row_min = np.maximum(row_max, prev_c), np.minimum(row_min, prev_c)
+        self.prev_t, self.prev_c = float(t[-1]), kt[-1].copy()
         if len(tt) < 2:
             return
         dt = np.diff(tt)
-        top, bottom = cc.max(), cc.min()
+        span = dt.sum()
         for i, level in enumerate(self.levels):
-            if top <= level:
-                continue  # nobody above in this block
-            if bottom > level:
-                self.above_min[:, i] += dt.sum()
-                continue
-            a = cc > level
-            a0, a1 = a[:, :-1], a[:, 1:]
-            self.above_min[:, i] += (a0 & a1) @ dt
-            # crossings are rare: interpolate only there (linear between output points)
-            rows, cols = np.nonzero(a0 != a1)
+            above = self.above_min[i]
+            above[row_min > level] += span
+            rows = np.nonzero((row_min <= level) & (row_max > level))[0]
             if rows.size:
-                c0, c1 = cc[rows, cols], cc[rows, cols + 1]
-                frac = (level - c0) / (c1 - c0)
-                part = np.where(c0 > level, frac, 1.0 - frac) * dt[cols]
-                np.add.at(self.above_min[:, i], rows, part)
+                cc = ck[rows] if prev_c is None else np.concatenate((prev_c[rows, None], ck[rows]), axis=1)
+                above[rows] += _above_in_rows(cc, level, dt)
+
+
+def _above_in_rows(cc, level, dt):
+    """Minutes above level for each row of cc (linear between points dt apart)."""
+    a = cc > level
+    a0, a1 = a[:, :-1], a[:, 1:]
+    out = (a0 & a1) @ dt
+    # crossings are rare: interpolate only there
+    rows, cols = np.nonzero(a0 != a1)
+    if rows.size:
+        c0, c1 = cc[rows, cols], cc[rows, cols + 1]
+        frac = (level - c0) / (c1 - c0)
+        part = np.where(c0 > level, frac, 1.0 - frac) * dt[cols]
+        np.add.at(out, rows, part)
+    return out
 
 
 def _pct(values) -> dict:
@@ -243,84 +276,109 @@ def simulate_population(plan, model_id=None, n=1000, seed=1, resolution_min=1.0,
     weight = plan.weight.actual_kg
     if weight is None:
         raise KetadoseError("simulation needs the patient's weight (--weight)")
-    source = None
     system = isinstance(pop, SystemPopulationModel)
+    inputs, notes, source, f, ka = _course(plan, model, pop, system, f, ka)
+    times, day_edges = _time_grid(regimen.days, inputs, resolution_min, n)
+    met = pop.metabolite is not None
+    summary = _Summary(n, day_edges, [lv for _name, lv, _src in THRESHOLDS[regimen.drug]], met)
+    solver, typ = _solver(plan, pop, system, weight, n, seed, f, ka, scale, notes, warnings)
+    auc_k, auc_m = solver.run(inputs, times, summary, auc_times=day_edges)
+    peak = summary.day_max.max(axis=1)
+    thresholds = tuple(_crossing(name, level, src, peak, summary.above_min[i])
+                       for i, (name, level, src) in enumerate(THRESHOLDS[regimen.drug]))
+    bands = tuple(_crossing(label, level, "display band: a synthesis, not a source "
+                            "(docs/evidence.md PK2)", peak, None) for level, label in BANDS)
+    notes, warnings = _population_notes(regimen.route, pop, weight, system, source, notes, warnings)
+    marks = tuple(pop.marks()) + tuple(x for x in pop.notes if "UNVERIFIED" in x or "ASSUMPTION" in x)
+    if model.status != "verified (abstract)":
+        marks = (f"model {model.id}: {model.status}",) + marks
+    return PopResult(model, pop, n, seed, regimen.route, f, ka, source, weight, typ,
+                     np.concatenate(summary.t) / 60.0, np.concatenate(summary.pk, axis=1),
+                     np.concatenate(summary.pm, axis=1) if met else None,
+                     _days(regimen.days, summary, auc_k, auc_m), thresholds, bands, tuple(notes),
+                     tuple(warnings), marks, peak, auc_k[:, -1] - auc_k[:, 0])
+
+
+def _course(plan, model, pop, system: bool, f, ka) -> tuple:
+    """(inputs, notes, absorption source, f, ka) of the course for this model."""
+    regimen = plan.regimen
     if system:
         if f is not None or ka is not None:
             raise KetadoseError(f"model {model.id} has its own absorption; leave out --f and --ka")
         inputs, notes, source = system_inputs(pop, plan, regimen.route)
-    else:
-        f, ka, source = absorption(regimen, f, ka)
-    if not system:
-        inputs, notes = inputs_for(plan, f if f is not None else 1.0, ka)
-    horizon_min = (regimen.days * 24.0 + 24.0) * 60.0
+        return inputs, list(notes), source, f, ka
+    f, ka, source = absorption(regimen, f, ka)
+    inputs, notes = inputs_for(plan, f if f is not None else 1.0, ka)
+    return inputs, list(notes), source, f, ka
+
+
+def _time_grid(days: int, inputs, resolution_min: float, n: int) -> tuple:
+    """Output times (minutes: the grid plus every input change and day boundary) and the day
+    boundaries, over the course and the day after it."""
+    horizon_min = (days * 24.0 + 24.0) * 60.0
     grid = np.arange(0.0, horizon_min + resolution_min / 2, resolution_min)
-    day_edges = [1440.0 * d for d in range(regimen.days + 2)]
+    day_edges = [1440.0 * d for d in range(days + 2)]
     edges = {t for a, b, _r, _c in inputs.infusions for t in (a, b)} | \
         {t for t, _m, _c in inputs.impulses} | set(day_edges)
     times = np.union1d(grid, np.array(sorted(e for e in edges if e <= horizon_min)))
     if n * len(times) > MAX_WORK:
         raise KetadoseError(f"{n:,} virtual patients x {len(times):,} time points is too much work; "
                             "use a smaller --population or a coarser --resolution")
-    levels = [lv for _name, lv, _src in THRESHOLDS[regimen.drug]]
-    met = pop.metabolite is not None
-    summary = _Summary(n, day_edges, levels, met)
-    solver: SystemBatchSolver | BatchSolver
-    if system:
-        typ = {k: v.value for k, v in pop.typical.items()}
-        eta = draw_etas(pop, n, seed, scale)
-        k, vc, vcn = system_matrices(pop, eta, n, plan.patient_age, regimen.route == "oral")
-        solver = SystemBatchSolver(k, [(0, vc), (4, vcn)], {CENTRAL: 0, DEPOT: 6})
-        warnings += list(pop.warnings)
-        if plan.patient_age is None:
-            notes.append("Age not given: hepatic blood flow as for 60 years or younger.")
-    else:
+    return times, day_edges
+
+
+def _solver(plan, pop, system: bool, weight: float, n: int, seed: int, f, ka, scale: float,
+            notes: list, warnings: list) -> tuple[SystemBatchSolver | BatchSolver, dict]:
+    """The batch solver for n virtual patients drawn with seed, and the typical values."""
+    if not system:
         pts, typ = patients(pop, weight, n, seed, f, ka, scale)
-        solver = BatchSolver(pts)
-    auc_k, auc_m = solver.run(inputs, times, summary, auc_times=day_edges)
-    t_h = np.concatenate(summary.t) / 60.0
-    pk = np.concatenate(summary.pk, axis=1)
-    pm = np.concatenate(summary.pm, axis=1) if met else None
-    days = []
-    for d in range(regimen.days + 1):
-        row = {"day": d + 1, "after_course": d + 1 > regimen.days,
+        return BatchSolver(pts), typ
+    typ = {k: v.value for k, v in pop.typical.items()}
+    eta = draw_etas(pop, n, seed, scale)
+    k, vc, vcn = system_matrices(pop, eta, n, plan.patient_age, plan.regimen.route == "oral")
+    warnings += list(pop.warnings)
+    if plan.patient_age is None:
+        notes.append("Age not given: hepatic blood flow as for 60 years or younger.")
+    return SystemBatchSolver(k, [(0, vc), (4, vcn)], {CENTRAL: 0, DEPOT: 6}), typ
+
+
+def _days(days: int, summary: _Summary, auc_k, auc_m) -> tuple:
+    """Per day (the course and the day after): percentiles of Cmax and AUC."""
+    rows = []
+    for d in range(days + 1):
+        row = {"day": d + 1, "after_course": d + 1 > days,
                "cmax_ng_per_ml": _pct(summary.day_max[:, d]),
                "auc_ng_h_per_ml": _pct(auc_k[:, d + 1] - auc_k[:, d])}
-        if met:
+        if summary.day_max_m is not None and auc_m is not None:
             row["norketamine_cmax_ng_per_ml"] = _pct(summary.day_max_m[:, d])
             row["norketamine_auc_ng_h_per_ml"] = _pct(auc_m[:, d + 1] - auc_m[:, d])
-        days.append(row)
-    peak = summary.day_max.max(axis=1)
-    thresholds, bands = [], []
-    for i, (name, level, src) in enumerate(THRESHOLDS[regimen.drug]):
-        thresholds.append(_crossing(name, level, src, peak, summary.above_min[:, i]))
-    for level, label in BANDS:
-        bands.append(_crossing(label, level, "display band: a synthesis, not a source "
-                               "(docs/evidence.md PK2)", peak, None))
-    notes = list(notes) + list(pop.notes) + [
+        rows.append(row)
+    return tuple(rows)
+
+
+def _population_notes(route: str, pop, weight: float, system: bool, source, notes: list,
+                      warnings: list) -> tuple[list, list]:
+    """The notes and warnings every population result carries, after the course's own."""
+    met = pop.metabolite is not None
+    notes = notes + list(pop.notes) + [
         f"Every virtual patient has this patient's weight ({weight:g} kg); parameters vary as "
         f"published ({CV_CONVENTION}).",
         "Percentiles are of the predicted plasma concentration between patients (between-patient "
         "variability only; residual/assay error is not added).",
         "Threshold probabilities are fractions of virtual patients; their 95% interval is the "
         "sampling error of N draws (Wilson), not the model's uncertainty."]
-    if regimen.route in ("oral", "sc") and not system:
+    if route in ("oral", "sc") and not system:
         notes.append("Bioavailability and absorption rate are the same for every virtual patient "
                      "(no published between-patient variability used for them).")
-    if met and regimen.route == "oral" and not system:
+    if met and route == "oral" and not system:
         warnings.append(FIRST_PASS_WARNING)
     if not met:
         notes.append("Norketamine is not modelled for this model" +
                      ("; after oral dosing norketamine dominates, so parent-only predictions "
-                      "understate activity." if regimen.route == "oral" else "."))
-    if regimen.route == "sc" and "ASSUMPTION" in (source or ""):
+                      "understate activity." if route == "oral" else "."))
+    if route == "sc" and "ASSUMPTION" in (source or ""):
         warnings.append("Subcutaneous F and ka have no human data: the values used are assumptions.")
-    marks = tuple(pop.marks()) + tuple(x for x in pop.notes if "UNVERIFIED" in x or "ASSUMPTION" in x)
-    if model.status != "verified (abstract)":
-        marks = (f"model {model.id}: {model.status}",) + marks
-    return PopResult(model, pop, n, seed, regimen.route, f, ka, source, weight, typ, t_h, pk, pm,
-                     tuple(days), tuple(thresholds), tuple(bands), tuple(notes), tuple(warnings),
-                     marks, peak, auc_k[:, -1] - auc_k[:, 0])
+    return notes, warnings
 
 
 def _crossing(name, level, source, peak, above_min) -> dict:
