@@ -101,10 +101,9 @@ def _refused(result: PlanResult, fmt: str) -> None:
         if fmt in ("json", "yaml"):
             return  # the document says it all
         if fmt == "table":
-            from ketadose.render.screen import render_screen
-            from ketadose.render.table import console
+            from ketadose.render.plan_table import render_refused_screen
 
-            render_screen(screen, result.regimen, console(file=output()))
+            render_refused_screen(result, output())
         for f in screen.findings:
             if f.severity in ("absolute", "relative") and fmt != "table":
                 note(f"ketadose: {f.severity} contraindication {f.rule}: {f.message}")

@@ -53,6 +53,11 @@ def render_plan(result, stream) -> None:
 
 
 
+def render_refused_screen(result, stream) -> None:
+    """A plan the screen refused (a contraindication without an override): the screen alone."""
+    render_screen(result.screen, result.regimen, console(file=stream))
+
+
 def _header(out, result) -> None:
     """Title, regimen identity, dosing weight, concentration and the screen."""
     plan = result.plan
