@@ -1,0 +1,58 @@
+"""`compare` as a terminal table: regimens side by side for one patient, or on the same
+virtual patients, written to the stream given. The numbers shown are the document's (rounded
+as in JSON), so a table and a JSON run of the same comparison agree."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from ketadose.render.documents.comparison import document, population_document
+from ketadose.simulation import Comparison, PopulationComparison
+
+
+def _mg(lo, hi) -> str:
+    if hi is None:
+        return "-"
+    return f"{lo:.0f}-{hi:.0f} mg" if lo is not None and abs(lo - hi) > 0.5 else f"{hi:.0f} mg"
+
+
+def comparison_table(comparison: Comparison, stream: TextIO) -> None:
+    from ketadose.render.table import console, table
+
+    rows = document(comparison)["regimens"]
+    console(file=stream).print(table("Regimens side by side for this patient", [
+        ("regimen", {"no_wrap": True}), "drug / route", "screen", "course total", "infusion h",
+        "model", "peak ng/mL", "AUC ng.h/mL"],
+        [(r["id"], f"{r['drug']}\n{r['route']}", r["screen_status"] +
+          (" (hard limit)" if r["blocked_by_limits"] else ""), _mg(r["course_mg_min"], r["course_mg_max"]),
+          f"{r['infusion_hours']:.0f}", r["model"] or r["note"],
+          "-" if r["peak_ng_per_ml"] is None else f"{r['peak_ng_per_ml']:.0f}",
+          "-" if r["auc_ng_h_per_ml"] is None else f"{r['auc_ng_h_per_ml']:.0f}") for r in rows],
+        "Peaks and AUC: the maximum case (every escalation, titration at its maximum); "
+        "esketamine and racemic concentrations are not comparable one to one."))
+
+
+def _band(d, nd=0) -> str:
+    return f"{d['p50']:.{nd}f} ({d['p5']:.{nd}f}-{d['p95']:.{nd}f})"
+
+
+def population_comparison_table(comparison: PopulationComparison, stream: TextIO) -> None:
+    from ketadose.render.table import console, table
+
+    n, seed = comparison.n, comparison.seed
+    rows = population_document(comparison)["regimens"]
+    out = console(file=stream)
+    out.print(table(f"Regimens on the same {n:,} virtual patients (seed {seed})", [
+        ("regimen", {"no_wrap": True}), "model (status)", "peak ng/mL median (5th-95th)",
+        "course AUC ng.h/mL", "peak vs first regimen", "chance peak above"],
+        [(r["id"], r["note"] if r["model"] is None else f"{r['model']} ({r['model_status']})",
+          "-" if r["peak_ng_per_ml"] is None else _band(r["peak_ng_per_ml"]),
+          "-" if r["course_auc_ng_h_per_ml"] is None else _band(r["course_auc_ng_h_per_ml"]),
+          "-" if r["peak_ratio_to_first"] is None else _band(r["peak_ratio_to_first"], 2) + " x",
+          "; ".join(f"{t['ng_per_ml']:g}: {t['p_peak_above']:.0%}" for t in r["thresholds"]) or "-")
+         for r in rows],
+        "Same seed and model: the same virtual patients under each regimen (common random "
+        "numbers), so differences come from the regimen. Maximum case (every escalation). "
+        "Esketamine and racemic concentrations are not comparable one to one."), markup=False)
+    for mark in sorted({m for r in rows for m in r["unverified"]}):
+        out.print(f"UNVERIFIED/assumed: {mark}", markup=False, highlight=False)
