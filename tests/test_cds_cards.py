@@ -13,7 +13,7 @@ from test_fhir_import import JSON, RECORDS, _paths
 
 from cds_requests import ketamine_order, prefetch_for, request
 from conftest import budget
-from ketadose.serve.hooks import BadRequest, Settings, answer
+from ketadose.serve.hooks import BadRequest, Settings, answer, cards_for
 
 DAY = dt.date(2026, 11, 25)
 SETTINGS = Settings(today=DAY)
@@ -97,3 +97,35 @@ def test_an_unconfirmed_soft_limit_is_critical_but_overridable_and_a_hard_one_is
     hard = [c for c in answer("ketadose-order-sign", body, SETTINGS)["cards"]
             if "a hard limit" in c["detail"]]
     assert hard and all(c["indicator"] == "critical" and "overrideReasons" not in c for c in hard)
+
+
+def test_a_finding_on_an_unverified_basis_is_marked_on_its_card():
+    """Seizure disorder is a caution by ketadose's choice (KD-CI-011, UNVERIFIED): the card says
+    so first in its summary and names the basis in its detail, as every other output does."""
+    from cds_requests import example_record
+
+    record = example_record()
+    record["conditions"] = list(record.get("conditions") or []) + ["seizure-disorder"]
+    body = request(record=record)
+    cards, issued = cards_for("ketadose-order-sign", body, SETTINGS)
+    rules = dict(issued)
+    card = next(c for c in cards["cards"] if rules[c["uuid"]] == "KD-CI-011")
+    assert card["summary"].startswith("[UNVERIFIED] ") and len(card["summary"]) < 140
+    assert "**UNVERIFIED**: no source in docs/evidence.md grades seizure disorder" in card["detail"]
+    for c in cards["cards"]:  # and only cards on an unverified basis carry the mark
+        assert ("UNVERIFIED" in c["summary"]) == ("**UNVERIFIED**" in c["detail"])
+
+
+def test_a_suggested_rate_from_an_unverified_phase_maximum_is_marked():
+    """Sigtermans 2009's titration maximum (7.2 mcg/kg/min) is UNVERIFIED: an order above it gets
+    the planned rate as the suggestion, marked, on a marked card."""
+    body = request(orders=[ketamine_order(rate_mg_h=60, regimen="crps-sigtermans-2009")])
+    cards = answer("ketadose-order-sign", body, SETTINGS)["cards"]
+    rate_cards = [c for c in cards if c.get("suggestions")]
+    assert rate_cards
+    for c in rate_cards:
+        assert c["summary"].startswith("[UNVERIFIED] ")
+        assert "phase 'titrated infusion' max: 7.2 mcg/kg/min was not found" in c["detail"]
+        assert all(s["label"].endswith("(UNVERIFIED)") for s in c["suggestions"])
+    phase_cards = [c for c in cards if "titrated infusion:" in c["summary"]]
+    assert phase_cards and all(c["summary"].startswith("[UNVERIFIED] ") for c in phase_cards)

@@ -193,10 +193,16 @@ def _ketamine_text(text: str) -> bool:
     return any(matcher.is_ketamine(s) for s in matcher.match(text))
 
 
-def _card(summary, indicator, source, detail, rule, override=False, suggestions=None) -> dict:
+def _card(summary, indicator, source, detail, rule, override=False, suggestions=None,
+          unverified=None) -> dict:
+    """A card; one that rests on an UNVERIFIED basis says so first in its summary and names the
+    basis in its detail, as every other output of ketadose marks it."""
     from ketadose.render.explain import card_source
     from ketadose.render.explain import summary as short
 
+    if unverified:
+        summary = f"[UNVERIFIED] {summary}"
+        detail = f"{detail}\n\n**UNVERIFIED**: {_md(unverified)}"
     card = {"uuid": str(uuid.uuid4()), "summary": short(summary), "indicator": indicator,
             "source": {k: v for k, v in card_source(source).items() if k in ("label", "url")},
             "detail": detail, "_rule": rule}
@@ -330,7 +336,8 @@ def _screen_cards(screen, imported) -> list:
                            f.source, _md(f.message) + (f"\n\nRule {f.rule} ({f.severity}); source: "
                                                        f"{_md(f.source)}"),
                            f.rule, override=f.severity != "absolute" and (blocking or
-                                                                        f.severity == "caution")))
+                                                                        f.severity == "caution"),
+                           unverified=f.unverified))
     if screen.not_assessed:
         cards.append(_card(f"ketadose screen incomplete: {len(screen.questions)} question(s) "
                            "unanswered; not an all-clear", "warning",
@@ -385,6 +392,7 @@ def _plan_cards(order_id, order, regimen, patient, findings, plan_for) -> list:
         return [_card(f"ketadose could not plan {regimen.id}: {exc.message}", "warning",
                       "ketadose dose calculator", _md(exc.message), "KD-CDS-PLAN")]
     hard_keys = _hard_errors(plan, regimen, patient, findings, plan_for)
+    phase_marks = {p.name: _marks([p]) for p in plan.phases if p.unverified}
     for f in plan.findings:
         refused = f.severity == "error"
         hard = refused and _key(f) in hard_keys
@@ -392,15 +400,28 @@ def _plan_cards(order_id, order, regimen, patient, findings, plan_for) -> list:
                 ": a soft limit; the plan needs a clinician's recorded reason." if refused else ".")
         cards.append(_card(f.message, "critical" if refused else f.indicator, f.source,
                            _md(f.message) + f"\n\nRule {f.rule}{note}", f.rule,
-                           override=(refused and not hard) or f.severity == "warning"))
+                           override=(refused and not hard) or f.severity == "warning",
+                           unverified=_joined(f.unverified, *(
+                               m for name, m in phase_marks.items()
+                               if f.message.startswith(f"{name}:")))))
     if plan.blocked:
         return cards
+    return cards + _rate_cards(order_id, order, regimen, plan)
+
+
+def _rate_cards(order_id, order, regimen, plan) -> list:
+    """The ordered rate (rateQuantity, mg/h) against the limit library and against the rate
+    the regimen plans for this patient, with that planned rate as the suggested change."""
+    cards: list = []
     rated = [p for p in plan.phases if getattr(p, "mg_h_max", None)]
     ordered = _ordered_rate(order)
     if ordered is None or not rated:
         return cards
     capped = round(max(p.mg_h_max for p in rated), 4)
-    suggestion = [{"label": f"Change the rate to {capped:g} mg/h", "uuid": str(uuid.uuid4()),
+    # the planned rate is a number from the regimen: its UNVERIFIED marks go wherever it is shown
+    marks = _marks(rated)
+    suggestion = [{"label": f"Change the rate to {capped:g} mg/h"
+                   + (" (UNVERIFIED)" if marks else ""), "uuid": str(uuid.uuid4()),
                    "isRecommended": True,
                    "actions": [{"type": "update", "description":
                                 f"Set the infusion rate of {order_id} to {capped:g} mg/h",
@@ -414,15 +435,26 @@ def _plan_cards(order_id, order, regimen, patient, findings, plan_for) -> list:
                            f.source, _md(f.message) + (f"\n\nRule {f.rule}: "
                                                        + ("a hard limit: no override."
                                                           if hard else "a soft limit.")),
-                           f.rule, override=not hard, suggestions=suggestion))
+                           f.rule, override=not hard, suggestions=suggestion,
+                           unverified=_joined(f.unverified, marks)))
     if not gate and ordered > capped + 1e-9:
         cards.append(_card(
             f"Ordered {ordered:g} mg/h is above the {capped:g} mg/h that {regimen.id} plans "
             "for this patient", "warning", rated[0].source or regimen.id,
             f"The regimen's highest planned rate for this patient is {capped:g} mg/h "
             f"(dosing weight {plan.weight.kg or plan.weight.actual_kg} kg, caps applied).",
-            "KD-CDS-RATE", override=True, suggestions=suggestion))
+            "KD-CDS-RATE", override=True, suggestions=suggestion, unverified=marks))
     return cards
+
+
+def _marks(phases) -> str | None:
+    """The UNVERIFIED marks of plan phases, for a card that shows their numbers."""
+    return _joined(*(f"phase '{p.name}' {what}: {why}" for p in phases
+                     for what, why in (p.unverified or {}).items()))
+
+
+def _joined(*marks) -> str | None:
+    return "; ".join(m for m in marks if m) or None
 
 
 def _key(f) -> str:
