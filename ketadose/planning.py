@@ -11,9 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ketadose.plan import Plan, make_plan
+
+if TYPE_CHECKING:
+    from ketadose.patient import Patient
+    from ketadose.regimen import Regimen
+    from ketadose.screen import Screen
 
 
 @dataclass(frozen=True)
@@ -68,12 +73,12 @@ class PlanResult:
     """What `plan` computed for one patient. ``plan`` is None when the screen blocks it (a
     contraindication without an override); a plan refused by the gate carries its findings."""
 
-    src: Any  # the regimen's source: name and sha256
-    regimen: Any
-    patient: Any
+    src: Any  # the regimen's source (io.regimens.Source, or any object with name and sha256)
+    regimen: Regimen
+    patient: Patient
     patient_data: dict
     options: PlanOptions
-    screen: Any
+    screen: Screen
     plan: Plan | None
     versions: Versions
     audit: dict | None = None  # None in a batch record (its lines carry no audit)
