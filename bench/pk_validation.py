@@ -268,13 +268,22 @@ def render(rows) -> str:
     lines += [
         "",
         "## What is missing", "",
-        "- No chronic-pain *infusion* study with numeric plasma concentrations could be cited: "
-        "Goldberg et al. (Pain Physician 2010;13:379, PMC2950807; Chirality 2011;23:138, "
-        "PMC4701199; CRPS, 5-day racemic infusion 10-40 mg/h) measured R- and S-ketamine and "
-        "norketamine, but the values are in figures and tables that were not readable here; "
-        "Dahan et al. 2011 (Eur J Pain, PMID 20638877; S-ketamine 100-h infusion in CRPS) gives "
-        "no concentrations in its abstract. The only chronic-pain row is an oral dose (Chong "
-        "2006).",
+        "- No chronic-pain *infusion* study with numeric plasma concentrations (mean and SD, or "
+        "median and range) could be cited, so the issue's requirement of one is **not met**; "
+        "the only chronic-pain row is an oral dose (Chong 2006). Looked at (26 Nov 2026, "
+        "abstracts, PubMed records and the stored pages of the papers): Goldberg et al. (CRPS, "
+        "16 patients, racemic ketamine titrated 10-40 mg/h for 5 days; Pain Physician "
+        "2010;13:379-387, PMC2950807; Chirality 2011;23:138-143, PMID 20803495, PMC4701199) "
+        "report R- and S-ketamine and norketamine only qualitatively in the text read (stable "
+        "5 h after the start; R above S); the numbers are in figures (mean and SEM) that were "
+        "not readable here. Sigtermans et al. 2009 (Pain 145:304-311, "
+        "doi:10.1016/j.pain.2009.06.023; S-ketamine for 100 h in CRPS) and Dahan et al. 2011 "
+        "(Eur J Pain 15:258-267, PMID 20638877; the same trial) give no concentrations in their "
+        "abstracts. Sigtermans et al. 2010 (Eur J Pain 14:302-307; CRPS, seven 5-min S-ketamine "
+        "infusions) give only 'below 100 ng/ml' 5 h after the infusions, and not the doses. "
+        "Noppers et al. 2011 (Eur J Pain 15:942-949; fibromyalgia, S-ketamine 0.5 mg/kg over "
+        "30 min) sampled plasma but give no values in the abstract. Schwartzman et al. 2009 "
+        "(Pain, doi:10.1016/j.pain.2009.08.015; CRPS, 4 h a day for 10 days) report none.",
         "- Only one S-ketamine study; no study here measures norketamine under a regimen with a "
         "norketamine model (Flint 2017 predicts S-norketamine; Simons 2022 reports it only in a "
         "figure).",
