@@ -56,17 +56,14 @@ class Patients:
         return len(self.cl)
 
 
-def breakpoints(inputs: Inputs, end: float, auc_times: Sequence[float] = (),
-                every: float | None = None) -> list[float]:
-    """Sorted times in [0, end] where the closed form restarts: an input starts or stops, an AUC
-    is read, or (every, minutes) a drifting parameter is re-evaluated."""
+def breakpoints(inputs: Inputs, end: float, auc_times: Sequence[float] = ()) -> list[float]:
+    """Sorted times in [0, end] where the closed form restarts: an input starts or stops, or an
+    AUC is read."""
     breaks = {0.0, end, *(float(t) for t in auc_times)}
     for t0, t1, _r, _c in inputs.infusions:
         breaks.update((float(t0), float(t1)))
     for t, _mg, _c in inputs.impulses:
         breaks.add(float(t))
-    if every:
-        breaks.update(np.arange(0.0, end, every).tolist())
     return sorted(b for b in breaks if 0.0 <= b <= end)
 
 
@@ -98,7 +95,6 @@ class _Segment(Protocol):
 
 class _Readout(Protocol):
     scales: list[np.ndarray]  # per output: amount (mg) -> concentration (ng/mL), (N,)
-    drift_step: float | None  # minutes between re-evaluations of a drifting parameter
 
     def start(self) -> object:
         """What the first interval carries over (None when nothing beyond the state x)."""
@@ -169,7 +165,7 @@ class _ModalSolver:
         returns each output's running AUC (ng.h/mL, N x len(auc_times)) at auc_times."""
         n, lam = self.n, self.lam
         times = np.asarray(times, dtype=float)
-        edges = breakpoints(inputs, float(times[-1]), auc_times, readout.drift_step)
+        edges = breakpoints(inputs, float(times[-1]), auc_times)
         auc_at = {float(t): i for i, t in enumerate(auc_times)}
         impulses: dict[float, list] = defaultdict(list)
         for t, mg, comp in inputs.impulses:
@@ -221,33 +217,71 @@ class _RowsSegment:
 
 
 class _MetaboliteSegment:
-    """The central amount and a metabolite formed from it (closed form on the same modes)."""
+    """The central amount and a metabolite formed from it, over one input interval [a, b).
+
+    The metabolite clearance may drift: it is held constant over sub-intervals starting at
+    a + off[k] (span[k] minutes long, km[:, k] per patient). The parent needs no restart at
+    those points (its input does not change), so the sub-intervals are handled all at once:
+    each sub-interval's metabolite at its start comes from a short scan over k (two operations
+    per step), everything else is vectorised over patients and sub-intervals. With the parent's
+    amplitudes at a, p_j, those at the start of sub-interval k are p_j e^(lam_j off_k), and on
+    the output grid the metabolite is
+
+        M(t) = c0_k + c1_k e^(-km_k (t - a - off_k)) + sum_j q_jk e^(lam_j (t - a)),
+        q_jk = kf p_j / (lam_j + km_k),  c0_k = kf p_inf / km_k,
+        c1_k = M_k - sum_j q_jk e^(lam_j off_k) - c0_k
+
+    the closed form of dM/dt = kf A(t) - km M, A = sum_j p_j e^(lam_j t) + p_inf, regrouped by
+    exponential; the parent's own modes are reused, and no exponential is ever divided by."""
 
     def __init__(self, vc: np.ndarray, z0: np.ndarray, w: np.ndarray, lam: np.ndarray,
-                 m0: np.ndarray, kf: np.ndarray, km: np.ndarray):
-        self.lam, self.m0, self.kf, self.km = lam, m0, kf, km
-        self.p = vc * (z0 + w / lam)  # (N, d) amplitudes of the central amount
+                 m0: np.ndarray, kf: np.ndarray, km: np.ndarray, off: np.ndarray,
+                 span: np.ndarray):
+        self.lam, self.kf, self.km, self.off = lam, kf, km, off
+        self.p = vc * (z0 + w / lam)  # (N, d) amplitudes of the central amount at a
         self.p_inf = -(vc * w / lam).sum(axis=1)  # constant part (N,)
-        denom = lam + km[:, None]
-        self.denom = np.where(np.abs(denom) < 1e-12, 1e-12, denom)
-        # _metabolite_end's M(t) regrouped by exponential, for the output grid (fewer passes):
-        # M = c0 + c1 e^(-km t) + sum_j kpd_j e^(lam_j t)
-        self.kpd = kf[:, None] * (self.p / self.denom)
-        self.c0 = kf * self.p_inf / km
-        self.c1 = m0 - self.kpd.sum(1) - self.c0
+        denom = lam[:, :, None] + km[:, None, :]  # (N, d, K)
+        denom = np.where(np.abs(denom) < 1e-12, 1e-12, denom)
+        q = kf[:, None, None] * (self.p[:, :, None] / denom)  # (N, d, K)
+        kpd = q * np.exp(lam[:, :, None] * off)  # kf x amplitudes at each start / denom
+        em = np.exp(-km * span)  # (N, K)
+        one_m = (1.0 - em) / km  # integral of e^(-km s) over each sub-interval
+        p_inf = self.p_inf[:, None]
+        kfk = kf[:, None]
+        e_span = np.exp(lam[:, :, None] * span)  # (N, d, K)
+        grow = kfk * p_inf * one_m - em * kpd.sum(1) + (e_span * kpd).sum(1)
+        starts = np.empty_like(em)  # metabolite amount at each sub-interval's start
+        m = m0
+        for k in range(em.shape[1]):
+            starts[:, k] = m
+            m = m * em[:, k] + grow[:, k]
+        self.m_end = m
+        self.im = (starts * one_m + kfk * p_inf * (span - one_m) / km - one_m * kpd.sum(1)
+                   + ((e_span - 1.0) * kpd / lam[:, :, None]).sum(1)).sum(1)
+        self.c0 = kfk * p_inf / km  # (N, K)
+        self.c1 = starts - kpd.sum(1) - self.c0
+        self.q = q
 
     def amounts(self, tau: np.ndarray, e: list[np.ndarray]) -> list[np.ndarray]:
-        mm = np.exp(np.multiply.outer(-self.km, tau)) * self.c1[:, None]
-        mm += self.c0[:, None]
-        for j, ej in enumerate(e):
-            mm += ej * self.kpd[:, j, None]
+        k = np.searchsorted(self.off, tau, side="right") - 1
+        if k[0] == k[-1]:  # one sub-interval: broadcast its coefficients
+            k0 = int(k[0])
+            mm = np.exp(np.multiply.outer(-self.km[:, k0], tau - self.off[k0]))
+            mm *= self.c1[:, k0, None]
+            mm += self.c0[:, k0, None]
+            for j, ej in enumerate(e):
+                mm += ej * self.q[:, j, k0, None]
+        else:
+            mm = np.exp(-self.km[:, k] * (tau - self.off[k]))
+            mm *= self.c1[:, k]
+            mm += self.c0[:, k]
+            for j, ej in enumerate(e):
+                mm += ej * self.q[:, j, k]
         return [_parent(e, self.p, self.p_inf), mm]
 
     def close(self, dt: float, e: list[np.ndarray]) -> tuple[list[np.ndarray], object]:
-        """The carried metabolite amount and both integrals, in _metabolite_end's grouping."""
-        mm, im = _metabolite_end(e, dt, self.p, self.p_inf, self.lam, self.m0, self.kf, self.km,
-                                 self.denom)
-        return [_parent_integral(e, dt, self.p, self.p_inf, self.lam), im], mm
+        """Both integrals over [a, b) and the metabolite amount carried to b."""
+        return [_parent_integral(e, dt, self.p, self.p_inf, self.lam), self.im], self.m_end
 
 
 class _CentralReadout:
@@ -257,17 +291,27 @@ class _CentralReadout:
         pts = solver.pts
         self.solver, self.met = solver, met
         self.scales = [1000.0 / pts.v1]  # mg in central -> ng/mL
-        self.drift_step: float | None = None
+        self.step: float | None = None  # drift sub-interval (minutes) of the metabolite clearance
         if met:
             if pts.cl_m is None or pts.v_m is None:
                 raise ValueError("a metabolite needs its clearance and volume")
             self.cl_m, self.v_m = pts.cl_m, pts.v_m
             self.scales.append(1000.0 / pts.v_m)
-            self.drift_step = DRIFT_STEP_MIN if pts.cl_m_slope_per_min else None
+            self.step = DRIFT_STEP_MIN if pts.cl_m_slope_per_min else None
             self.kf = pts.fm * solver.k10
 
     def start(self) -> object:
         return np.zeros(self.solver.pts.n) if self.met else None
+
+    def _sub_intervals(self, a: float, b: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """Starts (minutes from 0) and ends of the sub-intervals of [a, b) over which the
+        metabolite clearance is held constant: cut at the multiples of the drift step."""
+        cuts = np.array([a])
+        if self.step is not None and b is not None:
+            first = (np.floor(a / self.step) + 1.0) * self.step
+            cuts = np.concatenate((cuts, np.arange(first, b, self.step)))
+        ends = np.append(cuts[1:], b if b is not None else a)
+        return cuts, ends
 
     def segment(self, a: float, b: float | None, z0: np.ndarray, w: np.ndarray,
                 carry: object) -> _Segment:
@@ -275,9 +319,10 @@ class _CentralReadout:
         if not self.met:
             return _RowsSegment([s.vc], z0, w, s.lam)
         assert isinstance(carry, np.ndarray)  # start() gave the metabolite amount
-        mid_h = ((a + (b if b is not None else a)) / 2.0) / 60.0
-        km = self.cl_m * (1.0 + s.pts.cl_m_slope_per_min * 60.0 * mid_h) / self.v_m  # 1/min
-        return _MetaboliteSegment(s.vc, z0, w, s.lam, carry, self.kf, km)
+        starts, ends = self._sub_intervals(a, b)
+        mid_h = ((starts + ends) / 2.0) / 60.0
+        km = self.cl_m[:, None] * (1.0 + s.pts.cl_m_slope_per_min * 60.0 * mid_h) / self.v_m[:, None]
+        return _MetaboliteSegment(s.vc, z0, w, s.lam, carry, self.kf, km, starts - a, ends - starts)
 
 
 def _mammillary(pts: Patients) -> tuple[np.ndarray, dict[str, int]]:
@@ -365,33 +410,8 @@ def _parent_integral(e: list[np.ndarray], dt: float, p: np.ndarray, p_inf: np.nd
     return integ
 
 
-def _metabolite_end(e: list[np.ndarray], dt: float, p: np.ndarray, p_inf: np.ndarray,
-                    lam: np.ndarray, m0: np.ndarray, kf: np.ndarray, km: np.ndarray,
-                    denom: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Metabolite amount and its integral at the end of an interval of dt minutes (e:
-    exp(lambda_j dt), (N,) each): dM/dt = kf A(t) - km M, A = sum_j p_j e^(lam_j t) + p_inf,
-
-    M(t) = M0 e^(-km t) + kf [sum_j p_j (e^(lam_j t) - e^(-km t)) / (lam_j + km)
-                               + p_inf (1 - e^(-km t)) / km]
-
-    (on the output grid _MetaboliteSegment evaluates the same M regrouped by exponential)."""
-    em = np.exp(-km * dt)
-    one_m = (1.0 - em) / km
-    pd = p / denom
-    pds = pd.sum(1)
-    mm = m0 * em + kf * (p_inf * one_m - em * pds)
-    for j, ej in enumerate(e):
-        mm += ej * (kf * pd[:, j])
-    im = m0 * one_m + kf * (p_inf * (dt - one_m) / km - one_m * pds)
-    for j, ej in enumerate(e):
-        im += (ej - 1.0) * (kf * pd[:, j] / lam[:, j])
-    return mm, im
-
-
 class _RowsReadout:
     """Outputs read as rows of the state (SystemBatchSolver): nothing carried over."""
-
-    drift_step: float | None = None
 
     def __init__(self, solver: SystemBatchSolver):
         self.solver = solver
