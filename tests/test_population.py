@@ -124,6 +124,45 @@ def test_parent_metabolite_matches_an_ode_of_the_published_equations():
         assert np.allclose(m[i], ref[:, 1], rtol=2e-3, atol=1e-3)
 
 
+def test_drifting_metabolite_clearance_is_exact_over_its_15_min_steps():
+    """The solver holds Flint's drifting S-norketamine clearance at its mid-step value over each
+    15-min step (by design) and handles the steps of one input interval at once: against an ODE
+    with that same stepped clearance it must agree to the ODE's own tolerance, for intervals
+    that start and end off the 15-min grid and across many steps."""
+    pop = POPULATION_MODELS["flint-2017"]
+    pts, _ = patients(pop, 64.0, 3, seed=5)
+    infusions = [(7.0, 251.0, 0.3), (251.0, 1003.0, 0.12), (1500.0, 1530.5, 0.5)]  # min, mg/min
+    times = np.array([0.0, 6.0, 7.5, 22.0, 37.0, 250.9, 251.0, 260.0, 600.0, 1003.0, 1010.0,
+                      1499.0, 1515.25, 1530.5, 1800.0, 2000.0])
+    k, m = run_blocks(pts, Inputs(tuple((a, b, r, CENTRAL) for a, b, r in infusions)), times)
+    step = 15.0
+    cuts = sorted({0.0, times[-1], *(e for a, b, _r in infusions for e in (a, b)),
+                   *np.arange(0.0, times[-1], step)})
+    for i in range(3):
+        v1, v2, vm = pts.v1[i], pts.v2[i], pts.v_m[i]
+        cl, q, kf = pts.cl[i], pts.q2[i], pts.fm * pts.cl[i] / pts.v1[i]
+        y = np.zeros(3)
+        got = {}
+        for a, b in zip(cuts, cuts[1:]):
+            rate = sum(r for t0, t1, r in infusions if t0 <= a and b <= t1)
+            km = pts.cl_m[i] * (1 + pts.cl_m_slope_per_min * (a + b) / 2) / vm
+
+            def rhs(t, x, rate=rate, km=km, cl=cl, q=q, v1=v1, v2=v2, kf=kf):
+                c, p, n = x
+                return [-(cl + q) / v1 * c + q / v2 * p + rate, q / v1 * c - q / v2 * p,
+                        kf * c - km * n]
+
+            at = [t for t in times if a <= t <= b]
+            sol = solve_ivp(rhs, (a, b), y, t_eval=at or None, method="LSODA", rtol=1e-11,
+                            atol=1e-13)
+            got.update({t: (x[0] / v1 * 1000, x[2] / vm * 1000) for t, x in zip(sol.t, sol.y.T)})
+            y = sol.y[:, -1] if at and at[-1] == b else solve_ivp(
+                rhs, (a, b), y, method="LSODA", rtol=1e-11, atol=1e-13).y[:, -1]
+        ref = np.array([got[t] for t in times])
+        assert np.allclose(k[i], ref[:, 0], rtol=1e-6, atol=1e-7)
+        assert np.allclose(m[i], ref[:, 1], rtol=1e-6, atol=1e-7)
+
+
 def test_metabolite_with_oral_absorption_matches_an_ode():
     pop = POPULATION_MODELS["flint-2017"]
     pts, _ = patients(pop, 70.0, 1, seed=0, ka=math.log(2) / 59.0, scale=0.0)
