@@ -224,6 +224,16 @@ def build(data, vocab: Vocabulary, today: dt.date | None = None) -> tuple:
     def bad(path, message):
         fail.append(Finding(BAD_VALUE, "error", message, "ketadose patient format", path))
 
+    _measurements(out, clean, bad)
+    _answers(out, clean, vocab, bad)
+    _contradictions(out, today, bad)
+    if fail:
+        return None, fail
+    return Patient(**out), []
+
+
+def _measurements(out, clean, bad) -> None:
+    """Weight and height within plausibility bounds; blood pressure split and plausible."""
     for key, unit, (low, high) in (("weight", "kg", WEIGHT_KG), ("height", "cm", HEIGHT_CM)):
         if out.get(key) is not None and not low <= out[key].magnitude(unit) <= high:
             bad((key,), f"{key} {out[key]} is outside {low:g}-{high:g} {unit}; is it a typing error?")
@@ -233,6 +243,11 @@ def build(data, vocab: Vocabulary, today: dt.date | None = None) -> tuple:
             bad(("blood_pressure",), f"blood pressure {clean['blood_pressure']} is not plausible "
                 "(systolic/diastolic mmHg, systolic first)")
         out["systolic"], out["diastolic"] = sys_, dia
+
+
+def _answers(out, clean, vocab, bad) -> None:
+    """The lists read through the vocabulary: conditions, liver tests, medicines, allergies,
+    previous courses and what an import could not understand."""
     if "conditions" in clean:
         out["conditions"] = tuple(_condition(c, i, vocab, bad) for i, c in enumerate(clean["conditions"]))
     if "liver" in clean:
@@ -250,10 +265,6 @@ def build(data, vocab: Vocabulary, today: dt.date | None = None) -> tuple:
     if clean.get("not_understood"):
         out["not_understood"] = tuple((n["text"], n.get("source") or "")
                                       for n in clean["not_understood"])
-    _contradictions(out, today, bad)
-    if fail:
-        return None, fail
-    return Patient(**out), []
 
 
 def _allergy(item, vocab):

@@ -134,47 +134,11 @@ def run_verify(dirs, path, fmt) -> int:
     name = "<stdin>" if path == "-" else path
     saved = load_json(raw, name)
     audit = _Audit(saved, name)
-    problems, notes = [], []
-    ref = audit.field(audit.audit, "regimen_file", str, optional=True)
-    rid = audit.field(audit.audit, "regimen_id", str, optional=True)
-    then_sha = audit.field(audit.audit, "regimen_sha256", str, optional=True) or ""
-    if ref and ref != "<stdin>" and not os.path.exists(ref):
-        notes.append(f"regimen file {ref} is gone; looked it up by id {rid}")
-        ref = rid
-    elif ref == "<stdin>":
-        raise KetadoseError("the regimen was read from standard input; verify needs it as a "
-                            "file or an id", name)
-    if audit.command == "plan" and not ref:
-        raise KetadoseError("malformed audit block: a plan names its regimen "
-                            "(audit.regimen_file)", name)
-    src = None
-    if ref:
-        from ketadose.io.regimens import resolve
-
-        src = resolve(ref, dirs)
-        if src.sha256 != then_sha:
-            problems.append(f"the regimen file changed since the output was made (sha256 "
-                            f"{then_sha[:12]}… then, {src.sha256[:12]}… now)")
-    then_limits = audit.audit.get("limits_version")
-    if then_limits != limit_library().version:
-        notes.append(f"limit library {then_limits} then, {limit_library().version} now")
-    then_thresholds = audit.audit.get("thresholds_version")
-    if then_thresholds is not None and then_thresholds != thresholds().version:
-        notes.append(f"clinical thresholds {then_thresholds} then, {thresholds().version} now")
-    then_vocab = audit.audit.get("vocabulary_version")
-    if then_vocab != vocabulary().version:
-        notes.append(f"vocabulary {then_vocab} then, {vocabulary().version} now")
-    recomputed = _recompute(audit, src)
-    # Outputs saved before these inputs were recorded lack them: compare what they have.
-    if "thresholds_version" not in audit.audit:  # saved before the thresholds were versioned
-        (recomputed.get("audit") or {}).pop("thresholds_version", None)
-    new_options = (recomputed.get("audit") or {}).get("inputs", {}).get("options", {})
-    for key in ("date", "explain", "format", "patient_from_flags"):
-        if key not in audit.options:
-            new_options.pop(key, None)
-    differences = _diff(_strip(saved), _strip(recomputed))
-    differences = [d for d in differences if not d.startswith(("audit.ketadose_version",
-                                                                 "ketadose_version"))]
+    problems: list[str] = []
+    notes: list[str] = []
+    src = _regimen_source(audit, dirs, name, problems, notes)
+    notes += _version_notes(audit.audit)
+    differences = _differences(saved, _recompute(audit, src), audit)
     if differences:
         problems.append("recomputing gives different results at: " + ", ".join(differences[:12])
                         + (" …" if len(differences) > 12 else ""))
@@ -190,6 +154,61 @@ def run_verify(dirs, path, fmt) -> int:
         for n in notes:
             emit_line(f"  note: {n}")
     return 0 if ok else 1
+
+
+def _regimen_source(audit, dirs, name, problems, notes):
+    """The regimen the output was made from, found again (by id when its file is gone), with a
+    problem when its bytes changed; None for a check made without a regimen."""
+    ref = audit.field(audit.audit, "regimen_file", str, optional=True)
+    rid = audit.field(audit.audit, "regimen_id", str, optional=True)
+    then_sha = audit.field(audit.audit, "regimen_sha256", str, optional=True) or ""
+    if ref and ref != "<stdin>" and not os.path.exists(ref):
+        notes.append(f"regimen file {ref} is gone; looked it up by id {rid}")
+        ref = rid
+    elif ref == "<stdin>":
+        raise KetadoseError("the regimen was read from standard input; verify needs it as a "
+                            "file or an id", name)
+    if audit.command == "plan" and not ref:
+        raise KetadoseError("malformed audit block: a plan names its regimen "
+                            "(audit.regimen_file)", name)
+    if not ref:
+        return None
+    from ketadose.io.regimens import resolve
+
+    src = resolve(ref, dirs)
+    if src.sha256 != then_sha:
+        problems.append(f"the regimen file changed since the output was made (sha256 "
+                        f"{then_sha[:12]}… then, {src.sha256[:12]}… now)")
+    return src
+
+
+def _version_notes(audit: dict) -> list:
+    """Data versions that changed since (notes: the recomputation says whether they matter)."""
+    notes = []
+    then_limits = audit.get("limits_version")
+    if then_limits != limit_library().version:
+        notes.append(f"limit library {then_limits} then, {limit_library().version} now")
+    then_thresholds = audit.get("thresholds_version")
+    if then_thresholds is not None and then_thresholds != thresholds().version:
+        notes.append(f"clinical thresholds {then_thresholds} then, {thresholds().version} now")
+    then_vocab = audit.get("vocabulary_version")
+    if then_vocab != vocabulary().version:
+        notes.append(f"vocabulary {then_vocab} then, {vocabulary().version} now")
+    return notes
+
+
+def _differences(saved: dict, recomputed: dict, audit) -> list:
+    """Paths where the recomputed output differs from the saved one, the version fields aside.
+    Outputs saved before some inputs were recorded lack them: compare what they have."""
+    if "thresholds_version" not in audit.audit:  # saved before the thresholds were versioned
+        (recomputed.get("audit") or {}).pop("thresholds_version", None)
+    new_options = (recomputed.get("audit") or {}).get("inputs", {}).get("options", {})
+    for key in ("date", "explain", "format", "patient_from_flags"):
+        if key not in audit.options:
+            new_options.pop(key, None)
+    differences = _diff(_strip(saved), _strip(recomputed))
+    return [d for d in differences if not d.startswith(("audit.ketadose_version",
+                                                        "ketadose_version"))]
 
 
 def _recompute(audit: _Audit, src) -> dict:

@@ -273,47 +273,69 @@ def adjuncts(patient, ctx):
                                "by hand"))
             continue
         given.append(med)
-        subs = ctx.vocabulary.substances.substances
-        for allergy in patient.allergies or ():
-            if any(subs[s].medicine == med.name for s in allergy.substances):
-                out.append(Finding(
-                    "KD-DDI-008", "relative", f"The regimen gives {med.name} ({a.dose}, {a.route}) "
-                    f"but the patient is allergic to it ({allergy.text!r}): do not give it; change "
-                    "the adjunct and record why.", "the regimen's adjuncts; the adjunct's own "
-                    "label (hypersensitivity contraindicates a medicine)",
-                    title="Allergy to a regimen adjunct"))
-        same = [m for m in patient.medications or () if m.name == med.name]
-        if same:
-            out.append(Finding(
-                "KD-DDI-008", "caution", f"The regimen gives {med.name} ({a.dose}, {a.route}) and "
-                f"the patient already takes it: review the total dose.",
-                "the regimen's adjuncts", title="Regimen adjunct already taken"))
+        out += _adjunct_allergies(a, med, patient, ctx) + _adjunct_taken(a, med, patient)
     if given:
-        combined = dataclasses.replace(patient, medications=tuple(patient.medications or ())
-                                       + tuple(given))
-        for other in _INTERACTIONS:
-            before = other.check(patient, ctx)
-            seen = {f.message for f in before if isinstance(f, Finding)} \
-                if isinstance(before, list) else set()
-            for f in other.check(combined, ctx) or ():
-                if isinstance(f, Finding) and f.message not in seen:
-                    out.append(dataclasses.replace(
-                        f, rule="KD-DDI-008", title=f"Regimen adjunct: {f.title}",
-                        source=f"{f.source}; the regimen's adjuncts ({other.id})"))
-        sedating = [m for m in given if {"benzodiazepine", "cns-depressant"} & set(m.classes)]
-        opioids = taking(patient, ctx, "opioid")
-        if sedating and opioids:
-            out.append(Finding(
-                "KD-DDI-008", "caution", f"{_names(opioids)} taken with "
-                f"{', '.join(m.name for m in sedating)} given by the regimen, and ketamine: "
-                "profound sedation and respiratory depression are possible; monitor sedation and "
-                "breathing throughout and after each session.", f"{LABEL7} 7.3; the regimen's "
-                "adjuncts", title="Opioid with a sedative adjunct", unverified=_f(
-                    "", "caution", "", "", "", opioids).unverified))
+        out += _adjunct_interactions(patient, ctx, given) + _adjunct_sedation(patient, ctx, given)
     if patient.medications is None:
         # the same question as the other interaction rules: asked once, naming every rule
         out.append(Missing(MEDICINES_QUESTION.replace("{answer}", ask("medications", ctx))))
     return out
+
+
+def _adjunct_allergies(a, med, patient, ctx) -> list:
+    """A regimen adjunct the patient is allergic to."""
+    subs = ctx.vocabulary.substances.substances
+    return [Finding(
+        "KD-DDI-008", "relative", f"The regimen gives {med.name} ({a.dose}, {a.route}) "
+        f"but the patient is allergic to it ({allergy.text!r}): do not give it; change "
+        "the adjunct and record why.", "the regimen's adjuncts; the adjunct's own "
+        "label (hypersensitivity contraindicates a medicine)",
+        title="Allergy to a regimen adjunct")
+        for allergy in patient.allergies or ()
+        if any(subs[s].medicine == med.name for s in allergy.substances)]
+
+
+def _adjunct_taken(a, med, patient) -> list:
+    """A regimen adjunct the patient already takes (the same medicine twice)."""
+    if not any(m.name == med.name for m in patient.medications or ()):
+        return []
+    return [Finding(
+        "KD-DDI-008", "caution", f"The regimen gives {med.name} ({a.dose}, {a.route}) and "
+        f"the patient already takes it: review the total dose.",
+        "the regimen's adjuncts", title="Regimen adjunct already taken")]
+
+
+def _adjunct_interactions(patient, ctx, given) -> list:
+    """Every interaction rule on the patient's medicines plus the adjuncts: the findings that
+    the adjuncts add, under KD-DDI-008."""
+    out = []
+    combined = dataclasses.replace(patient, medications=tuple(patient.medications or ())
+                                   + tuple(given))
+    for other in _INTERACTIONS:
+        before = other.check(patient, ctx)
+        seen = {f.message for f in before if isinstance(f, Finding)} \
+            if isinstance(before, list) else set()
+        for f in other.check(combined, ctx) or ():
+            if isinstance(f, Finding) and f.message not in seen:
+                out.append(dataclasses.replace(
+                    f, rule="KD-DDI-008", title=f"Regimen adjunct: {f.title}",
+                    source=f"{f.source}; the regimen's adjuncts ({other.id})"))
+    return out
+
+
+def _adjunct_sedation(patient, ctx, given) -> list:
+    """An opioid the patient takes with a sedative the regimen gives, and ketamine."""
+    sedating = [m for m in given if {"benzodiazepine", "cns-depressant"} & set(m.classes)]
+    opioids = taking(patient, ctx, "opioid")
+    if not (sedating and opioids):
+        return []
+    return [Finding(
+        "KD-DDI-008", "caution", f"{_names(opioids)} taken with "
+        f"{', '.join(m.name for m in sedating)} given by the regimen, and ketamine: "
+        "profound sedation and respiratory depression are possible; monitor sedation and "
+        "breathing throughout and after each session.", f"{LABEL7} 7.3; the regimen's "
+        "adjuncts", title="Opioid with a sedative adjunct", unverified=_f(
+            "", "caution", "", "", "", opioids).unverified)]
 
 
 _INTERACTIONS = (
