@@ -341,3 +341,21 @@ def test_another_patients_data_is_refused(keys, server):
     req = request(orders=[ketamine_order(pid="someone-else")])
     r = call(keys, server, SIGN, req)
     assert r.status_code == 400 and "someone-else" in r.json()["error"]
+
+
+def test_the_replay_cache_forgets_only_expired_tokens():
+    """Live jtis are kept however many arrive (a replay is refused until the token expires);
+    expired ones are dropped once the cache has doubled, so the scan is not paid per request."""
+    from ketadose.serve.auth import LEEWAY_S, Verifier
+
+    v = Verifier({})
+    now = 1_000_000.0
+    for i in range(5000):
+        v.seen[f"live-{i}"] = now + 300
+        v.seen[f"old-{i}"] = now - LEEWAY_S - 1
+        v._forget(now)
+    assert all(f"live-{i}" in v.seen for i in range(5000))
+    assert sum(j.startswith("old-") for j in v.seen) < 5000  # pruned along the way
+    v._prune_at = 0
+    v._forget(now)
+    assert not any(j.startswith("old-") for j in v.seen) and len(v.seen) == 5000

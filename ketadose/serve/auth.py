@@ -53,6 +53,7 @@ class Verifier:
     def __init__(self, issuers: dict):
         self.issuers = issuers
         self.seen: dict = {}  # jti -> exp, to refuse replays until the token expires
+        self._prune_at = 1000
 
     def verify(self, header: str | None, audience: str | tuple) -> dict:
         import jwt
@@ -90,9 +91,12 @@ class Verifier:
         return claims
 
     def _forget(self, now):
-        if len(self.seen) > 1000:
+        """Expired tokens cannot be replayed (they fail the expiry check): forget them. The scan
+        runs when the cache has doubled since the last one, not on every request."""
+        if len(self.seen) > self._prune_at:
             for jti in [j for j, exp in self.seen.items() if exp + LEEWAY_S < now]:
                 del self.seen[jti]
+            self._prune_at = max(1000, 2 * len(self.seen))
 
 
 def _unverified(token: str) -> tuple:
