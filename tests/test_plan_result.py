@@ -71,3 +71,26 @@ def test_a_screen_blocked_result_has_no_plan_and_says_why(tmp_path):
     assert {f["rule"] for f in doc["screen"]["findings"]} >= {"KD-CI-007"}
     assert batch_record(result) == {"exit": 1, "blocked": True, "screen": doc["screen"],
                                     "plan": None}
+
+
+@pytest.mark.parametrize("fmt,refused", [(f, False) for f in FORMATS]
+                         + [("json", True), ("table", True)])
+def test_dash_o_is_the_stream_the_cli_opens_with_the_bytes_stdout_gets(tmp_path, fmt, refused):
+    """Through the real entry point: -o FILE holds exactly what standard output would (no
+    captured stdout, nothing left on it), for every plan format, a refused plan too."""
+    import subprocess
+    import sys
+
+    patient = EXAMPLE
+    if refused:  # pregnant: a relative contraindication, no plan without --override
+        record = {**yaml.safe_load(Path(EXAMPLE).read_text(encoding="utf-8")), "pregnant": True}
+        patient = str(tmp_path / "pregnant.yaml")
+        Path(patient).write_text(yaml.safe_dump(record), encoding="utf-8")
+    args = [sys.executable, "-m", "ketadose", "plan", "crps-schwartzman-2009", "--patient",
+            patient, "--start", "2026-12-01T09:00", "--reproducible", "--format", fmt]
+    piped = subprocess.run(args, capture_output=True, timeout=120, cwd=tmp_path)
+    written = subprocess.run([*args, "-o", "out", "-q"], capture_output=True, timeout=120,
+                             cwd=tmp_path)
+    assert piped.returncode == written.returncode == (1 if refused else 0)
+    assert written.stdout == b"" and written.stderr == b""
+    assert (tmp_path / "out").read_bytes() == piped.stdout != b""
