@@ -124,6 +124,30 @@ def test_parent_metabolite_matches_an_ode_of_the_published_equations():
         assert np.allclose(m[i], ref[:, 1], rtol=2e-3, atol=1e-3)
 
 
+@pytest.mark.parametrize("rid, model", [
+    ("crps-sigtermans-2009", "perezruixo-2021"), ("oral-marchetti-2015", "perezruixo-2021"),
+    ("crps-schwartzman-2009", "flint-2017"), ("crps-schwartzman-2009", "herd-2007")])
+def test_no_negative_concentration_and_no_negative_zero_in_the_output(run, rid, model):
+    """Round-off made exactly-zero concentrations (t = 0) come out at -1e-11, printed "-0.0"."""
+    r = run("simulate", rid, "--weight", "70", "--population", "60", "--model", model,
+            "--resolution", "30min", "--format", "json")
+    assert r.exit_code == 0, r.output
+    assert "-0.0" not in r.output
+    doc = json.loads(r.output)
+
+    def numbers(x):
+        if isinstance(x, dict):
+            for v in x.values():
+                yield from numbers(v)
+        elif isinstance(x, list):
+            for v in x:
+                yield from numbers(v)
+        elif isinstance(x, float):
+            yield x
+
+    assert min(numbers(doc)) >= 0.0
+
+
 def test_drifting_metabolite_clearance_is_exact_over_its_15_min_steps():
     """The solver holds Flint's drifting S-norketamine clearance at its mid-step value over each
     15-min step (by design) and handles the steps of one input interval at once: against an ODE

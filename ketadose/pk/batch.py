@@ -190,7 +190,10 @@ class _ModalSolver:
                 t = times[s:min(hi, s + blocks.step)]
                 tau = t - a
                 amounts = seg.amounts(tau, _modes(lam, tau))
-                blocks.add(t, [amt * scale[:, None] for amt, scale in zip(amounts, readout.scales)])
+                # a sum of exponentials that should be 0 (e.g. at t = 0) can come out at -1e-11:
+                # round-off, shown as "-0.0" once rounded; a concentration is never negative
+                blocks.add(t, [np.maximum(amt * scale[:, None], 0.0)
+                               for amt, scale in zip(amounts, readout.scales)])
             if b is None:
                 break
             e = [np.exp(lam[:, j] * (b - a)) for j in range(self.d)]
