@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ketadose.errors import KetadoseError
 from ketadose.plan import Plan, make_plan
 
 if TYPE_CHECKING:
@@ -96,8 +97,27 @@ class PlanResult:
         return 1 if self.blocked else 0
 
 
+_ROUTE_NAMES = {"iv": "IV", "sc": "SC"}
+
+
+def check_options(regimen, options: PlanOptions) -> None:
+    """An option that does not apply to the regimen is an error (exit 2), never silently
+    ignored: the prescriber asked for something the plan would not do (issue 16)."""
+    rid, route = regimen.id, regimen.route
+    if options.priming is not None and route != "iv":
+        raise KetadoseError(f"--priming does not apply to {rid!r} ({_ROUTE_NAMES.get(route, route)}): it is the "
+                            "giving set's volume added to an IV bag; leave it out")
+    if options.concentration is not None and route == "topical":
+        raise KetadoseError(f"--concentration does not apply to {rid!r} (topical): its strength "
+                            "is the regimen's own; leave it out")
+    if options.weight_basis is not None and not regimen.weight_based():
+        raise KetadoseError(f"--weight-basis does not apply to {rid!r}: it does not dose per kg "
+                            "(per-kg limits are checked on the actual weight); leave it out")
+
+
 def make_options_plan(regimen, patient, library, options: PlanOptions, regimen_findings) -> Plan:
     """The plan with the options that change it (single runs, batches and the CDS service)."""
+    check_options(regimen, options)
     return make_plan(regimen, patient, library, basis=options.weight_basis,
                      concentration=options.concentration, priming_ml=options.priming,
                      regimen_findings=regimen_findings, override=options.override)

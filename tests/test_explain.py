@@ -42,8 +42,12 @@ def test_schwartzman_derivation_can_be_recomputed_by_hand(run, patient_path):
 
 @pytest.mark.parametrize("rid", IDS)
 def test_every_number_of_every_template_has_a_derivation(run, patient_path, rid):
-    data = json.loads(run("plan", rid, "--patient", patient_path, "--explain", "--concentration",
-                          "1mg/mL", "--format", "json").stdout)
+    from ketadose.io.regimens import load_regimen
+
+    # a topical has no concentration to choose: --concentration on it is an error (issue 16)
+    conc = [] if load_regimen(rid)[1].route == "topical" else ["--concentration", "1mg/mL"]
+    data = json.loads(run("plan", rid, "--patient", patient_path, "--explain", *conc,
+                          "--format", "json").stdout)
     for phase in data["sessions"][0]["phases"]:
         assert phase["derivation"], phase["name"]
         numbers = [s["value"] for s in phase["derivation"] if s["value"] is not None]

@@ -62,9 +62,28 @@ def _normalise(data: dict) -> dict:
     return data
 
 
+def _applicable(template: str, args: list) -> list:
+    """The scenario's options that apply to the template (one that does not is an error, exit 2,
+    tested in test_messages_i16_inputs): --priming on IV only, --concentration not on topicals,
+    --weight-basis only where the regimen doses per kg."""
+    from ketadose.io.regimens import load_regimen
+
+    regimen = load_regimen(template.removesuffix(".yaml"))[1]
+    drop = {"--priming": regimen.route != "iv", "--concentration": regimen.route == "topical",
+            "--weight-basis": not regimen.weight_based()}
+    out: list = []
+    pairs = iter(args)
+    for arg in pairs:
+        value = next(pairs)
+        if not drop.get(arg):
+            out += [arg, value]
+    return out
+
+
 def _plan(run, write, template: str, name: str) -> dict:
     example = yaml.safe_load(Path(EXAMPLE).read_text(encoding="utf-8"))
     changes, args = SCENARIOS[name]
+    args = _applicable(template, args)
     record = {k: v for k, v in {**example, **changes}.items() if v is not None}
     patient = write(record, f"{name}.yaml")
     result = run("plan", template.removesuffix(".yaml"), "--patient", patient, *args,

@@ -121,3 +121,46 @@ def test_real_sources_that_start_like_a_placeholder_pass(tmp_path, source):
     path.write_text(text)
     proc = cli("validate", str(path))
     assert "placeholder" not in proc.stdout, proc.stdout
+
+
+# ------------------------------------------------------------- options that do not apply
+
+@pytest.mark.parametrize("args, message", [
+    (["simulate", "crps-schwartzman-2009", "--f", "0.5"],
+     "--f (bioavailability) does not apply to an IV regimen: only SC and oral doses are absorbed"),
+    (["simulate", "crps-schwartzman-2009", "--ka", "0.02", "--population", "20"],
+     "--ka (absorption) does not apply to an IV regimen"),
+    (["plan", "oral-marchetti-2015", "--priming", "5"],
+     "--priming does not apply to 'oral-marchetti-2015' (oral): it is the giving set's volume "
+     "added to an IV bag; leave it out"),
+    (["plan", "cancer-pain-burst-ketamine", "--priming", "0"], "--priming does not apply to "
+     "'cancer-pain-burst-ketamine' (SC)"),
+    (["plan", "topical-rabi-2016", "--concentration", "10mg/mL"],
+     "--concentration does not apply to 'topical-rabi-2016' (topical)"),
+    (["plan", "crps-goldberg-2010", "--weight-basis", "ideal", "--height", "170cm", "--sex",
+      "male"], "--weight-basis does not apply to 'crps-goldberg-2010': it does not dose per kg"),
+])
+def test_an_option_that_does_not_apply_is_an_error(args, message):
+    line = one_line_error(cli(*args, "--weight", "70", "--age", "40"))
+    assert message in line, line
+
+
+def test_an_option_that_does_not_apply_is_refused_before_a_contraindication_or_a_batch(tmp_path):
+    # a contraindicated patient (age 10) still hears about the option, not only the screen
+    line = one_line_error(cli("plan", "oral-marchetti-2015", "--priming", "5", "--weight", "35",
+                              "--age", "10"))
+    assert "--priming does not apply" in line
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps({"id": "a", "weight": "70 kg", "age": 40}) + "\n")
+    line = one_line_error(cli("plan", "oral-marchetti-2015", "--priming", "5", "--patients",
+                              str(path), "--format", "jsonl"))
+    assert "--priming does not apply" in line
+
+
+def test_options_that_apply_still_work():
+    proc = cli("plan", "crps-schwartzman-2009", "--weight", "70", "--age", "40", "--priming", "5",
+               "--concentration", "1mg/mL", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    proc = cli("simulate", "oral-marchetti-2015", "--weight", "70", "--age", "40", "--f", "0.2",
+               "--format", "json", "--resolution", "1 h")
+    assert proc.returncode == 0, proc.stderr

@@ -195,7 +195,11 @@ CONTRACT = {"ketadose_version", "regimen", "patient", "screen", "sessions", "tot
 
 @pytest.mark.parametrize("rid", IDS)
 def test_json_contract_for_every_template(run, patient_path, rid):
-    r = run("plan", rid, "--patient", patient_path, "--format", "json", "--concentration", "1mg/mL")
+    from ketadose.io.regimens import load_regimen
+
+    # a topical has no concentration to choose: --concentration on it is an error (issue 16)
+    conc = [] if load_regimen(rid)[1].route == "topical" else ["--concentration", "1mg/mL"]
+    r = run("plan", rid, "--patient", patient_path, "--format", "json", *conc)
     assert r.exit_code == 0, r.stderr
     data = json.loads(r.stdout)
     assert CONTRACT <= set(data)

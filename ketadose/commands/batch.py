@@ -79,7 +79,7 @@ class _Job:
 
 def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -> int:
     from ketadose.commands.check import override_reason
-    from ketadose.planning import PlanOptions
+    from ketadose.planning import PlanOptions, check_options
 
     opts = PlanOptions.of({**opts, "override": override_reason(opts.get("override"))})
     src = regimen = findings = None
@@ -87,6 +87,8 @@ def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -
         src, regimen, findings = load_regimen(ref, dirs)
     if mode == "plan" and regimen is None:
         raise KetadoseError("plan needs a regimen")
+    if mode == "plan":
+        check_options(regimen, opts)  # once, before any record: a usage error, not per patient
     job = _Job(mode, src, regimen, findings, opts, today)
     stream, kind = open_records(path, kind)
     out = output()

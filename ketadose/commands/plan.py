@@ -10,7 +10,8 @@ from ketadose.commands.check import override_reason, screen_for
 from ketadose.io.library import limit_library
 from ketadose.io.patients import load_patient
 from ketadose.io.regimens import load_regimen
-from ketadose.planning import PlanOptions, PlanResult, Versions, make_options_plan, plan_result
+from ketadose.planning import (PlanOptions, PlanResult, Versions, check_options,
+                               make_options_plan, plan_result)
 from ketadose.render.diag import note, output
 
 
@@ -50,6 +51,7 @@ def _result(src, regimen, findings, patient, patient_data, opts) -> PlanResult:
     start = opts.get("start")
     today = opts.get("date") or (start.date() if start else dt.date.today())
     options = PlanOptions.of({**opts, "date": today})
+    check_options(regimen, options)  # before the screen: a contraindication must not hide it
     return result_for(src, regimen, findings, patient, patient_data, options, today)
 
 

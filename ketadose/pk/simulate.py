@@ -45,6 +45,12 @@ def absorption(regimen, f, ka) -> tuple:
     """Oral/SC bioavailability and absorption rate: the command line's values, else the route's
     sourced defaults; IV has none. One place, so one-patient and population runs never differ."""
     if regimen.route not in ("oral", "sc"):
+        given = [name for name, v in (("--f (bioavailability)", f), ("--ka (absorption)", ka))
+                 if v is not None]
+        if given:  # never silently ignored (issue 16): the prescriber expects it to count
+            raise KetadoseError(f"{' and '.join(given)} does not apply to an "
+                                f"{regimen.route.upper()} regimen: only SC and oral doses are "
+                                "absorbed; leave it out")
         return None, None, None
     f0, ka0, source = ROUTE_DEFAULTS[(regimen.route, regimen.drug)]
     if f is not None or ka is not None:
