@@ -10,8 +10,14 @@ from ketadose.commands.check import override_reason, screen_for
 from ketadose.io.library import limit_library
 from ketadose.io.patients import load_patient
 from ketadose.io.regimens import load_regimen
-from ketadose.planning import (PlanOptions, PlanResult, Versions, check_options,
-                               make_options_plan, plan_result)
+from ketadose.planning import (
+    PlanOptions,
+    PlanResult,
+    Versions,
+    check_options,
+    make_options_plan,
+    plan_result,
+)
 from ketadose.render.diag import note, output
 
 
