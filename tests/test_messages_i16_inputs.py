@@ -164,3 +164,23 @@ def test_options_that_apply_still_work():
     proc = cli("simulate", "oral-marchetti-2015", "--weight", "70", "--age", "40", "--f", "0.2",
                "--format", "json", "--resolution", "1 h")
     assert proc.returncode == 0, proc.stderr
+
+
+# ------------------------------------------------------------------ a date without a time
+
+@pytest.mark.parametrize("value", ["2026-12-01", "20261201", " 2026-12-01 "])
+def test_a_start_without_a_time_is_refused_showing_the_form(value):
+    line = one_line_error(cli("plan", "crps-schwartzman-2009", "--weight", "70", "--start", value))
+    assert line == (f"ketadose: error: --start '{value}' has no time of day: the sessions are at "
+                    "clock times; write the date and time, e.g. 2026-12-01T09:00")
+
+
+def test_a_start_with_a_time_is_accepted(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps({"id": "a", "weight": "70 kg", "age": 40}) + "\n")
+    for args in (["--weight", "70"], ["--patients", str(path), "--format", "jsonl"]):
+        proc = cli("plan", "crps-schwartzman-2009", "--start", "2026-12-01T09:00", *args)
+        assert proc.returncode == 0, proc.stderr
+    line = one_line_error(cli("plan", "crps-schwartzman-2009", "--patients", str(path),
+                              "--format", "jsonl", "--start", "2026-12-01"))
+    assert "has no time of day" in line

@@ -78,6 +78,13 @@ def priming(value) -> float | None:
 def start(value: str | None):
     if value is None:
         return None
+    try:  # a date alone would silently mean midnight: the sessions are at clock times
+        day = dt.date.fromisoformat(value.strip())
+    except ValueError:
+        day = None
+    if day is not None:
+        raise KetadoseError(f"--start {quote_token(value)} has no time of day: the sessions are "
+                            f"at clock times; write the date and time, e.g. {day.isoformat()}T09:00")
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
