@@ -30,6 +30,14 @@ def _g(x) -> str:
     return f"{x:.4g}"
 
 
+def _signed(x: float, digits: int = 3) -> str:
+    """A change as the tables show numbers, with its sign: +0.05, -1.2, 0."""
+    from ketadose.units import display_number
+
+    text = display_number(x, digits)
+    return text if text == "0" or text.startswith("-") else "+" + text
+
+
 PUMP_STEP_ML_H = 0.1  # the pump's resolution (issue #5): rates are programmed to 0.1 mL/h
 INCH_CM = 2.54
 
@@ -156,8 +164,11 @@ def pump_rate(mg_h: float, conc_mg_ml: float, ceiling_mg_h: float | None = None,
                        + ("rounded down (never above the rate asked)" if down else "rounded")
                        + " to the pump's 0.1 mL/h", ml_h, "mL/h"))
         err = ml_h * conc_mg_ml - mg_h
+        if abs(err) <= 1e-9 * max(1.0, mg_h):  # float noise of an exact step, not an error
+            err = 0.0
+        pct = 100 * err / mg_h if mg_h else 0.0
         why.append(Why("delivered", f"{ml_h:g} mL/h x {_g(conc_mg_ml)} mg/mL "
-                       f"({err:+.4g} mg/h, {100 * err / mg_h if mg_h else 0:+.2f}% from rounding)",
+                       f"({_signed(err)} mg/h, {_signed(pct, 2)}% from rounding)",
                        ml_h * conc_mg_ml, "mg/h"))
     return Pump(mg_h, exact, ml_h, ml_h * conc_mg_ml, down, conc_mg_ml)
 

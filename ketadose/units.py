@@ -316,13 +316,18 @@ def format_quantity(q) -> str:
     return f"{format_number(q.value)}{sep}{q.unit.symbol}"
 
 
+def display_number(value: float, digits: int = 3) -> str:
+    """A number as the tables show it: up to ``digits`` decimals, trailing zeros dropped."""
+    text = f"{value:.{digits}f}".rstrip("0").rstrip(".") if value else "0"
+    # Absurd values (a typing slip such as 1e300 mg/mL) stay one short token, not 300 digits.
+    if abs(value) >= 1e9 or (value and text in ("0", "-0")):
+        text = f"{value:.3g}"
+    return text
+
+
 def display(q, digits: int = 3) -> str:
     """Human form: up to ``digits`` significant decimals, trailing zeros dropped."""
     if isinstance(q, OverTime):
         return f"{display(q.amount, digits)} over {display(q.duration, digits)}"
-    text = f"{q.value:.{digits}f}".rstrip("0").rstrip(".") if q.value else "0"
-    # Absurd values (a typing slip such as 1e300 mg/mL) stay one short token, not 300 digits.
-    if abs(q.value) >= 1e9 or (q.value and text in ("0", "-0")):
-        text = f"{q.value:.3g}"
     sep = "" if q.unit.symbol == "%" else " "
-    return f"{text}{sep}{q.unit.symbol}"
+    return f"{display_number(q.value, digits)}{sep}{q.unit.symbol}"

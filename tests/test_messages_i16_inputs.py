@@ -184,3 +184,27 @@ def test_a_start_with_a_time_is_accepted(tmp_path):
     line = one_line_error(cli("plan", "crps-schwartzman-2009", "--patients", str(path),
                               "--format", "jsonl", "--start", "2026-12-01"))
     assert "has no time of day" in line
+
+
+# ------------------------------------------------------------------- --explain numbers
+
+def test_explain_shows_numbers_like_the_tables_never_python_reprs(tmp_path):
+    patient = tmp_path / "p.yaml"
+    patient.write_text("age: 45\nweight: 50 kg\nliver: {alt: 40 U/L, alt_uln: 45 U/L}\n"
+                       "medications: [{name: morphine, dose: 60 mg/day, route: oral}]\n"
+                       "conditions: []\npregnant: false\n")
+    # 50 mg/mL: 17.5 mg/h is 0.35 mL/h, programmed 0.3 mL/h: a real rounding error of -2.5 mg/h;
+    # at 1 mg/mL the step is exact and float noise once printed as +3.553e-15 mg/h
+    for conc, delivered in (("1mg/mL", "(0 mg/h, 0% from rounding)"),
+                            ("50mg/mL", "(-2.5 mg/h, -14.29% from rounding)")):
+        proc = cli("plan", "crps-schwartzman-2009", "--patient", str(patient),
+                   "--concentration", conc, "--explain", "--override", "test: confirmed here")
+        assert proc.returncode == 0, proc.stderr
+        text = proc.stdout[proc.stdout.index("Explanation (--explain)"):]
+        assert delivered in text, text
+        assert "e-1" not in text and "{'" not in text and "[{" not in text and "None" not in text
+    assert "  liver: alt 40 U/L, alt_uln 45 U/L (from the patient file)" in text
+    assert "  medications: name morphine, dose 60 mg/day, route oral (from the patient file)" \
+        in text
+    assert "  pregnant: no (from the patient file)" in text
+    assert "  conditions: none (from the patient file)" in text

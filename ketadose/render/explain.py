@@ -15,10 +15,28 @@ def why_data(whys) -> list:
              "source": w.source} for w in whys]
 
 
+def value_text(value) -> str:
+    """A value as a clinician reads it, never a Python repr: numbers as the tables show them,
+    mappings as 'key value, ...', lists joined with '; ', yes/no, 'not given'."""
+    from ketadose.units import display_number
+
+    if value is None:
+        return "not given"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (int, float)):
+        return display_number(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {value_text(v)}" for k, v in value.items()) or "none"
+    if isinstance(value, (list, tuple)):
+        return "; ".join(value_text(v) for v in value) or "none"
+    return str(value)
+
+
 def why_text(whys, indent="  ") -> list:
     lines = []
     for w in whys:
-        value = "" if w.value is None else f" = {w.value:.4g} {w.unit}"
+        value = "" if w.value is None else f" = {value_text(w.value)} {w.unit}"
         src = f"  [{w.source}]" if w.source else ""
         lines.append(f"{indent}{w.what}: {w.expression}{value}{src}")
     return lines
@@ -84,9 +102,11 @@ def render_plan_explain(result, stream) -> None:
     out.print(styled("Explanation (--explain): how every number was derived", "bold"))
     lines = ["Inputs used:"]
     for item in inputs_used(result.patient_data, result.options.from_flags):
-        lines.append(f"  {item['input']}: {item['value']} (from the {item['from']})")
-    lines.append(f"  concentration: {plan.concentration_mg_ml} mg/mL (from "
-                 f"{plan.concentration_origin or 'nowhere: not given'})")
+        lines.append(f"  {item['input']}: {value_text(item['value'])} (from the {item['from']})")
+    conc = plan.concentration_mg_ml
+    lines.append("  concentration: " + (f"{value_text(conc)} mg/mL (from "
+                                         f"{plan.concentration_origin})" if conc is not None
+                                         else "not given"))
     lines.append("Dosing weight:")
     lines += why_text(plan.weight.derivation)
     for p in plan.phases:
@@ -96,13 +116,14 @@ def render_plan_explain(result, stream) -> None:
     lines += why_text(plan.totals_derivation)
     lines.append("Limits consulted:")
     for c in plan.consulted:
+        soft, hard = ("none" if c[k] is None else value_text(c[k]) for k in ("soft", "hard"))
         if c.get("direction") == "min":
-            bound = f"soft < {c['soft']}, hard {'<=' if c['hard_inclusive'] else '<'} {c['hard']}"
+            bound = f"soft < {soft}, hard {'<=' if c['hard_inclusive'] else '<'} {hard}"
         else:
-            bound = f"soft {c['soft']}, hard {'>=' if c['hard_inclusive'] else '>'} {c['hard']}"
+            bound = f"soft {soft}, hard {'>=' if c['hard_inclusive'] else '>'} {hard}"
         if c.get("kind") == "guard":
             bound += " (device/typing-error guard, not clinical)"
-        lines.append(f"  {c['rule']} {c['what']}: {c['value']:.4g} {c['unit']} vs {bound} -> "
+        lines.append(f"  {c['rule']} {c['what']}: {value_text(c['value'])} {c['unit']} vs {bound} -> "
                      f"{c['outcome']}  [{c['source']}]"
                      + (f" UNVERIFIED: {c['unverified']}" if c["unverified"] else "")
                      + (f" ({c['setting_note']})" if c.get("setting_note") else ""))
