@@ -600,6 +600,25 @@ for _cmd in (validate, list_, show, new, check, plan, simulate, compare, verify,
         "$KETADOSE_REGIMENS. Also accepted before the command."))
 
 
+def _choice_hint(exc: click.UsageError) -> str:
+    """' Did you mean 'json'?' for a value close to one of an option's choices (--format jsn),
+    as click already says for a misspelt option or command."""
+    import difflib
+    import re
+
+    param = getattr(exc, "param", None)
+    if param is None or not isinstance(param.type, click.Choice):
+        return ""
+    given = re.search(r"'([^']*)' is not one of", exc.format_message())
+    if not given:
+        return ""
+    word, choices = given.group(1).lower(), list(param.type.choices)
+    prefixed = [c for c in choices if word and c.startswith(word)]
+    close = prefixed if len(prefixed) == 1 else difflib.get_close_matches(word, choices, n=1,
+                                                                          cutoff=0.5)
+    return f" Did you mean {close[0]!r}?" if close else ""
+
+
 def _on_signal(signum, _frame):
     raise Terminated(signum)
 
@@ -619,8 +638,8 @@ def main(argv=None):
     except click.UsageError as exc:
         # One line, as for every other input error (click's own display takes four).
         command = exc.ctx.command_path if exc.ctx else "ketadose"
-        click.echo(f"ketadose: error: {_safe(exc.format_message())} (see `{command} --help`)",
-                   err=True)
+        click.echo(f"ketadose: error: {_safe(exc.format_message())}{_choice_hint(exc)} "
+                   f"(see `{command} --help`)", err=True)
         rc = INPUT_ERROR
     except click.ClickException as exc:
         exc.show()

@@ -208,3 +208,29 @@ def test_explain_shows_numbers_like_the_tables_never_python_reprs(tmp_path):
         in text
     assert "  pregnant: no (from the patient file)" in text
     assert "  conditions: none (from the patient file)" in text
+
+
+# --------------------------------------------------------------- usage errors and choices
+
+@pytest.mark.parametrize("args, hint", [
+    (["plan", "crps-schwartzman-2009", "--weight", "70", "--format", "jsn"], "Did you mean 'json'?"),
+    (["plan", "crps-schwartzman-2009", "--weight", "70", "--weight-basis", "idael"],
+     "Did you mean 'ideal'?"),
+    (["plan", "crps-schwartzman-2009", "--weight", "70", "--sex", "f"], "Did you mean 'female'?"),
+    (["list", "--route", "IV"], "Did you mean 'iv'?"),
+    (["plan", "crps-schwartzman-2009", "--weight", "70", "--format", "zzz"], None),
+])
+def test_a_bad_choice_is_one_line_with_a_suggestion(args, hint):
+    line = one_line_error(cli(*args))
+    assert line.startswith("ketadose: error: Invalid value for") and "--help`)" in line, line
+    assert (hint in line) if hint else ("Did you mean" not in line), line
+
+
+@pytest.mark.parametrize("weight, message", [
+    ("-70kg", "'-70kg': a negative quantity is never valid here"),
+    ("1e6kg", "weight 1000000 kg is outside 2-400 kg; is it a typing error?"),
+    ("-70", "'-70' is negative; a negative quantity is never valid here"),
+])
+def test_negative_and_huge_weights_with_a_unit_get_their_own_message(weight, message):
+    line = one_line_error(cli("plan", "crps-schwartzman-2009", f"--weight={weight}"))
+    assert message in line and "has no unit" not in line, line
