@@ -178,3 +178,21 @@ def test_the_workers_option_is_checked():
     r = subprocess.run([sys.executable, "-m", "ketadose", "serve", "--workers", "-1",
                         "--no-auth"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--workers" in r.stderr
+
+
+def test_an_internal_error_is_a_fixed_500_and_its_message_is_never_logged(monkeypatch, capsys):
+    """respond() (in the server process or a worker): an exception in an answer gives the fixed
+    500 body; the log line names the exception type and place, not its text (which could carry
+    patient data)."""
+    from ketadose.serve import workers
+    from ketadose.serve.hooks import Settings
+
+    def boom(service, body, settings):
+        raise KeyError("Jane Doe, born 1981-03-14")
+
+    monkeypatch.setattr(workers, "cards_for", boom)
+    status, payload, issued = workers.respond(SIGN, dumps(request()), Settings())
+    assert (status, payload, issued) == (500, workers.INTERNAL, [])
+    err = capsys.readouterr().err
+    assert err.startswith("ketadose serve: internal error KeyError at ") and err.count("\n") == 1
+    assert "Jane" not in err and "1981" not in err
