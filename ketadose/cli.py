@@ -13,6 +13,7 @@ import sys
 import click
 
 from ketadose import __version__
+from ketadose.commands.help import Command
 from ketadose.errors import KetadoseError
 
 OK, INPUT_ERROR, INTERNAL = 0, 2, 3  # 1 (blocking findings) comes from the commands
@@ -29,6 +30,8 @@ class InputError(click.ClickException):
 
 
 class Group(click.Group):
+    command_class = Command  # own options first, shared ones last, examples
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -83,6 +86,17 @@ def output_options(fn):
 def format_option(*choices, default=None):
     return click.option("--format", "fmt", type=click.Choice(choices), default=default or choices[0],
                         show_default=True, help="Output format.")
+
+
+def batch_format_option(*choices):
+    """--format for commands that also run batches: a batch (--patients) writes JSON Lines
+    unless told otherwise, a single patient a table."""
+    return click.option("--format", "fmt", type=click.Choice(choices), default=None,
+                        help=f"Output format [default: {choices[0]}; jsonl with --patients].")
+
+
+def _batch_format(fmt, patients):
+    return fmt or ("jsonl" if patients else "table")
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -215,18 +229,25 @@ def show(ctx, ref, fmt):
 
 @cli.command()
 @output_options
-@click.option("--from", "from_id", required=True, metavar="ID", help="Template to copy.")
+@click.argument("template", required=False, metavar="ID")
+@click.option("--from", "from_id", metavar="ID", hidden=True,
+              help="Deprecated spelling of the ID argument.")
 @click.option("--id", "new_id", metavar="ID", help="Id of the new regimen [default: ID-local].")
 @format_option("yaml")
 @click.pass_context
-def new(ctx, from_id, new_id, fmt):
-    """Start a custom regimen from a template, with comments that explain each field.
+def new(ctx, template, from_id, new_id, fmt):
+    """Start a custom regimen from the template ID, with comments that explain each field.
 
     Write it with -o FILE (atomic; an existing file needs --force).
     """
     from ketadose.commands.library import new_regimen
 
-    new_regimen(_dirs(ctx), from_id, new_id)
+    if template and from_id and template != from_id:
+        raise click.UsageError(f"two templates: {template} and --from {from_id}; give the ID once")
+    if not (template or from_id):
+        raise click.UsageError("give the template ID to copy, e.g. `ketadose new "
+                               "crps-schwartzman-2009 -o local.yaml`")
+    new_regimen(_dirs(ctx), template or from_id, new_id)
 
 
 # ----------------------------------------------------------------------------- patients
@@ -238,9 +259,11 @@ def patient_options(fn):
         click.option("--weight", help="Body weight, e.g. 72kg or 160lb (a bare number means kg)."),
         click.option("--height", help="Height with its unit, e.g. 168cm or 1.68m."),
         click.option("--age", type=int, help="Age in years."),
-        click.option("--sex", type=click.Choice(["female", "male"])),
+        click.option("--sex", type=click.Choice(["female", "male"]),
+                     help="Sex (ideal and adjusted body weight; pregnancy questions)."),
         click.option("--pregnant/--not-pregnant", default=None, help="Pregnancy status."),
-        click.option("--breastfeeding/--not-breastfeeding", default=None),
+        click.option("--breastfeeding/--not-breastfeeding", default=None,
+                     help="Breastfeeding status (an information finding for the infant)."),
         click.option("--bp", metavar="SYS/DIA", help="Resting blood pressure in mmHg, e.g. 128/82."),
         click.option("--heart-rate", type=int, help="Resting heart rate, beats/min."),
         click.option("--condition", "conditions", multiple=True, metavar="ID",
@@ -308,7 +331,7 @@ def batch_options(fn):
                       help="Format of --patients [default: by file suffix, or sniffed].")(fn)
     return click.option("--patients", metavar="FILE",
                         help="Batch: JSON Lines or CSV of patients ('-' for stdin); "
-                             "output --format jsonl, one line per patient.")(fn)
+                             "writes JSON Lines, one line per patient.")(fn)
 
 
 def _not_a_batch(fmt, kwargs):
@@ -323,7 +346,8 @@ def _batch_usage(patient_path, flags, fmt):
     if patient_path or _flags_given(flags):
         raise click.UsageError("--patients cannot be combined with --patient or patient flags")
     if fmt != "jsonl":
-        raise click.UsageError("a batch (--patients) writes --format jsonl")
+        raise click.UsageError("a batch (--patients) writes JSON Lines: leave out --format or "
+                               "give --format jsonl")
 
 
 _PATIENT_FLAGS = ("weight", "height", "age", "sex", "pregnant", "breastfeeding", "bp", "heart_rate",
@@ -350,11 +374,13 @@ def _date(value):
 @click.argument("regimen", required=False, metavar="[ID|FILE]")
 @patient_options
 @click.option("--override", metavar="REASON", help="Proceed despite a contraindication; recorded.")
-@click.option("--date", "on_date", metavar="YYYY-MM-DD", help="Screening date [default: today].")
+@click.option("--start", "--date", "on_date", metavar="DATE[THH:MM]",
+              help="First day of the course: the screen is as of that day (washouts, earlier "
+                   "courses) [default: today]. --date is the same option.")
 @click.option("--reproducible", is_flag=True, help="Leave the time of computation out of the audit.")
 @click.option("--explain", is_flag=True, help="Show every rule evaluated and the inputs used.")
 @batch_options
-@format_option("table", "json", "yaml", "jsonl")
+@batch_format_option("table", "json", "yaml", "jsonl")
 @click.pass_context
 def check(ctx, regimen, patient_path, override, on_date, reproducible, explain, fmt, patients,
           patients_format, **kwargs):
@@ -365,6 +391,7 @@ def check(ctx, regimen, patient_path, override, on_date, reproducible, explain, 
     """
     from ketadose.commands.check import run_check
 
+    fmt = _batch_format(fmt, patients)
     flags = _pop_patient_flags(kwargs)
     if patients:
         _batch_usage(patient_path, flags, fmt)
@@ -399,7 +426,9 @@ def _concentration(value):
 @click.option("--concentration", metavar="C", help="Infusion or product strength, e.g. 1mg/mL.")
 @click.option("--weight-basis", type=click.Choice(["actual", "ideal", "adjusted"]),
               help="Dose on this weight instead of the regimen's basis.")
-@click.option("--start", metavar="DATETIME", help="First session, e.g. 2026-12-01T09:00 (clock times).")
+@click.option("--start", "--date", "start", metavar="DATETIME",
+              help="First session, e.g. 2026-12-01T09:00 (clock times; the screen is as of "
+                   "that day). --date is the same option.")
 @click.option("--priming", type=click.FloatRange(min=0, max=500), metavar="ML",
               help="Giving-set priming volume in mL, added to the bag.")
 @click.option("--override", metavar="REASON", help="Plan despite a contraindication; recorded.")
@@ -407,7 +436,7 @@ def _concentration(value):
 @click.option("--explain", is_flag=True,
               help="Derive every number step by step, with the limits and rules consulted.")
 @batch_options
-@format_option("table", "json", "yaml", "csv", "jsonl", "fhir", "html")
+@batch_format_option("table", "json", "yaml", "csv", "jsonl", "fhir", "html")
 @click.pass_context
 def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming, override,
          reproducible, explain, fmt, patients, patients_format, **kwargs):
@@ -417,6 +446,7 @@ def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming
     """
     from ketadose.commands.plan import run_plan
 
+    fmt = _batch_format(fmt, patients)
     flags = _pop_patient_flags(kwargs)
     if not patients and not patient_path and not _flags_given(flags):
         raise click.UsageError("give --patient FILE and/or patient flags such as --weight")
@@ -491,19 +521,27 @@ def simulate(ctx, regimen, patient_path, model, resolution, bio_f, ka, plot, exp
 @output_options
 @click.argument("regimens", nargs=-1, required=True, metavar="ID|FILE...")
 @patient_options
+@click.option("--concentration", metavar="C",
+              help="Infusion or product strength for every regimen, e.g. 1mg/mL.")
+@click.option("--weight-basis", type=click.Choice(["actual", "ideal", "adjusted"]),
+              help="Dose on this weight instead of each regimen's basis.")
+@click.option("--explain", is_flag=True,
+              help="Show how each number was derived (weight, concentration, totals, model).")
 @click.option("--population", type=int, is_flag=False, flag_value=1000, default=None, metavar="N",
               help="Compare on the same N virtual patients (default 1000 when given without N).")
 @click.option("--seed", type=int, default=1, show_default=True,
               help="Random seed for --population (same seed, same virtual patients).")
-@format_option("table", "json", "yaml")
+@format_option("table", "json", "yaml", "csv")
 @click.pass_context
-def compare(ctx, regimens, patient_path, population, seed, fmt, **kwargs):
+def compare(ctx, regimens, patient_path, concentration, weight_basis, explain, population, seed,
+            fmt, **kwargs):
     """Compare regimens side by side for one patient: totals, hours, peak, exposure, screen."""
     from ketadose.commands.simulate import run_compare
 
     flags = _pop_patient_flags(kwargs)
     ctx.exit(run_compare(_dirs(ctx), regimens, patient_path, flags, fmt, population=population,
-                         seed=seed))
+                         seed=seed, concentration=_concentration(concentration),
+                         weight_basis=weight_basis, explain=explain))
 
 
 @cli.command()
@@ -532,7 +570,9 @@ def verify(ctx, output_file, fmt):
 @cli.command("import")
 @output_options
 @click.argument("file", metavar="FILE")
-@click.option("--date", "on_date", metavar="YYYY-MM-DD", help="Screening date [default: today].")
+@click.option("--start", "--date", "on_date", metavar="DATE[THH:MM]",
+              help="Screening day, as for `check --start` [default: today]. --date is the same "
+                   "option.")
 @click.option("--stale-after", multiple=True, metavar="FIELD=DAYS",
               help="Clinic setting: oldest measurement that counts, e.g. liver=14 (repeatable).")
 @click.option("--record-only", is_flag=True, help="Print only the record (usable as --patient).")

@@ -223,7 +223,7 @@ GUIDE = {
              "errors (with a \"did you mean\"), duplicate keys are errors, and every dose carries "
              "a unit. `ketadose schema regimen` prints the same format as JSON Schema; `ketadose "
              "validate FILE` checks a file against it and against the dose-limit library; "
-             "`ketadose new --from ID` starts from a shipped template. A key marked `?` in a "
+             "`ketadose new ID` starts from a shipped template. A key marked `?` in a "
              "list of keys is optional.",
     "limits": "KD-LIM-... rules come from the dose-limit library (`ketadose limits`). Limits are "
               "checked on the numbers a regimen fixes without a patient: rates per kg, absolute "

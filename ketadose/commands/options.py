@@ -97,12 +97,17 @@ def start(value: str | None):
 
 
 def date(value: str | None) -> dt.date:
+    """The day of --start/--date (check, import): a date, or a date and time (its day)."""
     if value is None:
         return dt.date.today()
     try:
         day = dt.date.fromisoformat(value)
     except ValueError:
-        raise KetadoseError(f"--date {quote_token(value)} is not a date (YYYY-MM-DD)") from None
+        try:
+            day = dt.datetime.fromisoformat(value).date()
+        except ValueError:
+            raise KetadoseError(f"--start {quote_token(value)} is not a date (YYYY-MM-DD, or "
+                                "YYYY-MM-DDTHH:MM)") from None
     if day.year > 9000 or day.year < 1900:
-        raise KetadoseError(f"--date {quote_token(value)}: the year must be between 1900 and 9000")
+        raise KetadoseError(f"--start {quote_token(value)}: the year must be between 1900 and 9000")
     return day
