@@ -79,6 +79,7 @@ class Compared:
     peak_ng_per_ml: float | None = None
     auc_ng_h_per_ml: float | None = None
     note: str | None = None
+    explain: dict | None = None  # the inputs behind the numbers (compare --explain)
 
 
 @dataclass(frozen=True)
@@ -180,17 +181,34 @@ def model_spread(plan: Plan, res) -> list:
     return rows
 
 
-def compared(plan: Plan, screen_status: str) -> Compared:
-    """A regimen's totals, hours and (default model, 5-min grid) peak and course AUC."""
+COMPARE_GRID_MIN = 5.0
+
+
+def compared(plan: Plan, screen_status: str, explain: bool = False) -> Compared:
+    """A regimen's totals, hours and (default model, 5-min grid) peak and course AUC; with
+    ``explain``, the inputs behind them (weight and its basis, concentration, model)."""
     r = regimen_of(plan)
     hours = sum((p.duration_h or 0) for p in plan.phases if p.kind in INFUSED) * \
         (r.days if r.pattern == "daily" else 1)
     row = Compared(r.id, r.drug, r.route, screen_status, plan.blocked,
                    plan.totals["course_mg_min"], plan.totals["course_mg_max"], hours)
+    if explain:
+        w = plan.weight
+        row = _replace(row, explain={
+            "dosing_weight_kg": w.kg, "weight_basis": w.basis if w.kg is not None else None,
+            "weight_from": w.origin if w.kg is not None else None,
+            "concentration_mg_per_ml": plan.concentration_mg_ml,
+            "concentration_from": plan.concentration_origin, "calendar_days": len(plan.days),
+            "course_total": "sum of the calendar days (minimum and maximum)",
+            "model_status": None, "grid_min": COMPARE_GRID_MIN,
+            "peak": "highest concentration over the course, every dose at its maximum",
+            "auc": "sum of the daily areas under the curve"})
     try:
-        res = simulate_plan(plan, None, 5.0, None, None)
+        res = simulate_plan(plan, None, COMPARE_GRID_MIN, None, None)
     except KetadoseError as exc:
         return _replace(row, note=exc.message)
+    if row.explain is not None:
+        row = _replace(row, explain={**row.explain, "model_status": res.model.status})
     return _replace(row, model=res.model.id,
                     peak_ng_per_ml=round(max(d["cmax_ng_per_ml"] for d in res.days), 2),
                     auc_ng_h_per_ml=round(sum(d["auc_ng_h_per_ml"] for d in res.days), 1))

@@ -125,10 +125,13 @@ def test_compare_takes_the_plan_options_and_writes_csv(run):
     ideal = json.loads(run(*base, "--weight-basis", "ideal", "--concentration", "2mg/mL",
                            "--explain", "--format", "json").stdout)["regimens"]
     assert ideal[0]["course_mg_max"] < plain[0]["course_mg_max"]  # per-kg dosing on less weight
-    assert "ideal" in ideal[0]["explain"]["dosing_weight"]
-    assert "--concentration" in ideal[0]["explain"]["concentration"]
+    assert ideal[0]["explain"]["weight_basis"] == "ideal"
+    assert ideal[0]["explain"]["concentration_from"] == "--concentration"
+    assert ideal[0]["explain"]["concentration_mg_per_ml"] == 2
     rows = list(csv.DictReader(io.StringIO(run(*base, "--format", "csv").stdout)))
     assert [r["id"] for r in rows] == [r["id"] for r in plain]
     assert [float(r["course_mg_max"]) for r in rows] == [r["course_mg_max"] for r in plain]
-    refused = run(*base, "--population", "10", "--format", "csv")
+    refused = run(*base, "--population", "10", "--format", "csv")  # one patient only
     assert refused.exit_code == 2
+    table = run(*base, "--explain", env={"COLUMNS": "200"}).stdout
+    assert "How each number was derived" in table and "ideal" not in table  # actual weight

@@ -13,9 +13,10 @@ from ketadose.render.data import to_csv, to_json
 from ketadose.render.diag import emit, output
 
 
-def _plan(dirs, ref, patient):
+def _plan(dirs, ref, patient, concentration=None, weight_basis=None):
     src, regimen, findings = load_regimen(ref, dirs)
-    return src, make_plan(regimen, patient, limit_library(), regimen_findings=findings)
+    return src, make_plan(regimen, patient, limit_library(), basis=weight_basis,
+                          concentration=concentration, regimen_findings=findings)
 
 
 def run_simulate(dirs, ref, patient_path, flags, model, resolution, f, ka, fmt, plot,
@@ -72,13 +73,17 @@ def write_chart(path, svg, png) -> None:
         (svg if low.endswith(".svg") else png)(fh)
 
 
-def run_compare(dirs, refs, patient_path, flags, fmt, population=None, seed=1) -> int:
+def run_compare(dirs, refs, patient_path, flags, fmt, population=None, seed=1,
+                concentration=None, weight_basis=None, explain=False) -> int:
     patient, _patient_data = load_patient(patient_path, flags)
     if population is not None:
         from ketadose.commands.population import run_compare_population
 
-        return run_compare_population([_plan(dirs, ref, patient)[1] for ref in refs],
-                                      population, seed, fmt)
+        if fmt == "csv" or explain:
+            raise KetadoseError("--format csv and --explain are for the one-patient comparison; "
+                                "with --population use --format json or yaml")
+        return run_compare_population([_plan(dirs, ref, patient, concentration, weight_basis)[1]
+                                       for ref in refs], population, seed, fmt)
     import datetime as dt
 
     from ketadose.commands.check import screen_for
@@ -86,15 +91,19 @@ def run_compare(dirs, refs, patient_path, flags, fmt, population=None, seed=1) -
 
     regimens = []
     for ref in refs:
-        _src, plan = _plan(dirs, ref, patient)
+        _src, plan = _plan(dirs, ref, patient, concentration, weight_basis)
         screen = screen_for(patient, plan.regimen, dt.date.today(), None)
-        regimens.append(compared(plan, screen.status))
+        regimens.append(compared(plan, screen.status, explain))
     result = Comparison(tuple(regimens))
     if fmt in ("json", "yaml"):
         from ketadose.render.data import write_document
         from ketadose.render.documents.comparison import document
 
         write_document(document(result), output(), fmt)
+    elif fmt == "csv":
+        from ketadose.render.documents.comparison import csv_rows
+
+        output().write(to_csv(*csv_rows(result)))
     else:
         from ketadose.render.comparison import comparison_table
 

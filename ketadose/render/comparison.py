@@ -30,6 +30,25 @@ def comparison_table(comparison: Comparison, stream: TextIO) -> None:
           "-" if r["auc_ng_h_per_ml"] is None else f"{r['auc_ng_h_per_ml']:.0f}") for r in rows],
         "Peaks and AUC: the maximum case (every escalation, titration at its maximum); "
         "esketamine and racemic concentrations are not comparable one to one."))
+    if any("explain" in r for r in rows):
+        console(file=stream).print(table("How each number was derived (--explain)", [
+            ("regimen", {"no_wrap": True}), "dosing weight", "concentration", "course total",
+            "peak and AUC"], [(r["id"], *_explained(r)) for r in rows]))
+
+
+def _explained(row) -> tuple:
+    from ketadose.render.numbers import number
+
+    e = row["explain"]
+    weight = (f"{number(e['dosing_weight_kg'])} kg ({e['weight_basis']} body weight, from "
+              f"{e['weight_from']})" if e["dosing_weight_kg"] is not None
+              else "not needed (fixed doses)")
+    conc = (f"{number(e['concentration_mg_per_ml'], 3, 'mg/mL')} (from {e['concentration_from']})"
+            if e["concentration_mg_per_ml"] else "not given (no pump rates)")
+    total = f"{e['course_total']}: {e['calendar_days']} days"
+    pk = (f"model {row['model']} ({e['model_status']}), {number(e['grid_min'])}-min steps; "
+          f"peak: {e['peak']}; AUC: {e['auc']}" if row["model"] else "no prediction (see note)")
+    return weight, conc, total, pk
 
 
 def _band(d, nd=0) -> str:

@@ -12,8 +12,26 @@ from ketadose.simulation import Comparison, PopulationCompared, PopulationCompar
 
 
 def document(comparison: Comparison) -> dict:
-    return {"ketadose_version": __version__,
-            "regimens": [dataclasses.asdict(r) for r in comparison.regimens]}
+    return {"ketadose_version": __version__, "regimens": [_one(r) for r in comparison.regimens]}
+
+
+def _one(row) -> dict:
+    """A regimen's fields; "explain" only when asked for (--explain)."""
+    out = dataclasses.asdict(row)
+    if out["explain"] is None:
+        del out["explain"]
+    return out
+
+
+def csv_rows(comparison: Comparison) -> tuple[list[dict], list[str]]:
+    """`compare --format csv`: one row per regimen, the document's fields (explain_* columns
+    with --explain)."""
+    rows = []
+    for r in document(comparison)["regimens"]:
+        explain = r.pop("explain", None) or {}
+        rows.append({**r, **{f"explain_{k}": v for k, v in explain.items()}})
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    return rows, columns
 
 
 def population_document(comparison: PopulationComparison) -> dict:
