@@ -9,6 +9,51 @@ import numpy as np
 from ketadose.pk.models import BANDS
 
 WIDTH, HEIGHT = 60, 14  # plot area; labels bring the text chart to at most 80 columns
+BAND_SOURCE = ("display bands: a synthesis of published concentration ranges, not a target "
+               "or a source (docs/evidence.md PK2)")
+
+
+def nice_ticks(top: float, n: int = 5) -> list[float]:
+    """0 and multiples of a 1-2-5 step up to ``top`` (about ``n`` of them)."""
+    import math
+
+    if not top > 0:
+        return [0.0]
+    raw = top / n
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    return [i * step for i in range(int(top / step + 1e-9) + 1)]
+
+
+def time_ticks(t_end_h: float) -> tuple[list[tuple[float, str]], str]:
+    """Ticks of the time axis as (hours, label) and the axis unit: hours up to 3 days, then days."""
+    scale, unit = (24.0, "days") if t_end_h > 72 else (1.0, "hours")
+    return [(v * scale, f"{v:g}") for v in nice_ticks(t_end_h / scale)], unit
+
+
+def _text_time_axis(t_h) -> str:
+    """The labels under the text chart's time axis, each centred on its column."""
+    ticks, unit = time_ticks(float(t_h[-1] - t_h[0]))
+    line = [" "] * (WIDTH + 12)
+    span = max(float(t_h[-1] - t_h[0]), 1e-9)
+    last = -2
+    for hours, label in ticks:
+        x = 9 + int(round(hours / span * (WIDTH - 1)))
+        start = max(x - len(label) // 2, last + 2)
+        if start + len(label) > len(line):
+            break
+        line[start:start + len(label)] = label
+        last = start + len(label)
+    return "".join(line).rstrip() + f"  {unit}"
+
+
+def _text_tick_row(t_h) -> str:
+    ticks, _ = time_ticks(float(t_h[-1] - t_h[0]))
+    span = max(float(t_h[-1] - t_h[0]), 1e-9)
+    axis = ["-"] * WIDTH
+    for hours, _label in ticks:
+        axis[min(int(round(hours / span * (WIDTH - 1))), WIDTH - 1)] = "+"
+    return f"{'':7} +{''.join(axis)}+"
 
 
 def text_chart(t_h, c, title: str) -> str:
@@ -36,38 +81,84 @@ def text_chart(t_h, c, title: str) -> str:
         band = band_rows.get(r)
         right = f" {band[0]:g}" if band else ""
         rows.append(f"{y:7.0f} |{''.join(line)}|{right}")
-    axis = f"{'':7} +{'-' * WIDTH}+"
-    ticks = f"{'':8}0 h{'':{WIDTH - 10}}{t_h[-1]:.0f} h"
-    legend = ("  ng/mL; dashed lines: display bands " + ", ".join(f"{lv:g}" for lv, _ in BANDS
-                                                                 if lv < top)
-              + " (a synthesis, not a source: docs/evidence.md PK2)")
+    axis = _text_tick_row(t_h)
+    ticks = _text_time_axis(t_h)
+    import textwrap
+
+    legend = "\n".join(textwrap.wrap(
+        "plasma ketamine (ng/mL) over time; dashed lines at " + ", ".join(
+            f"{lv:g}" for lv, _ in BANDS if lv < top) + f" ng/mL: {BAND_SOURCE}", 76,
+        initial_indent="  ", subsequent_indent="  "))
     return "\n".join([title, *rows, axis, ticks, legend])
 
 
+W, H, LEFT, RIGHT, TOP, BOTTOM = 900, 460, 70, 270, 40, 90  # SVG size and plot margins
+
+
+def _esc(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def svg_frame(t_h, top: float, title: str, draw, legend: list[str]) -> str:
+    """An SVG chart: title, axes with ticks and labels (time in hours or days, concentration in
+    ng/mL), the display bands labelled with what they mean, and a legend. ``draw(x, y)`` returns
+    the data elements, given the functions mapping hours and ng/mL to the page."""
+    pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM
+    t0, span = float(t_h[0]), max(float(t_h[-1] - t_h[0]), 1e-9)
+
+    def x(t):
+        return LEFT + (t - t0) / span * pw
+
+    def y(v):
+        return TOP + ph - v / top * ph
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" '
+           f'viewBox="0 0 {W} {H}" font-family="sans-serif">'
+           '<rect width="100%" height="100%" fill="white"/>',
+           f'<text x="{LEFT}" y="24" font-size="14">{_esc(title)}</text>']
+    for v in nice_ticks(top):
+        out.append(f'<line x1="{LEFT - 5}" x2="{LEFT + pw}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
+                   f'stroke="#eee"/><text x="{LEFT - 8}" y="{y(v) + 4:.1f}" font-size="11" '
+                   f'text-anchor="end">{v:g}</text>')
+    ticks, unit = time_ticks(span)
+    for hours, label in ticks:
+        out.append(f'<line x1="{x(t0 + hours):.1f}" x2="{x(t0 + hours):.1f}" y1="{TOP + ph}" '
+                   f'y2="{TOP + ph + 5}" stroke="black"/><text x="{x(t0 + hours):.1f}" '
+                   f'y="{TOP + ph + 18}" font-size="11" text-anchor="middle">{label}</text>')
+    out.append(f'<line x1="{LEFT}" y1="{TOP + ph}" x2="{LEFT + pw}" y2="{TOP + ph}" '
+               f'stroke="black"/><line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{TOP + ph}" '
+               'stroke="black"/>')
+    out.append(f'<text x="{LEFT + pw / 2:.0f}" y="{TOP + ph + 36}" font-size="12" '
+               f'text-anchor="middle">time from the start of the course ({unit})</text>')
+    out.append(f'<text transform="translate(16 {TOP + ph / 2:.0f}) rotate(-90)" font-size="12" '
+               'text-anchor="middle">plasma concentration (ng/mL)</text>')
+    for level, label in BANDS:
+        if level < top:
+            out.append(f'<line x1="{LEFT}" x2="{LEFT + pw}" y1="{y(level):.1f}" '
+                       f'y2="{y(level):.1f}" stroke="#999" stroke-dasharray="4 4"/>'
+                       f'<text x="{LEFT + pw + 6}" y="{y(level) + 4:.1f}" font-size="10">'
+                       f'{level:g} ng/mL: {_esc(label)}</text>')
+    out.append(draw(x, y))
+    for i, text in enumerate([*legend, f"Dashed grey lines: {BAND_SOURCE}."]):
+        out.append(f'<text x="{LEFT}" y="{TOP + ph + 56 + 14 * i}" font-size="10">'
+                   f'{_esc(text)}</text>')
+    return "".join(out) + "</svg>\n"
+
+
+def _polyline(xs, ys, colour, dash="") -> str:
+    pts = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(xs, ys))
+    return f'<polyline fill="none" stroke="{colour}" stroke-width="1.5"{dash} points="{pts}"/>'
+
+
 def svg_chart(t_h, c, title: str) -> str:
-    w, h, pad = 800, 400, 50
     top = max(float(c.max()) * 1.1, 1.0)
     step = max(1, len(t_h) // 4000)
-    xs = pad + (t_h[::step] - t_h[0]) / max(t_h[-1] - t_h[0], 1e-9) * (w - 2 * pad)
-    ys = h - pad - c[::step] / top * (h - 2 * pad)
-    points = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys))
-    bands = "".join(
-        f'<line x1="{pad}" x2="{w - pad}" y1="{h - pad - lv / top * (h - 2 * pad):.1f}" '
-        f'y2="{h - pad - lv / top * (h - 2 * pad):.1f}" stroke="#999" stroke-dasharray="4 4"/>'
-        f'<text x="{w - pad + 4}" y="{h - pad - lv / top * (h - 2 * pad) + 4:.1f}" '
-        f'font-size="11">{lv:g}</text>' for lv, _ in BANDS if lv < top)
-    esc = title.replace("&", "&amp;").replace("<", "&lt;")
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
-            f'font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>'
-            f'<text x="{pad}" y="25" font-size="14">{esc}</text>'
-            f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="black"/>'
-            f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{h - pad}" stroke="black"/>'
-            f'<text x="{pad}" y="{h - pad + 20}" font-size="11">0 h</text>'
-            f'<text x="{w - pad - 30}" y="{h - pad + 20}" font-size="11">{t_h[-1]:.0f} h</text>'
-            f'<text x="5" y="{pad}" font-size="11">{top:.0f} ng/mL</text>{bands}'
-            f'<polyline fill="none" stroke="#c0392b" stroke-width="1.5" points="{points}"/>'
-            f'<text x="{pad}" y="{h - 10}" font-size="10">Dashed: display bands (a synthesis, '
-            f'not a source)</text></svg>\n')
+
+    def draw(x, y):
+        return _polyline(x(t_h[::step]), y(c[::step]), "#c0392b")
+
+    return svg_frame(t_h, top, title, draw, ["Red line: predicted plasma ketamine (one patient, "
+                                            "the plan's maximum doses)."])
 
 
 def png_import():
@@ -93,14 +184,22 @@ def png_chart(stream, t_h, c, title: str) -> None:
         if level < c.max() * 1.1:
             ax.axhline(level, color="#999", ls="--", lw=0.8)
             ax.text(t_h[-1], level, f" {label}", va="center", fontsize=7)
-    ax.set_xlabel("hours from the start of the course")
-    ax.set_ylabel("ketamine, ng/mL")
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
+    _png_axes(fig, ax, t_h, title)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120)
     plt.close(fig)
     stream.write_bytes(buf.getvalue())
+
+
+def _png_axes(fig, ax, t_h, title: str) -> None:
+    """Axis labels and ticks as in the SVG (hours up to 3 days, then days) and the bands' source."""
+    ticks, unit = time_ticks(float(t_h[-1] - t_h[0]))
+    ax.set_xticks([t_h[0] + h for h, _ in ticks], [label for _, label in ticks])
+    ax.set_xlabel(f"time from the start of the course ({unit})")
+    ax.set_ylabel("plasma concentration (ng/mL)")
+    ax.set_title(title, fontsize=10)
+    fig.text(0.01, 0.01, f"Dashed grey lines: {BAND_SOURCE}.", fontsize=6)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
 
 
 # ----------------------------------------------------------------------------- population bands
@@ -145,56 +244,39 @@ def text_band_chart(t_h, pct, title: str, unit_label: str = "ng/mL") -> str:
         band = band_rows.get(r)
         right = f" {band[0]:g}" if band else ""
         rows.append(f"{y:7.0f} |{''.join(grid[r])}|{right}")
-    axis = f"{'':7} +{'-' * WIDTH}+"
-    ticks = f"{'':8}0 h{'':{WIDTH - 10}}{t_h[-1]:.0f} h"
+    axis = _text_tick_row(t_h)
+    ticks = _text_time_axis(t_h)
     legend = (f"  {unit_label}; * median, : 25th-75th, . 5th-95th percentile of virtual patients;"
               "\n  dashed: display bands (a synthesis, not a source: docs/evidence.md PK2)")
     return "\n".join([title, *rows, axis, ticks, legend])
 
 
 def svg_band_chart(t_h, pct, title: str, pct_m=None) -> str:
-    w, h, pad = 800, 400, 50
     top = max(float(pct[-1].max()) * 1.1, 1.0)
     step = max(1, len(t_h) // 2000)
     ts = t_h[::step]
-    xs = pad + (ts - t_h[0]) / max(t_h[-1] - t_h[0], 1e-9) * (w - 2 * pad)
 
-    def ys(v):
-        return h - pad - v[::step] / top * (h - 2 * pad)
+    def draw(x, y):
+        xs = x(ts)
 
-    def band(lo, hi, colour, opacity):
-        pts = [f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys(hi))]
-        pts += [f"{x:.1f},{y:.1f}" for x, y in zip(xs[::-1], ys(lo)[::-1])]
-        return f'<polygon fill="{colour}" fill-opacity="{opacity}" stroke="none" points="{" ".join(pts)}"/>'
+        def band(lo, hi, colour, opacity):
+            pts = [f"{a:.1f},{b:.1f}" for a, b in zip(xs, y(hi[::step]))]
+            pts += [f"{a:.1f},{b:.1f}" for a, b in zip(xs[::-1], y(lo[::step])[::-1])]
+            return (f'<polygon fill="{colour}" fill-opacity="{opacity}" stroke="none" '
+                    f'points="{" ".join(pts)}"/>')
 
-    def line(v, colour, dash=""):
-        pts = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys(v)))
-        return (f'<polyline fill="none" stroke="{colour}" stroke-width="1.5"{dash} '
-                f'points="{pts}"/>')
+        body = band(pct[0], pct[4], "#c0392b", 0.15) + band(pct[1], pct[3], "#c0392b", 0.3) + \
+            _polyline(xs, y(pct[2][::step]), "#c0392b")
+        if pct_m is not None:
+            body += band(pct_m[0], pct_m[4], "#2471a3", 0.12) + _polyline(
+                xs, y(pct_m[2][::step]), "#2471a3", ' stroke-dasharray="6 3"')
+        return body
 
-    body = band(pct[0], pct[4], "#c0392b", 0.15) + band(pct[1], pct[3], "#c0392b", 0.3) + \
-        line(pct[2], "#c0392b")
-    legend = "ketamine: median, 25th-75th and 5th-95th percentile bands"
+    legend = ["Red: ketamine, median line, 25th-75th (dark) and 5th-95th (light) percentile "
+              "bands of the virtual patients."]
     if pct_m is not None:
-        body += band(pct_m[0], pct_m[4], "#2471a3", 0.12) + line(pct_m[2], "#2471a3",
-                                                                 ' stroke-dasharray="6 3"')
-        legend += "; norketamine (blue, dashed): median and 5th-95th"
-    bands = "".join(
-        f'<line x1="{pad}" x2="{w - pad}" y1="{h - pad - lv / top * (h - 2 * pad):.1f}" '
-        f'y2="{h - pad - lv / top * (h - 2 * pad):.1f}" stroke="#999" stroke-dasharray="4 4"/>'
-        f'<text x="{w - pad + 4}" y="{h - pad - lv / top * (h - 2 * pad) + 4:.1f}" '
-        f'font-size="11">{lv:g}</text>' for lv, _ in BANDS if lv < top)
-    esc = title.replace("&", "&amp;").replace("<", "&lt;")
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
-            f'font-family="sans-serif"><rect width="100%" height="100%" fill="white"/>'
-            f'<text x="{pad}" y="25" font-size="14">{esc}</text>'
-            f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="black"/>'
-            f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{h - pad}" stroke="black"/>'
-            f'<text x="{pad}" y="{h - pad + 20}" font-size="11">0 h</text>'
-            f'<text x="{w - pad - 30}" y="{h - pad + 20}" font-size="11">{t_h[-1]:.0f} h</text>'
-            f'<text x="5" y="{pad}" font-size="11">{top:.0f} ng/mL</text>{bands}{body}'
-            f'<text x="{pad}" y="{h - 10}" font-size="10">{legend}. Dashed grey: display bands '
-            f'(a synthesis, not a source)</text></svg>\n')
+        legend.append("Blue, dashed: norketamine, median and 5th-95th percentile band.")
+    return svg_frame(t_h, top, title, draw, legend)
 
 
 def png_band_chart(stream, t_h, pct, title: str, pct_m=None) -> None:
@@ -212,11 +294,8 @@ def png_band_chart(stream, t_h, pct, title: str, pct_m=None) -> None:
         if level < pct[4].max() * 1.1:
             ax.axhline(level, color="#999", ls="--", lw=0.8)
             ax.text(t_h[-1], level, f" {label}", va="center", fontsize=7)
-    ax.set_xlabel("hours from the start of the course")
-    ax.set_ylabel("plasma concentration, ng/mL")
-    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    _png_axes(fig, ax, t_h, title)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=120)
     plt.close(fig)
