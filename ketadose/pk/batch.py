@@ -28,6 +28,8 @@ from ketadose.pk.engine import DEPOT, Inputs
 
 # Sub-interval over which a time-varying metabolite clearance is held constant (minutes).
 DRIFT_STEP_MIN = 15.0
+# Sub-intervals handled at once before the parent is restarted (bounds memory, see _CentralReadout).
+DRIFT_STEPS_HELD = 16
 # Floats per block of one output (N x m): small enough to stay in the CPU cache.
 BLOCK_FLOATS = 32_000
 
@@ -56,14 +58,17 @@ class Patients:
         return len(self.cl)
 
 
-def breakpoints(inputs: Inputs, end: float, auc_times: Sequence[float] = ()) -> list[float]:
-    """Sorted times in [0, end] where the closed form restarts: an input starts or stops, or an
-    AUC is read."""
+def breakpoints(inputs: Inputs, end: float, auc_times: Sequence[float] = (),
+                every: float | None = None) -> list[float]:
+    """Sorted times in [0, end] where the closed form restarts: an input starts or stops, an AUC
+    is read, or (every, minutes) a restart bounds the work held for one interval."""
     breaks = {0.0, end, *(float(t) for t in auc_times)}
     for t0, t1, _r, _c in inputs.infusions:
         breaks.update((float(t0), float(t1)))
     for t, _mg, _c in inputs.impulses:
         breaks.add(float(t))
+    if every:
+        breaks.update(np.arange(0.0, end, every).tolist())
     return sorted(b for b in breaks if 0.0 <= b <= end)
 
 
@@ -95,6 +100,7 @@ class _Segment(Protocol):
 
 class _Readout(Protocol):
     scales: list[np.ndarray]  # per output: amount (mg) -> concentration (ng/mL), (N,)
+    restart_every: float | None  # minutes between forced restarts (None: only at breakpoints)
 
     def start(self) -> object:
         """What the first interval carries over (None when nothing beyond the state x)."""
@@ -165,7 +171,7 @@ class _ModalSolver:
         returns each output's running AUC (ng.h/mL, N x len(auc_times)) at auc_times."""
         n, lam = self.n, self.lam
         times = np.asarray(times, dtype=float)
-        edges = breakpoints(inputs, float(times[-1]), auc_times)
+        edges = breakpoints(inputs, float(times[-1]), auc_times, readout.restart_every)
         auc_at = {float(t): i for i, t in enumerate(auc_times)}
         impulses: dict[float, list] = defaultdict(list)
         for t, mg, comp in inputs.impulses:
@@ -295,12 +301,17 @@ class _CentralReadout:
         self.solver, self.met = solver, met
         self.scales = [1000.0 / pts.v1]  # mg in central -> ng/mL
         self.step: float | None = None  # drift sub-interval (minutes) of the metabolite clearance
+        self.restart_every: float | None = None
         if met:
             if pts.cl_m is None or pts.v_m is None:
                 raise ValueError("a metabolite needs its clearance and volume")
             self.cl_m, self.v_m = pts.cl_m, pts.v_m
             self.scales.append(1000.0 / pts.v_m)
-            self.step = DRIFT_STEP_MIN if pts.cl_m_slope_per_min else None
+            if pts.cl_m_slope_per_min:
+                self.step = DRIFT_STEP_MIN
+                # at most DRIFT_STEPS_HELD sub-intervals per interval: the per-interval arrays
+                # (N x d x sub-intervals) stay small at any N (about 25 MB each at N = 100,000)
+                self.restart_every = DRIFT_STEP_MIN * DRIFT_STEPS_HELD
             self.kf = pts.fm * solver.k10
 
     def start(self) -> object:
@@ -415,6 +426,8 @@ def _parent_integral(e: list[np.ndarray], dt: float, p: np.ndarray, p_inf: np.nd
 
 class _RowsReadout:
     """Outputs read as rows of the state (SystemBatchSolver): nothing carried over."""
+
+    restart_every: float | None = None
 
     def __init__(self, solver: SystemBatchSolver):
         self.solver = solver
