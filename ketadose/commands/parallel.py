@@ -6,34 +6,70 @@ a broken record is found and reported exactly as in a one-process run), each wor
 batch's regimen, options and vocabulary from the start (fork), and at most a few chunks per
 worker are in flight: memory stays flat however long the input, and a pipe reader still sees
 lines as they are done. A worker's exception (our bug) ends the run as in a one-process run.
+
+Why not multiprocessing.Pool: its workers share one task queue guarded by a lock, and
+Pool.terminate() (run when the reader of our output goes away, `| head -1`) could deadlock on
+that lock or on its task thread blocked in a full pipe, leaving the command hanging with dead
+workers. Here each worker has its own pipe, nothing is shared, and ending the run is: kill the
+workers, reap them. Chunks go round-robin (chunk k to worker k mod N), so the output order is the
+order in which the parent reads the pipes. Each worker reads its pipe on a thread of its own, so
+the parent's send never waits for a worker that is itself waiting to send a result (no cycle).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import queue
 import signal
+import threading
 from collections import deque
 from itertools import islice
 
 CHUNK = 256  # records per task: large enough that sending them costs little, small for latency
 IN_FLIGHT = 3  # chunks queued per worker
 
-_job = None  # the batch in a worker process
+
+class WorkerFailed(RuntimeError):
+    """A worker process ended without answering (killed, or out of memory): our failure, exit 3."""
 
 
-def _start_worker(job) -> None:
-    global _job
-    _job = job
-    # Ctrl-C and the parent's SIGTERM/SIGHUP handling belong to the parent, which ends the pool.
+def _worker(job, conn, inherited) -> None:
+    # Ctrl-C and the parent's SIGTERM/SIGHUP handling belong to the parent, which ends the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
+    for other in inherited:  # the parent's ends of the other workers' pipes (fork copies them)
+        other.close()
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+
+    def receive() -> None:
+        try:
+            while True:
+                chunk = conn.recv()
+                inbox.put(chunk)
+                if chunk is None:
+                    return
+        except (EOFError, OSError):  # the parent is gone
+            inbox.put(None)
+
+    threading.Thread(target=receive, daemon=True).start()
+    while (chunk := inbox.get()) is not None:
+        try:
+            result = ("ok", _work(job, chunk))
+        except Exception as exc:  # sent to the parent, which raises it (exit 3)
+            result = ("error", exc)
+        try:
+            conn.send(result)
+        except (BrokenPipeError, OSError):
+            return
+        except Exception as exc:  # an exception that does not pickle
+            conn.send(("error", WorkerFailed(f"worker error: {exc!r}")))
 
 
-def _work(chunk) -> tuple:
+def _work(job, chunk) -> tuple:
     worst, lines = 0, []
     for number, data in chunk:
-        code, line = _job.line(number, data)
+        code, line = job.line(number, data)
         worst = max(worst, code)
         lines.append(line)
     return worst, "".join(lines)
@@ -55,16 +91,61 @@ def _context():
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
+def _start(job, jobs: int) -> list:
+    ctx = _context()
+    workers: list = []
+    for _ in range(jobs):
+        parent_end, child_end = ctx.Pipe()
+        proc = ctx.Process(target=_worker, args=(job, child_end, [c for _, c in workers]),
+                           daemon=True)
+        proc.start()
+        child_end.close()
+        workers.append((proc, parent_end))
+    return workers
+
+
+def _receive(worker) -> tuple:
+    proc, conn = worker
+    try:
+        status, value = conn.recv()
+    except (EOFError, OSError):
+        raise WorkerFailed(f"a worker process (pid {proc.pid}) ended without answering") from None
+    if status == "error":
+        raise value
+    return value
+
+
+def _stop(workers, clean: bool) -> None:
+    for proc, conn in workers:
+        if clean:
+            try:
+                conn.send(None)
+            except OSError:
+                pass
+        else:
+            proc.kill()  # nothing shared to leave locked: a plain kill is safe
+    for proc, conn in workers:
+        proc.join()
+        conn.close()
+
+
 def run_parallel(job, items, jobs: int, out) -> int:
     worst = 0
-    pending: deque = deque()
-    with _context().Pool(jobs, initializer=_start_worker, initargs=(job,)) as pool:
-        for chunk in _chunks(items):
-            pending.append(pool.apply_async(_work, (chunk,)))
-            while len(pending) >= IN_FLIGHT * jobs or (pending and pending[0].ready()):
-                worst = max(worst, _write(pending.popleft().get(), out))
+    pending: deque = deque()  # the worker of each chunk in flight, in input order
+    workers = _start(job, jobs)
+    clean = False
+    try:
+        for k, chunk in enumerate(_chunks(items)):
+            worker = workers[k % jobs]
+            worker[1].send(chunk)
+            pending.append(worker)
+            while len(pending) >= IN_FLIGHT * jobs:
+                worst = max(worst, _write(_receive(pending.popleft()), out))
         while pending:
-            worst = max(worst, _write(pending.popleft().get(), out))
+            worst = max(worst, _write(_receive(pending.popleft()), out))
+        clean = True
+    finally:
+        _stop(workers, clean)
     return worst
 
 
