@@ -65,6 +65,11 @@ class _Job:
 
     def line(self, number, data) -> tuple:
         """(exit code, the record's JSON line) for one input record or RecordError."""
+        record = self.record(number, data)
+        return record["exit"], _encode(record) + "\n"
+
+    def record(self, number, data) -> dict:
+        """The output record (plain data) for one input record or RecordError."""
         record = {"line": number}
         if isinstance(data, RecordError):
             record.update(exit=2, error=shorten_quoted(str(data)))
@@ -74,22 +79,30 @@ class _Job:
                                self.opts, self.today, self.screen_for, self.screen_data))
             if "error" in record:
                 record["error"] = shorten_quoted(record["error"])
-        return record["exit"], _encode(record) + "\n"
+        return record
 
 
-def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -> int:
+def make_job(mode, dirs, ref, opts, today, loaded=None) -> _Job:
+    """The batch's per-run work, once: the regimen (by reference, or `loaded` as (src, regimen,
+    findings)), the options as the commands give them, and the screening date."""
     from ketadose.commands.check import override_reason
     from ketadose.planning import PlanOptions, check_options
 
     opts = PlanOptions.of({**opts, "override": override_reason(opts.get("override"))})
     src = regimen = findings = None
-    if ref:
+    if loaded is not None:
+        src, regimen, findings = loaded
+    elif ref:
         src, regimen, findings = load_regimen(ref, dirs)
     if mode == "plan" and regimen is None:
         raise KetadoseError("plan needs a regimen")
     if mode == "plan":
         check_options(regimen, opts)  # once, before any record: a usage error, not per patient
-    job = _Job(mode, src, regimen, findings, opts, today)
+    return _Job(mode, src, regimen, findings, opts, today)
+
+
+def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -> int:
+    job = make_job(mode, dirs, ref, opts, today)
     stream, kind = open_records(path, kind)
     out = output()
     progress = _progress(path, stream)

@@ -1,0 +1,117 @@
+"""A small public Python API (issue 18): load a regimen once, then plan or screen one record at
+a time and get the same JSON document the command line writes for it in a batch
+(`ketadose plan|check REGIMEN --patients FILE --format jsonl`), line for line.
+
+    from ketadose import api
+
+    batch = api.Batch("plan", api.load_regimen("crps-schwartzman-2009"),
+                      start="2026-12-01T09:00")
+    doc = batch.document({"id": "p1", "age": 40, "weight": "72 kg"})     # a dict
+    for line in batch.lines(open("patients.jsonl", "rb")):                # the CLI's lines
+        ...
+
+Nothing here is faster or laxer than the command line: the same loader, screen, planner,
+safety gate and encoder run (ketadose.commands.batch), with the same options, checked the same
+way (a bad value raises ketadose.errors.KetadoseError with the command line's message). The
+regimen and options are made once per Batch, so a distributed run (docs/scale.md) makes one
+Batch per worker or partition and streams records through it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterable, Iterator
+from typing import IO
+
+from ketadose.errors import KetadoseError
+
+__all__ = ["Batch", "Regimen", "load_regimen", "KetadoseError"]
+
+
+class Regimen:
+    """A validated regimen template (shipped id, a clinic folder's id, or a file path)."""
+
+    def __init__(self, loaded: tuple):
+        self._loaded = loaded  # (source, regimen, regimen findings)
+
+    @property
+    def id(self) -> str:
+        return self._loaded[1].id
+
+    @property
+    def sha256(self) -> str:
+        return self._loaded[0].sha256
+
+
+def load_regimen(ref: str, folders: Iterable[str] = ()) -> Regimen:
+    """Find, read and validate a regimen once; raises KetadoseError when it is not valid."""
+    from ketadose.io.regimens import load_regimen as _load
+
+    return Regimen(_load(ref, tuple(folders)))
+
+
+class Batch:
+    """Plan (mode "plan") or screen (mode "check") records with one regimen and one set of
+    options, exactly as `ketadose MODE REGIMEN --patients FILE --format jsonl ...` does.
+
+    Options (text, as on the command line): date (YYYY-MM-DD, screening date; check only),
+    start (YYYY-MM-DDTHH:MM; plan: the first session, and the screening date is its day),
+    override, concentration, weight_basis (actual|ideal|adjusted), priming (mL),
+    reproducible (no time of computation in the output)."""
+
+    def __init__(self, mode: str, regimen: Regimen | None = None, *, date: str | None = None,
+                 start: str | None = None, override: str | None = None,
+                 concentration: str | None = None, weight_basis: str | None = None,
+                 priming: float | None = None, reproducible: bool = False):
+        from ketadose.commands import options
+        from ketadose.commands.batch import make_job
+
+        if mode not in ("plan", "check"):
+            raise KetadoseError(f"mode must be 'plan' or 'check', not {mode!r}")
+        if weight_basis not in (None, "actual", "ideal", "adjusted"):
+            raise KetadoseError("weight_basis must be actual, ideal or adjusted")
+        if mode == "check" and any(v is not None for v in (start, concentration, weight_basis,
+                                                            priming)):
+            raise KetadoseError("start, concentration, weight_basis and priming are plan options")
+        if mode == "plan" and date is not None:
+            raise KetadoseError("a plan's screening date is the day of `start` (or today)")
+        if priming is not None and not 0 <= priming <= 500:
+            raise KetadoseError("priming must be between 0 and 500 mL")
+        if mode == "plan":
+            opts = {"concentration": options.concentration(concentration),
+                    "weight_basis": weight_basis, "start": options.start(start),
+                    "priming": options.priming(priming), "override": override,
+                    "reproducible": reproducible, "explain": False}
+            today = opts["start"].date() if opts["start"] else dt.date.today()
+        else:
+            opts, today = {"override": override}, options.date(date)
+        loaded = regimen._loaded if regimen is not None else None
+        self._job = make_job(mode, (), None, opts, today, loaded=loaded)
+
+    def document(self, record: dict, line: int = 1) -> dict:
+        """The output record for one patient record (a dict as read from a JSON line): what
+        the command line writes on that line, as plain data. An invalid record gives an error
+        record (exit 2), as in a batch; it does not raise."""
+        import json
+
+        from ketadose.io.batch import RecordError, _jsonl_record
+
+        data = _jsonl_record(json.dumps(record)) if isinstance(record, dict) else \
+            RecordError("a record must be a JSON object")
+        return self._job.record(line, data)
+
+    def lines(self, stream: IO[bytes] | bytes, kind: str = "jsonl") -> Iterator[str]:
+        """The command line's output lines (JSON text ending in a newline), in order, for a
+        JSON Lines or CSV byte stream (lines numbered from 1, as in a file)."""
+        from ketadose.io.batch import MAX_LINE, RecordError, records
+
+        if kind not in ("jsonl", "csv"):
+            raise KetadoseError("kind must be 'jsonl' or 'csv'")
+        if isinstance(stream, (bytes, bytearray)):
+            stream = io.BufferedReader(io.BytesIO(stream))
+        try:
+            for number, data, _size in records(stream, kind, MAX_LINE):
+                yield self._job.line(number, data)[1]
+        except RecordError as exc:  # a bad CSV header: as the command line's exit 2
+            raise KetadoseError(str(exc)) from None
