@@ -659,6 +659,10 @@ def _choice_hint(exc: click.UsageError) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
+# click >= 8.2 raises this for a group called with nothing (older clicks print the help)
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
 def _on_signal(signum, _frame):
     raise Terminated(signum)
 
@@ -674,6 +678,11 @@ def main(argv=None):
         rc = cli.main(args=argv, prog_name="ketadose", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("ketadose: aborted", err=True)
+        rc = INPUT_ERROR
+    except _NO_ARGS_IS_HELP as exc:
+        # `ketadose` (or a command group) with nothing after it: the help is the answer, not a
+        # one-line error with its line breaks escaped; on stderr with exit 2, as click does.
+        click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)
         rc = INPUT_ERROR
     except click.UsageError as exc:
         # One line, as for every other input error (click's own display takes four).

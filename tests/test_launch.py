@@ -77,3 +77,12 @@ def test_help_into_a_closed_pipe():
     p.stdout.close()  # the reader is gone before the help is written
     err = p.stderr.read()
     assert p.wait(timeout=60) in (0, 141) and b"Traceback" not in err
+
+
+def test_no_command_prints_the_help_not_an_escaped_line():
+    # click >= 8.2 raises the help as a usage error; it must reach the user as the help itself,
+    # with real line breaks (it once came out as one line full of literal "\n").
+    r = subprocess.run([sys.executable, "-m", "ketadose"], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stdout == ""
+    assert "\\n" not in r.stderr and "Traceback" not in r.stderr
+    assert r.stderr.startswith("Usage: ketadose") and "\n  plan " in r.stderr
