@@ -15,6 +15,7 @@ import click
 from ketadose import __version__
 from ketadose.commands.help import Command
 from ketadose.errors import KetadoseError
+from ketadose.launch import quiet_stdout
 
 OK, INPUT_ERROR, INTERNAL = 0, 2, 3  # 1 (blocking findings) comes from the commands
 PIPE_CLOSED = 141  # 128 + SIGPIPE
@@ -709,7 +710,7 @@ def main(argv=None):
                    f"{_safe(str(exc))[:200]}", err=True)
         rc = INTERNAL
     if rc == PIPE_CLOSED:
-        _quiet_stdout()
+        quiet_stdout()
     sys.exit(rc if isinstance(rc, int) else OK)
 
 
@@ -718,15 +719,3 @@ def _safe(text: str) -> str:
     from ketadose.render.text import shorten_quoted, terminal_safe
 
     return shorten_quoted(terminal_safe(text, newlines=False))
-
-
-def _quiet_stdout() -> None:
-    """Python flushes sys.stdout at exit; with the reader gone that would print a second error."""
-    import os
-
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 1)
-        os.close(null)
-    except OSError:
-        pass

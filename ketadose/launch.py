@@ -56,11 +56,17 @@ def main(argv=None):
         sys.stdout.write(text)
         sys.stdout.flush()
     except BrokenPipeError:  # `ketadose --help | head -1`: as the click path does
-        try:
-            null = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(null, 1)
-            os.close(null)
-        except OSError:
-            pass
+        quiet_stdout()
         sys.exit(141)
     sys.exit(0)
+
+
+def quiet_stdout() -> None:
+    """Python flushes sys.stdout at exit; with the reader gone that would print a second error.
+    (Here, not in cli, so that the stored answers need not import click.)"""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.close(null)
+    except OSError:
+        pass

@@ -10,19 +10,18 @@ import fcntl
 import os
 import pty
 import re
-import select
 import shutil
 import struct
 import subprocess
 import sys
 import termios
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from rich.cells import cell_len
+from terminal import drain
 
 ROOT = Path(__file__).parent.parent
 EXAMPLE = str(ROOT / "examples" / "patient.yaml")
@@ -54,17 +53,7 @@ def on_screen(args, columns, rows=40, timeout=120):
         os.chdir(ROOT)
         os.execve(ENTRY, [ENTRY, *args], env)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    out, deadline = b"", time.time() + timeout
-    while time.time() < deadline:
-        ready, _, _ = select.select([fd], [], [], 1)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
+    out = drain(fd, timeout)
     _, status = os.waitpid(pid, 0)
     os.close(fd)
     text = ANSI.sub("", out.decode("utf-8", "replace")).replace("\r\n", "\n")

@@ -7,7 +7,6 @@ import json
 import os
 import pty
 import resource
-import select
 import signal
 import stat
 import subprocess
@@ -16,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from terminal import drain
 
 ROOT = Path(__file__).parent.parent
 EXAMPLE = str(ROOT / "examples" / "patient.yaml")
@@ -59,18 +59,7 @@ def run_in_pty(args, cwd, timeout=120):
     if pid == 0:  # pragma: no cover - the child
         os.chdir(cwd)
         os.execv(sys.executable, [*KETADOSE, *args])
-    out = b""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        ready, _, _ = select.select([fd], [], [], 1)
-        if ready:
-            try:
-                chunk = os.read(fd, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            out += chunk
+    out = drain(fd, timeout)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), out
 
