@@ -2,34 +2,10 @@
 
 from __future__ import annotations
 
-from ketadose.units import OverTime, display
-
 
 def phase_dose(p) -> str:
-    """The dose of a phase as written, e.g. '0.35 mg/kg/h, max 25 mg/h'."""
-    cap = f", max {display(p.max_rate)}" if p.max_rate is not None else ""
-    if p.kind == "infusion":
-        if isinstance(p.dose, OverTime):
-            return f"{display(p.dose)} (= {display(p.dose.rate())}){cap}"
-        return f"{display(p.rate)}{cap}"
-    if p.kind == "bolus":
-        top = f", max {display(p.max_dose)}" if p.max_dose is not None else ""
-        return f"{display(p.dose)} over {display(p.over)}{top}"
-    if p.kind == "titration":
-        every = f" every {display(p.step_every)}" if p.step_every is not None else ""
-        steps = f", steps of {display(p.step)}{every}" if p.step is not None else every
-        return f"start {display(p.start)}{steps}, up to {display(p.max)}{cap}"
-    if p.kind == "escalation":
-        steps = " -> ".join(display(s) for s in p.steps)
-        return (f"{steps}, {display(p.step_duration)} per step; {display(p.hold)} at the step "
-                f"reached{cap}")
-    if p.kind == "oral":
-        top = f", max {display(p.max_dose)}" if p.max_dose is not None else ""
-        return f"{display(p.dose)} x {p.times_per_day} a day{top}"
-    if p.kind == "topical":
-        amount = f", {display(p.amount)} each" if p.amount is not None else ""
-        return f"{display(p.strength)} x {p.applications_per_day} a day{amount}"
-    return p.kind
+    """The dose of a phase as written, e.g. '0.35 mg/kg/h, max 25 mg/h' (its kind says how)."""
+    return p.phase_kind.describe(p)
 
 
 def phase_duration(p) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ketadose.describe import hours_text
 from ketadose.errors import KetadoseError
 from ketadose.findings import Finding
-from ketadose.units import OverTime, Quantity, display
+from ketadose.units import OverTime, Quantity, display, parse_unit
 
 
 @dataclass(frozen=True)
@@ -240,6 +240,11 @@ class PhasePlan:
     # Read-through views of the parts, for the readers that take a phase flat (the gate, the
     # PK schedule, the JSON contract's field names).
     @property
+    def phase_kind(self) -> PhaseKind:
+        """The class of its kind (PHASE_KINDS), which the calendar and the PK inputs ask."""
+        return PHASE_KINDS[self.kind]
+
+    @property
     def steps(self) -> tuple:
         return self.titration.steps if self.titration else ()
 
@@ -348,26 +353,58 @@ def _given(q) -> Quantity:
 
 
 class PhaseKind:
-    """How one kind of regimen phase is planned. Each subclass knows its hours, its rates, its
-    doses and their derivation; ``plan`` returns its PhasePlans (more than one for an escalation)
-    starting at ``t`` hours into the session, and the hours it takes.
+    """One kind of regimen phase: everything the program needs to know of a kind is asked of
+    its class (registered in PHASE_KINDS), never switched on its ``kind`` string.
 
-    The calendar asks the kind too: ``max_pieces`` (the rate over time in the maximum case) and
-    ``min_mg`` (what the minimum case gives between two session hours)."""
+    Of a regimen's phase: ``hours``, ``describe`` (its dose as written, one line), ``measures``
+    and ``fixed_mg`` (what validation checks against the limit library without a patient).
+    Planning: ``plan`` returns its PhasePlans (more than one for an escalation) starting at
+    ``t`` hours into the session, with the derivation of every number, and the hours it takes.
+    Of a planned phase: ``rates`` (its rate over time in the maximum case: the calendar's
+    ``max_pieces`` and the PK infusions read it), ``min_mg`` (the calendar's minimum case),
+    ``max_intakes`` (the PK doses given at once) and ``pk_note``."""
 
     kind = ""
+    infused = True  # its hours count as infusion hours (``compare``); not a kind given per day
 
     def hours(self, p) -> float | None:
         """The phase's length in hours; None for a phase given per day (oral, topical)."""
         return None
 
+    def describe(self, p) -> str:
+        """The dose of a phase as written, e.g. '0.35 mg/kg/h, max 25 mg/h'."""
+        raise NotImplementedError
+
+    def measures(self, p) -> list:
+        """(limit measure, quantity, what, key) for every number the phase fixes without a
+        patient; ``key`` is the phase's field a finding points at."""
+        return []
+
+    def fixed_mg(self, p) -> float | None:
+        """The most the phase can give without knowing the patient, in mg; None if unknown."""
+        return None
+
     def plan(self, p, s: _Session, t: float) -> tuple[list, float | None]:
         raise NotImplementedError
 
+    def rates(self, pp) -> list:
+        """(begin, end, mg/h) of a planned phase in the maximum case, in hours from the start
+        of the phase: its highest rate throughout."""
+        if pp.duration_h is None:
+            return []
+        return [(0.0, pp.duration_h, pp.mg_h_max or 0)]
+
     def max_pieces(self, pp) -> list:
-        """(start, duration, mg/h) of a planned phase in the maximum case: its highest rate
-        throughout."""
-        return [(pp.start_h, pp.duration_h, pp.mg_h_max or 0)]
+        """(start, duration, mg/h) of a planned phase in the maximum case, in session hours."""
+        return [(pp.start_h + begin, end - begin, mg_h) for begin, end, mg_h in self.rates(pp)]
+
+    def max_intakes(self, pp) -> list:
+        """(session hour, mg) of each dose given at once in the maximum case (none for a rate)."""
+        return []
+
+    def pk_note(self, pp) -> str | None:
+        """What a simulation of this planned phase assumes, if anything."""
+        return None
 
     def min_mg(self, pp, t0: float, t1: float) -> float:
         """mg given between session hours t0 and t1 in the minimum case: a conditional phase is
@@ -377,6 +414,24 @@ class PhaseKind:
         return _overlap(pp.start_h, pp.duration_h, t0, t1) * (pp.mg_h or 0)
 
 
+class PerDay(PhaseKind):
+    """A kind given so many times a day (oral, topical): no hours, no rate over time."""
+
+    infused = False
+
+
+def _rate_measure(q) -> str:
+    return "rate_per_kg" if q.unit.per_kg else "rate"
+
+
+def _cap_text(p) -> str:
+    return f", max {display(p.max_rate)}" if p.max_rate is not None else ""
+
+
+def _cap_measures(p) -> list:
+    return [("rate", p.max_rate, "rate cap", "max_rate")] if p.max_rate is not None else []
+
+
 class FixedRate(PhaseKind):
     """A fixed infusion: a rate (per kg or not) or a dose over a duration."""
 
@@ -384,6 +439,23 @@ class FixedRate(PhaseKind):
 
     def hours(self, p) -> float:
         return _given(p.dose.duration if isinstance(p.dose, OverTime) else p.duration).canonical()
+
+    def describe(self, p) -> str:
+        if isinstance(p.dose, OverTime):
+            return f"{display(p.dose)} (= {display(p.dose.rate())}){_cap_text(p)}"
+        return f"{display(p.rate)}{_cap_text(p)}"
+
+    def measures(self, p) -> list:
+        over = isinstance(p.dose, OverTime)
+        rate = p.dose.rate() if over else p.rate
+        return [(_rate_measure(rate), rate, "rate", "dose" if over else "rate"), *_cap_measures(p)]
+
+    def fixed_mg(self, p) -> float | None:
+        if isinstance(p.dose, OverTime):
+            return None if p.dose.amount.unit.per_kg else p.dose.amount.canonical()
+        if not p.rate.unit.per_kg:
+            return p.rate.canonical() * self.hours(p)
+        return p.max_rate.canonical() * self.hours(p) if p.max_rate is not None else None
 
     def plan(self, p, s, t):
         why, kg = s.why, s.kg
@@ -418,6 +490,23 @@ class Bolus(PhaseKind):
     def hours(self, p) -> float:
         return _given(p.over).canonical()
 
+    def describe(self, p) -> str:
+        top = f", max {display(p.max_dose)}" if p.max_dose is not None else ""
+        return f"{display(p.dose)} over {display(p.over)}{top}"
+
+    def measures(self, p) -> list:
+        out = [("push_time", p.over.to("min"), "bolus given over", "over")]
+        if p.dose.unit.per_kg:
+            out += [("bolus_per_kg", p.dose, "bolus", "dose"),
+                    ("push_rate_per_kg", Quantity(p.dose.magnitude("mg/kg") / p.over.magnitude("min"),
+                                                  parse_unit("mg/kg/min")), "push rate", "over")]
+        return out
+
+    def fixed_mg(self, p) -> float | None:
+        if not p.dose.unit.per_kg:
+            return p.dose.canonical()
+        return p.max_dose.canonical() if p.max_dose is not None else None
+
     def plan(self, p, s, t):
         why, conc = s.why, s.conc_mg_ml
         mg, binds, _top = _per_intake_mg(p, s.kg, why, "bolus")
@@ -433,20 +522,54 @@ class Bolus(PhaseKind):
                           **s.common(p))], hours or 0.0
 
 
-class Titration(PhaseKind):
+class RisingRate(PhaseKind):
+    """A rate that rises to a top (titration, escalation): validated at its top and its cap."""
+
+    top_what = top_key = ""
+
+    def top(self, p) -> Quantity:
+        raise NotImplementedError
+
+    def measures(self, p) -> list:
+        top = self.top(p)
+        return [(_rate_measure(top), top, self.top_what, self.top_key), *_cap_measures(p)]
+
+    def fixed_mg(self, p) -> float | None:
+        top = self.top(p)
+        cap = p.max_rate.canonical() if p.max_rate is not None else None
+        if not top.unit.per_kg:
+            cap = top.canonical() if cap is None else min(cap, top.canonical())
+        return None if cap is None else cap * self.hours(p)
+
+
+class Titration(RisingRate):
     """A rate titrated from a start to a maximum, in steps (timed or to effect)."""
 
     kind = "titration"
+    top_what, top_key = "titration maximum", "max"
 
     def hours(self, p) -> float:
         return _given(p.duration).canonical()
 
-    def max_pieces(self, pp) -> list:
+    def top(self, p) -> Quantity:
+        return p.max
+
+    def describe(self, p) -> str:
+        every = f" every {display(p.step_every)}" if p.step_every is not None else ""
+        steps = f", steps of {display(p.step)}{every}" if p.step is not None else every
+        return f"start {display(p.start)}{steps}, up to {display(p.max)}{_cap_text(p)}"
+
+    def rates(self, pp) -> list:
         """A timed titration climbs its staircase, as in the session maximum."""
         if not timed(pp.steps):
-            return super().max_pieces(pp)
-        return [(pp.start_h + begin, end - begin, mg_h)
-                for begin, end, mg_h in staircase(pp.steps, pp.duration_h)]
+            return super().rates(pp)
+        return list(staircase(pp.steps, pp.duration_h))
+
+    def pk_note(self, pp) -> str | None:
+        if timed(pp.steps):
+            return None
+        return ("Titration without step times is simulated at its maximum rate throughout "
+                "(an upper bound; the source titrated to effect).")
 
     def plan(self, p, s, t):
         why, kg, cap, ceiling_mg_h = s.why, s.kg, s.cap, s.ceiling_mg_h
@@ -497,15 +620,24 @@ class Titration(PhaseKind):
         return steps
 
 
-class Escalation(PhaseKind):
+class Escalation(RisingRate):
     """Stepwise escalation: each step after the first is conditional; the last is held."""
 
     kind = "escalation"
+    top_what, top_key = "highest escalation step", "steps"
 
     def hours(self, p) -> float:
         """The longest course: every escalation happens."""
         return ((len(p.steps) - 1) * _given(p.step_duration).canonical()
                 + _given(p.hold).canonical())
+
+    def top(self, p) -> Quantity:
+        return p.steps[-1]
+
+    def describe(self, p) -> str:
+        steps = " -> ".join(display(s) for s in p.steps)
+        return (f"{steps}, {display(p.step_duration)} per step; {display(p.hold)} at the step "
+                f"reached{_cap_text(p)}")
 
     def min_mg(self, pp, t0, t1) -> float:
         """The minimum case stops at step 1 after the hold (its minimum dose at its rate)."""
@@ -541,10 +673,29 @@ class Escalation(PhaseKind):
         return out, None
 
 
-class Oral(PhaseKind):
+class Oral(PerDay):
     """Oral intakes a day, optionally titrated up to a maximum daily dose."""
 
     kind = "oral"
+
+    def describe(self, p) -> str:
+        top = f", max {display(p.max_dose)}" if p.max_dose is not None else ""
+        return f"{display(p.dose)} x {p.times_per_day} a day{top}"
+
+    def measures(self, p) -> list:
+        if not p.dose.unit.per_kg:
+            return []
+        per_day = Quantity(p.dose.magnitude("mg/kg") * p.times_per_day, parse_unit("mg/kg/day"))
+        out = [("daily_dose_per_kg", per_day, f"daily dose ({p.dose} x {p.times_per_day})", "dose")]
+        if p.max_daily is not None and p.max_daily.unit.per_kg:
+            out.append(("daily_dose_per_kg", p.max_daily.to("mg/kg/day"), "top of the titration",
+                        "max_daily"))
+        return out
+
+    def max_intakes(self, pp) -> list:
+        """Intakes evenly spaced over the day (the PK notes say so)."""
+        every = 24.0 / pp.times_per_day
+        return [(pp.start_h + i * every, pp.per_dose_mg) for i in range(pp.times_per_day)]
 
     def plan(self, p, s, t):
         why, kg, conc = s.why, s.kg, s.conc_mg_ml
@@ -576,10 +727,17 @@ class Oral(PhaseKind):
                           criteria=p.titrate, **s.common(p))], p.hours() or 0.0
 
 
-class Topical(PhaseKind):
+class Topical(PerDay):
     """A topical preparation: strength and applications a day; mg only when an amount is given."""
 
     kind = "topical"
+
+    def describe(self, p) -> str:
+        amount = f", {display(p.amount)} each" if p.amount is not None else ""
+        return f"{display(p.strength)} x {p.applications_per_day} a day{amount}"
+
+    def measures(self, p) -> list:
+        return [("strength", p.strength, "strength", "strength")]
 
     def plan(self, p, s, t):
         why = s.why
@@ -619,7 +777,7 @@ def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
     t = 0.0
     for p in regimen.phases:
         session.phase(p)
-        plans, hours = PHASE_KINDS[p.kind].plan(p, session, t)
+        plans, hours = p.phase_kind.plan(p, session, t)
         out.extend(plans)
         t = plans[-1].start_h + plans[-1].duration_h if hours is None else t + hours
     return out
@@ -674,8 +832,8 @@ def calendar(regimen, phases) -> list:
         for d in range(regimen.days):
             t0, t1 = 24.0 * d, 24.0 * (d + 1)
             hi = sum(_overlap(start, duration, t0, t1) * mg_h for p in phases
-                     for start, duration, mg_h in PHASE_KINDS[p.kind].max_pieces(p))
-            lo = sum(PHASE_KINDS[p.kind].min_mg(p, t0, t1) for p in phases)
+                     for start, duration, mg_h in p.phase_kind.max_pieces(p))
+            lo = sum(p.phase_kind.min_mg(p, t0, t1) for p in phases)
             conditional = any(p.conditional and _overlap(p.start_h, p.duration_h, t0, t1) > 0
                               for p in phases)
             per_day.append((lo, hi, conditional))

@@ -46,12 +46,18 @@ class Phase:
     amount: Quantity | None = None
     site: str | None = None
 
-    def hours(self) -> float | None:
-        """Length of the phase in hours (None for oral and topical: they are per day), as its
-        kind's planner (ketadose.dosing.PHASE_KINDS) measures it."""
+    @property
+    def phase_kind(self):
+        """The class of its kind (ketadose.dosing.PHASE_KINDS): what the program needs to know
+        of a kind (hours, description, limits, plan) it asks of this, never of ``kind``."""
         from ketadose.dosing import PHASE_KINDS
 
-        return PHASE_KINDS[self.kind].hours(self)
+        return PHASE_KINDS[self.kind]
+
+    def hours(self) -> float | None:
+        """Length of the phase in hours (None for oral and topical: they are per day), as its
+        kind measures it."""
+        return self.phase_kind.hours(self)
 
     def per_kg_values(self):
         """Every dose quantity of this phase that needs a body weight."""

@@ -18,9 +18,6 @@ def regimen_of(plan: Plan) -> Regimen:
     return cast(Regimen, plan.regimen)
 
 
-INFUSED = ("infusion", "titration", "escalation", "bolus")  # phase kinds counted as infusion hours
-
-
 @dataclass(frozen=True)
 class Simulation:
     """One patient's course under one PK model. ``explain``: the derivation steps (--explain);
@@ -188,7 +185,7 @@ def compared(plan: Plan, screen_status: str, explain: bool = False) -> Compared:
     """A regimen's totals, hours and (default model, 5-min grid) peak and course AUC; with
     ``explain``, the inputs behind them (weight and its basis, concentration, model)."""
     r = regimen_of(plan)
-    hours = sum((p.duration_h or 0) for p in plan.phases if p.kind in INFUSED) * \
+    hours = sum((p.duration_h or 0) for p in plan.phases if p.phase_kind.infused) * \
         (r.days if r.pattern == "daily" else 1)
     row = Compared(r.id, r.drug, r.route, screen_status, plan.blocked,
                    plan.totals["course_mg_min"], plan.totals["course_mg_max"], hours)

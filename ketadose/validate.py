@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from ketadose import limits as lim
 from ketadose.regimen import build
-from ketadose.units import OverTime, Quantity, parse_unit
+from ketadose.units import Quantity, parse_unit
 
 _MG = parse_unit("mg")
-_MG_H = parse_unit("mg/h")
 _DAY = parse_unit("day")
 
 
@@ -53,42 +52,11 @@ def regimen_measures(regimen):
     iv_like = regimen.route in ("iv", "sc")
     session_mg = 0.0 if iv_like else None  # None once a per-kg dose makes it patient-specific
     for p in regimen.phases:
-        path = ("schedule", "phases", p.index)
-
-        def add(measure, qty, what, key, p=p, path=path):
-            out.append((measure, qty, f"phase {p.name!r}: {what}", path + (key,)))
-
-        if p.kind == "infusion":
-            rate = p.dose.rate() if isinstance(p.dose, OverTime) else p.rate
-            key = "dose" if isinstance(p.dose, OverTime) else "rate"
-            add(_rate_measure(rate), rate, "rate", key)
-            if p.max_rate is not None:
-                add("rate", p.max_rate, "rate cap", "max_rate")
-        elif p.kind == "titration":
-            add(_rate_measure(p.max), p.max, "titration maximum", "max")
-            if p.max_rate is not None:
-                add("rate", p.max_rate, "rate cap", "max_rate")
-        elif p.kind == "escalation":
-            add(_rate_measure(p.steps[-1]), p.steps[-1], "highest escalation step", "steps")
-            if p.max_rate is not None:
-                add("rate", p.max_rate, "rate cap", "max_rate")
-        elif p.kind == "bolus":
-            minutes = p.over.magnitude("min")
-            add("push_time", p.over.to("min"), "bolus given over", "over")
-            if p.dose.unit.per_kg:
-                add("bolus_per_kg", p.dose, "bolus", "dose")
-                add("push_rate_per_kg", Quantity(p.dose.magnitude("mg/kg") / minutes,
-                                                 parse_unit("mg/kg/min")), "push rate", "over")
-        elif p.kind == "oral" and p.dose.unit.per_kg:
-            per_day = Quantity(p.dose.magnitude("mg/kg") * p.times_per_day, parse_unit("mg/kg/day"))
-            add("daily_dose_per_kg", per_day, f"daily dose ({p.dose} x {p.times_per_day})", "dose")
-            if p.max_daily is not None and p.max_daily.unit.per_kg:
-                add("daily_dose_per_kg", p.max_daily.to("mg/kg/day"), "top of the titration",
-                    "max_daily")
-        elif p.kind == "topical":
-            add("strength", p.strength, "strength", "strength")
+        kind = p.phase_kind  # what a kind fixes without a patient, it says (dosing.PhaseKind)
+        out += [(measure, qty, f"phase {p.name!r}: {what}", ("schedule", "phases", p.index, key))
+                for measure, qty, what, key in kind.measures(p)]
         if session_mg is not None:
-            mg = _fixed_mg(p)
+            mg = kind.fixed_mg(p)
             session_mg = None if mg is None else session_mg + mg
     if regimen.preparation and regimen.preparation.concentration is not None:
         out.append(("concentration", regimen.preparation.concentration, "preparation: concentration",
@@ -105,28 +73,3 @@ def regimen_measures(regimen):
             out.append(("daily_dose", q, "daily dose", ("schedule", "phases")))
     return out
 
-
-def _rate_measure(q) -> str:
-    return "rate_per_kg" if q.unit.per_kg else "rate"
-
-
-def _fixed_mg(p):
-    """The most a phase can give without knowing the patient, in mg; None if unknown."""
-    hours = p.hours()
-    if p.kind == "infusion":
-        if isinstance(p.dose, OverTime):
-            return None if p.dose.amount.unit.per_kg else p.dose.amount.canonical()
-        if not p.rate.unit.per_kg:
-            return p.rate.canonical() * hours
-        return p.max_rate.canonical() * hours if p.max_rate is not None else None
-    if p.kind == "bolus":
-        if not p.dose.unit.per_kg:
-            return p.dose.canonical()
-        return p.max_dose.canonical() if p.max_dose is not None else None
-    if p.kind in ("titration", "escalation"):
-        top = p.max if p.kind == "titration" else p.steps[-1]
-        cap = p.max_rate.canonical() if p.max_rate is not None else None
-        if not top.unit.per_kg:
-            cap = top.canonical() if cap is None else min(cap, top.canonical())
-        return None if cap is None else cap * hours
-    return None

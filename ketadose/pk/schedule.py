@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ketadose.dosing import staircase, timed
 from ketadose.errors import KetadoseError
 from ketadose.pk.engine import CENTRAL, DEPOT, Inputs
 
@@ -21,24 +20,18 @@ def inputs_for(plan, f: float, ka: float | None) -> tuple:
     for d in sessions:
         base_h = 24.0 * d
         for p in plan.phases:
-            if p.kind == "oral":
-                every = 24.0 / p.times_per_day
-                for i in range(p.times_per_day):
-                    impulses.append(((base_h + i * every) * 60, p.per_dose_mg * scale, DEPOT))
-                continue
-            if p.duration_h is None or p.mg_h_max is None:
-                continue
+            # the phase's kind gives its doses at once and its rates over time (a timed
+            # titration: the staircase the plan's maximum and the calendar read)
+            for t_h, mg in p.phase_kind.max_intakes(p):
+                impulses.append(((base_h + t_h) * 60, mg * scale, DEPOT))
             t0 = (base_h + p.start_h) * 60
-            if p.kind == "titration" and timed(p.steps):
-                for begin, end, mg_h in staircase(p.steps, p.duration_h):
-                    a, b = t0 + begin * 60, t0 + end * 60
-                    if b > a:
-                        infusions.append((a, b, mg_h / 60 * scale, target))
-            else:
-                infusions.append((t0, t0 + p.duration_h * 60, p.mg_h_max / 60 * scale, target))
-    if any(p.kind == "titration" and not timed(p.steps) for p in plan.phases):
-        notes.append("Titration without step times is simulated at its maximum rate throughout "
-                     "(an upper bound; the source titrated to effect).")
+            for begin, end, mg_h in p.phase_kind.rates(p):
+                a, b = t0 + begin * 60, t0 + end * 60
+                if b > a:
+                    infusions.append((a, b, mg_h / 60 * scale, target))
+    for note in dict.fromkeys(p.phase_kind.pk_note(p) for p in plan.phases):
+        if note:
+            notes.append(note)
     if any(p.conditional for p in plan.phases):
         notes.append("Conditional escalations are simulated as if every escalation happens.")
     if r.route == "oral":
