@@ -284,6 +284,38 @@ def render(rows) -> str:
         "Noppers et al. 2011 (Eur J Pain 15:942-949; fibromyalgia, S-ketamine 0.5 mg/kg over "
         "30 min) sampled plasma but give no values in the abstract. Schwartzman et al. 2009 "
         "(Pain, doi:10.1016/j.pain.2009.08.015; CRPS, 4 h a day for 10 days) report none.",
+        "- A second search (26 Nov 2026, later session) found no chronic-pain infusion with "
+        "numbers either. What each source gave:",
+        "  - Chong et al. 2006 (the chong-oral row's source) also gave 10 mg IV to the same six "
+        "neuropathic-pain inpatients: ketamine Cmax 156 ug/L (mean), Tmax 0.24 +/- 0.29 h. "
+        "Not used as a row: the abstract does not say over how long the 10 mg was given (push "
+        "or infusion), and every model's predicted peak changes several-fold between a 1-min push "
+        "and a 30-min infusion; the SD is "
+        "printed run together with the next cell ('156 +/- 16128.6 +/- 6.6', i.e. 161 or 16); "
+        "the IV AUC/dose is cut off in the reproduced table.",
+        "  - Abstracts that say plasma concentrations were measured but give none: Kvarnström "
+        "et al. 2003 (Acta Anaesthesiol Scand 47:868-877; 12 patients, peripheral neuropathic "
+        "pain, 0.4 mg/kg) and 2004 (Acta Anaesthesiol Scand 48:498-506; 10 patients, spinal "
+        "cord injury, 0.4 mg/kg over 40 min); Persson et al. 1998 (Acta Anaesthesiol Scand "
+        "42:750-758, PMID 9698948; 8 patients, ischaemic rest pain, 0.15-0.45 mg/kg over 5 "
+        "min, enantiomers and nor-metabolites analysed); Noppers et al. 2011 (effect 'closely "
+        "followed ketamine plasma concentrations', no values).",
+        "  - Abstracts with no concentrations at all: Eide et al. 1995 (Pain 61:221-228; "
+        "post-herpetic neuralgia, SC infusion 0.05-0.15 mg/kg/h, a week per rate), Nikolajsen "
+        "et al. 1996 (Pain 67:69-77; phantom pain, 0.1 mg/kg over 5 min then 7 ug/kg/min), "
+        "Jørum et al. 2003 (Pain 101:229-235, PMID 12583865), Mitchell and Fallon 2002 (Pain "
+        "97:275-281; critical limb ischaemia, 0.6 mg/kg), Gottrup et al. 2006 (Anesthesiology "
+        "104(3); nerve injury pain, 0.24 mg/kg over 30 min), Benítez-Rosario et al. 2011 (J Pain "
+        "Symptom Manage 41:1098-1105; cancer pain, SC 0.1-0.2 mg/kg/h), Rabben and Øye 2001 (Eur J Pain "
+        "5:233-240; IM and oral, not an infusion). Leung et al. 2001 (Pain 91:177-187) targeted "
+        "plasma levels by computer-controlled infusion, a regimen the tool cannot express; only "
+        "its reference list was reachable.",
+        "  - Full texts that may hold the numbers were stored but only their opening pages could "
+        "be read (the search tool returns the beginning of each stored page): Goldberg 2010 "
+        "(PMC2950807), Sigtermans 2009 in Pain (a copy of the full text), the Leiden theses of "
+        "Sigtermans 2010 ('Ketamine's second life', hdl 1887/16009) and Noppers ('Safety-"
+        "efficacy balance of S-ketamine and S-norketamine in acute and chronic pain'). Someone "
+        "with these texts can add the row: the Study entries above show the form.",
         "- Only one S-ketamine study; no study here measures norketamine under a regimen with a "
         "norketamine model (Flint 2017 predicts S-norketamine; Simons 2022 reports it only in a "
         "figure).",
