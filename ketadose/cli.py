@@ -532,17 +532,19 @@ def simulate(ctx, regimen, patient_path, model, resolution, bio_f, ka, plot, exp
               help="Compare on the same N virtual patients (default 1000 when given without N).")
 @click.option("--seed", type=int, default=1, show_default=True,
               help="Random seed for --population (same seed, same virtual patients).")
+@click.option("--plot", metavar="FILE.png|FILE.svg",
+              help="Also write the chart (one line per regimen and its model) as an image.")
 @format_option("table", "json", "yaml", "csv")
 @click.pass_context
 def compare(ctx, regimens, patient_path, concentration, weight_basis, explain, population, seed,
-            fmt, **kwargs):
+            plot, fmt, **kwargs):
     """Compare regimens side by side for one patient: totals, hours, peak, exposure, screen."""
     from ketadose.commands.simulate import run_compare
 
     flags = _pop_patient_flags(kwargs)
     ctx.exit(run_compare(_dirs(ctx), regimens, patient_path, flags, fmt, population=population,
                          seed=seed, concentration=_concentration(concentration),
-                         weight_basis=weight_basis, explain=explain))
+                         weight_basis=weight_basis, explain=explain, plot=plot))
 
 
 @cli.command()

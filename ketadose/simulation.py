@@ -80,8 +80,25 @@ class Compared:
 
 
 @dataclass(frozen=True)
+class Curve:
+    """A regimen's predicted concentration over its course, for the chart of `compare`:
+    ``marks`` are the UNVERIFIED, code-only or assumed entries behind it, in words."""
+
+    regimen: str
+    drug: str
+    model: str
+    model_status: str
+    t_h: Any  # numpy arrays
+    ketamine: Any
+    marks: tuple = ()
+    lo: Any = None  # 5th and 95th percentiles of virtual patients (compare --population)
+    hi: Any = None
+
+
+@dataclass(frozen=True)
 class Comparison:
     regimens: tuple[Compared, ...]
+    curves: tuple[Curve, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,6 +122,15 @@ class PopulationComparison:
     n: int
     seed: int
     regimens: tuple[PopulationCompared, ...]
+
+    @property
+    def curves(self) -> tuple[Curve, ...]:
+        """Each simulated regimen's median with its 5th-95th percentile band."""
+        return tuple(Curve(regimen_of(c.plan).id, regimen_of(c.plan).drug, c.result.model.id,
+                           c.result.model.status, c.result.t_h, c.result.ketamine[2],
+                           tuple(c.result.marks) + template_marks(c.plan),
+                           c.result.ketamine[0], c.result.ketamine[-1])
+                     for c in self.regimens if c.result is not None)
 
 
 # ----------------------------------------------------------------------------- one patient
@@ -178,12 +204,47 @@ def model_spread(plan: Plan, res) -> list:
     return rows
 
 
+def template_marks(plan: Plan) -> tuple:
+    """The template's UNVERIFIED dose and schedule fields, which the predicted curve rests on."""
+    r = regimen_of(plan)
+    return tuple(f"{r.id} {where} {key}: {why}" for where, key, why in r.unverified()
+                 if where == "schedule" or where.startswith("phase "))
+
+
+def result_marks(plan: Plan, res) -> tuple:
+    """Every UNVERIFIED, code-only or assumed entry behind one patient's prediction: the
+    model's status unless verified, an assumed absorption, the template's marked doses."""
+    from ketadose.pk.models import VERIFIED
+
+    out = []
+    if res.model.status != VERIFIED:
+        out.append(f"model {res.model.id}: {res.model.status}")
+    if res.absorption_source and ("ASSUMPTION" in res.absorption_source
+                                  or "UNVERIFIED" in res.absorption_source):
+        out.append(f"{regimen_of(plan).id} absorption: {res.absorption_source}")
+    return tuple(out) + template_marks(plan)
+
+
+def comparison(compared_rows) -> Comparison:
+    """`compare` for one patient from (plan, Compared, PK result or None) triples: the rows and,
+    for every regimen a model could simulate, its curve."""
+    return Comparison(tuple(row for _plan, row, _res in compared_rows),
+                      tuple(Curve(row.id, row.drug, res.model.id, res.model.status, res.t_h,
+                                  res.ketamine, result_marks(plan, res))
+                            for plan, row, res in compared_rows if res is not None))
+
+
 COMPARE_GRID_MIN = 5.0
 
 
 def compared(plan: Plan, screen_status: str, explain: bool = False) -> Compared:
     """A regimen's totals, hours and (default model, 5-min grid) peak and course AUC; with
     ``explain``, the inputs behind them (weight and its basis, concentration, model)."""
+    return compared_with_result(plan, screen_status, explain)[0]
+
+
+def compared_with_result(plan: Plan, screen_status: str, explain: bool = False) -> tuple:
+    """``compared`` and the PK result behind it (None when no model could simulate it)."""
     r = regimen_of(plan)
     hours = sum((p.duration_h or 0) for p in plan.phases if p.phase_kind.infused) * \
         (r.days if r.pattern == "daily" else 1)
@@ -203,12 +264,12 @@ def compared(plan: Plan, screen_status: str, explain: bool = False) -> Compared:
     try:
         res = simulate_plan(plan, None, COMPARE_GRID_MIN, None, None)
     except KetadoseError as exc:
-        return _replace(row, note=exc.message)
+        return _replace(row, note=exc.message), None
     if row.explain is not None:
         row = _replace(row, explain={**row.explain, "model_status": res.model.status})
     return _replace(row, model=res.model.id,
                     peak_ng_per_ml=round(max(d["cmax_ng_per_ml"] for d in res.days), 2),
-                    auc_ng_h_per_ml=round(sum(d["auc_ng_h_per_ml"] for d in res.days), 1))
+                    auc_ng_h_per_ml=round(sum(d["auc_ng_h_per_ml"] for d in res.days), 1)), res
 
 
 def _replace(row: Compared, **changes) -> Compared:

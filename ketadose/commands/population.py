@@ -11,14 +11,17 @@ from ketadose.render.data import to_csv, to_json
 from ketadose.render.diag import output
 
 
-def write_plot(plot, res, title):
+def write_plot(plot, run):
     """Through the CLI's one writer (as `simulate --plot`): regular files, --force to replace."""
     from ketadose.commands.simulate import write_chart
     from ketadose.pk import chart
+    from ketadose.render.simulation import chart_marks
 
+    res, title, marks = run.result, run.title, chart_marks(run)
     write_chart(plot, lambda fh: fh.write(chart.svg_band_chart(res.t_h, res.ketamine, title,
-                                                                res.norketamine)),
-                lambda fh: chart.png_band_chart(fh, res.t_h, res.ketamine, title, res.norketamine))
+                                                                res.norketamine, marks)),
+                lambda fh: chart.png_band_chart(fh, res.t_h, res.ketamine, title, res.norketamine,
+                                                marks))
 
 
 def run_population(plan, src, model, n, seed, resolution, f, ka, fmt, plot) -> int:
@@ -26,7 +29,7 @@ def run_population(plan, src, model, n, seed, resolution, f, ka, fmt, plot) -> i
 
     run = population(plan, src.sha256, model, n, seed, resolution, f, ka)
     if plot:
-        write_plot(plot, run.result, run.title)
+        write_plot(plot, run)
     if fmt == "json":
         from ketadose.render.documents.population import document
 
@@ -43,10 +46,18 @@ def run_population(plan, src, model, n, seed, resolution, f, ka, fmt, plot) -> i
     return 0
 
 
-def run_compare_population(plans, n, seed, fmt) -> int:
+def run_compare_population(plans, n, seed, fmt, explain=False, plot=None) -> int:
+    from ketadose.errors import KetadoseError
     from ketadose.simulation import population_comparison
 
+    if fmt == "csv" or explain:
+        raise KetadoseError("--format csv and --explain are for the one-patient comparison; "
+                            "with --population use --format json or yaml")
     result = population_comparison(plans, n, seed)
+    if plot:
+        from ketadose.commands.simulate import plot_comparison
+
+        plot_comparison(plot, result)
     if fmt in ("json", "yaml"):
         from ketadose.render.data import write_document
         from ketadose.render.documents.comparison import population_document

@@ -34,7 +34,7 @@ def run_simulate(dirs, ref, patient_path, flags, model, resolution, f, ka, fmt, 
     run = simulation(plan, src.sha256, model, resolution, f, ka, explain=explain,
                      spread=fmt not in ("json", "csv"))  # the spread is a table's
     if plot:
-        _plot(plot, run.result, run.title)
+        _plot(plot, run)
     if fmt == "json":
         from ketadose.render.documents.simulation import document
 
@@ -50,51 +50,71 @@ def run_simulate(dirs, ref, patient_path, flags, model, resolution, f, ka, fmt, 
     return 0
 
 
-def _plot(path, res, title) -> None:
+def _plot(path, run) -> None:
+    from ketadose.pk import chart
+    from ketadose.render.simulation import chart_marks
+
+    res, title, marks = run.result, run.title, chart_marks(run)
+    write_chart(path, lambda fh: fh.write(chart.svg_chart(res.t_h, res.ketamine, title, marks)),
+                lambda fh: chart.png_chart(fh, res.t_h, res.ketamine, title, marks))
+
+
+def check_chart_path(path) -> None:
+    """A chart's file name, and for a PNG matplotlib, checked before any work is done."""
     from ketadose.pk import chart
 
-    write_chart(path, lambda fh: fh.write(chart.svg_chart(res.t_h, res.ketamine, title)),
-                lambda fh: chart.png_chart(fh, res.t_h, res.ketamine, title))
+    low = path.lower()
+    if not low.endswith((".svg", ".png")):
+        raise KetadoseError("--plot needs a .png or .svg file name", path)
+    if low.endswith(".png"):
+        chart.png_import()  # a missing matplotlib is refused before the file is created
+
+
+def plot_comparison(path, result) -> None:
+    """`compare --plot`: one line per regimen (with its model), SVG or PNG."""
+    from ketadose.render import comparison as render
+
+    if not result.curves:
+        raise KetadoseError("--plot: no regimen here could be simulated, so there is no chart")
+    write_chart(path, lambda fh: fh.write(render.svg_chart(result)),
+                lambda fh: render.png_chart(fh, result))
 
 
 def write_chart(path, svg, png) -> None:
     """A chart through the same writer as -o: regular files only, --force to replace, never
     through a symlink without --force. ``svg``/``png`` write into the open file."""
     from ketadose.io.writer import AtomicFile
-    from ketadose.pk import chart
 
+    check_chart_path(path)
     low = path.lower()
-    if not low.endswith((".svg", ".png")):
-        raise KetadoseError("--plot needs a .png or .svg file name", path)
     force = bool(click.get_current_context().meta.get("force"))
-    if low.endswith(".png"):
-        chart.png_import()  # a missing matplotlib is refused before the file is created
     with AtomicFile(path, force, what="a chart") as fh:
         (svg if low.endswith(".svg") else png)(fh)
 
 
 def run_compare(dirs, refs, patient_path, flags, fmt, population=None, seed=1,
-                concentration=None, weight_basis=None, explain=False) -> int:
+                concentration=None, weight_basis=None, explain=False, plot=None) -> int:
+    if plot:
+        check_chart_path(plot)
     patient, _patient_data = load_patient(patient_path, flags)
     if population is not None:
         from ketadose.commands.population import run_compare_population
 
-        if fmt == "csv" or explain:
-            raise KetadoseError("--format csv and --explain are for the one-patient comparison; "
-                                "with --population use --format json or yaml")
         return run_compare_population([_plan(dirs, ref, patient, concentration, weight_basis)[1]
-                                       for ref in refs], population, seed, fmt)
+                                       for ref in refs], population, seed, fmt, explain, plot)
     import datetime as dt
 
     from ketadose.commands.check import screen_for
-    from ketadose.simulation import Comparison, compared
+    from ketadose.simulation import compared_with_result, comparison
 
     regimens = []
     for ref in refs:
         _src, plan = _plan(dirs, ref, patient, concentration, weight_basis)
         screen = screen_for(patient, plan.regimen, dt.date.today(), None)
-        regimens.append(compared(plan, screen.status, explain))
-    result = Comparison(tuple(regimens))
+        regimens.append((plan, *compared_with_result(plan, screen.status, explain)))
+    result = comparison(regimens)
+    if plot:
+        plot_comparison(plot, result)
     if fmt in ("json", "yaml"):
         from ketadose.render.data import write_document
         from ketadose.render.documents.comparison import document

@@ -7,7 +7,66 @@ from __future__ import annotations
 from typing import TextIO
 
 from ketadose.render.documents.comparison import document, population_document
-from ketadose.simulation import Comparison, PopulationComparison
+from ketadose.simulation import Comparison, Curve, PopulationComparison
+
+NOT_ONE_TO_ONE = ("Esketamine and racemic concentrations are not comparable one to one.")
+
+
+def chart_lines(curves: tuple[Curve, ...], population: bool = False) -> list:
+    """The chart's lines: one per regimen, named with its model and the model's status (so an
+    UNVERIFIED model is marked on its own line); text from files shown literally."""
+    from ketadose.pk.chart import Line
+    from ketadose.render.text import terminal_safe
+
+    what = " median, 5th-95th percentile band" if population else ""
+    return [Line(terminal_safe(f"{c.regimen}: {c.model} ({c.model_status}){what}", False),
+                 c.t_h, c.ketamine, c.lo, c.hi) for c in curves]
+
+
+def chart_marks(curves: tuple[Curve, ...]) -> list[str]:
+    """Every UNVERIFIED/assumed entry behind the lines, once each, shown literally."""
+    from ketadose.render.text import terminal_safe
+
+    return [terminal_safe(m, False) for m in dict.fromkeys(m for c in curves for m in c.marks)]
+
+
+def chart_title(comparison) -> str:
+    if isinstance(comparison, PopulationComparison):
+        return (f"Plasma ketamine on the same {comparison.n:,} virtual patients "
+                f"(seed {comparison.seed}), each regimen's maximum case")
+    return "Predicted plasma ketamine for this patient, each regimen's maximum case"
+
+
+def chart_notes(curves: tuple[Curve, ...]) -> list[str]:
+    return [NOT_ONE_TO_ONE] if len({c.drug for c in curves}) > 1 else []
+
+
+def text_chart(comparison, width: int, shown=()) -> str:
+    """The terminal's chart of the comparison (one line per regimen), ``width`` columns wide;
+    marks already ``shown`` above it are not repeated."""
+    from ketadose.pk.chart import text_lines_chart
+
+    curves = comparison.curves
+    return text_lines_chart(chart_lines(curves, isinstance(comparison, PopulationComparison)),
+                            chart_title(comparison), width - 20, chart_notes(curves),
+                            [m for m in chart_marks(curves) if m not in shown])
+
+
+def svg_chart(comparison) -> str:
+    from ketadose.pk.chart import svg_lines_chart
+
+    curves = comparison.curves
+    return svg_lines_chart(chart_lines(curves, isinstance(comparison, PopulationComparison)),
+                           chart_title(comparison), chart_notes(curves), chart_marks(curves))
+
+
+def png_chart(stream, comparison) -> None:
+    """The same chart as ``svg_chart`` as PNG (matplotlib), into a binary stream."""
+    from ketadose.pk.chart import png_lines_chart
+
+    curves = comparison.curves
+    png_lines_chart(stream, chart_lines(curves, isinstance(comparison, PopulationComparison)),
+                    chart_title(comparison), chart_notes(curves), chart_marks(curves))
 
 
 def _mg(lo, hi) -> str:
@@ -30,6 +89,9 @@ def comparison_table(comparison: Comparison, stream: TextIO) -> None:
           "-" if r["auc_ng_h_per_ml"] is None else f"{r['auc_ng_h_per_ml']:.0f}") for r in rows],
         "Peaks and AUC: the maximum case (every escalation, titration at its maximum); "
         "esketamine and racemic concentrations are not comparable one to one."))
+    if comparison.curves:
+        out = console(file=stream)
+        out.print(text_chart(comparison, out.width), markup=False, highlight=False)
     if any("explain" in r for r in rows):
         console(file=stream).print(table("How each number was derived (--explain)", [
             ("regimen", {"no_wrap": True}), "dosing weight", "concentration", "course total",
@@ -73,5 +135,8 @@ def population_comparison_table(comparison: PopulationComparison, stream: TextIO
         "Same seed and model: the same virtual patients under each regimen (common random "
         "numbers), so differences come from the regimen. Maximum case (every escalation). "
         "Esketamine and racemic concentrations are not comparable one to one."), markup=False)
-    for mark in sorted({m for r in rows for m in r["unverified"]}):
+    shown = sorted({m for r in rows for m in r["unverified"]})
+    for mark in shown:
         out.print(f"UNVERIFIED/assumed: {mark}", markup=False, highlight=False)
+    if comparison.curves:
+        out.print(text_chart(comparison, out.width, shown), markup=False, highlight=False)

@@ -8,6 +8,16 @@ from typing import TextIO
 from ketadose.simulation import PopulationSimulation, Simulation
 
 
+def chart_marks(run: Simulation | PopulationSimulation) -> list[str]:
+    """The UNVERIFIED/assumed entries a chart of this run must carry, shown literally."""
+    from ketadose.render.text import terminal_safe
+    from ketadose.simulation import result_marks, template_marks
+
+    marks = (tuple(run.result.marks) + template_marks(run.plan)
+             if isinstance(run, PopulationSimulation) else result_marks(run.plan, run.result))
+    return [terminal_safe(m, False) for m in dict.fromkeys(marks)]
+
+
 def simulation_tables(run: Simulation, stream: TextIO) -> None:
     from ketadose.pk.chart import text_chart
     from ketadose.render.table import console, line, styled, table
@@ -32,7 +42,8 @@ def simulation_tables(run: Simulation, stream: TextIO) -> None:
                                               ("hours above", {"no_wrap": True}), "source"],
                     [(t["name"], f"{t['ng_per_ml']:g}", f"{t['hours_above']:.1f}", t["source"])
                      for t in res.thresholds]))
-    out.print(text_chart(res.t_h, res.ketamine, run.title), markup=False, highlight=False)
+    out.print(text_chart(res.t_h, res.ketamine, run.title, chart_marks(run)), markup=False,
+              highlight=False)
     for n in res.notes:
         out.print(styled(f"- {n}", "dim"))
     if len(run.spread) > 1:
@@ -76,7 +87,7 @@ def population_tables(run: PopulationSimulation, stream: TextIO) -> None:
     out.print(_variability_table(res))
     for w in res.warnings:
         out.print(line(("warning:", "yellow"), f" {w}"))
-    for mark in res.marks:
+    for mark in chart_marks(run):  # the model's and the template's
         out.print(line(("UNVERIFIED/assumed:", "yellow"), f" {mark}"))
     out.print(_days_table(res))
     out.print(_crossing_table(res))
