@@ -111,3 +111,26 @@ def test_simulation_formats_agree(stdout_forbidden):
     buf = io.StringIO()
     simulation_tables(run, buf)
     assert run.title in buf.getvalue() and "Explanation (--explain):" in buf.getvalue()
+
+
+def test_models_formats_agree(stdout_forbidden):
+    """`models`: the table and the JSON list show the same models, the JSON rounding the core's
+    exact clearance, and Css = 1000 / 60 / CL (ng/mL per mg/h)."""
+    from ketadose.pk.catalogue import model_catalogue
+    from ketadose.pk.models import MODELS
+    from ketadose.render.documents.models import document
+    from ketadose.render.models import models_table
+
+    result = model_catalogue()
+    rows = json.loads(to_json(document(result)))
+    assert [r["id"] for r in rows][:len(MODELS)] == list(MODELS)
+    buf = io.StringIO()
+    models_table(result, buf)
+    shown = buf.getvalue()
+    for m, r in zip(result.models, rows, strict=True):
+        assert m.id in shown and r["clearance_l_per_min_70kg"] == round(
+            m.clearance_l_per_min_70kg, 4)
+        assert r["css_ng_per_ml_per_mg_per_h"] == pytest.approx(
+            1000 / 60 / m.clearance_l_per_min_70kg, abs=0.005)
+        assert f"{r['css_ng_per_ml_per_mg_per_h']:.2f} ng/mL" in shown
+        assert (r["variability"] is None) == (m.variability is None)

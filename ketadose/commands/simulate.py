@@ -10,7 +10,7 @@ from ketadose.io.patients import load_patient
 from ketadose.io.regimens import load_regimen
 from ketadose.plan import make_plan
 from ketadose.render.data import to_csv, to_json
-from ketadose.render.diag import emit, output
+from ketadose.render.diag import output
 
 
 def _plan(dirs, ref, patient, concentration=None, weight_basis=None):
@@ -132,66 +132,15 @@ def run_compare(dirs, refs, patient_path, flags, fmt, population=None, seed=1,
 
 
 def show_models(fmt) -> None:
-    from ketadose.pk.models import DEFAULT_MODEL, MODELS
+    from ketadose.pk.catalogue import model_catalogue
 
-    rows = []
-    for m in MODELS.values():
-        p = m.params(70.0)
-        rows.append({"id": m.id, "name": m.name, "drug": m.drug, "status": m.status,
-                     "default_for": [d for d, mid in DEFAULT_MODEL.items() if mid == m.id],
-                     "population": m.population, "citation": m.citation, "covariates": m.covariates,
-                     "sampling": m.sampling, "notes": m.notes, "parameters_70kg": p.as_dict(),
-                     "clearance_l_per_min_70kg": round(p.cl_l_min, 4),
-                     "css_ng_per_ml_per_mg_per_h": round(1000 / 60 / p.cl_l_min, 2),
-                     **_variability_listing(m.id)})
-    from ketadose.pk.popmodels import SYSTEM_MODELS
-
-    for sm in SYSTEM_MODELS.values():  # models for --population only (not one patient)
-        m, cl = sm.model, sm.clearance_l_per_min
-        rows.append({"id": m.id, "name": m.name, "drug": m.drug, "status": m.status,
-                     "default_for": [], "population": m.population, "citation": m.citation,
-                     "covariates": m.covariates, "sampling": m.sampling,
-                     "notes": m.notes, "parameters_70kg": {k: v.value for k, v in sm.typical.items()},
-                     "clearance_l_per_min_70kg": round(cl, 4),
-                     "css_ng_per_ml_per_mg_per_h": round(1000 / 60 / cl, 2),
-                     **_variability_listing(m.id)})
+    result = model_catalogue()
     if fmt == "json":
-        emit(to_json(rows))
-        return
-    from ketadose.render.table import console, table
+        from ketadose.render.data import write_document
+        from ketadose.render.documents.models import document
 
-    console().print(table("Pharmacokinetic models", [
-        ("id", {"no_wrap": True}), ("drug", {"no_wrap": True}), ("status", {"no_wrap": True}),
-        ("population", {"ratio": 1}), ("CL L/min", {"no_wrap": True}),
-        ("Css/(mg/h)", {"no_wrap": True}), ("citation and notes", {"ratio": 3})],
-        [(r["id"] + (" (default)" if r["default_for"] else ""), r["drug"], r["status"],
-          r["population"], f"{r['clearance_l_per_min_70kg']:.2f}",
-          f"{r['css_ng_per_ml_per_mg_per_h']:.2f} ng/mL", f"{r['citation']}. {r['notes']}"
-          + _variability_text(r))
-         for r in rows]))
+        write_document(document(result), output(), fmt)
+    else:
+        from ketadose.render.models import models_table
 
-
-def _variability_listing(model_id) -> dict:
-    """Published between-patient variability (for --population), with status and source."""
-    from ketadose.pk.popmodels import POPULATION_MODELS
-    from ketadose.pk.population import DEFAULT_POPULATION_MODEL
-
-    pop = POPULATION_MODELS.get(model_id)
-    if pop is None:
-        return {"variability": None, "population_default_for": [], "unverified": []}
-    return {"variability": [{"parameter": k, "cv_percent": round(v.value * 100, 2),
-                             "status": v.status, "source": v.source} for k, v in pop.iiv.items()],
-            "population_default_for": [d for d, mid in DEFAULT_POPULATION_MODEL.items()
-                                       if mid == model_id],
-            "unverified": pop.marks() + [n for n in pop.notes if "UNVERIFIED" in n
-                                         or "ASSUMPTION" in n]}
-
-
-def _variability_text(r) -> str:
-    if not r["variability"]:
-        return " No published between-patient variability: not usable with --population."
-    text = " Between-patient variability (--population): " + ", ".join(
-        f"{v['parameter']} {v['cv_percent']:g}% ({v['status']})" for v in r["variability"]) + "."
-    if r["population_default_for"]:
-        text += " Default for --population (" + ", ".join(r["population_default_for"]) + ")."
-    return text
+        models_table(result, output())
