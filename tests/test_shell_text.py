@@ -209,6 +209,27 @@ def test_verify_recomputes_through_the_core_not_the_cli(saved, monkeypatch):
     assert r.exit_code == 0, r.output
 
 
+def test_verify_compares_what_the_plan_renderer_writes(saved, monkeypatch):
+    """The plan is recomputed through the result and the renderer `plan --format json` writes
+    with: a change made by that renderer alone is a difference."""
+    from click.testing import CliRunner
+
+    import ketadose.render.plan_data as plan_data
+    from ketadose.cli import cli
+
+    out = saved()
+    real = plan_data.write_json
+
+    def changed(result, stream):
+        buf = io.StringIO()
+        real(result, buf)
+        stream.write(buf.getvalue().replace('"blocked": false', '"blocked": true', 1))
+
+    monkeypatch.setattr(plan_data, "write_json", changed)
+    r = CliRunner().invoke(cli, ["verify", str(out), "--format", "json"])
+    assert r.exit_code == 1 and json.loads(r.output)["differences"] == ["blocked"], r.output
+
+
 def test_json_output_never_has_nan(tmp_path):
     for args in (["plan", "crps-schwartzman-2009", "--patient", EXAMPLE, "--format", "json",
                   "--priming", "20"],

@@ -43,17 +43,10 @@ def result_for(src, regimen, findings, patient, patient_data, options: PlanOptio
                        limit_library(), versions(), audit=audit)
 
 
-def plan_document(src, regimen, findings, patient, patient_data, opts):
-    """The plan for one patient as (document, screen, plan, exit code), shared by `plan` and
-    `verify`. ``plan`` is None when the screen blocks it; the document is what --format
-    json/yaml write."""
-    from ketadose.render.documents.plan import document
-
-    result = _result(src, regimen, findings, patient, patient_data, opts)
-    return document(result), result.screen, result.plan, result.exit_code
-
-
-def _result(src, regimen, findings, patient, patient_data, opts) -> PlanResult:
+def options_result(src, regimen, findings, patient, patient_data, opts) -> PlanResult:
+    """The result of `plan` for its command-line options (a dict): the screening date (--date,
+    else the day of --start, else today), the options checked, then screen and plan; `verify`
+    recomputes a saved plan through this and the same renderer."""
     start = opts.get("start")
     today = opts.get("date") or (start.date() if start else dt.date.today())
     options = PlanOptions.of({**opts, "date": today})
@@ -90,7 +83,7 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
         from ketadose.render.fhir import check_fhir_id
 
         check_fhir_id(patient.id)
-    result = _result(src, regimen, findings, patient, patient_data, opts)
+    result = options_result(src, regimen, findings, patient, patient_data, opts)
     if result.blocked:
         _refused(result, fmt)
         return 1

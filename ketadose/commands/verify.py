@@ -3,13 +3,16 @@
 The saved file is read as typed JSON (``false`` is not ``0``, duplicate keys are refused: a
 reader keeping the first of two keys would see another plan than one keeping the last), the
 audit block is checked field by field (a malformed one is an input error, exit 2), and the
-result is recomputed through the core (`plan_document`/`check_document`) with every recorded
-input that changes the output: options, screening date, --explain and the patient's origin.
+result is recomputed with every recorded input that changes the output (options, screening
+date, --explain and the patient's origin): a plan through the core's result and the renderer
+`plan --format json` writes with (`commands.plan.options_result`, `render.plan_data.write_json`),
+so what is compared is what the command delivers; a check through `check_document`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import math
 import os
@@ -237,7 +240,8 @@ def _recompute(audit: _Audit, src) -> dict:
                                        True, explain, set(from_flags),
                                        audit.opt("format", str) or "json")
         return data
-    from ketadose.commands.plan import plan_document
+    from ketadose.commands.plan import options_result
+    from ketadose.render.plan_data import write_json
     from ketadose.units import parse_quantity
 
     conc = audit.opt("concentration", str)
@@ -259,6 +263,7 @@ def _recompute(audit: _Audit, src) -> dict:
 
         positive(opts["concentration"].magnitude("mg/mL"), "audit.inputs.options.concentration",
                  "a strength")
-    data, _screen, _plan, _code = plan_document(src, regimen, findings, patient, patient_data,
-                                                opts)
-    return data
+    result = options_result(src, regimen, findings, patient, patient_data, opts)
+    written = io.StringIO()
+    write_json(result, written)  # what `plan --format json` writes for these inputs
+    return json.loads(written.getvalue())
