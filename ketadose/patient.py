@@ -147,6 +147,12 @@ class Patient:
     def with_class(self, cls: str) -> list:
         return [m for m in self.medications or () if cls in m.classes]
 
+    def with_medications(self, medications: tuple) -> Patient:
+        """The same patient taking ``medications`` (a regimen's adjuncts screened as taken)."""
+        from dataclasses import replace
+
+        return replace(self, medications=medications)
+
     def weight_kg(self) -> float | None:
         return None if self.weight is None else self.weight.magnitude("kg")
 
@@ -230,6 +236,80 @@ def build(data, vocab: Vocabulary, today: dt.date | None = None) -> tuple:
     if fail:
         return None, fail
     return Patient(**out), []
+
+
+class Builder:
+    """``build`` for a batch of records, with the same result for every record.
+
+    A record's top-level fields are checked and converted independently of each other (the
+    format has no required key and no rule across fields except the pregnancy contradiction),
+    so each field is built once per distinct value, by ``build`` itself on a record holding
+    only that field, and the result is reused (a bounded cache: memory stays flat). A record
+    with a problem of any kind (an unknown key, a value ``build`` refuses, a contradiction
+    between fields) is not handled here: ``read`` returns None and the caller builds the whole
+    record with ``build``, which words its errors. tests/test_screen_batch.py compares the two
+    over generated records.
+    """
+
+    FIELDS = frozenset(f.name for f in PATIENT.fields)
+    SIZE = 4096  # distinct values kept per field
+
+    def __init__(self, vocab: Vocabulary, today: dt.date):
+        self.vocab, self.today = vocab, today
+        self._cache: dict = {name: {} for name in self.FIELDS}
+        self._default = Patient()
+
+    def read(self, data) -> dict | None:
+        """The keys of a record that ``build`` accepts, or None when ``build`` must decide. A
+        field's key is its value's ``repr``, which tells the JSON types apart (1, 1.0, True,
+        "1"): equal keys, equal Patient fields."""
+        if not isinstance(data, dict):
+            return None
+        keys: dict = {}
+        caches = self._cache
+        for name, value in data.items():
+            cache = caches.get(name)
+            if cache is None:  # an unknown key: build() says which
+                return None
+            if name == "id":  # unique per record: not worth a cache; a non-empty text
+                if not isinstance(value, str) or not value.strip():
+                    return None
+                continue
+            key = repr(value)
+            got = cache.get(key)
+            if got is None:
+                got = self._field(name, value)
+                if len(cache) >= self.SIZE:
+                    cache.clear()
+                cache[key] = got
+            if got is False:
+                return None
+            keys[name] = key
+        # the one rule across fields: a male patient recorded as pregnant or breastfeeding
+        if keys.get("sex") == "'male'" and "True" in (keys.get("pregnant"), keys.get("breastfeeding")):
+            return None
+        return keys
+
+    def patient(self, data, keys: dict) -> Patient:
+        """The Patient of a record ``read`` accepted (the same as ``build`` makes)."""
+        attrs: dict = {}
+        for name, key in keys.items():
+            got = self._cache[name].get(key)
+            if got is None:  # the cache was cleared since read
+                got = self._field(name, data[name])
+            attrs.update(got)
+        if "id" in data:
+            attrs["id"] = data["id"]
+        return Patient(**attrs)
+
+    def _field(self, name, value):
+        """The Patient attributes one field gives, or False when build() refuses it."""
+        patient, _errors = build({name: value}, self.vocab, self.today)
+        if patient is None:
+            return False
+        default = self._default
+        return tuple((k, getattr(patient, k)) for k in Patient.__dataclass_fields__
+                     if getattr(patient, k) != getattr(default, k))
 
 
 def _measurements(out, clean, bad) -> None:

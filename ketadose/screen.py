@@ -135,3 +135,109 @@ def run(patient, ctx: Context, rules, override: str | None = None) -> Screen:
     else:
         status = "clear"
     return Screen(status, tuple(findings), tuple(missing), tuple(evaluated), override)
+
+
+class Undeclared(Exception):
+    """A rule read a patient field its ``READS`` entry does not declare (our bug)."""
+
+
+class _View:
+    """The patient as a rule with declared reads sees it: any other field raises Undeclared, so
+    a remembered outcome can only depend on the fields its key is made of."""
+
+    __slots__ = ("_patient", "_reads")
+
+    def __init__(self, patient, reads: frozenset):
+        self._patient, self._reads = patient, reads
+
+    def __getattr__(self, name):
+        reads = self._reads
+        if name in reads or (name == "has" and "conditions" in reads) or (
+                name == "with_class" and "medications" in reads):
+            return getattr(self._patient, name)
+        if name == "with_medications" and "medications" in reads:
+            return lambda meds: _View(self._patient.with_medications(meds), reads)
+        raise Undeclared(f"a screening rule read the patient's {name!r} without declaring it")
+
+
+# A patient attribute and the record field it is read from (``patient.Builder`` keys).
+_FIELD_OF = {"systolic": "blood_pressure", "diastolic": "blood_pressure"}
+
+
+class Memo:
+    """Screening for a batch: ``run`` with one regimen, date and vocabulary (one Context), where
+    each rule's outcome is remembered by the values of the record fields it reads (its
+    ``READS`` entry beside the rule) and reused for the next patient with the same values.
+
+    The rules themselves are run unchanged on a miss, on a view of the patient that refuses any
+    field the rule did not declare (Undeclared: the outcome is then computed on the whole
+    patient and not remembered). Rules that read the same fields form a group;
+    ``prepare(results)`` turns a group's results, ``(rule index, rule, fired findings,
+    questions)`` in rule order, into what the caller keeps (e.g. encoded JSON). Bounded caches.
+    """
+
+    SIZE = 4096
+
+    def __init__(self, ctx: Context, rules, reads: dict, prepare=None):
+        self.ctx, self.rules = ctx, tuple(rules)
+        self.prepare = prepare or (lambda results: results)
+        groups: dict = {}
+        for index, r in enumerate(self.rules):
+            declared = reads.get(r.id)
+            sig = None if declared is None else frozenset(declared)
+            groups.setdefault(sig, []).append(index)
+        # (record fields of the key, declared patient attributes, rule indexes, cache); a
+        # group keyed by one field is keyed by its value alone
+        self.groups = []
+        for sig, indexes in groups.items():
+            fields = None if sig is None else tuple(sorted({_FIELD_OF.get(a, a) for a in sig}))
+            if fields is not None and len(fields) == 1:
+                fields = fields[0]
+            self.groups.append((fields, sig, tuple(indexes), {}))
+        self.undeclared = 0  # outcomes not remembered because a rule read past its declaration
+
+    def outcomes(self, keys: dict, patient) -> list:
+        """The prepared outcome of every group. ``patient`` is the Patient or a callable making
+        it (called only on a miss); ``keys`` are patient.Builder's keys of its record (a missing
+        field has none)."""
+        out = []
+        get = keys.get
+        for fields, sig, indexes, cache in self.groups:
+            if fields is None:  # rules with no declaration: run for every patient
+                patient = patient() if callable(patient) else patient
+                out.append(self.prepare([self._one(i, patient, None)[0] for i in indexes]))
+                continue
+            key = get(fields) if fields.__class__ is str else tuple([get(f) for f in fields])
+            got = cache.get(key)
+            if got is None:
+                patient = patient() if callable(patient) else patient
+                results, keep = [], True
+                for i in indexes:
+                    result, ok = self._one(i, patient, sig)
+                    results.append(result)
+                    keep = keep and ok
+                got = self.prepare(results)
+                if keep:
+                    if len(cache) >= self.SIZE:
+                        cache.clear()
+                    cache[key] = got
+            out.append(got)
+        return out
+
+    def _one(self, index, patient, sig) -> tuple:
+        """((index, rule, fired, questions), whether the outcome may be remembered)."""
+        rule = self.rules[index]
+        ok = True
+        if sig is None:
+            outcome = rule.check(patient, self.ctx)
+        else:
+            try:
+                outcome = rule.check(_View(patient, sig), self.ctx)
+            except Undeclared:
+                self.undeclared += 1
+                ok = False
+                outcome = rule.check(patient, self.ctx)
+        items = [outcome] if isinstance(outcome, Missing) else list(outcome or ())
+        fired = tuple(x for x in items if not isinstance(x, Missing))
+        questions = tuple(x.question for x in items if isinstance(x, Missing))
+        return (index, rule, fired, questions), ok

@@ -12,7 +12,7 @@ from ketadose.render.data import to_json, to_yaml
 from ketadose.render.diag import emit
 from ketadose.render.documents.screen import screen_data
 from ketadose.rules import screening_rules
-from ketadose.screen import Context, run
+from ketadose.screen import Context, Memo, run
 
 MIN_REASON = 10  # printable characters, spaces not counted
 
@@ -86,3 +86,82 @@ def run_check(dirs, regimen_ref, patient_path, flags, override, today, fmt,
             render_explain(data["explain"])
     return 1 if screen.blocking else 0
 
+
+
+class BatchLines:
+    """`check --patients`: the JSON line of each record, the same bytes as the general batch
+    path (commands.batch), made faster for the records it handles: the record's fields are
+    built once per distinct value (patient.Builder), each rule's outcome is remembered by the
+    values of the fields it reads (screen.Memo), with its findings already encoded, and the
+    line is put together from those pieces. A record it does not handle (a FHIR resource, a
+    record build() refuses, a rule that raises) gives None: the general path makes that line,
+    with its error. tests/test_screen_batch.py compares both paths byte for byte.
+    """
+
+    def __init__(self, regimen, override, today: dt.date, vocab):
+        from ketadose.commands.batch import _dumps
+        from ketadose.findings import SCREEN_SEVERITIES
+        from ketadose.io.library import thresholds
+        from ketadose.patient import Builder
+        from ketadose.render.documents.screen import finding_data, question_data
+        from ketadose.rules import screening_reads
+
+        self.override = override_reason(override)  # as screen_for records it
+        self.builder = Builder(vocab, today)
+        rank = SCREEN_SEVERITIES.index
+
+        def prepare(results):
+            """A group of rules' outcomes as (findings, questions, severities): findings with
+            the keys screen.run sorts by (severity, rule id) then rule order and position (the
+            order its stable sort keeps), each encoded as the document encodes it."""
+            fired, questions, severities = [], [], set()
+            for index, rule, found, asked in results:
+                fired += [((rank(f.severity), f.rule, index, n), _dumps(finding_data(f)))
+                          for n, f in enumerate(found)]
+                questions += [((index, n), _dumps(question_data(rule.id, q)))
+                              for n, q in enumerate(asked)]
+                severities.update(f.severity for f in found)
+            return tuple(fired), tuple(questions), frozenset(severities)
+
+        ctx = Context(regimen, today, vocab, thresholds(), "file")
+        self.memo = Memo(ctx, screening_rules(), screening_reads(), prepare)
+        self._dumps = _dumps
+        self._override = _dumps(self.override)
+
+    def __call__(self, number: int, data) -> tuple | None:
+        """(exit code, line) or None when the general path must make the line."""
+        if "resourceType" in data:
+            return None
+        keys = self.builder.read(data)
+        if keys is None:
+            return None
+        try:
+            outcomes = self.memo.outcomes(keys, lambda: self.builder.patient(data, keys))
+        except Exception:  # the general path runs the rules again and reports it as it does
+            return None
+        fired, missing, severities = [], [], set()
+        for f, m, s in outcomes:
+            if f:
+                fired += f
+                severities |= s
+            if m:
+                missing += m
+        absolute = "absolute" in severities
+        blocking = absolute or "relative" in severities
+        status = ("contraindicated" if blocking else "incomplete" if missing else
+                  "caution" if "caution" in severities else "clear")
+        if len(fired) > 1:
+            fired.sort()
+        if len(missing) > 1:
+            missing.sort()
+        override = self.override
+        stops = blocking and (not override or absolute)
+        applied = bool(override) and blocking and not absolute
+        ident = data.get("id")
+        code = 1 if stops else 0
+        return code, (
+            f'{{"line":{number},"id":{"null" if ident is None else self._dumps(ident)},'
+            f'"exit":{code},"status":"{status}","blocking":{"true" if stops else "false"},'
+            f'"findings":[{",".join([x[1] for x in fired])}],'
+            f'"not_assessed":[{",".join([x[1] for x in missing])}],'
+            f'"override":{self._override},"override_applied":{"true" if applied else "false"}}}\n')

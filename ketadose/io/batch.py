@@ -131,7 +131,7 @@ def _jsonl_records(stream, max_line):
 def _jsonl_record(text):
     """The record of one JSON line, or the RecordError saying why it is not one."""
     try:
-        data = json.loads(text, parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+        data = _DECODER.decode(text)
     except DuplicateKey as exc:
         return RecordError(str(exc))
     except (ValueError, RecursionError) as exc:
@@ -225,7 +225,10 @@ class DuplicateKey(ValueError):
 
 
 def _no_duplicates(pairs):
-    out = {}
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    out = {}  # name the first key given twice
     for key, value in pairs:
         if key in out:
             raise DuplicateKey(f"duplicate key {key!r}: a second value would silently replace "
@@ -236,6 +239,10 @@ def _no_duplicates(pairs):
 
 def _no_constant(name):
     raise ValueError(f"{name} is not a number")
+
+
+# one decoder for every line (json.loads with options makes a new one per call)
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
 
 
 def _bool(text, key):

@@ -43,6 +43,14 @@ def screening_rules() -> tuple:
     return contraindications.RULES + interactions.RULES + monitoring.RULES + imported.RULES
 
 
+def screening_reads() -> dict:
+    """The patient fields each screening rule reads, by rule id (screen.Memo)."""
+    from ketadose.rules import contraindications, imported, interactions, monitoring
+
+    return {**contraindications.READS, **interactions.READS, **monitoring.READS,
+            **imported.READS}
+
+
 def registry() -> dict:
     from ketadose import gate
     from ketadose.rules import dosing

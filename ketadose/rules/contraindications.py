@@ -474,3 +474,21 @@ RULES = (
         "KD-CI-012", "vital-signs", "caution", "NCT05803551 exclusion criteria (docs/evidence.md F1)",
         check=heart_rate),
 )
+
+
+# The patient fields each rule reads (screen.Memo remembers outcomes by their values; a rule
+# that reads a field not listed here is caught there, and its outcome is not remembered).
+READS = {
+    "KD-CI-001": ("allergies",),
+    "KD-CI-002": ("conditions", "systolic", "diastolic"),
+    "KD-CI-003": ("conditions",),
+    "KD-CI-004": ("conditions",),
+    "KD-CI-005": ("conditions",),
+    "KD-CI-006": ("conditions",),
+    "KD-CI-007": ("conditions", "sex", "pregnant", "breastfeeding"),
+    "KD-CI-008": ("age",),
+    "KD-CI-009": ("conditions",),
+    "KD-CI-010": ("previous_courses", "liver"),
+    "KD-CI-011": ("conditions",),
+    "KD-CI-012": ("heart_rate",),
+}

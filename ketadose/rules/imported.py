@@ -29,3 +29,7 @@ RULES = (
     rule("KD-IN-001", "imported-entries-understood", "info", SOURCE,
                           check=not_understood),
 )
+
+
+# The patient fields each rule reads (see contraindications.READS).
+READS = {"KD-IN-001": ("not_understood",)}

@@ -309,8 +309,7 @@ def _adjunct_interactions(patient, ctx, given) -> list:
     """Every interaction rule on the patient's medicines plus the adjuncts: the findings that
     the adjuncts add, under KD-DDI-008."""
     out = []
-    combined = dataclasses.replace(patient, medications=tuple(patient.medications or ())
-                                   + tuple(given))
+    combined = patient.with_medications(tuple(patient.medications or ()) + tuple(given))
     for other in _INTERACTIONS:
         before = other.check(patient, ctx)
         seen = {f.message for f in before if isinstance(f, Finding)} \
@@ -370,3 +369,9 @@ RULES = _INTERACTIONS + (
         "the regimen's adjuncts; the interaction rules KD-DDI-001 to KD-DDI-007",
         check=adjuncts),
 )
+
+
+# The patient fields each rule reads (see contraindications.READS).
+READS = {r.id: ("medications",) for r in _INTERACTIONS} | {
+    "KD-DDI-008": ("medications", "allergies"),
+}

@@ -111,3 +111,10 @@ RULES = (
         "KD-MON-002", "repeat-course-interval", "relative", NOPPERS,
         check=repeat_interval),
 )
+
+
+# The patient fields each rule reads (see contraindications.READS).
+READS = {
+    "KD-MON-001": ("previous_courses",),
+    "KD-MON-002": ("previous_courses", "liver"),
+}

@@ -8,12 +8,20 @@ def screen_data(screen) -> dict:
     return {
         "status": screen.status,
         "blocking": screen.blocking,
-        "findings": [{"rule": f.rule, "severity": f.severity, "indicator": f.indicator,
-                      "title": f.title, "message": f.message, "source": f.source,
-                      "unverified": f.unverified}
-                     for f in screen.findings],
-        "not_assessed": [{"rule": rid, "question": q} for rid, q in screen.not_assessed],
+        "findings": [finding_data(f) for f in screen.findings],
+        "not_assessed": [question_data(rid, q) for rid, q in screen.not_assessed],
         "override": screen.override,
         # false when an absolute contraindication is present: no reason lifts it
         "override_applied": screen.override_applied,
     }
+
+
+def finding_data(f) -> dict:
+    """One finding of a screen."""
+    return {"rule": f.rule, "severity": f.severity, "indicator": f.indicator, "title": f.title,
+            "message": f.message, "source": f.source, "unverified": f.unverified}
+
+
+def question_data(rule_id: str, question: str) -> dict:
+    """One rule not assessed, with the question that would let it be."""
+    return {"rule": rule_id, "question": question}

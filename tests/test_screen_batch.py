@@ -1,0 +1,211 @@
+"""`check --patients` fast path (issue 18): the lines made by commands.check.BatchLines (fields
+built once per distinct value, rule outcomes remembered by the fields they read) are the same
+bytes as the general path's (build + screen.run + the screen document, one record at a time),
+over generated records: every field sometimes missing, wrong or odd, allergy spellings, stop
+dates, grades, overrides, several regimens, and caches shared across examples so that remembered
+outcomes meet new records. The general path is the reference: it is what `check` runs for one
+patient, and the rules themselves are not changed by the fast path."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import budget
+from ketadose.commands.batch import _encode, make_job
+from ketadose.io.batch import RecordError, _jsonl_record
+from ketadose.io.library import vocabulary
+from ketadose.patient import Builder, build
+from ketadose.rules import screening_reads, screening_rules
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
+from varied_patients import ALLERGIES, CONDITIONS, MEDICINES, OBJECT_ALLERGIES  # noqa: E402
+
+DAY = dt.date(2026, 11, 20)
+REGIMENS = ("crps-schwartzman-2009", "oral-marchetti-2015", "crps-ketcrps2-esketamine",
+            "topical-rabi-2016", None)
+OVERRIDES = (None, "clinician reviewed: proceed")
+
+ODD = st.sampled_from([None, "", " ", 0, -1, 1.5, True, [], {}, "none", "\u202e", "x" * 70])
+dates = st.builds(lambda y, m, d: f"{y}-{m:02d}-{d:02d}", st.sampled_from([2025, 2026, 2027]),
+                  st.integers(1, 12), st.integers(1, 28))
+medications = st.lists(st.fixed_dictionaries(
+    {"name": st.sampled_from(MEDICINES + ["unknownium", "st-johns_wort", " Morphine "])},
+    optional={"dose": st.sampled_from(["60 mg/day", "25 mcg/h", "10 mg", "0 mg/day", "5 kg"]),
+              "route": st.sampled_from(["oral", "iv", "nasal"]),
+              "stopped": dates, "started": dates}), max_size=3)
+allergies = st.lists(st.one_of(
+    st.sampled_from(ALLERGIES + ["Ketalar", "KETALAR®", "ketamine\u00a0HCl", "ket amine",
+                                 "Ｋｅｔａｍｉｎｅ", "esketamina", "calypsol (rash)"]),
+    st.sampled_from(OBJECT_ALLERGIES), st.text(max_size=12)), max_size=3)
+liver = st.dictionaries(st.sampled_from(["alt", "alt_uln", "ast", "ast_uln", "alp", "alp_uln",
+                                         "ggt", "ggt_uln", "bilirubin", "date"]),
+                        st.sampled_from(["30 U/L", "150 U/L", "45 U/L", "2 ukat/L", "20 umol/L",
+                                         "2026-11-01", "5 mg"]), max_size=5)
+courses = st.lists(st.fixed_dictionaries(
+    {"ended": dates}, optional={"hours": st.sampled_from(["4 h", "100 h", "2 d", "5 mg"]),
+                                "liver_injury": st.booleans(), "regimen": st.just("x")}),
+    max_size=2)
+FIELDS = {
+    "id": st.one_of(st.text(max_size=8), st.integers()),
+    "age": st.one_of(st.integers(-1, 125), st.sampled_from([40.0, "40"])),
+    "sex": st.sampled_from(["female", "male", "other"]),
+    "weight": st.sampled_from(["70 kg", "70", 70, 70.5, "154 lb", "1 kg", "70 stone", -3]),
+    "height": st.sampled_from(["170 cm", "1.7 m", "170", "10 cm"]),
+    "pregnant": st.booleans(), "breastfeeding": st.booleans(),
+    "blood_pressure": st.sampled_from(["128/82", "185/105", "165/90", "120 / 80", "80/120",
+                                       "1200/80", "high"]),
+    "heart_rate": st.one_of(st.integers(10, 320), st.just(72.0)),
+    "conditions": st.lists(st.sampled_from(CONDITIONS + ["ischaemic-heart-disease:bad",
+                                                         "crps:mild", "unknown-thing"]),
+                           max_size=3),
+    "liver": liver, "medications": medications, "allergies": allergies,
+    "previous_courses": courses,
+    "not_understood": st.lists(st.fixed_dictionaries({"text": st.sampled_from(["a", "b"])},
+                                                     optional={"source": st.just("C/1")}),
+                               max_size=1),
+    "notes": st.text(max_size=5), "colour": st.just("blue"),
+}
+
+
+@st.composite
+def records(draw):
+    data = {}
+    for name, strategy in FIELDS.items():
+        roll = draw(st.integers(0, 19))
+        if name == "colour" and roll < 19:
+            continue
+        if roll < 3:
+            continue  # not asked
+        data[name] = draw(ODD) if roll == 19 else draw(strategy)
+    if draw(st.integers(0, 9)) == 0:
+        return {"resourceType": "Patient", "id": "x"}
+    return data
+
+
+def _jobs():
+    return {(r, o): make_job("check", (), r, {"override": o}, DAY)
+            for r in REGIMENS for o in OVERRIDES}
+
+
+JOBS = _jobs()
+
+
+def slow_line(job, number, data):
+    record = job.record(number, data)
+    return record["exit"], _encode(record) + "\n"
+
+
+@settings(max_examples=budget(600), deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(records(), st.sampled_from(sorted(JOBS, key=str)), st.integers(1, 10**6))
+def test_the_fast_check_line_is_the_general_path_line(data, which, number):
+    job = JOBS[which]
+    # through the JSON reader, as a batch reads it (duplicate keys, surrogates, constants)
+    parsed = _jsonl_record(json.dumps(data, ensure_ascii=False))
+    assert not isinstance(parsed, RecordError)
+    fast = job.fast(number, parsed)
+    if fast is not None:
+        assert fast == slow_line(job, number, parsed)
+    assert job.line(number, parsed) == slow_line(job, number, parsed)
+
+
+def test_every_rule_read_its_declared_fields_only():
+    """No remembered outcome was refused for reading an undeclared field (a rule that reads
+    more than its READS entry says is caught here), over varied records and every regimen."""
+    from varied_patients import records as varied
+
+    rows = list(varied(400, seed=5))
+    for job in _jobs().values():
+        for n, data in enumerate(rows, 1):
+            job.line(n, _jsonl_record(json.dumps(data)))
+        assert job.fast.memo.undeclared == 0
+    assert all(job.fast.memo.undeclared == 0 for job in JOBS.values())
+    reads = screening_reads()
+    assert {r.id for r in screening_rules()} == set(reads)
+
+
+def test_a_rule_reading_past_its_declaration_is_caught_and_not_remembered():
+    from ketadose.screen import Context, Memo, Undeclared, _View
+
+    rules = [r for r in screening_rules() if r.id == "KD-CI-008"]  # age
+    memo = Memo(Context(None, DAY, vocabulary(), JOBS[(None, None)].fast.memo.ctx.thresholds),
+                rules, {"KD-CI-008": ("sex",)})
+    patient = build({"age": 12, "sex": "female"}, vocabulary(), DAY)[0]
+    first = memo.outcomes({"sex": "'female'"}, patient)
+    assert memo.undeclared == 1 and first[0][0][2]  # computed on the whole patient: it fires
+    assert all(not cache for *_x, cache in memo.groups)
+    with pytest.raises(Undeclared):
+        _ = _View(patient, frozenset({"sex"})).age
+
+
+@settings(max_examples=budget(400), deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(records())
+def test_the_builder_builds_what_build_builds(data):
+    builder = BUILDER
+    keys = builder.read(data)
+    patient, errors = build(data, vocabulary(), DAY)
+    if "resourceType" in data:
+        assert keys is None
+        return
+    assert (keys is None) == (patient is None)
+    if keys is not None:
+        assert builder.patient(data, keys) == patient
+
+
+BUILDER = Builder(vocabulary(), DAY)
+
+
+def test_the_builder_cache_is_bounded(monkeypatch):
+    monkeypatch.setattr(Builder, "SIZE", 3)
+    builder = Builder(vocabulary(), DAY)
+    for age in range(20, 40):
+        data = {"age": age, "weight": f"{age + 40} kg"}
+        keys = builder.read(data)
+        assert builder.patient(data, keys) == build(data, vocabulary(), DAY)[0]
+    assert all(len(c) <= 3 for c in builder._cache.values())
+
+
+def test_check_batch_cli_lines_are_the_general_path_lines(tmp_path):
+    """Through the real entry point: a varied batch (error lines included), JSON Lines and
+    CSV, with and without --override; every line equals the general path's line."""
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
+    import csv
+
+    from varied_patients import CSV_HEADER, csv_row
+    from varied_patients import records as varied
+
+    rows = list(varied(300, seed=11))
+    jsonl = tmp_path / "p.jsonl"
+    jsonl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows),
+                     encoding="utf-8")
+    with open(tmp_path / "p.csv", "w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, lineterminator="\n")
+        writer.writerow(CSV_HEADER)
+        writer.writerows(csv_row(r) for r in rows)
+    from ketadose.io.batch import open_records
+    from ketadose.io.batch import records as read_records
+
+    for override in OVERRIDES:
+        job = JOBS[("crps-schwartzman-2009", override)]
+        for path in (jsonl, tmp_path / "p.csv"):
+            args = [sys.executable, "-m", "ketadose", "check", "crps-schwartzman-2009",
+                    "--patients", str(path), "--date", DAY.isoformat()]
+            if override:
+                args += ["--override", override]
+            r = subprocess.run(args, capture_output=True, timeout=300)
+            stream, kind = open_records(str(path), None)
+            with stream:
+                want = [slow_line(job, n, d)[1] if not isinstance(d, RecordError)
+                        else job.line(n, d)[1] for n, d, _s in read_records(stream, kind)]
+            assert r.stdout.decode("utf-8") == "".join(want)
+            worst = max(json.loads(x)["exit"] for x in want)
+            assert r.returncode == worst
