@@ -24,8 +24,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from throughput import patients  # noqa: E402
-from varied_patients import CSV_HEADER, csv_row, records  # noqa: E402
+from throughput import patients
+from varied_patients import CSV_HEADER, csv_row, records
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000
 RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3

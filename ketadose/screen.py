@@ -188,7 +188,7 @@ class Memo:
             groups.setdefault(sig, []).append(index)
         # (record fields of the key, declared patient attributes, rule indexes, cache); a
         # group keyed by one field is keyed by its value alone
-        self.groups = []
+        self.groups: list = []
         for sig, indexes in groups.items():
             fields = None if sig is None else tuple(sorted({_FIELD_OF.get(a, a) for a in sig}))
             if fields is not None and len(fields) == 1:

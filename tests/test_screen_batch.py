@@ -26,7 +26,7 @@ from ketadose.patient import Builder, build
 from ketadose.rules import screening_reads, screening_rules
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
-from varied_patients import ALLERGIES, CONDITIONS, MEDICINES, OBJECT_ALLERGIES  # noqa: E402
+from varied_patients import ALLERGIES, CONDITIONS, MEDICINES, OBJECT_ALLERGIES
 
 DAY = dt.date(2026, 11, 20)
 REGIMENS = ("crps-schwartzman-2009", "oral-marchetti-2015", "crps-ketcrps2-esketamine",

@@ -114,7 +114,9 @@ class BatchLines:
             """A group of rules' outcomes as (findings, questions, severities): findings with
             the keys screen.run sorts by (severity, rule id) then rule order and position (the
             order its stable sort keeps), each encoded as the document encodes it."""
-            fired, questions, severities = [], [], set()
+            fired: list = []
+            questions: list = []
+            severities: set = set()
             for index, rule, found, asked in results:
                 fired += [((rank(f.severity), f.rule, index, n), _dumps(finding_data(f)))
                           for n, f in enumerate(found)]
