@@ -4,6 +4,7 @@ A4 or Letter, with boxes to tick and space for signatures."""
 from __future__ import annotations
 
 import html
+import re
 
 from ketadose import __version__
 from ketadose.render.marks import mark, rest
@@ -11,10 +12,17 @@ from ketadose.render.numbers import machine, mg_range, number
 
 
 def _n(x, digits=1, unit=""):
-    return number(x, digits, unit, missing="–")
+    """A number with its unit, printed on one line."""
+    return _q(number(x, digits, unit, missing="–"))
+
+
+def _q(text: str) -> str:
+    # nowrap: a printed number must never be split from its unit (issue 16; tests/test_print_pdf)
+    return f"<span class='q'>{text}</span>"
+
 
 CSS = """
-@page { margin: 11mm; }
+@page { size: A4; margin: 11mm; }
 * { box-sizing: border-box; }
 body { font: 9pt/1.3 "Helvetica Neue", Arial, sans-serif; color: #000; margin: 0 auto;
        max-width: 190mm; }
@@ -26,11 +34,12 @@ th { background: #eee; }
 .meta { font-size: 7.5pt; color: #333; }
 .status { font-weight: bold; padding: 1pt 4pt; border: 1px solid #000; }
 .box { display: inline-block; width: 8pt; height: 8pt; border: 1px solid #000; margin-right: 3pt; }
+.q { white-space: nowrap; }
 .cal { display: grid; grid-template-columns: repeat(5, 1fr); gap: 1pt 6pt; font-size: 8pt; }
 .sign { display: grid; grid-template-columns: 1fr 1fr; gap: 10pt; margin-top: 10pt; }
 .sign div { border-top: 1px solid #000; padding-top: 2pt; height: 22pt; }
 .small { font-size: 7.5pt; }
-svg { width: 100%; height: auto; max-height: 55mm; }
+svg { width: 100%; height: auto; }
 """
 
 
@@ -43,9 +52,20 @@ def e(text) -> str:
 
 
 
+def txt(text) -> str:
+    """Text for the body of the page, escaped, where no number breaks across lines: a number is
+    held to its unit ('100 mg/24 h', 'PMID 123') by the same rule as the terminal tables
+    (render.fit), and a word with a digit ('1.5-3.0', 'KD-DDI-003', an id) or an option
+    ('--concentration') is not broken at its hyphens."""
+    from ketadose.render.fit import KEEP, protect
+
+    return re.sub(rf"\S*[\d{KEEP}]\S*|(?<!\S)--\S+",
+                  lambda m: _q(m.group(0).replace(KEEP, " ")), protect(e(text)))
+
+
 def _b(marked: str) -> str:
     """An UNVERIFIED mark in bold (escaped: its text comes from the regimen file)."""
-    return f" <b>{e(marked.strip())}</b>" if marked else ""
+    return f" <b>{txt(marked.strip())}</b>" if marked else ""
 
 
 def _table(headers, rows) -> str:
@@ -86,28 +106,29 @@ def _head(result) -> list:
 def _weight(w) -> str:
     if w.kg is None:
         return "not needed (fixed doses)"
-    return (f"{_n(w.kg)} kg ({e(w.basis)} weight; actual {_n(w.actual_kg)} kg"
-            + (f", ideal {_n(w.ideal_kg)} kg, adjusted {_n(w.adjusted_kg)} kg" if w.ideal_kg else "")
+    return (f"{_n(w.kg, 1, 'kg')} ({txt(w.basis)} weight; actual {_n(w.actual_kg, 1, 'kg')}"
+            + (f", ideal {_n(w.ideal_kg, 1, 'kg')}, adjusted {_n(w.adjusted_kg, 1, 'kg')}"
+               if w.ideal_kg else "")
             + (f", BMI {_n(w.bmi)}" if w.bmi else "") + ")")
 
 
 def _patient(result) -> str:
     plan, start = result.plan, result.options.start
-    conc = (f"{_n(plan.concentration_mg_ml, 3)} mg/mL ({e(plan.concentration_origin)})"
+    conc = (f"{_n(plan.concentration_mg_ml, 3, 'mg/mL')} ({txt(plan.concentration_origin)})"
             if plan.concentration_mg_ml else "not given")
     return "<h2>Patient</h2>" + _table(["patient", "dosing weight", "concentration", "start"], [[
-        e(result.patient.id or "—"), _weight(plan.weight), conc,
-        e(start.isoformat(" ", "minutes") if start else "—")]])
+        txt(result.patient.id or "—"), _weight(plan.weight), conc,
+        txt(start.isoformat(" ", "minutes") if start else "—")]])
 
 
 def _screen(screen) -> str:
-    findings = "".join(f"<li><b>{e(f.severity)}</b> {e(f.rule)} {e(f.title)}: {e(f.message)} "
-                       + (f"<b>[UNVERIFIED: {e(f.unverified)}]</b> " if f.unverified else "")
-                       + f"<span class='small'>[{e(f.source)}]</span></li>" for f in screen.findings)
-    questions = "".join(f"<li>{e(q)} <span class='small'>(needed by {e(', '.join(rules))})</span>"
+    findings = "".join(f"<li><b>{txt(f.severity)}</b> {txt(f.rule)} {txt(f.title)}: {txt(f.message)} "
+                       + (f"<b>[UNVERIFIED: {txt(f.unverified)}]</b> " if f.unverified else "")
+                       + f"<span class='small'>[{txt(f.source)}]</span></li>" for f in screen.findings)
+    questions = "".join(f"<li>{txt(q)} <span class='small'>(needed by {txt(', '.join(rules))})</span>"
                         "</li>" for q, rules in screen.questions)
-    return (f"<h2>Screen: <span class='status'>{e(screen.status.upper())}</span></h2>"
-            + (f"<p><b>Override recorded:</b> {e(screen.override)}</p>" if screen.override else "")
+    return (f"<h2>Screen: <span class='status'>{txt(screen.status.upper())}</span></h2>"
+            + (f"<p><b>Override recorded:</b> {txt(screen.override)}</p>" if screen.override else "")
             + (f"<ul class='small'>{findings}</ul>" if findings else "<p>No finding.</p>")
             + (f"<p><b>Not assessed:</b></p><ul class='small'>{questions}</ul>" if questions else ""))
 
@@ -117,12 +138,12 @@ def _phase_row(p) -> list:
         f" → {_n(p.mg_h_max, 2, 'mg/h')}" if p.mg_h_max and abs(p.mg_h_max - p.mg_h) > 1e-9 else "")
     if p.cap_binds:
         rate += " (capped)"
-    pump = (f"{p.pump.ml_h:.1f} mL/h = {_n(p.pump.mg_h_delivered, 3, 'mg/h')} delivered "
+    pump = (f"{_q(f'{p.pump.ml_h:.1f} mL/h')} = {_n(p.pump.mg_h_delivered, 3, 'mg/h')} delivered "
             f"({p.pump.error_pct:+.2f}%)" if p.pump and p.bolus is None else "–")
-    return [e(p.name) + (" <i>(conditional)</i>" if p.conditional else ""),
-            e(p.written) + _b(mark(p.unverified)), rate,
+    return [txt(p.name) + (" <i>(conditional)</i>" if p.conditional else ""),
+            txt(p.written) + _b(mark(p.unverified)), rate,
             pump, _n(p.duration_h, 2, "h") if p.duration_h else "per day", _dose(p),
-            f"<span class='small'>{e(p.criteria or '')}</span>"]
+            f"<span class='small'>{txt(p.criteria or '')}</span>"]
 
 
 def _dose(p) -> str:
@@ -132,8 +153,8 @@ def _dose(p) -> str:
         return _n(p.bolus.mg, 1, "mg") + (f" ({_n(p.bolus.ml, 2, 'mL')})" if p.bolus.ml else "")
     if p.intakes is not None:
         i = p.intakes
-        return (_n(i.per_dose_mg, 1, "mg") if i.per_dose_mg else e(i.amount or "amount to prescribe")) \
-            + f" × {i.times_per_day}/day"
+        return _q((number(i.per_dose_mg, 1, "mg") if i.per_dose_mg
+                   else txt(i.amount or "amount to prescribe")) + f" × {i.times_per_day}/day")
     return _n(p.dose_mg_max, 1, "mg")
 
 
@@ -146,9 +167,9 @@ def _session(plan) -> str:
 def _calendar(plan) -> str:
     t = plan.totals
     cal = "".join(f"<div><span class='box'></span>Day {d.day}{' (cond.)' if d.conditional else ''}: "
-                  f"{mg_range(d.dose_mg_min, d.dose_mg_max, '–')}</div>" for d in plan.days)
+                  f"{_q(mg_range(d.dose_mg_min, d.dose_mg_max, '–'))}</div>" for d in plan.days)
     return (f"<h2>Course calendar ({len(plan.days)} days)</h2><div class='cal'>{cal}</div>"
-            f"<p class='small'>Course total {mg_range(t['course_mg_min'], t['course_mg_max'], '–')}; "
+            f"<p class='small'>Course total {_q(mg_range(t['course_mg_min'], t['course_mg_max'], '–'))}; "
             f"highest session {_n(t['max_session_mg'], 1, 'mg')}; highest day "
             f"{_n(t['max_daily_mg'], 1, 'mg')}.</p>")
 
@@ -161,19 +182,19 @@ def _preparation(prep) -> list:
                    f"{_n(machine(prep.discard_mg), 1, 'mg')} "
                    "before hanging" if machine(prep.discard_ml) else "")
         parts.append(f"<h2>Preparation</h2><p>{_n(machine(prep.drug_mg), 1, 'mg')} in "
-                     f"{_n(machine(prep.final_volume_ml), 1, 'mL')} {e(prep.diluent)} at "
-                     f"{_n(prep.concentration_mg_ml, 3, 'mg/mL')}, a bag for {e(prep.per)} "
+                     f"{_n(machine(prep.final_volume_ml), 1, 'mL')} {txt(prep.diluent)} at "
+                     f"{_n(prep.concentration_mg_ml, 3, 'mg/mL')}, a bag for {txt(prep.per)} "
                      f"(dose {_n(machine(prep.need_mg), 1, 'mg')}{discard}).</p>" + _table(
                          ["vial", "draw", "diluent", "note"],
-                         [[f"{strength:g} mg/mL", _n(machine(draw), 2, "mL"),
-                           _n(machine(diluent), 1, "mL"), e(note)]
+                         [[_q(f"{strength:g} mg/mL"), _n(machine(draw), 2, "mL"),
+                           _n(machine(diluent), 1, "mL"), txt(note)]
                           for strength, draw, diluent, note in prep.vials]))
     if prep.syringes:
         parts.append("<h2>Syringe driver (per 24 h)</h2>" + _table(
-            ["step", "mg", "mL"], [[e(step), _n(machine(mg), 1), _n(machine(ml), 2)]
+            ["step", "mg", "mL"], [[txt(step), _n(machine(mg), 1), _n(machine(ml), 2)]
                                    for step, mg, ml in prep.syringes]))
     if prep.notes:
-        parts.append("<ul class='small'>" + "".join(f"<li>{e(n)}</li>" for n in prep.notes) + "</ul>")
+        parts.append("<ul class='small'>" + "".join(f"<li>{txt(n)}</li>" for n in prep.notes) + "</ul>")
     return parts
 
 
@@ -182,19 +203,19 @@ def _sections(r) -> list:
     parts = []
     if r.adjuncts:
         parts.append("<h2>Adjuncts</h2>" + _table(["drug", "dose", "route", "timing"], [
-            [e(a.name) + _b(rest(a.unverified, ("dose", "route", "timing"))),
-             e(a.dose) + _b(mark(a.unverified, "dose")), e(a.route) + _b(mark(a.unverified, "route")),
-             e(a.timing) + _b(mark(a.unverified, "timing"))] for a in r.adjuncts]))
+            [txt(a.name) + _b(rest(a.unverified, ("dose", "route", "timing"))),
+             txt(a.dose) + _b(mark(a.unverified, "dose")), txt(a.route) + _b(mark(a.unverified, "route")),
+             txt(a.timing) + _b(mark(a.unverified, "timing"))] for a in r.adjuncts]))
     parts.append("<h2>Monitoring checklist</h2>" + _table(["", "what", "when"], [
-        ["<span class='box'></span>", e(m.what) + _b(rest(m.unverified, ("when",))),
-         e(m.when) + _b(mark(m.unverified, "when"))] for m in r.monitoring]))
+        ["<span class='box'></span>", txt(m.what) + _b(rest(m.unverified, ("when",))),
+         txt(m.when) + _b(mark(m.unverified, "when"))] for m in r.monitoring]))
     parts.append("<h2>Stop rules</h2>" + _table(["when", "action"], [
-        [e(s.when) + _b(rest(s.unverified, ("action",))),
-         e(s.action) + _b(mark(s.unverified, "action"))] for s in r.stop_rules]))
+        [txt(s.when) + _b(rest(s.unverified, ("action",))),
+         txt(s.action) + _b(mark(s.unverified, "action"))] for s in r.stop_rules]))
     rt = r.retreatment
     parts.append(f"<p class='small'><b>Retreatment:</b> minimum interval "
-                 f"{e(rt.minimum_interval) if rt.minimum_interval else 'not set by any guideline'}; "
-                 f"{e(rt.relief_lasted)} {e(rt.liver_warning or '')}</p>")
+                 f"{txt(rt.minimum_interval) if rt.minimum_interval else 'not set by any guideline'}; "
+                 f"{txt(rt.relief_lasted)} {txt(rt.liver_warning or '')}</p>")
     return parts
 
 
@@ -202,9 +223,9 @@ def _findings(findings) -> list:
     if not findings:
         return []
     return ["<h2>Limits and dosing notes</h2><ul class='small'>" + "".join(
-        f"<li>{e(f.rule)} ({e(f.severity)}): {e(f.message)}"
-        + (f" <b>[UNVERIFIED: {e(f.unverified)}]</b>" if f.unverified else "")
-        + f" <span class='small'>[{e(f.source)}]</span></li>" for f in findings) + "</ul>"]
+        f"<li>{txt(f.rule)} ({txt(f.severity)}): {txt(f.message)}"
+        + (f" <b>[UNVERIFIED: {txt(f.unverified)}]</b>" if f.unverified else "")
+        + f" <span class='small'>[{txt(f.source)}]</span></li>" for f in findings) + "</ul>"]
 
 
 def _chart(chart_svg) -> list:
@@ -216,7 +237,7 @@ def _chart(chart_svg) -> list:
 
 
 def _sources(r) -> str:
-    sources = "".join(f"<li>{e(ev.citation)}{' PMID ' + str(ev.pmid) if ev.pmid else ''}"
-                      f"{' doi:' + e(ev.doi) if ev.doi else ''} ({e(ev.design)}, {e(ev.result)})</li>"
+    sources = "".join(f"<li>{txt(ev.citation)}{' ' + _q(f'PMID {ev.pmid}') if ev.pmid else ''}"
+                      f"{' doi:' + txt(ev.doi) if ev.doi else ''} ({txt(ev.design)}, {txt(ev.result)})</li>"
                       for ev in r.evidence)
     return f"<h2>Sources</h2><ul class='small'>{sources}</ul>"
