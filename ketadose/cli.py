@@ -148,11 +148,13 @@ def validate(ctx, files, explain, fmt):
 @cli.command()
 @output_options
 @click.argument("what", type=click.Choice(["regimen", "patient", "plan", "check", "validate",
-                                          "batch", "simulate-population"]))
+                                          "batch", "simulate-population",
+                                          "compare-population"]))
 @format_option("json", "markdown")
 def schema(what, fmt):
     """Print a JSON Schema: of an input (regimen, patient) or of an output (plan, check,
-    validate, batch: one JSON Lines record, simulate-population: simulate --population).
+    validate, batch: one JSON Lines record, simulate-population: simulate --population,
+    compare-population: compare --population).
 
     `schema regimen --format markdown` prints the format reference (docs/regimen-format.md)."""
     if fmt == "markdown":

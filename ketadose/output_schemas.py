@@ -141,5 +141,40 @@ SIMULATE_POPULATION = {
                {"t_h": {"type": "number"}, "ketamine_ng_per_ml": _PCT,
                 "norketamine_ng_per_ml": _PCT_OR_NULL})}})}
 
+_TEXTS = {"type": "array", "items": {"type": "string"}}
+_VARYING = _obj({"parameter": {"type": "string"}, "typical": {"type": ["number", "null"]},
+                 "cv_percent": {"type": "number"}, "omega2": {"type": "number"},
+                 "status": {"type": "string"}, "source": {"type": "string"}})
+
+COMPARE_POPULATION = {
+    "$schema": _DRAFT, "title": "ketadose compare --population N --format json",
+    **_obj({"ketadose_version": {"type": "string"}, "format_version": {"const": 1},
+            "kind": {"const": "population-compare"},
+            "population": _obj({"n": {"type": "integer", "minimum": 1}, "seed": {"type": "integer"},
+                                "common_random_numbers": {"const": True}}),
+            "regimens": {"type": "array", "minItems": 1, "items": _obj({
+                "id": {"type": "string"}, "drug": {"type": "string"}, "route": {"type": "string"},
+                "model": _STR, "model_status": _STR, "n": {"type": "integer"},
+                "seed": {"type": "integer"}, "peak_ng_per_ml": _PCT_OR_NULL,
+                "course_auc_ng_h_per_ml": _PCT_OR_NULL, "peak_ratio_to_first": _PCT_OR_NULL,
+                "thresholds": {"type": "array", "items": _CROSSING},
+                "unverified": _TEXTS, "note": _STR})}},
+           {"explain": _obj({
+               "virtual_patients": {"type": "string"}, "common_random_numbers": {"type": "string"},
+               "variability_convention": {"type": "string"},
+               "models": {"type": "array", "items": _obj({
+                   "model": {"type": "string"}, "status": {"type": "string"},
+                   "citation": {"type": "string"}, "regimens": _TEXTS,
+                   "covariates": {"type": "string"},
+                   "held": _obj({"weight_kg": {"type": "number"}}),
+                   "typical_units": {"type": "string"},
+                   "varying": {"type": "array", "items": _VARYING},
+                   "correlations": {"type": "array", "items": _obj({
+                       "parameters": _TEXTS, "r": {"type": "number"},
+                       "status": {"type": "string"}, "source": {"type": "string"}})},
+                   "residual_error": {"type": "string"}})},
+               "grid_min": {"type": "number"}, "percentiles": {"type": "string"},
+               "measures": {"type": "object", "additionalProperties": {"type": "string"}}})})}
+
 SCHEMAS = {"validate": VALIDATE, "check": CHECK, "plan": PLAN, "batch": BATCH_RECORD,
-           "simulate-population": SIMULATE_POPULATION}
+           "simulate-population": SIMULATE_POPULATION, "compare-population": COMPARE_POPULATION}

@@ -122,6 +122,7 @@ class PopulationComparison:
     n: int
     seed: int
     regimens: tuple[PopulationCompared, ...]
+    explain: bool = False  # compare --population --explain: the derivation goes with it
 
     @property
     def curves(self) -> tuple[Curve, ...]:
@@ -304,7 +305,11 @@ def population(plan: Plan, sha256: str, model, n, seed, resolution, f, ka) -> Po
     return PopulationSimulation(plan, sha256, res)
 
 
-def population_comparison(plans, n: int, seed: int, model=None) -> PopulationComparison:
+COMPARE_POPULATION_GRID_MIN = 5.0
+
+
+def population_comparison(plans, n: int, seed: int, model=None,
+                          explain: bool = False) -> PopulationComparison:
     """Every regimen on the same virtual patients (same seed and model: common random
     numbers), each regimen's peak relative to the first regimen's, patient by patient, where
     both use the same model; a regimen no model can take keeps its note."""
@@ -318,7 +323,8 @@ def population_comparison(plans, n: int, seed: int, model=None) -> PopulationCom
     out, first = [], None
     for plan in plans:
         try:
-            res: Any = simulate_population(plan, model, n, seed, 5.0, None, None)
+            res: Any = simulate_population(plan, model, n, seed, COMPARE_POPULATION_GRID_MIN,
+                                           None, None)
         except KetadoseError as exc:
             out.append(PopulationCompared(plan, note=exc.message))
             continue
@@ -329,4 +335,4 @@ def population_comparison(plans, n: int, seed: int, model=None) -> PopulationCom
             ratio = _pct(peak / np.maximum(first[1], 1e-12))
         out.append(PopulationCompared(plan, res, None, _pct(peak), _pct(res.patient_course_auc),
                                       ratio))
-    return PopulationComparison(n, seed, tuple(out))
+    return PopulationComparison(n, seed, tuple(out), explain)

@@ -273,3 +273,21 @@ def test_every_line_label_and_mark_is_on_every_chart(series, marks, columns):
     assert max(len(x) for x in text.splitlines()[1:]) <= max(columns, 40)
     flat = " ".join(text.split())
     assert all(ln.label in flat for ln in lines)
+
+
+def test_simulate_json_and_csv_carry_the_marks():
+    import csv
+    import io
+    import json
+
+    r = cli("simulate", "crps-sigtermans-2009", *PATIENT, "--format", "json")
+    marks = json.loads(r.stdout)["unverified"]
+    assert "model flint-2017: transcribed in code" in marks
+    assert any("phase 'titrated infusion' max: 7.2 mcg/kg/min" in m for m in marks)
+    r = cli("simulate", "crps-sigtermans-2009", *PATIENT, "--format", "csv", "--resolution", "1h")
+    rows = list(csv.DictReader(io.StringIO(r.stdout.decode())))
+    assert all(row["model"] == "flint-2017" and row["status"].startswith("transcribed in code; ")
+               and "7.2 mcg/kg/min" in row["status"] for row in rows)
+    verified = json.loads(cli("simulate", "crps-schwartzman-2009", *PATIENT,
+                              "--format", "json").stdout)
+    assert verified["unverified"] == []  # herd-2007 is verified; the template marks no dose

@@ -131,7 +131,7 @@ def test_compare_takes_the_plan_options_and_writes_csv(run):
     rows = list(csv.DictReader(io.StringIO(run(*base, "--format", "csv").stdout)))
     assert [r["id"] for r in rows] == [r["id"] for r in plain]
     assert [float(r["course_mg_max"]) for r in rows] == [r["course_mg_max"] for r in plain]
-    refused = run(*base, "--population", "10", "--format", "csv")  # one patient only
-    assert refused.exit_code == 2
+    population = run(*base, "--population", "10", "--format", "csv")  # issue 20: CSV too
+    assert population.exit_code == 0 and population.stdout.startswith("regimen,drug,route,model")
     table = run(*base, "--explain", env={"COLUMNS": "200"}).stdout
     assert "How each number was derived" in table and "ideal" not in table  # actual weight

@@ -47,11 +47,11 @@ EXAMPLES: dict[str, list[str]] = {
                  "ketadose simulate crps-goldberg-2010 --weight 70kg --plot course.svg",
                  "ketadose simulate crps-sigtermans-2009 --weight 70kg --population 500"],
     "compare": ["ketadose compare crps-schwartzman-2009 crps-goldberg-2010 "
-                "--patient examples/patient.yaml",
+                "--patient examples/patient.yaml --plot compare.svg",
                 "ketadose compare crps-schwartzman-2009 consensus-cohen-2018 --weight 70kg "
                 "--format csv",
                 "ketadose compare crps-goldberg-2010 crps-sigtermans-2009 --weight 70kg "
-                "--population 500"],
+                "--population 500 --format csv --explain"],
     "models": ["ketadose models", "ketadose models --format json"],
     "verify": ["ketadose plan crps-schwartzman-2009 --patient examples/patient.yaml "
                "--format json -o plan.json && ketadose verify plan.json",

@@ -47,13 +47,9 @@ def run_population(plan, src, model, n, seed, resolution, f, ka, fmt, plot) -> i
 
 
 def run_compare_population(plans, n, seed, fmt, explain=False, plot=None) -> int:
-    from ketadose.errors import KetadoseError
     from ketadose.simulation import population_comparison
 
-    if fmt == "csv" or explain:
-        raise KetadoseError("--format csv and --explain are for the one-patient comparison; "
-                            "with --population use --format json or yaml")
-    result = population_comparison(plans, n, seed)
+    result = population_comparison(plans, n, seed, explain=explain)
     if plot:
         from ketadose.commands.simulate import plot_comparison
 
@@ -63,6 +59,10 @@ def run_compare_population(plans, n, seed, fmt, explain=False, plot=None) -> int
         from ketadose.render.documents.comparison import population_document
 
         write_document(population_document(result), output(), fmt)
+    elif fmt == "csv":
+        from ketadose.render.documents.comparison import population_csv_rows
+
+        output().write(to_csv(*population_csv_rows(result)))
     else:
         from ketadose.render.comparison import population_comparison_table
 

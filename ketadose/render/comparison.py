@@ -140,3 +140,33 @@ def population_comparison_table(comparison: PopulationComparison, stream: TextIO
         out.print(f"UNVERIFIED/assumed: {mark}", markup=False, highlight=False)
     if comparison.curves:
         out.print(text_chart(comparison, out.width, shown), markup=False, highlight=False)
+    if comparison.explain:
+        _population_explained(comparison, stream)
+
+
+def _population_explained(comparison: PopulationComparison, stream: TextIO) -> None:
+    """--explain: how the population summary was derived, as numbered lines."""
+    from ketadose.render.documents.comparison import population_explanation
+    from ketadose.render.text import terminal_safe
+
+    e = population_explanation(comparison)
+    lines = [f"virtual patients: {e['virtual_patients']}",
+             f"common random numbers: {e['common_random_numbers']}",
+             f"variability: {e['variability_convention']}"]
+    for m in e["models"]:
+        varying = "; ".join(f"{v['parameter']} (typical {v['typical']:g}) CV {v['cv_percent']:g}%, "
+                            f"omega^2 {v['omega2']:g} ({v['status']}; {v['source']})"
+                            if v["typical"] is not None else
+                            f"{v['parameter']} CV {v['cv_percent']:g}% ({v['status']}; {v['source']})"
+                            for v in m["varying"])
+        lines.append(f"model {m['model']} ({m['status']}) for {', '.join(m['regimens'])}: varying "
+                     f"{varying or 'nothing'} (typical values in {m['typical_units']}); held: "
+                     f"weight {m['held']['weight_kg']:g} kg; covariates: {m['covariates']}")
+        lines += [f"  correlation {'-'.join(c['parameters'])}: r = {c['r']:g} ({c['status']}; "
+                  f"{c['source']})" for c in m["correlations"]]
+        lines.append(f"  residual error: {m['residual_error']}")
+    lines.append(f"percentiles: {e['percentiles']}")
+    lines += [f"{k}: {v}" for k, v in e["measures"].items()]
+    stream.write("How the population summary was derived (--explain):\n")
+    for text in lines:
+        stream.write(terminal_safe(f"  {text}") + "\n")

@@ -62,7 +62,7 @@ def document(run: PopulationSimulation, series: bool = True) -> dict:
         "population": {"n": res.n, "seed": res.seed, "covariates_held": {"weight_kg": res.weight_kg},
                        "generator": "numpy PCG64 (numpy.random.default_rng(seed))"},
         "route": res.route,
-        "unverified": list(res.marks),
+        "unverified": list(_marks(run)),
         "percentiles": list(PERCENTILES),
         "days": [{**{k: v for k, v in d.items() if not isinstance(v, dict)},
                   **{k: pct_dict(v) for k, v in d.items() if isinstance(v, dict)}}
@@ -82,6 +82,14 @@ def document(run: PopulationSimulation, series: bool = True) -> dict:
     return data
 
 
+def _marks(run: PopulationSimulation) -> tuple:
+    """The model's UNVERIFIED, code-only or assumed entries and the template's UNVERIFIED dose
+    and schedule fields, which every number here rests on."""
+    from ketadose.simulation import template_marks
+
+    return tuple(dict.fromkeys(tuple(run.result.marks) + template_marks(run.plan)))
+
+
 def threshold(t) -> dict:
     out = {"name": t["name"], "ng_per_ml": t["ng_per_ml"], "source": t["source"],
            "p_peak_above": r4(t["p_peak_above"]), "p_never_above": r4(t["p_never_above"]),
@@ -96,7 +104,8 @@ def csv_table(run: PopulationSimulation) -> tuple[list, list]:
     from ketadose.pk.population import PERCENTILES
 
     res = run.result
-    status = res.model.status + ("; " + " | ".join(res.marks) if res.marks else "")
+    marks = _marks(run)
+    status = res.model.status + ("; " + " | ".join(marks) if marks else "")
     cols = ["t_h"] + [f"ketamine_p{p}" for p in PERCENTILES] + \
         [f"norketamine_p{p}" for p in PERCENTILES] + ["model", "status"]
     rows = []

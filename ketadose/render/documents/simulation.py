@@ -7,7 +7,8 @@ from ketadose import __version__
 from ketadose.render.data import Rows
 from ketadose.simulation import Simulation
 
-CSV_COLUMNS = ("t_h", "ketamine_ng_per_ml", "norketamine_ng_per_ml")
+# model and status (with every UNVERIFIED/assumed entry) on every row, as the population CSV
+CSV_COLUMNS = ("t_h", "ketamine_ng_per_ml", "norketamine_ng_per_ml", "model", "status")
 
 
 def document(run: Simulation, series: bool = True) -> dict:
@@ -29,6 +30,7 @@ def document(run: Simulation, series: bool = True) -> dict:
         "thresholds": [{**t, "hours_above": round(t["hours_above"], 4)} for t in res.thresholds],
         "bands_note": "display bands are a synthesis, not a source (docs/evidence.md PK2)",
         "notes": list(res.notes), "warnings": list(res.warnings),
+        "unverified": list(_marks(run)),
     }
     if series:
         data["series"] = Rows(series_columns(res, None))
@@ -50,5 +52,17 @@ def series_columns(res, missing) -> dict:
             [round(c, 4) for c in nk.tolist()]}
 
 
+def _marks(run: Simulation) -> tuple:
+    """The model's status unless verified, an assumed absorption, the template's UNVERIFIED
+    dose and schedule fields."""
+    from ketadose.simulation import result_marks
+
+    return result_marks(run.plan, run.result)
+
+
 def csv_rows(run: Simulation) -> list:
-    return Rows(series_columns(run.result, "")).as_list()
+    columns = series_columns(run.result, "")
+    n = len(columns["t_h"])
+    marks = _marks(run)
+    status = run.result.model.status + ("; " + " | ".join(marks) if marks else "")
+    return Rows({**columns, "model": [run.result.model.id] * n, "status": [status] * n}).as_list()
