@@ -68,9 +68,9 @@ EXAMPLES: dict[str, list[str]] = {
 class Command(click.Command):
     """A command whose help lists its own options, then the shared ones, then examples."""
 
-    def format_options(self, ctx, formatter) -> None:
-        own: list = []
-        grouped: dict[str, list] = {title: [] for title, _ in SECTIONS}
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        own: list[tuple[str, str]] = []
+        grouped: dict[str, list[tuple[str, str]]] = {title: [] for title, _ in SECTIONS}
         for param in self.get_params(ctx):
             record = param.get_help_record(ctx)
             if record is None or not isinstance(param, click.Option):
@@ -82,7 +82,7 @@ class Command(click.Command):
                 with formatter.section(title):
                     formatter.write_dl(records)
 
-    def format_epilog(self, ctx, formatter) -> None:
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_epilog(ctx, formatter)
         examples = EXAMPLES.get(self.name or "")
         if examples:
