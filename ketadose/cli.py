@@ -7,7 +7,6 @@ Exit codes: 0 ok (warnings allowed), 1 blocking findings, 2 usage or input error
 from __future__ import annotations
 
 import functools
-import signal
 import sys
 
 import click
@@ -15,7 +14,8 @@ import click
 from ketadose import __version__
 from ketadose.commands.help import Command
 from ketadose.errors import KetadoseError
-from ketadose.launch import quiet_stdout
+from ketadose.fastpath import one_line as _safe  # the error lines of both paths are one code
+from ketadose.launch import Terminated, catch_signals, quiet_stdout
 
 OK, INPUT_ERROR, INTERNAL = 0, 2, 3  # 1 (blocking findings) comes from the commands
 PIPE_CLOSED = 141  # 128 + SIGPIPE
@@ -469,24 +469,10 @@ def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming
     ctx.exit(run_plan(_dirs(ctx), regimen, patient_path, flags, opts, fmt))
 
 
-_SECONDS = r"\s*([0-9]+(?:\.[0-9]+)?)\s*(?:s|sec|secs|second|seconds)\s*"
-
-
 def _resolution(value) -> float:
-    import re
+    from ketadose.commands.simulate import resolution_minutes
 
-    from ketadose.units import parse_quantity
-
-    # Seconds are a unit of this option only (issue 18: `--resolution 6s`); the dose vocabulary
-    # has none, so a regimen or a rate can still not be written in seconds.
-    seconds = re.fullmatch(_SECONDS, value)
-    if seconds:
-        minutes = float(seconds.group(1)) / 60
-    else:
-        minutes = parse_quantity(value, ("duration",)).magnitude("min")
-    if not 0.1 <= minutes <= 60:  # also refuses NaN
-        raise KetadoseError("--resolution must be between 6 s (0.1 min) and 1 h, e.g. 6s, 1min, 1h")
-    return minutes
+    return resolution_minutes(value)
 
 
 @cli.command()
@@ -629,14 +615,6 @@ def vocabulary(fmt):
     show_vocabulary(fmt)
 
 
-class Terminated(BaseException):
-    """SIGTERM or SIGHUP: unwinds like an exception so that a temporary -o file is removed."""
-
-    def __init__(self, signum: int):
-        super().__init__(signum)
-        self.signum = signum
-
-
 # every command that looks templates up by id takes --regimens after its name too
 for _cmd in (validate, list_, show, new, check, plan, simulate, compare, verify, serve):
     _cmd.params.append(click.Option(
@@ -668,17 +646,12 @@ def _choice_hint(exc: click.UsageError) -> str:
 _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 
-def _on_signal(signum, _frame):
-    raise Terminated(signum)
-
-
 def main(argv=None):
     """Entry point: never a traceback for bad input; a bug is reported on one line, exit 3."""
     from ketadose.io.writer import PipeClosed, plug_std_fds
 
     plug_std_fds()
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _on_signal)
+    catch_signals()
     try:
         rc = cli.main(args=argv, prog_name="ketadose", standalone_mode=False)
     except click.exceptions.Abort:
@@ -716,10 +689,3 @@ def main(argv=None):
     if rc == PIPE_CLOSED:
         quiet_stdout()
     sys.exit(rc if isinstance(rc, int) else OK)
-
-
-def _safe(text: str) -> str:
-    """One line, control characters escaped, long quoted tokens shortened."""
-    from ketadose.render.text import shorten_quoted, terminal_safe
-
-    return shorten_quoted(terminal_safe(text, newlines=False))

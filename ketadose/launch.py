@@ -1,6 +1,7 @@
 """The console script's entry point. `ketadose --help` and `ketadose --version` are answered
 from stored text without importing click (about 60% of that start-up: issue 18 asks for a help
-under 50 ms); every other command line goes to the click interface (ketadose.cli).
+under 50 ms); the plain forms of `validate FILE...` and `simulate ID` run without click too
+(ketadose.fastpath); every other command line goes to the click interface (ketadose.cli).
 
 The stored help (ketadose/_help.py) is click's own rendering at the standard width: a test
 (tests/test_launch.py) renders it again through click and fails when a command or a help line
@@ -11,6 +12,7 @@ Narrower terminals than click's 80-column maximum wrap differently: there click 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 HELP_WIDTH = 80  # click's default max_content_width
@@ -48,6 +50,9 @@ def main(argv=None):
     args = sys.argv[1:] if argv is None else list(argv)
     text = _stored_answer(args)
     if text is None:
+        from ketadose.fastpath import run_fast
+
+        run_fast(args)  # exits when it answers; returns for anything it does not handle
         from ketadose.cli import main as cli_main
 
         cli_main(argv)
@@ -70,3 +75,21 @@ def quiet_stdout() -> None:
         os.close(null)
     except OSError:
         pass
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP: unwinds like an exception so that a temporary -o file is removed."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum, _frame):
+    raise Terminated(signum)
+
+
+def catch_signals() -> None:
+    """SIGTERM and SIGHUP raise Terminated (exit 128 + the signal's number)."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _on_signal)

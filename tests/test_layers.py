@@ -2,7 +2,8 @@
 of a module, including the lazy ones inside functions).
 
     cli.py, __main__.py          the entry point (launch.py and _help.py: the console script's
-                                 stored --help/--version, before click is imported; api.py: the
+                                 stored --help/--version, before click is imported; fastpath.py:
+                                 validate and simulate without click; api.py: the
                                  Python entry point, beside the command line)
     commands/                    click commands: load, call the core, pick a renderer, exit code
     render/    io/               renderers (result, stream) and loaders; neither imports the other
@@ -30,7 +31,8 @@ KNOWN: set[tuple[str, str]] = set()
 def layer(module: str) -> str:
     parts = module.split(".")
     if parts[:2] in (["ketadose", "cli"], ["ketadose", "__main__"], ["ketadose", "launch"],
-                     ["ketadose", "_help"], ["ketadose", "api"]):
+                     ["ketadose", "_help"], ["ketadose", "api"],
+                     ["ketadose", "fastpath"]):
         return "entry"
     if len(parts) > 1 and parts[1] in ("commands", "render", "io"):
         return parts[1]

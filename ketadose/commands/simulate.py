@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import click
-
 from ketadose.errors import KetadoseError
 from ketadose.io.library import limit_library
 from ketadose.io.patients import load_patient
@@ -11,6 +9,26 @@ from ketadose.io.regimens import load_regimen
 from ketadose.plan import make_plan
 from ketadose.render.data import to_csv, to_json
 from ketadose.render.diag import output
+
+_SECONDS = r"\s*([0-9]+(?:\.[0-9]+)?)\s*(?:s|sec|secs|second|seconds)\s*"
+
+
+def resolution_minutes(value: str) -> float:
+    """--resolution as minutes, 6 s to 1 h."""
+    import re
+
+    from ketadose.units import parse_quantity
+
+    # Seconds are a unit of this option only (issue 18: `--resolution 6s`); the dose vocabulary
+    # has none, so a regimen or a rate can still not be written in seconds.
+    seconds = re.fullmatch(_SECONDS, value)
+    if seconds:
+        minutes = float(seconds.group(1)) / 60
+    else:
+        minutes = parse_quantity(value, ("duration",)).magnitude("min")
+    if not 0.1 <= minutes <= 60:  # also refuses NaN
+        raise KetadoseError("--resolution must be between 6 s (0.1 min) and 1 h, e.g. 6s, 1min, 1h")
+    return minutes
 
 
 def _plan(dirs, ref, patient, concentration=None, weight_basis=None):
@@ -87,7 +105,9 @@ def write_chart(path, svg, png) -> None:
 
     check_chart_path(path)
     low = path.lower()
-    force = bool(click.get_current_context().meta.get("force"))
+    from ketadose.runmeta import meta
+
+    force = bool((meta() or {}).get("force"))
     with AtomicFile(path, force, what="a chart") as fh:
         (svg if low.endswith(".svg") else png)(fh)
 

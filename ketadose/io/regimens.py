@@ -95,15 +95,15 @@ class Catalogue(dict):
 def report(message: str) -> None:
     """A warning on stderr, once per run, through the reporter the entry point installed
     (io does not render; without a reporter, e.g. in the core's tests, nothing is shown)."""
-    import click
+    from ketadose.runmeta import meta as run_meta
 
-    ctx = click.get_current_context(silent=True)
-    if ctx is None or ctx.meta.get("report") is None:
+    meta = run_meta()
+    if meta is None or meta.get("report") is None:
         return
-    seen = ctx.meta.setdefault("reported", set())
+    seen = meta.setdefault("reported", set())
     if message not in seen:
         seen.add(message)
-        ctx.meta["report"](message)
+        meta["report"](message)
 
 
 def catalogue(extra=(), named: str | None = None) -> Catalogue:
