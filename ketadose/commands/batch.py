@@ -4,7 +4,6 @@ on; the exit code is the worst of all records (2 > 1 > 0)."""
 
 from __future__ import annotations
 
-import json
 import os
 
 from ketadose.errors import KetadoseError
@@ -14,41 +13,7 @@ from ketadose.io.library import vocabulary
 from ketadose.io.regimens import load_regimen
 from ketadose.patient import build
 from ketadose.render.diag import output, quiet
-from ketadose.render.text import json_safe, shorten_quoted
-
-
-def _dumps(data) -> str:
-    return json_safe(json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False))
-
-
-# The parts of a plan that come from the regimen alone are the same for every patient: they are
-# encoded once and spliced in (JSON encoding was the largest cost of a batch).
-CONSTANT = ("regimen", "adjuncts", "monitoring", "stop_rules", "retreatment", "confirmed_limits")
-_constant_cache: dict = {}
-
-
-def _encode(record) -> str:
-    plan = record.get("plan")
-    if not plan:
-        return _dumps(record)
-    key = plan["regimen"]["sha256"]
-    fragment = _constant_cache.get(key)
-    if fragment is None:
-        if len(_constant_cache) >= 8:  # one regimen per batch: a long-lived process stays bounded
-            _constant_cache.clear()
-        fragment = _constant_cache[key] = _dumps({k: plan[k] for k in CONSTANT})[1:-1]
-    head = _dumps({k: v for k, v in record.items() if k != "plan"})
-    sessions = plan["sessions"]
-    shared = sessions and all(s["phases"] is sessions[0]["phases"] for s in sessions)
-    body = _dumps({k: v for k, v in plan.items()
-                   if k not in CONSTANT and not (shared and k == "sessions")})
-    if shared:  # daily sessions share one phase list: encode it once
-        phases = _dumps(sessions[0]["phases"])
-        parts = [_dumps({k: v for k, v in s.items() if k != "phases"})[:-1] + ',"phases":' + phases
-                 + "}" for s in sessions]
-        body = body[:-1] + ',"sessions":[' + ",".join(parts) + "]}"
-    return f'{head[:-1]},"plan":{body[:-1]},{fragment}}}}}'
-
+from ketadose.render.text import shorten_quoted
 
 
 class _Job:
@@ -56,8 +21,12 @@ class _Job:
 
     def __init__(self, mode, src, regimen, findings, opts, today):
         from ketadose.commands.check import screen_for
+        from ketadose.render.documents.batch import encode
         from ketadose.render.documents.screen import screen_data
 
+        if src is not None:
+            src = _Hashed(src)
+        self.encode = encode
         self.mode, self.src, self.regimen, self.findings = mode, src, regimen, findings
         self.opts, self.today = opts, today
         self.vocab = vocabulary()
@@ -75,7 +44,7 @@ class _Job:
             if done is not None:
                 return done
         record = self.record(number, data)
-        return record["exit"], _encode(record) + "\n"
+        return record["exit"], self.encode(record) + "\n"
 
     def record(self, number, data) -> dict:
         """The output record (plain data) for one input record or RecordError."""
@@ -89,6 +58,16 @@ class _Job:
             if "error" in record:
                 record["error"] = shorten_quoted(record["error"])
         return record
+
+
+class _Hashed:
+    """The regimen's source with its sha256 computed once (every plan names it)."""
+
+    def __init__(self, src):
+        self._src, self.sha256, self.name = src, src.sha256, src.name
+
+    def __getattr__(self, name):
+        return getattr(self._src, name)
 
 
 def make_job(mode, dirs, ref, opts, today, loaded=None) -> _Job:

@@ -168,4 +168,23 @@ def batch_record(result) -> dict:
     if result.plan.blocked:
         return {"exit": 1, "blocked": True, "screen": data["screen"], "plan": None,
                 "warnings": data["warnings"]}
-    return {"exit": 0, "blocked": False, "plan": data}
+    return {"exit": 0, "blocked": False, "plan": batch_order(data)}
+
+
+# A batch line's plan lists its keys in this order (the order batch lines have always had): the
+# patient's own sections as in the document, the sessions (each with its phases last), then the
+# sections that come from the regimen alone (the same for every patient: a batch encodes them
+# once).
+REGIMEN_SECTIONS = ("regimen", "adjuncts", "monitoring", "stop_rules", "retreatment",
+                    "confirmed_limits")
+
+
+def batch_order(data: dict) -> dict:
+    """The plan document's keys in a batch line's order (the same keys and values)."""
+    last = (("sessions",) if data.get("sessions") else ()) + REGIMEN_SECTIONS
+    out = {k: v for k, v in data.items() if k not in last}
+    out.update((k, data[k]) for k in last if k in data)
+    if data.get("sessions"):
+        out["sessions"] = [{**{k: v for k, v in s.items() if k != "phases"}, "phases": s["phases"]}
+                           for s in data["sessions"]]
+    return out

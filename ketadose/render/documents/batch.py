@@ -1,0 +1,148 @@
+"""A batch line (`check|plan REGIMEN --patients FILE --format jsonl`): one record as one line of
+JSON, the machine contract of docs/output-format.md.
+
+The contract is ``reference``: the record through the standard library's encoder (compact, not
+ASCII-escaped, NaN refused) with C1 controls and bidi marks escaped (render.text.json_safe).
+``encode`` writes the same text faster (issue 18): with orjson when it is installed (about 20
+times the standard encoder's speed), the parts of a plan that come from the regimen alone
+encoded once per regimen and spliced in. Where orjson would write something differently it is
+not used for that record (see ``_small_float``); a property test compares the two over generated
+records (tests/test_batch_fast.py).
+"""
+
+from __future__ import annotations
+
+import json
+
+from ketadose.render.documents.plan import REGIMEN_SECTIONS
+from ketadose.render.text import json_safe
+
+
+def reference(record) -> str:
+    """The record's line (without the line break), by the standard library: the contract."""
+    return json_safe(json.dumps(record, ensure_ascii=False, separators=(",", ":"),
+                                allow_nan=False))
+
+
+def write_line(record, stream) -> None:
+    """The record as one line on ``stream``."""
+    stream.write(encode(record) + "\n")
+
+
+def encode(record) -> str:
+    """The same text as ``reference(record)``."""
+    fast = _fast()
+    if fast is None or _small_float(record.get("plan")):
+        return _spliced(record)
+    try:
+        data = fast.dumps(_with_fragments(record, fast))
+    except (TypeError, ValueError, OverflowError):  # an int over 64 bits, a lone surrogate ...
+        return _spliced(record)
+    text = data.decode()
+    return json_safe(text) if _to_escape(data) else text
+
+
+# Where orjson writes differently, found without reading the line (searching 20 KB of text for
+# a pattern costs more than encoding it):
+# - A float under 1e-4: orjson writes 0.00001 or 1.5e-7, Python 1e-05 and 1.5e-07 (every other
+#   float, int, string escape and the key order are the same: tests/test_batch_fast.py). Every
+#   float of a record is rounded by render.numbers.machine (to 4 decimals or fewer: 0 or at
+#   least 0.0001), is a pump rate in steps of 0.1 mL/h, a vial strength, or one of the batch's
+#   options below; a test walks the records of generated patients and options to hold this.
+# - NaN: orjson writes null where the contract refuses it. machine() makes NaN null before
+#   either encoder sees it, and the safety gate refuses a plan whose concentration or volumes
+#   are not finite.
+def _small_float(plan) -> bool:
+    if not plan:
+        return False
+    prep = plan["preparation"]
+    return any(isinstance(x, float) and (x != x or 0 < abs(x) < 1e-4) for x in (
+        plan["concentration_mg_per_ml"], prep["concentration_mg_per_ml"], prep["priming_ml"]))
+
+
+def _to_escape(data: bytes) -> bool:
+    """Whether the UTF-8 line holds a character json_safe escapes: DEL and C1 controls
+    (U+007F-U+009F), U+061C, U+200E/F, U+2028/9, U+202A-E, U+2066-9. Each lead byte is found
+    with a plain byte search (fast: non-ASCII is rare in a record) and its sequence looked at."""
+    if b"\x7f" in data:
+        return True
+    i = data.find(b"\xc2")
+    while i >= 0:
+        if data[i + 1] <= 0x9f:
+            return True
+        i = data.find(b"\xc2", i + 2)
+    i = data.find(b"\xd8")
+    while i >= 0:
+        if data[i + 1] == 0x9c:
+            return True
+        i = data.find(b"\xd8", i + 2)
+    i = data.find(b"\xe2")
+    while i >= 0:
+        b1, b2 = data[i + 1], data[i + 2]
+        if (b1 == 0x80 and (b2 in (0x8e, 0x8f) or 0xa8 <= b2 <= 0xae)) or \
+                (b1 == 0x81 and 0xa6 <= b2 <= 0xa9):
+            return True
+        i = data.find(b"\xe2", i + 3)
+    return False
+
+
+_UNSET = object()
+_orjson = _UNSET
+
+
+def _fast():
+    """orjson (imported on the batch path only, once), or None when it is not installed or too
+    old to splice encoded fragments."""
+    global _orjson
+    if _orjson is _UNSET:
+        try:
+            import orjson
+
+            _orjson = orjson if hasattr(orjson, "Fragment") else None
+        except ImportError:
+            _orjson = None
+    return _orjson
+
+
+# The parts of a plan that come from the regimen alone are the same for every patient: encoded
+# once (by the reference encoder) and spliced in.
+CONSTANT = REGIMEN_SECTIONS + ("unverified",)
+_constant_cache: dict = {}
+
+
+def _constants(plan, fast=None) -> dict:
+    """{key: the reference encoding of plan[key]} for the regimen's own sections (as orjson
+    fragments when ``fast`` is orjson), once per regimen file: keyed by its sha256 and name,
+    which the sections contain."""
+    key = (plan["regimen"]["sha256"], plan["regimen"]["file"], fast is None)
+    found = _constant_cache.get(key)
+    if found is None:
+        if len(_constant_cache) >= 8:  # one regimen per batch: a long-lived process stays bounded
+            _constant_cache.clear()
+        found = {k: reference(plan[k]) for k in CONSTANT if k in plan}
+        if fast is not None:
+            found = {k: fast.Fragment(v.encode()) for k, v in found.items()}
+        _constant_cache[key] = found
+    return found
+
+
+def _with_fragments(record, fast):
+    plan = record.get("plan")
+    if not plan:
+        return record
+    return {**record, "plan": {**plan, **_constants(plan, fast)}}
+
+
+def _spliced(record) -> str:
+    """The standard library's encoder, with the regimen's sections encoded once: the text is
+    ``reference(record)``, each part being the reference encoding of its value."""
+    plan = record.get("plan")
+    if not plan:
+        return reference(record)
+    encoded = _constants(plan)
+    body = _object(plan, lambda k, v: encoded[k] if k in encoded else reference(v))
+    return _object(record, lambda k, v: body if k == "plan" else reference(v))
+
+
+def _object(data: dict, value) -> str:
+    return "{" + ",".join(f"{reference(k)}:{value(k, v)}" for k, v in data.items()) + "}"
