@@ -90,7 +90,7 @@ def job(rid, opts):
 
 def long_way(rid, opts, data):
     """The single-patient path: what `plan --format json` computes for the same patient."""
-    from ketadose.commands.plan import _result
+    from ketadose.commands.plan import options_result
     from ketadose.io.library import vocabulary
     from ketadose.io.regimens import load_regimen
     from ketadose.patient import build
@@ -100,7 +100,7 @@ def long_way(rid, opts, data):
     if patient is None:
         return None
     try:
-        return _result(src, regimen, findings, patient, data, {**opts, "date": TODAY})
+        return options_result(src, regimen, findings, patient, data, {**opts, "date": TODAY})
     except Exception:  # a refusal: the batch record says the same (compared elsewhere)
         return None
 

@@ -13,6 +13,8 @@ from ketadose.io.library import vocabulary
 from ketadose.io.regimens import load_regimen
 from ketadose.patient import build
 from ketadose.render.diag import output, quiet
+from ketadose.render.documents.batch import encode as _encode  # noqa: F401 (used by tests)
+from ketadose.render.documents.batch import reference as _dumps  # noqa: F401 (commands.check)
 from ketadose.render.text import shorten_quoted
 
 
