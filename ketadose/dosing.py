@@ -69,7 +69,7 @@ def ideal_weight_kg(sex: str, height_cm: float) -> float:
 DEVINE_MIN_CM = 152.4  # Devine adds 2.3 kg per inch over 5 ft: below 5 ft it is not defined
 
 
-def dosing_weight(regimen, patient, basis_flag: str | None) -> DosingWeight:
+def dosing_weight(regimen, patient, basis_flag: str | None, derive: bool = True) -> DosingWeight:
     """The weight doses are computed on. No silent default: what is needed must be given.
 
     Ideal and adjusted weight are refused below 5 ft, where Devine's formula is not defined
@@ -103,20 +103,28 @@ def dosing_weight(regimen, patient, basis_flag: str | None) -> DosingWeight:
                             "(--height, --sex); there is no default")
     note = None
     kg = {"actual": actual, "ideal": ideal, "adjusted": adjusted}[basis]
-    why = [Why("actual weight", "from the patient record", actual, "kg")]
-    if ideal is not None:
-        base = 50.0 if patient.sex == "male" else 45.5
-        why.append(Why("ideal weight (Devine)", f"{base:g} kg ({patient.sex}) + 2.3 kg x "
-                       f"({_g(height)} cm / 2.54 - 60 in)", ideal, "kg", DEVINE))
-        why.append(Why("adjusted weight", f"{_g(ideal)} + 0.4 x ({_g(actual)} - {_g(ideal)})",
-                       adjusted, "kg", "ideal + 0.4 x excess (issue #5 specification)"))
     if basis in ("ideal", "adjusted") and kg > actual:
         note = (f"{basis} weight {kg:.1f} kg is above the actual weight {actual:.1f} kg: the actual "
                 "weight is used so that the dose never exceeds the actual-weight dose")
+    why = _weight_why(patient.sex, height, actual, ideal, adjusted, basis, origin, note,
+                      actual if note else kg) if derive else ()
+    if note:
         kg = actual
+    return DosingWeight(kg, basis, actual, ideal, adjusted, bmi, height, origin, note, tuple(why))
+
+
+def _weight_why(sex, height, actual, ideal, adjusted, basis, origin, note, kg) -> list:
+    """The dosing weight's derivation steps (--explain)."""
+    why = [Why("actual weight", "from the patient record", actual, "kg")]
+    if ideal is not None:
+        base = 50.0 if sex == "male" else 45.5
+        why.append(Why("ideal weight (Devine)", f"{base:g} kg ({sex}) + 2.3 kg x "
+                       f"({_g(height)} cm / 2.54 - 60 in)", ideal, "kg", DEVINE))
+        why.append(Why("adjusted weight", f"{_g(ideal)} + 0.4 x ({_g(actual)} - {_g(ideal)})",
+                       adjusted, "kg", "ideal + 0.4 x excess (issue #5 specification)"))
     why.append(Why("dosing weight", f"{basis} weight (basis from the {origin})"
                    + ("; the actual weight is lower and is used" if note else ""), kg, "kg"))
-    return DosingWeight(kg, basis, actual, ideal, adjusted, bmi, height, origin, note, tuple(why))
+    return why
 
 
 @dataclass(frozen=True)
@@ -324,12 +332,13 @@ class _Session:
     """What every phase planner needs: the dosing weight, the concentration, the patient's lowest
     hard rate limit, and the phase's cap and derivation record."""
 
-    def __init__(self, kg, conc_mg_ml, ceiling_mg_h):
+    def __init__(self, kg, conc_mg_ml, ceiling_mg_h, derive=True):
         self.kg, self.conc_mg_ml, self.ceiling_mg_h = kg, conc_mg_ml, ceiling_mg_h
+        self.derive = derive  # record the derivation steps (--explain); None when not
 
     def phase(self, p):
         self.cap = p.max_rate.magnitude("mg/h") if p.max_rate is not None else None
-        self.why = []
+        self.why: list | None = [] if self.derive else None
 
     def pump(self, mg_h, ceiling="cap", record="why"):
         if not self.conc_mg_ml:
@@ -339,7 +348,7 @@ class _Session:
 
     def common(self, p) -> dict:
         return dict(name=p.name, kind=p.kind, source=p.source, unverified=dict(p.unverified),
-                    cap_mg_h=self.cap, derivation=self.why)
+                    cap_mg_h=self.cap, derivation=self.why if self.why is not None else ())
 
     def per_kg(self, mg_h):
         return mg_h / self.kg if self.kg else None
@@ -413,6 +422,40 @@ class PhaseKind:
             return 0.0
         return _overlap(pp.start_h, pp.duration_h, t0, t1) * (pp.mg_h or 0)
 
+    def delivered(self, pp, weights) -> list:
+        """(limit measure, value, unit, what) of every number of a planned phase the safety
+        gate checks against the limit library, per kg in every basis of ``weights`` ((kg,
+        label) pairs)."""
+        return []
+
+    def pumps(self, pp) -> list:
+        """The pump settings programmed in mL/h (the gate checks their rounding)."""
+        return [x for x in [pp.pump] + [s.pump for s in pp.steps] if x is not None]
+
+
+def delivered_rate(p) -> float | None:
+    """The highest rate a phase delivers, in mg/h: the pump's programmed rate where there is
+    one (a titration's top step), else the rate asked."""
+    rates = []
+    for pump, asked in [(p.pump, p.mg_h)] + [(s.pump, s.mg_h) for s in p.steps]:
+        if asked is not None:
+            rates.append(pump.mg_h_delivered if pump is not None else asked)
+    if p.mg_h_max is not None and not p.steps:
+        rates.append(p.pump.mg_h_delivered if p.pump is not None else p.mg_h_max)
+    return max(rates) if rates else None
+
+
+def _rate_delivered(pp, weights) -> list:
+    """A rate's measures: the delivered rate, per kg of each weight, the top pump rate."""
+    mg_h = delivered_rate(pp)
+    out = [("rate", mg_h, "mg/h", f"{pp.name}: delivered rate")]
+    out += [("rate_per_kg", mg_h / kg, "mg/kg/h", f"{pp.name}: delivered rate {label}")
+            for kg, label in weights]
+    ml = [x.ml_h for x in [pp.pump] + [s.pump for s in pp.steps] if x is not None]
+    if ml:
+        out.append(("pump_rate", max(ml), "mL/h", f"{pp.name}: pump rate"))
+    return out
+
 
 class PerDay(PhaseKind):
     """A kind given so many times a day (oral, topical): no hours, no rate over time."""
@@ -436,6 +479,9 @@ class FixedRate(PhaseKind):
     """A fixed infusion: a rate (per kg or not) or a dose over a duration."""
 
     kind = "infusion"
+
+    def delivered(self, pp, weights) -> list:
+        return _rate_delivered(pp, weights)
 
     def hours(self, p) -> float:
         return _given(p.dose.duration if isinstance(p.dose, OverTime) else p.duration).canonical()
@@ -462,7 +508,8 @@ class FixedRate(PhaseKind):
         mg_h, binds = _capped(_rate_mg_h(p.dose if p.dose is not None else p.rate, kg, why,
                                          source=p.source), s.cap, why, p.source)
         hours = p.hours()
-        why.append(Why("dose in this phase", f"{_g(mg_h)} mg/h x {_g(hours)} h", mg_h * hours, "mg"))
+        if why is not None:
+            why.append(Why("dose in this phase", f"{_g(mg_h)} mg/h x {_g(hours)} h", mg_h * hours, "mg"))
         return [PhasePlan(start_h=t, duration_h=hours, written=str(p.dose or p.rate),
                           mg_h=mg_h, mg_h_max=mg_h, per_kg_h=s.per_kg(mg_h),
                           cap_binds=binds, pump=s.pump(mg_h),
@@ -475,8 +522,9 @@ class FixedRate(PhaseKind):
 def _per_intake_mg(p, kg, why, what):
     """A dose per kg or fixed, limited by the phase's max_dose: (mg, binds)."""
     mg = p.dose.magnitude("mg/kg") * kg if p.dose.unit.per_kg else p.dose.magnitude("mg")
-    why.append(Why(what, f"{p.dose} x {_g(kg)} kg dosing weight" if p.dose.unit.per_kg
-                   else f"{p.dose} as written", mg, "mg", p.source))
+    if why is not None:
+        why.append(Why(what, f"{p.dose} x {_g(kg)} kg dosing weight" if p.dose.unit.per_kg
+                       else f"{p.dose} as written", mg, "mg", p.source))
     top = p.max_dose.magnitude("mg") if p.max_dose is not None else None
     binds = top is not None and mg > top
     return (min(mg, top) if binds else mg), binds, top
@@ -486,6 +534,19 @@ class Bolus(PhaseKind):
     """A bolus, planned as a short infusion over its stated time."""
 
     kind = "bolus"
+
+    def delivered(self, pp, weights) -> list:
+        """Its push time, and the dose and push rate per kg of each weight."""
+        minutes = pp.duration_h * 60.0
+        out = [("push_time", minutes, "min", f"{pp.name}: bolus given over")]
+        for kg, label in weights:
+            out += [("bolus_per_kg", pp.bolus_mg / kg, "mg/kg", f"{pp.name}: bolus {label}"),
+                    ("push_rate_per_kg", pp.bolus_mg / kg / minutes, "mg/kg/min",
+                     f"{pp.name}: push rate {label}")]
+        return out
+
+    def pumps(self, pp) -> list:
+        return []  # a bolus is pushed or given as a volume, not programmed in mL/h
 
     def hours(self, p) -> float:
         return _given(p.over).canonical()
@@ -511,10 +572,12 @@ class Bolus(PhaseKind):
         why, conc = s.why, s.conc_mg_ml
         mg, binds, _top = _per_intake_mg(p, s.kg, why, "bolus")
         hours = p.hours()
-        why.append(Why("given over", f"{p.over}: a short infusion of {_g(mg)} mg / "
-                       f"{_g(hours)} h", mg / hours, "mg/h", "docs/evidence.md PK5.2 (boluses as short infusions)"))
+        if why is not None:
+            why.append(Why("given over", f"{p.over}: a short infusion of {_g(mg)} mg / "
+                           f"{_g(hours)} h", mg / hours, "mg/h", "docs/evidence.md PK5.2 (boluses as short infusions)"))
         if conc:
-            why.append(Why("bolus volume", f"{_g(mg)} mg / {_g(conc)} mg/mL", mg / conc, "mL"))
+            if why is not None:
+                why.append(Why("bolus volume", f"{_g(mg)} mg / {_g(conc)} mg/mL", mg / conc, "mL"))
         return [PhasePlan(start_h=t, duration_h=hours, written=f"{p.dose} over {p.over}",
                           mg_h=mg / hours, mg_h_max=mg / hours, cap_binds=binds,
                           bolus=BolusDose(mg, mg / conc if conc else None),
@@ -526,6 +589,9 @@ class RisingRate(PhaseKind):
     """A rate that rises to a top (titration, escalation): validated at its top and its cap."""
 
     top_what = top_key = ""
+
+    def delivered(self, pp, weights) -> list:
+        return _rate_delivered(pp, weights)
 
     def top(self, p) -> Quantity:
         raise NotImplementedError
@@ -579,16 +645,18 @@ class Titration(RisingRate):
                              p.source)
         lowered = ceiling_mg_h is not None and top > ceiling_mg_h * (1 + 1e-12)
         if lowered:
-            why.append(Why("maximum lowered", f"{_g(top)} mg/h is above the lowest hard rate "
-                           f"limit for this patient ({_g(ceiling_mg_h)} mg/h)", ceiling_mg_h,
-                           "mg/h", "ketadose limit library"))
+            if why is not None:
+                why.append(Why("maximum lowered", f"{_g(top)} mg/h is above the lowest hard rate "
+                               f"limit for this patient ({_g(ceiling_mg_h)} mg/h)", ceiling_mg_h,
+                               "mg/h", "ketadose limit library"))
             top, binds = ceiling_mg_h, True
             start = min(start, top)
         steps = self.steps(p, s, start, top, lowered, binds)
         hours = p.hours()
-        why.append(Why("dose range in this phase", f"{_g(start)} to {_g(top)} mg/h x {_g(hours)} h "
-                       "(at the start rate throughout, or at the maximum)",
-                       _titration_max(steps, hours), "mg"))
+        if why is not None:
+            why.append(Why("dose range in this phase", f"{_g(start)} to {_g(top)} mg/h x {_g(hours)} h "
+                           "(at the start rate throughout, or at the maximum)",
+                           _titration_max(steps, hours), "mg"))
         return [PhasePlan(start_h=t, duration_h=hours, written=display_titration(p),
                           mg_h=start, mg_h_max=top, per_kg_h=s.per_kg(top),
                           cap_binds=binds or binds_s, pump=s.pump(start),
@@ -652,13 +720,14 @@ class Escalation(RisingRate):
         n = len(p.steps)
         out = []
         for i, q in enumerate(p.steps):
-            why: list = []
+            why: list | None = [] if s.derive else None
             mg_h, binds = _capped(_rate_mg_h(q, kg, why, f"step {i + 1}", p.source), cap, why,
                                   p.source)
             last = i == n - 1
             hours = hold if last else sd
-            why.append(Why("dose at this step", f"{_g(mg_h)} mg/h x {_g(hours)} h"
-                           + (" (held at the step reached)" if last else ""), mg_h * hours, "mg"))
+            if why is not None:
+                why.append(Why("dose at this step", f"{_g(mg_h)} mg/h x {_g(hours)} h"
+                               + (" (held at the step reached)" if last else ""), mg_h * hours, "mg"))
             out.append(PhasePlan(
                 start_h=t, duration_h=hours, written=str(q), mg_h=mg_h, mg_h_max=mg_h,
                 per_kg_h=s.per_kg(mg_h), cap_binds=binds, pump=pump_rate(
@@ -666,7 +735,7 @@ class Escalation(RisingRate):
                 dose_mg_min=(mg_h * hold if i == 0 else 0.0), dose_mg_max=mg_h * hours,
                 conditional=i > 0, criteria=p.escalate_if if i > 0 else
                 f"start; if effective, continue for {hours_text(hold)} in all",
-                **{**s.common(p), "derivation": why,
+                **{**s.common(p), "derivation": why if why is not None else (),
                    "name": f"{p.name} step {i + 1}" + (" and hold" if last else "")}))
             t += hours
         # the session clock has moved past every step (the phase's own hours are not added)
@@ -677,6 +746,13 @@ class Oral(PerDay):
     """Oral intakes a day, optionally titrated up to a maximum daily dose."""
 
     kind = "oral"
+
+    def delivered(self, pp, weights) -> list:
+        """The highest daily dose per kg of each weight."""
+        if pp.dose_mg_max is None:
+            return []
+        return [("daily_dose_per_kg", pp.dose_mg_max / kg, "mg/kg/day",
+                 f"{pp.name}: highest daily dose {label}") for kg, label in weights]
 
     def describe(self, p) -> str:
         top = f", max {display(p.max_dose)}" if p.max_dose is not None else ""
@@ -700,8 +776,9 @@ class Oral(PerDay):
     def plan(self, p, s, t):
         why, kg, conc = s.why, s.kg, s.conc_mg_ml
         mg, binds, top = _per_intake_mg(p, kg, why, "dose per intake")
-        why.append(Why("daily dose", f"{_g(mg)} mg x {p.times_per_day} a day",
-                       mg * p.times_per_day, "mg", p.source))
+        if why is not None:
+            why.append(Why("daily dose", f"{_g(mg)} mg x {p.times_per_day} a day",
+                           mg * p.times_per_day, "mg", p.source))
         daily_max = mg * p.times_per_day
         per_dose_max = mg
         if p.max_daily is not None:
@@ -711,14 +788,16 @@ class Oral(PerDay):
                 daily_max, per_dose_max = top_day, top_day / p.times_per_day
                 if top is not None and per_dose_max > top:
                     per_dose_max, daily_max = top, top * p.times_per_day
-            why.append(Why("daily dose at the top of the titration",
-                           f"{p.max_daily}" + (f" x {_g(kg)} kg dosing weight"
-                                               if p.max_daily.unit.per_kg else " as written")
-                           + f" = {_g(per_dose_max)} mg x {p.times_per_day} a day",
-                           daily_max, "mg", p.source))
+            if why is not None:
+                why.append(Why("daily dose at the top of the titration",
+                               f"{p.max_daily}" + (f" x {_g(kg)} kg dosing weight"
+                                                   if p.max_daily.unit.per_kg else " as written")
+                               + f" = {_g(per_dose_max)} mg x {p.times_per_day} a day",
+                               daily_max, "mg", p.source))
         if conc:
-            why.append(Why("volume per intake", f"{_g(mg)} mg / {_g(conc)} mg/mL",
-                           mg / conc, "mL"))
+            if why is not None:
+                why.append(Why("volume per intake", f"{_g(mg)} mg / {_g(conc)} mg/mL",
+                               mg / conc, "mL"))
         return [PhasePlan(start_h=t, duration_h=None, written=str(p.dose)
                           + (f" up to {p.max_daily}" if p.max_daily is not None else ""),
                           intakes=Intakes(mg, p.times_per_day, per_dose_max,
@@ -742,16 +821,20 @@ class Topical(PerDay):
     def plan(self, p, s, t):
         why = s.why
         per_app = None
-        why.append(Why("strength", "as written", p.strength.value, "%", p.source))
-        why.append(Why("applications", "a day, as written", p.applications_per_day, "/day",
-                       p.source))
+        if why is not None:
+            why.append(Why("strength", "as written", p.strength.value, "%", p.source))
+        if why is not None:
+            why.append(Why("applications", "a day, as written", p.applications_per_day, "/day",
+                           p.source))
         if p.amount is not None and p.amount.kind == "mass":
             per_app = p.amount.magnitude("mg") * p.strength.value / 100.0
-            why.append(Why("ketamine per application", f"{p.amount} x {p.strength}", per_app,
-                           "mg", p.source))
+            if why is not None:
+                why.append(Why("ketamine per application", f"{p.amount} x {p.strength}", per_app,
+                               "mg", p.source))
         else:
-            why.append(Why("ketamine per application", "not computed: the regimen gives no "
-                           "amount per application (the prescriber states it)", None, "mg"))
+            if why is not None:
+                why.append(Why("ketamine per application", "not computed: the regimen gives no "
+                               "amount per application (the prescriber states it)", None, "mg"))
         daily = None if per_app is None else per_app * p.applications_per_day
         return [PhasePlan(start_h=t, duration_h=None, written=str(p.strength),
                           intakes=Intakes(per_app, p.applications_per_day, strength=str(p.strength),
@@ -765,14 +848,14 @@ PHASE_KINDS: dict[str, PhaseKind] = {k.kind: k() for k in (
 
 
 def plan_phases(regimen, weight: DosingWeight, conc_mg_ml: float | None,
-                ceiling_mg_h: float | None = None) -> list:
+                ceiling_mg_h: float | None = None, derive: bool = True) -> list:
     """PhasePlans of one session in the maximum case (every escalation happens).
 
     ``ceiling_mg_h`` is the lowest hard rate limit for this patient: a titration never steps
     above it (a pump refuses rates over a hard limit); fixed rates are not lowered here, the
     limit check refuses them instead.
     """
-    session = _Session(weight.kg, conc_mg_ml, ceiling_mg_h)
+    session = _Session(weight.kg, conc_mg_ml, ceiling_mg_h, derive)
     out: list = []
     t = 0.0
     for p in regimen.phases:

@@ -99,8 +99,9 @@ class Measured:
     what: str
 
 
-def run(plan, library, override: str | None = None):
-    """Check the delivered plan; return it with the gate's findings and the limits consulted.
+def run(plan, library, override: str | None = None, explain: bool = True):
+    """Check the delivered plan; return it with the gate's findings and, when ``explain``, the
+    limits consulted (--explain shows them; a batch line does not, and skips recording them).
 
     Raises GateError when an invariant does not hold.
     """
@@ -108,14 +109,14 @@ def run(plan, library, override: str | None = None):
     r = plan.regimen
     ctx = lim.LimitContext(r.drug, r.route, r.setting, r.confirm)
     findings: list = []
-    consulted: list = []
+    consulted: list | None = [] if explain else None
     for m in delivered(plan):
         for f in lim.check(library, ctx, m.measure, m.qty, m.what, consulted=consulted):
             findings.append(_soft_needs_confirm(f, override))
     findings += pump_findings(plan, library)
     findings += plausibility(plan, override)
     return replace(plan, findings=tuple(plan.findings) + tuple(_unique(findings)),
-                   consulted=tuple(plan.consulted) + tuple(consulted))
+                   consulted=tuple(plan.consulted) + tuple(consulted or ()))
 
 
 def _unique(findings):
@@ -140,18 +141,6 @@ def _soft_needs_confirm(f: Finding, override: str | None) -> Finding:
 
 # ------------------------------------------------------------------------- the delivered numbers
 
-def delivered_rate(p) -> float | None:
-    """The highest rate a phase delivers, in mg/h: the pump's programmed rate where there is
-    one (a titration's top step), else the rate asked."""
-    rates = []
-    for pump, asked in [(p.pump, p.mg_h)] + [(s.pump, s.mg_h) for s in p.steps]:
-        if asked is not None:
-            rates.append(pump.mg_h_delivered if pump is not None else asked)
-    if p.mg_h_max is not None and not p.steps:
-        rates.append(p.pump.mg_h_delivered if p.pump is not None else p.mg_h_max)
-    return max(rates) if rates else None
-
-
 def _weights(plan):
     """(kg, label) of every weight a per-kg limit is checked on: actual, and dosing if it
     differs (a per-kg limit must hold whatever weight the regimen doses on)."""
@@ -173,32 +162,11 @@ def delivered(plan) -> list:
     def add(measure, value, unit, what):
         out.append(Measured(measure, Quantity(value, _U[unit]), what))
 
-    for p in plan.phases:
-        if p.kind in ("infusion", "titration", "escalation"):
-            mg_h = delivered_rate(p)
-            add("rate", mg_h, "mg/h", f"{p.name}: delivered rate")
-            for kg, label in weights:
-                add("rate_per_kg", mg_h / kg, "mg/kg/h", f"{p.name}: delivered rate {label}")
-            pumps = [p.pump] + [s.pump for s in p.steps]
-            ml = [x.ml_h for x in pumps if x is not None]
-            if ml:
-                add("pump_rate", max(ml), "mL/h", f"{p.name}: pump rate")
-        elif p.kind == "bolus":
-            minutes = p.duration_h * 60.0
-            add("push_time", minutes, "min", f"{p.name}: bolus given over")
-            for kg, label in weights:
-                add("bolus_per_kg", p.bolus_mg / kg, "mg/kg", f"{p.name}: bolus {label}")
-                add("push_rate_per_kg", p.bolus_mg / kg / minutes, "mg/kg/min",
-                    f"{p.name}: push rate {label}")
-        elif p.kind == "oral" and p.dose_mg_max is not None:
-            for kg, label in weights:
-                add("daily_dose_per_kg", p.dose_mg_max / kg, "mg/kg/day",
-                    f"{p.name}: highest daily dose {label}")
+    for p in plan.phases:  # what each kind delivers, its class says (dosing.PhaseKind.delivered)
+        for measure, value, unit, what in p.phase_kind.delivered(p, weights):
+            add(measure, value, unit, what)
     # Numbers the regimen fixes for every patient (course length, topical strength): as written
-    from ketadose.validate import regimen_measures
-
-    out += [Measured(measure, qty, what) for measure, qty, what, _path in regimen_measures(r)
-            if measure in REGIMEN_ONLY]
+    out += _regimen_only(r)
     t = plan.totals
     if r.route == "iv":
         if r.pattern == "daily" and t["max_session_mg"] is not None:
@@ -213,17 +181,29 @@ def delivered(plan) -> list:
     return out
 
 
+_regimen_only_cache: dict = {}
+
+
+def _regimen_only(r) -> list:
+    """The measures of REGIMEN_ONLY the regimen fixes, once per regimen object (a batch plans
+    for one regimen; the value is the same for every patient)."""
+    got = _regimen_only_cache.get(id(r))
+    if got is None or got[0] is not r:
+        from ketadose.validate import regimen_measures
+
+        if len(_regimen_only_cache) >= 8:
+            _regimen_only_cache.clear()
+        got = _regimen_only_cache[id(r)] = (r, [
+            Measured(measure, qty, what) for measure, qty, what, _path in regimen_measures(r)
+            if measure in REGIMEN_ONLY])
+    return got[1]
+
+
 # ------------------------------------------------------------------------------- pump rounding
 
 # Concentrations tried for a suggestion, most concentrated first: 1 and 2 mg/mL are the usual
 # infusion strengths (Trissel, docs/evidence.md C3); the others are the same decades' round numbers.
 _SUGGESTED = (50.0, 20.0, 10.0, 5.0, 2.0, 1.0, 0.5, 0.2, 0.1)
-
-
-def _pumps(p):
-    if p.kind == "bolus":
-        return []  # a bolus is pushed or given as a volume, not programmed in mL/h
-    return [x for x in [p.pump] + [s.pump for s in p.steps] if x is not None]
 
 
 def suggest_concentration(rates_mg_h, library=None, drug=None, route=None) -> float | None:
@@ -243,7 +223,7 @@ def _floor_error_pct(mg_h, conc):
 def pump_findings(plan, library) -> list:
     out = []
     for p in plan.phases:
-        pumps = _pumps(p)
+        pumps = p.phase_kind.pumps(p)
         if not pumps:
             continue
         asked = [x.mg_h for x in pumps]
@@ -329,15 +309,32 @@ def weight_for_age(kg: float | None, age: int | None, sex: str | None) -> str | 
 # ---------------------------------------------------------------------------------- invariants
 
 def _positive(value, what, allow_zero=False):
-    if value is None:
-        return
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or \
-            (value == 0 and not allow_zero):
+    if _bad(value, allow_zero):
         raise GateError(f"{what} is {value!r}; every delivered number must be finite and "
                         f"{'non-negative' if allow_zero else 'positive'}")
 
 
+def _bad(value, allow_zero=False) -> bool:
+    """Whether ``value`` breaks _positive (None is not checked)."""
+    if value is None:
+        return False
+    if value.__class__ is float:  # the usual case, the same answer: NaN and inf fail both tests
+        return not (0.0 <= value < _INF) if allow_zero else not (0.0 < value < _INF)
+    return not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or \
+        (value == 0 and not allow_zero)
+
+
+_INF = math.inf
+
+
+_PHASE_NUMBERS = ("mg_h", "mg_h_max", "per_kg_h", "duration_h", "bolus_mg", "bolus_ml",
+                  "per_dose_mg", "per_dose_mg_max", "ml_per_dose", "dose_mg_max")
+
+
 def invariants(plan) -> None:
+    """Every delivered number finite and positive, no pump above the rate asked, the bag holds
+    the session. The checks run in order and the first that fails raises; the message (with
+    the phase's name) is made only then."""
     w = plan.weight
     _positive(w.actual_kg, "the actual weight")
     _positive(w.kg, "the dosing weight")
@@ -345,25 +342,31 @@ def invariants(plan) -> None:
     _positive(w.adjusted_kg, "the adjusted weight")
     _positive(plan.concentration_mg_ml, "the concentration")
     for p in plan.phases:
-        for name in ("mg_h", "mg_h_max", "per_kg_h", "duration_h", "bolus_mg", "bolus_ml",
-                     "per_dose_mg", "per_dose_mg_max", "ml_per_dose", "dose_mg_max"):
-            _positive(getattr(p, name), f"{p.name}: {name}")
+        for name in _PHASE_NUMBERS:
+            value = getattr(p, name)
+            if _bad(value):
+                _positive(value, f"{p.name}: {name}")
         # a conditional phase or a later escalation step may not be given: its minimum is 0
-        _positive(p.dose_mg_min, f"{p.name}: dose_mg_min", allow_zero=True)
+        if _bad(p.dose_mg_min, True):
+            _positive(p.dose_mg_min, f"{p.name}: dose_mg_min", allow_zero=True)
         for s in p.steps:
-            _positive(s.mg_h, f"{p.name}: a titration step")
+            if _bad(s.mg_h):
+                _positive(s.mg_h, f"{p.name}: a titration step")
         for pump in [p.pump] + [s.pump for s in p.steps]:
             if pump is None:
                 continue
-            _positive(pump.ml_h, f"{p.name}: pump rate", allow_zero=True)  # 0: KD-GATE-003
-            _positive(pump.mg_h_delivered, f"{p.name}: delivered rate", allow_zero=True)
+            if _bad(pump.ml_h, True):  # 0: KD-GATE-003
+                _positive(pump.ml_h, f"{p.name}: pump rate", allow_zero=True)
+            if _bad(pump.mg_h_delivered, True):
+                _positive(pump.mg_h_delivered, f"{p.name}: delivered rate", allow_zero=True)
             if pump.mg_h_delivered > pump.mg_h * (1 + 1e-9):
                 raise GateError(f"{p.name}: the pump delivers {pump.mg_h_delivered:g} mg/h, more "
                                 f"than the {pump.mg_h:g} mg/h asked")
     for d in plan.days:
-        _positive(d.dose_mg_max, f"day {d.day}: dose", allow_zero=True)
-        _positive(d.cumulative_mg_max, f"day {d.day}: cumulative dose")
-        _positive(d.dose_mg_min, f"day {d.day}: minimum dose", allow_zero=True)
+        if _bad(d.dose_mg_max, True) or _bad(d.cumulative_mg_max) or _bad(d.dose_mg_min, True):
+            _positive(d.dose_mg_max, f"day {d.day}: dose", allow_zero=True)
+            _positive(d.cumulative_mg_max, f"day {d.day}: cumulative dose")
+            _positive(d.dose_mg_min, f"day {d.day}: minimum dose", allow_zero=True)
     for key, value in plan.totals.items():
         _positive(value, key, allow_zero=key.endswith("_min") or key == "min_session_mg")
     bag(plan)

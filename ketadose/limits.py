@@ -119,8 +119,8 @@ def check(library: LimitLibrary, ctx: LimitContext, measure: str, qty: Quantity,
         soft, hard, note, unverified = lim.bounds(ctx.setting, ctx.confirmed)
         value = qty.magnitude(lim.unit)
         before = len(findings)
-        shown = f"{what} {display(qty)}" + (
-            "" if qty.unit.symbol == lim.unit else f" (= {display(qty.to(lim.unit))})")
+        # the number as a finding words it: made only when a limit fires (most checks pass)
+        shown = _Shown(what, qty, lim.unit)
         if lim.direction == "min":
             findings += _check_min(lim, ctx, value, soft, hard, shown, path, unverified)
         elif hard is not None and (
@@ -158,6 +158,20 @@ def check(library: LimitLibrary, ctx: LimitContext, measure: str, qty: Quantity,
                 entry["kind"] = lim.kind
             consulted.append(entry)
     return findings
+
+
+class _Shown:
+    """'what 12.5 mg/h (= 0.18 mg/kg/h)': formatted when a message is made."""
+
+    __slots__ = ("what", "qty", "unit")
+
+    def __init__(self, what, qty, unit):
+        self.what, self.qty, self.unit = what, qty, unit
+
+    def __format__(self, spec) -> str:
+        qty = self.qty
+        return f"{self.what} {display(qty)}" + (
+            "" if qty.unit.symbol == self.unit else f" (= {display(qty.to(self.unit))})")
 
 
 def _guard(lim) -> str:

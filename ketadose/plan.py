@@ -75,12 +75,16 @@ class Plan:
 
 
 def make_plan(regimen, patient, library, *, basis=None, concentration=None, priming_ml=None,
-              regimen_findings=(), override=None) -> Plan:
+              regimen_findings=(), override=None, explain: bool = True) -> Plan:
     """Calculate the plan, then pass it through the safety gate (ketadose/gate.py): what is
-    returned has been checked as delivered, or carries the findings that refuse it."""
+    returned has been checked as delivered, or carries the findings that refuse it.
+
+    ``explain`` False leaves out what only --explain shows (the weight's and the totals'
+    derivation steps, the limits consulted): a batch line shows neither. Every number, finding
+    and check is the same."""
     from ketadose import gate
 
-    weight = dosing_weight(regimen, patient, basis)
+    weight = dosing_weight(regimen, patient, basis, derive=explain)
     if concentration is not None:
         conc, origin = concentration.magnitude("mg/mL"), "--concentration"
     elif regimen.preparation and regimen.preparation.concentration is not None:
@@ -94,10 +98,10 @@ def make_plan(regimen, patient, library, *, basis=None, concentration=None, prim
         raise KetadoseError(f"the patient's weight is required: the limits per kg for "
                             f"{regimen.route.upper()} {regimen.drug} are checked on every plan "
                             "(--weight or weight: in the patient file)")
-    phases = plan_phases(regimen, weight, conc, hard_rate_ceiling(library, ctx, weight))
+    phases = plan_phases(regimen, weight, conc, hard_rate_ceiling(library, ctx, weight), explain)
     days = calendar(regimen, phases)
     tot_why: list = []
-    tot = totals(regimen, phases, days, tot_why)
+    tot = totals(regimen, phases, days, tot_why if explain else None)
     # Limit findings are recomputed on the delivered plan by the gate; the regimen's other
     # findings stay.
     findings = [f for f in regimen_findings if not f.rule.startswith("KD-LIM")]
@@ -106,7 +110,7 @@ def make_plan(regimen, patient, library, *, basis=None, concentration=None, prim
     plan = Plan(regimen, weight, conc, origin, tuple(phases), tuple(days), tot, prep,
                 tuple(findings), totals_derivation=tuple(tot_why), patient_age=patient.age,
                 patient_sex=patient.sex)
-    return gate.run(plan, library, override)
+    return gate.run(plan, library, override, explain)
 
 
 _PER_KG = ("rate_per_kg", "bolus_per_kg", "daily_dose_per_kg", "push_rate_per_kg")

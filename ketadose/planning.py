@@ -115,23 +115,28 @@ def check_options(regimen, options: PlanOptions) -> None:
                             "(per-kg limits are checked on the actual weight); leave it out")
 
 
-def make_options_plan(regimen, patient, library, options: PlanOptions, regimen_findings) -> Plan:
-    """The plan with the options that change it (single runs, batches and the CDS service)."""
+def make_options_plan(regimen, patient, library, options: PlanOptions, regimen_findings,
+                      explain: bool = True) -> Plan:
+    """The plan with the options that change it (single runs, batches and the CDS service);
+    ``explain`` False leaves out what only --explain shows (plan.make_plan)."""
     check_options(regimen, options)
     return make_plan(regimen, patient, library, basis=options.weight_basis,
                      concentration=options.concentration, priming_ml=options.priming,
-                     regimen_findings=regimen_findings, override=options.override)
+                     regimen_findings=regimen_findings, override=options.override,
+                     explain=explain)
 
 
 def plan_result(src, regimen, regimen_findings, patient, patient_data, options: PlanOptions,
-                screen, library, versions: Versions, *, audit: bool = True) -> PlanResult:
+                screen, library, versions: Versions, *, audit: bool = True,
+                explain: bool = True) -> PlanResult:
     """Plan for a screened patient: no plan when the screen blocks (a contraindicated patient
     gets none unless a clinician records why), else the plan through the safety gate; with the
-    audit block unless ``audit`` is False."""
+    audit block unless ``audit`` is False, and without what only --explain shows when
+    ``explain`` is False (a batch line)."""
     from ketadose.audit import audit_block
 
     plan = None if screen.blocking else make_options_plan(regimen, patient, library, options,
-                                                          regimen_findings)
+                                                          regimen_findings, explain)
     block = None
     if audit:
         block = audit_block(src, patient_data, {"command": "plan", **options.record()},

@@ -143,7 +143,11 @@ class Quantity:
         return Quantity(self.value * ratio, target)  # x * 1.0 == x exactly, for every float
 
     def magnitude(self, symbol: str) -> float:
-        return self.to(symbol).value
+        """The value in ``symbol``: ``to(symbol).value`` without making the Quantity."""
+        target = parse_unit(symbol)
+        if target.kind != self.unit.kind:
+            return self.to(symbol).value  # raises the UnitError to() words
+        return self.value * _ratio(self.unit, target)
 
     def canonical(self) -> float:
         return self.value * float(self.unit.factor)

@@ -88,6 +88,25 @@ def job(rid, opts):
     return _jobs[key]
 
 
+def general_record(j, number, data) -> dict:
+    """The record the general batch path makes (commands/batch._one, no fast path)."""
+    fast, j.fast_plan = j.fast_plan, None
+    try:
+        return j.record(number, data)
+    finally:
+        j.fast_plan = fast
+
+
+def test_the_fast_plan_path_is_taken_for_plain_records():
+    j = job("crps-schwartzman-2009", {"start": START})
+    plain = {"id": "p1", "age": 40, "sex": "female", "weight": "70 kg", "height": "165 cm",
+             "blood_pressure": "120/80", "heart_rate": 70, "medications": [{"name": "morphine"}]}
+    done = j.fast_plan(plain)
+    assert done is not None and done["exit"] == 0
+    assert {"line": 1, "id": "p1", **done} == general_record(j, 1, plain)
+    assert j.fast_plan({"resourceType": "Patient"}) is None  # FHIR: the general path
+
+
 def long_way(rid, opts, data):
     """The single-patient path: what `plan --format json` computes for the same patient."""
     from ketadose.commands.plan import options_result
@@ -117,6 +136,7 @@ def test_a_batch_record_is_the_single_patient_plan_and_encodes_as_the_reference(
     for number, patient in enumerate(data.draw(st.lists(patients(), min_size=1, max_size=3)), 1):
         record = j.record(number, patient)
         assert j.encode(record) == rbatch.reference(record)
+        assert record == general_record(j, number, patient)  # the fast path (or none) = _one
         if record.get("plan"):
             result = long_way(rid, opts, patient)
             assert result is not None

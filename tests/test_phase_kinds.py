@@ -105,7 +105,7 @@ PHASE_KIND_NAMES = set(PHASE_KINDS)
 # Modules still switching on a phase's kind, owned by other work at the time of writing (issue
 # 18: the gate's delivered-dose measures; the regimen consistency rules). Remove a name when it
 # asks the kind class instead.
-KNOWN_SWITCHES = {"gate.py", "rules/regimen.py"}
+KNOWN_SWITCHES = {"rules/regimen.py"}
 
 
 def _kind_switches(tree) -> list:

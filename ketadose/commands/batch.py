@@ -16,6 +16,7 @@ from ketadose.render.diag import output, quiet
 from ketadose.render.documents.batch import encode as _encode  # noqa: F401 (used by tests)
 from ketadose.render.documents.batch import reference as _dumps  # noqa: F401 (commands.check)
 from ketadose.render.text import shorten_quoted
+from ketadose.screen import BLOCKING as SCREEN_BLOCKING
 
 
 class _Job:
@@ -34,10 +35,13 @@ class _Job:
         self.vocab = vocabulary()
         self.screen_for, self.screen_data = screen_for, screen_data
         self.fast = None  # check: the same lines, faster (commands.check.BatchLines)
+        self.fast_plan = None  # plan: the same records, faster (_FastPlans)
         if mode == "check":
             from ketadose.commands.check import BatchLines
 
             self.fast = BatchLines(regimen, opts.override, today, self.vocab)
+        elif mode == "plan":
+            self.fast_plan = _FastPlans(self)
 
     def line(self, number, data) -> tuple:
         """(exit code, the record's JSON line) for one input record or RecordError."""
@@ -55,11 +59,124 @@ class _Job:
             record.update(exit=2, error=shorten_quoted(str(data)))
         else:
             record["id"] = data.get("id") if isinstance(data.get("id"), str) else None
+            done = self.fast_plan(data) if self.fast_plan is not None else None
+            if done is not None:
+                record.update(done)
+                return record
             record.update(_one(self.mode, data, self.vocab, self.regimen, self.src, self.findings,
                                self.opts, self.today, self.screen_for, self.screen_data))
             if "error" in record:
                 record["error"] = shorten_quoted(record["error"])
         return record
+
+
+class _FastPlans:
+    """`plan --patients`: the record the general path (_one) makes, faster for the records
+    patient.Builder accepts: their fields are built once per distinct value, and the screen's
+    rules are remembered by the fields they read (screen.Memo, as for `check --patients`); the
+    plan and its safety gate run for every patient, as always. None: the general path decides
+    (a FHIR resource, a record build() words an error for, a rule that raises).
+    tests/test_batch_fast.py compares the two paths over generated patients."""
+
+    def __init__(self, job):
+        from ketadose.commands.check import override_reason
+        from ketadose.commands.plan import versions
+        from ketadose.io.library import limit_library, thresholds
+        from ketadose.patient import Builder
+        from ketadose.planning import plan_result
+        from ketadose.render.documents.plan import batch_record
+        from ketadose.rules import screening_reads, screening_rules
+        from ketadose.screen import Context, Memo
+
+        self.job, self.plan_result, self.batch_record = job, plan_result, batch_record
+        self.builder = Builder(job.vocab, job.today)
+        self.rules = tuple(screening_rules())
+        ctx = Context(job.regimen, job.today, job.vocab, thresholds(), "file")
+        self.memo = Memo(ctx, self.rules, screening_reads())
+        self.override = override_reason(job.opts.override)  # as screen_for records it
+        self.digests: dict = {}
+        self.not_fired = [(r.id, "not fired") for r in self.rules]
+        self.library, self.versions = limit_library(), versions()
+
+    def __call__(self, data) -> dict | None:
+        if "resourceType" in data:
+            return None
+        keys = self.builder.read(data)
+        if keys is None:
+            return None
+        patient = self.builder.patient(data, keys)
+        try:
+            screen = self.screen(self.memo.outcomes(keys, patient))
+        except Exception:  # the general path screens again and reports it as it does
+            return None
+        j = self.job
+        try:
+            return self.batch_record(self.plan_result(
+                j.src, j.regimen, j.findings, patient, data, j.opts, screen, self.library,
+                self.versions, audit=False, explain=False))
+        except KetadoseError as exc:
+            return {"exit": 2, "error": exc.message}
+        except GateError as exc:  # an invariant of the delivered plan failed: our bug, no plan
+            return {"exit": 3, "error": str(exc)}
+
+    def screen(self, outcomes):
+        """The Screen screen.run makes, from the remembered outcomes of every rule: the same
+        findings in the same order (screen.run's stable sort by severity and rule id over the
+        rules' order is a sort by severity, rule id, rule index and position), the questions
+        and the rules evaluated in rule order, the same status. screen.py belongs to the
+        screening work: this mirrors its run(), and the differential test holds the two
+        together."""
+        from ketadose.screen import Screen
+
+        findings: list = []
+        missing: list = []
+        evaluated = list(self.not_fired)
+        digests = self.digests
+        for group in outcomes:
+            got = digests.get(id(group))
+            if got is None or got[0] is not group:  # remembered with the outcome it digests
+                if len(digests) >= 4096:
+                    digests.clear()
+                got = digests[id(group)] = (group, *self.digest(group))
+            if got[1]:
+                findings += got[1]
+            if got[2]:
+                missing += got[2]
+            for index, entry in got[3]:
+                evaluated[index] = entry
+        if len(findings) > 1:
+            findings.sort(key=lambda x: x[0])
+        if len(missing) > 1:
+            missing.sort()
+        found = tuple(f for _key, f in findings)
+        severities = {f.severity for f in found}
+        if severities & _BLOCKING:
+            status = "contraindicated"
+        elif missing:
+            status = "incomplete"
+        elif "caution" in severities:
+            status = "caution"
+        else:
+            status = "clear"
+        return Screen(status, found, tuple(m for _i, m in missing), tuple(evaluated),
+                      self.override)
+
+    def digest(self, group) -> tuple:
+        """A group's outcomes as (findings with their sort keys, questions with their rule
+        index, (rule index, evaluated entry))."""
+        from ketadose.findings import SCREEN_SEVERITIES
+
+        rank = SCREEN_SEVERITIES.index
+        findings, missing, evaluated = [], [], []
+        for index, rule, fired, questions in group:
+            findings += [((rank(f.severity), f.rule, index, n), f) for n, f in enumerate(fired)]
+            missing += [((index, n), (rule.id, q)) for n, q in enumerate(questions)]
+            evaluated.append((index, (rule.id, "fired" if fired else
+                                      "not assessed" if questions else "not fired")))
+        return tuple(findings), tuple(missing), tuple(evaluated)
+
+
+_BLOCKING = frozenset(SCREEN_BLOCKING)
 
 
 class _Hashed:

@@ -87,10 +87,25 @@ def summary(text: str, limit: int = 139) -> str:
 
 def cards(findings) -> list:
     """CDS Hooks cards: summary under 140 characters, indicator, source, detail."""
-    return [{"uuid": None, "summary": summary(f"{f.title + ': ' if f.title else ''}{f.message}"),
-             "indicator": f.indicator, "source": card_source(f.source),
-             "detail": f.message + (f" (UNVERIFIED basis: {f.unverified})" if f.unverified else ""),
-             "rule": f.rule, "severity": f.severity} for f in findings]
+    return [_card(f) for f in findings]
+
+
+_cards: dict = {}
+
+
+def _card(f) -> dict:
+    """One finding's card, made once per Finding object (a batch's screen reuses its findings
+    from patient to patient); shared between documents, which no renderer changes."""
+    got = _cards.get(id(f))
+    if got is None or got[0] is not f:
+        if len(_cards) >= 4096:
+            _cards.clear()
+        got = _cards[id(f)] = (f, {
+            "uuid": None, "summary": summary(f"{f.title + ': ' if f.title else ''}{f.message}"),
+            "indicator": f.indicator, "source": card_source(f.source),
+            "detail": f.message + (f" (UNVERIFIED basis: {f.unverified})" if f.unverified else ""),
+            "rule": f.rule, "severity": f.severity})
+    return got[1]
 
 
 def render_plan_explain(result, stream) -> None:

@@ -60,8 +60,9 @@ def _patient(result) -> dict:
 
 
 def _calendar(plan, start) -> list:
-    return [{"day": d.day, "date": (start.date() + dt.timedelta(days=d.day - 1)).isoformat()
-             if start else None, "conditional": d.conditional,
+    first = start.date() if start else None
+    return [{"day": d.day, "date": (first + dt.timedelta(days=d.day - 1)).isoformat()
+             if first else None, "conditional": d.conditional,
              "dose_mg_min": _r(d.dose_mg_min), "dose_mg_max": _r(d.dose_mg_max),
              "cumulative_mg_min": _r(d.cumulative_mg_min),
              "cumulative_mg_max": _r(d.cumulative_mg_max)} for d in plan.days]
@@ -98,6 +99,21 @@ def _regimen_sections(r) -> dict:
     }
 
 
+_constant_cache: dict = {}
+
+
+def _regimen_constant(r) -> tuple:
+    """(the regimen's own sections, its UNVERIFIED list), made once per regimen object: the
+    same for every patient of a batch. Shared between documents, which no renderer changes."""
+    got = _constant_cache.get(id(r))
+    if got is None or got[0] is not r:
+        if len(_constant_cache) >= 8:
+            _constant_cache.clear()
+        got = _constant_cache[id(r)] = (r, _regimen_sections(r), [
+            {"where": w, "field": k, "why": v} for w, k, v in r.unverified()])
+    return got[1], got[2]
+
+
 def plan_body(result, explain: bool = False) -> dict:
     """The computed plan as the contract (without the audit); ``explain`` adds the derivations,
     the inputs and their origins, the limits consulted and the rules evaluated."""
@@ -124,9 +140,9 @@ def plan_body(result, explain: bool = False) -> dict:
         "calendar": _calendar(plan, start),
         "totals": {k: _r(v) for k, v in plan.totals.items()},
         "preparation": preparation_data(plan.preparation),
-        **_regimen_sections(r),
+        **_regimen_constant(r)[0],
         # every number the template marks UNVERIFIED (the same list `show` prints)
-        "unverified": [{"where": w, "field": k, "why": v} for w, k, v in r.unverified()],
+        "unverified": _regimen_constant(r)[1],
         "warnings": [f.as_dict() | {"title": f.title} for f in plan.findings],
         "cards": cards(list(screen.findings) + list(plan.findings)),
         "blocked": plan.blocked or screen.blocking,
