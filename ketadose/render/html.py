@@ -28,7 +28,10 @@ body { font: 9pt/1.3 "Helvetica Neue", Arial, sans-serif; color: #000; margin: 0
        max-width: 190mm; }
 h1 { font-size: 13pt; margin: 0 0 2pt; }
 h2 { font-size: 10pt; margin: 7pt 0 2pt; border-bottom: 1px solid #444; page-break-after: avoid; }
-table { border-collapse: collapse; width: 100%; margin: 2pt 0; page-break-inside: avoid; }
+/* a long table may go on over a page break (its head repeated), a row may not */
+table { border-collapse: collapse; width: 100%; margin: 2pt 0; }
+thead { display: table-header-group; }
+tr, li, .sign, svg { break-inside: avoid; page-break-inside: avoid; }
 th, td { border: 1px solid #999; padding: 1.5pt 3pt; text-align: left; vertical-align: top; }
 th { background: #eee; }
 .meta { font-size: 7.5pt; color: #333; }
@@ -71,7 +74,7 @@ def _b(marked: str) -> str:
 def _table(headers, rows) -> str:
     head = "".join(f"<th>{e(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def write_page(result, stream, chart_svg: str | None = None) -> None:
