@@ -23,7 +23,11 @@ import queue
 import signal
 import threading
 from collections import deque
+from collections.abc import Iterable, Iterator
 from itertools import islice
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from typing import Any, Protocol, TextIO
 
 CHUNK = 256  # records per task: large enough that sending them costs little, small for latency
 IN_FLIGHT = 3  # chunks queued per worker
@@ -33,14 +37,25 @@ class WorkerFailed(RuntimeError):
     """A worker process ended without answering (killed, or out of memory): our failure, exit 3."""
 
 
-def _worker(job, conn, inherited) -> None:
+class LineJob(Protocol):
+    """What a batch hands the workers (commands.batch): one output line and its exit code per
+    record."""
+
+    def line(self, number: int, data: Any) -> tuple[int, str]: ...
+
+
+Chunk = list[tuple[int, Any]]  # (record number, record) in input order
+Worker = tuple[BaseProcess, Connection]
+
+
+def _worker(job: LineJob, conn: Connection, inherited: list[Connection]) -> None:
     # Ctrl-C and the parent's SIGTERM/SIGHUP handling belong to the parent, which ends the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
     for other in inherited:  # the parent's ends of the other workers' pipes (fork copies them)
         other.close()
-    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    inbox: queue.SimpleQueue[Chunk | None] = queue.SimpleQueue()
 
     def receive() -> None:
         try:
@@ -54,6 +69,7 @@ def _worker(job, conn, inherited) -> None:
 
     threading.Thread(target=receive, daemon=True).start()
     while (chunk := inbox.get()) is not None:
+        result: tuple[str, object]
         try:
             result = ("ok", _work(job, chunk))
         except Exception as exc:  # sent to the parent, which raises it (exit 3)
@@ -66,7 +82,7 @@ def _worker(job, conn, inherited) -> None:
             conn.send(("error", WorkerFailed(f"worker error: {exc!r}")))
 
 
-def _work(job, chunk) -> tuple:
+def _work(job: LineJob, chunk: Chunk) -> tuple[int, str]:
     worst, lines = 0, []
     for number, data in chunk:
         code, line = job.line(number, data)
@@ -75,7 +91,7 @@ def _work(job, chunk) -> tuple:
     return worst, "".join(lines)
 
 
-def _chunks(items):
+def _chunks(items: Iterable[tuple[int, Any, int]]) -> Iterator[Chunk]:
     items = iter(items)
     while True:
         chunk = [(number, data) for number, data, _size in islice(items, CHUNK)]
@@ -84,16 +100,16 @@ def _chunks(items):
         yield chunk
 
 
-def _context():
+def _context() -> Any:  # typeshed gives `Process` only to each start method's own context
     # fork: the workers start with the loaded modules and the batch (no re-import, no pickling
     # of the regimen); elsewhere the platform's default, the batch pickled once per worker.
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
-def _start(job, jobs: int) -> list:
+def _start(job: LineJob, jobs: int) -> list[Worker]:
     ctx = _context()
-    workers: list = []
+    workers: list[Worker] = []
     for _ in range(jobs):
         parent_end, child_end = ctx.Pipe()
         proc = ctx.Process(target=_worker, args=(job, child_end, [c for _, c in workers]),
@@ -104,7 +120,7 @@ def _start(job, jobs: int) -> list:
     return workers
 
 
-def _receive(worker) -> tuple:
+def _receive(worker: Worker) -> tuple[int, str]:
     proc, conn = worker
     try:
         status, value = conn.recv()
@@ -115,7 +131,7 @@ def _receive(worker) -> tuple:
     return value
 
 
-def _stop(workers, clean: bool) -> None:
+def _stop(workers: list[Worker], clean: bool) -> None:
     for proc, conn in workers:
         if clean:
             try:
@@ -129,9 +145,10 @@ def _stop(workers, clean: bool) -> None:
         conn.close()
 
 
-def run_parallel(job, items, jobs: int, out) -> int:
+def run_parallel(job: LineJob, items: Iterable[tuple[int, Any, int]], jobs: int,
+                 out: TextIO) -> int:
     worst = 0
-    pending: deque = deque()  # the worker of each chunk in flight, in input order
+    pending: deque[Worker] = deque()  # the worker of each chunk in flight, in input order
     workers = _start(job, jobs)
     clean = False
     try:
@@ -149,7 +166,7 @@ def run_parallel(job, items, jobs: int, out) -> int:
     return worst
 
 
-def _write(result, out) -> int:
+def _write(result: tuple[int, str], out: TextIO) -> int:
     code, text = result
     out.write(text)
     out.flush()
