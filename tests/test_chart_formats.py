@@ -291,3 +291,14 @@ def test_simulate_json_and_csv_carry_the_marks():
     verified = json.loads(cli("simulate", "crps-schwartzman-2009", *PATIENT,
                               "--format", "json").stdout)
     assert verified["unverified"] == []  # herd-2007 is verified; the template marks no dose
+
+
+@pytest.mark.parametrize("extra", [[], ["--population", "30"]])
+def test_simulate_png(tmp_path, extra):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "s.png"
+    r = cli("simulate", "crps-sigtermans-2009", *PATIENT, *extra, "--plot", str(path),
+            "--format", "json")
+    assert r.returncode == 0, r.stderr
+    width, height = png_size(path.read_bytes())
+    assert width == 9 * chart.PNG_DPI and height > 4.5 * chart.PNG_DPI

@@ -65,9 +65,14 @@ def _chart(plan):
         res = simulate(plan, None, 10.0)
     except Exception:
         return None
+    from ketadose.render.text import terminal_safe
+    from ketadose.simulation import result_marks
+
     model: Any = res.model  # a pk.models model (the simulation result does not type it)
+    # the model's status and the template's UNVERIFIED doses go with the chart (issue 16)
+    marks = [terminal_safe(m, False) for m in result_marks(plan, res)]
     return svg_chart(res.t_h, res.ketamine, f"{model.name}, {plan.weight.actual_kg:g} kg "
-                     "(the maximum case; bands are a synthesis, not a source)")
+                     "(the maximum case; bands are a synthesis, not a source)", marks)
 
 
 def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
