@@ -220,18 +220,18 @@ def png_import():
 def png_chart(stream, t_h, c, title: str, marks=()) -> None:
     """Write the chart as PNG to a binary stream (the CLI's atomic writer)."""
     top = max(float(c.max()) * 1.1, 1.0)
-    fig, ax = _png_figure(len(marks))
+    fig, ax = _png_figure()
     ax.plot(t_h, c, color="#c0392b", lw=1.2, label="predicted plasma ketamine (one patient, "
             "the plan's maximum doses)")
     _png_frame(fig, ax, t_h, top, title, marks)
     _png_write(stream, fig)
 
 
-def _png_figure(notes: int):
-    """A figure 9 x 4.5 in (1080 x 540 px at 120 dpi), taller by about a line per note under
-    the plot, as the SVG grows with its legend."""
+def _png_figure():
+    """A figure 9 x 4.5 in (1080 x 540 px at 120 dpi); ``_png_frame`` makes it taller by a line
+    per line of notes under the plot, as the SVG grows with its legend."""
     plt = png_import()
-    return plt.subplots(figsize=(9, 4.5 + 0.13 * 2 * notes))
+    return plt.subplots(figsize=(9, 4.5))
 
 
 def _png_frame(fig, ax, t_h, top: float, title: str, marks=(), notes=()) -> None:
@@ -243,16 +243,20 @@ def _png_frame(fig, ax, t_h, top: float, title: str, marks=(), notes=()) -> None
     ax.set_xticks([t_h[0] + h for h, _ in ticks], [label for _, label in ticks])
     ax.set_ylim(0, top)
     ax.set_yticks(nice_ticks(top), [f"{v:g}" for v in nice_ticks(top)])
-    for level, label in BANDS:
+    above = -float("inf")  # labels of close bands (50 and 70 ng/mL) pushed apart, as in the SVG
+    for level, label in sorted(BANDS):
         if level < top:
+            at = max(level, above + top * 0.045)
+            above = at
             ax.axhline(level, color="#999", ls="--", lw=0.8)
-            ax.text(t_h[-1], level, f" {level:g} ng/mL: {label}", va="center", fontsize=7)
+            ax.text(t_h[-1], at, f" {level:g} ng/mL: {label}", va="center", fontsize=7)
     ax.set_xlabel(f"time from the start of the course ({unit})")
     ax.set_ylabel("plasma concentration (ng/mL)")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=10, loc="left")  # a long title is not cut at the left edge
     ax.legend(fontsize=7, loc="best", framealpha=0.85)
     below = [x for n in [*notes, *marks_legend(marks), f"Dashed grey lines: {BAND_SOURCE}."]
              for x in wrap(n, PNG_NOTE_CHARS)]
+    fig.set_size_inches(9, 4.5 + 0.13 * len(below))
     inch = fig.get_size_inches()[1]
     for i, text in enumerate(reversed(below)):
         fig.text(0.01, (0.05 + 0.13 * i) / inch, text, fontsize=6)
@@ -321,8 +325,13 @@ def text_band_chart(t_h, pct, title: str, unit_label: str = "ng/mL") -> str:
     return "\n".join([title, *rows, axis, ticks, legend])
 
 
+def band_top(pct, pct_m=None) -> float:
+    """The concentration axis' top: above every 95th percentile drawn (norketamine's too)."""
+    return max(max(float(p[-1].max()) for p in (pct, pct_m) if p is not None) * 1.1, 1.0)
+
+
 def svg_band_chart(t_h, pct, title: str, pct_m=None, marks=()) -> str:
-    top = max(float(pct[-1].max()) * 1.1, 1.0)
+    top = band_top(pct, pct_m)
     step = max(1, len(t_h) // 2000)
     ts = t_h[::step]
 
@@ -351,8 +360,8 @@ def svg_band_chart(t_h, pct, title: str, pct_m=None, marks=()) -> str:
 
 def png_band_chart(stream, t_h, pct, title: str, pct_m=None, marks=()) -> None:
     """Percentile bands as PNG, written to a binary stream (the CLI's atomic writer)."""
-    top = max(float(pct[-1].max()) * 1.1, 1.0)
-    fig, ax = _png_figure(len(marks))
+    top = band_top(pct, pct_m)
+    fig, ax = _png_figure()
     ax.fill_between(t_h, pct[0], pct[4], color="#c0392b", alpha=0.15, lw=0, label="ketamine 5th-95th")
     ax.fill_between(t_h, pct[1], pct[3], color="#c0392b", alpha=0.3, lw=0, label="25th-75th")
     ax.plot(t_h, pct[2], color="#c0392b", lw=1.2, label="median")
@@ -436,7 +445,7 @@ def png_lines_chart(stream, lines, title: str, notes=(), marks=()) -> None:
 
 def png_lines_figure(lines, title: str, notes=(), marks=()):
     t_axis, top = lines_frame(lines)
-    fig, ax = _png_figure(len(notes) + len(marks))
+    fig, ax = _png_figure()
     for i, ln in enumerate(lines):
         colour, _dash, style = _style(i)
         if ln.lo is not None:
