@@ -251,3 +251,9 @@ def test_the_command_line_writes_the_reference_lines(tmp_path, rid):
         assert line == rbatch.reference(record)
     assert REGIMEN_SECTIONS[0] in json.loads(lines[0]).get("plan", {}) or \
         json.loads(lines[0])["plan"] is None
+
+
+def test_orjson_is_imported_on_the_batch_path_only():
+    code = ("import sys, ketadose.cli, ketadose.commands.batch, ketadose.commands.plan, "
+            "ketadose.render.documents.batch; assert 'orjson' not in sys.modules")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
