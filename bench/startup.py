@@ -14,6 +14,7 @@ simulate --format json (10-day course, 1-min resolution) <= 2 x `python -c "impo
 """
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,20 +33,31 @@ def tool(name: str) -> str:
     return path
 
 
-def once(cmd) -> float:
+def once(cmd) -> tuple:
+    """Wall time and CPU time (user + system, from the kernel's accounting of the child)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - t0
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+CPU: dict = {}  # median CPU ms of each command: less disturbed by other work on the machine
 
 
 def alternating(cmds: dict) -> dict:
     """Median wall time in ms of each command, the commands run in turn RUNS times."""
     times: dict = {name: [] for name in cmds}
+    cpu: dict = {name: [] for name in cmds}
     for cmd in cmds.values():  # warm the page cache and the .pyc files
         once(cmd)
     for _ in range(RUNS):
         for name, cmd in cmds.items():
-            times[name].append(once(cmd))
+            wall, used = once(cmd)
+            times[name].append(wall)
+            cpu[name].append(used)
+    CPU.update({name: statistics.median(t) * 1000 for name, t in cpu.items()})
     return {name: statistics.median(t) * 1000 for name, t in times.items()}
 
 
@@ -79,6 +91,12 @@ def main():
     print(f"ketadose simulate --format json, 10-day course at 1-min resolution: "
           f"{m['simulate']:.0f} ms; python -c 'import numpy': {m['numpy']:.0f} ms; ratio "
           f"{m['simulate'] / m['numpy']:.2f} (target <= 2)")
+    c = CPU
+    print(f"CPU time (user+sys) medians in ms, the same runs: validate {c['validate']:.0f} vs "
+          f"yamllint {c['yamllint']:.0f} (ratio {c['validate'] / c['yamllint']:.2f}); plan "
+          f"{c['plan']:.0f} (ratio {c['plan'] / c['yamllint']:.2f}); --help {c['help']:.0f}; "
+          f"simulate {c['simulate']:.0f} vs numpy {c['numpy']:.0f} "
+          f"(ratio {c['simulate'] / c['numpy']:.2f}); python -c pass {c['python']:.0f}")
 
 
 if __name__ == "__main__":

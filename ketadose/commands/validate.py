@@ -6,7 +6,6 @@ from ketadose.errors import KetadoseError
 from ketadose.findings import Finding
 from ketadose.io.library import limit_library
 from ketadose.io.regimens import resolve
-from ketadose.render.data import to_json
 from ketadose.render.diag import output, quiet
 from ketadose.validate import validate
 from ketadose.validation import FileValidation, Validation
@@ -57,6 +56,7 @@ def validation(refs, dirs, explain=False) -> Validation:
 def run(refs, fmt, dirs, explain=False) -> int:
     result = validation(refs, dirs, explain)
     if fmt == "json":
+        from ketadose.render.data import to_json  # json and csv: only for this format
         from ketadose.render.documents.validation import document
 
         output().write(to_json(document(result)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import itertools
 import json
 
 from ketadose.render.text import csv_cell
@@ -45,14 +46,18 @@ class Rows:
 
     def json_lines(self, indent: int) -> str:
         """The list's JSON text with its entries at `indent` spaces (the key's own level + 2)."""
+        from ketadose.render.text import json_safe
+
         if not len(self):
             return "[]"
         pad, inner = " " * indent, " " * (indent + 2)
         template = (pad + "{\n" + ",\n".join(
-            inner + json.dumps(name, ensure_ascii=False).replace("%", "%%") + ": %s"
+            inner + json_safe(json.dumps(name, ensure_ascii=False)).replace("%", "%%") + ": %s"
             for name in self.columns) + "\n" + pad + "}")
         cells = [_json_scalars(v) for v in self.columns.values()]
-        body = ",\n".join(template % values for values in zip(*cells))
+        # one format for all rows: the cells in row order, without a Python loop per row
+        body = ",\n".join([template] * len(self)) % tuple(itertools.chain.from_iterable(
+            zip(*cells)))
         return "[\n" + body + "\n" + " " * (indent - 2) + "]"
 
 
@@ -67,7 +72,9 @@ def _json_scalars(values: list) -> list:
         return list(map(float.__repr__, values))
     if all(v is None for v in values):
         return ["null"] * len(values)
-    return [json.dumps(v, ensure_ascii=False, allow_nan=False) for v in values]
+    from ketadose.render.text import json_safe  # text may carry marks to escape
+
+    return [json_safe(json.dumps(v, ensure_ascii=False, allow_nan=False)) for v in values]
 
 
 def to_json(data) -> str:
@@ -80,10 +87,12 @@ def to_json(data) -> str:
     if rows:
         marks = {k: f"\x00rows {i}\x00" for i, k in enumerate(rows)}
         data = {k: marks.get(k, v) if isinstance(v, Rows) else v for k, v in data.items()}
-    text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, allow_nan=False)
+    text = json_safe(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False,
+                                allow_nan=False))
     for key, mark in (marks.items() if rows else ()):
+        # the rows' text is escaped column by column (_json_scalars): numbers need nothing
         text = text.replace(json.dumps(mark), rows[key].json_lines(4), 1)
-    return json_safe(text) + "\n"
+    return text + "\n"
 
 
 def to_yaml(data) -> str:

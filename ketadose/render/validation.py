@@ -3,10 +3,12 @@ commands, written to the stream given."""
 
 from __future__ import annotations
 
-from typing import TextIO
-
 from ketadose.render.text import github_data, github_property, terminal_safe
 from ketadose.validation import Validation
+
+TYPE_CHECKING = False  # typing itself is not imported at run time (start-up, issue 18)
+if TYPE_CHECKING:
+    from typing import TextIO
 
 
 def _line(stream: TextIO, text: str) -> None:
