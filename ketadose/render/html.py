@@ -1,5 +1,5 @@
 """The printable plan: one self-contained HTML page (inline styles, no network resources) for
-A4 or Letter, with boxes to tick and space for signatures."""
+A4 (@page size; a Letter printer scales it), with boxes to tick and space for signatures."""
 
 from __future__ import annotations
 
