@@ -1,7 +1,7 @@
 """Screening throughput (issue 18, goal 1): N patients through `ketadose check REGIMEN --patients
 FILE` (JSON Lines out), from JSON Lines and from CSV, next to a floor measured in the same run: a
 Python script that only parses the same input lines and writes the same output lines (json.loads
-of each input line, json.dumps of each output record). Prints records per second by wall time
+of each input line, then the line ketadose wrote for it, flushed as ketadose flushes each line). Prints records per second by wall time
 and by CPU time of the process (user + sys: on a shared machine the wall time includes waiting
 for a core), the ratio to the floor, and peak memory. Not a test.
 
@@ -35,23 +35,24 @@ FLOOR = r"""
 import json, sys
 inp, ref, out = sys.argv[1:4]
 with open(ref, encoding="utf-8") as fh:
-    docs = [json.loads(line) for line in fh]
+    done = fh.readlines()  # the output lines, to be written again
 with open(inp, encoding="utf-8") as src, open(out, "w", encoding="utf-8") as dst:
     lines = (line for line in src if line.strip())
     if inp.endswith(".csv"):
         import csv
         lines = csv.DictReader(src)
-    for doc, line in zip(docs, lines):
+    for line, text in zip(lines, done):
         if isinstance(line, str):
             json.loads(line)
-        dst.write(json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n")
+        dst.write(text)
+        dst.flush()
 """
 
 
 def timed(cmd):
     """(wall s, cpu s, peak MB) of one child process."""
     t0 = time.perf_counter()
-    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _pid, _status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - t0
     child.returncode = 0  # reaped by wait4
@@ -59,10 +60,10 @@ def timed(cmd):
 
 
 def write_inputs(tmp):
+    """The inputs, written without holding them (a forked child's peak memory counts its
+    parent's)."""
     paths = {}
-    simple = list(patients(N))
-    varied = list(records(N, seed=7))
-    for name, rows in (("simple", simple), ("varied", varied)):
+    for name, rows in (("simple", patients(N)), ("varied", records(N, seed=7))):
         path = os.path.join(tmp, f"{name}.jsonl")
         with open(path, "w", encoding="utf-8") as fh:
             for p in rows:
@@ -72,7 +73,7 @@ def write_inputs(tmp):
     with open(path, "w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(CSV_HEADER)
-        for data in varied:
+        for data in records(N, seed=7):
             writer.writerow(csv_row(data))
     paths["varied csv"] = path
     return paths
@@ -85,7 +86,10 @@ def main():
     print(f"{N:,} patients, {RUNS} runs each (medians); regimen {REGIMEN}; "
           f"load average before: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
+        only = os.environ.get("BENCH_INPUTS")  # e.g. "simple jsonl"
         for name, path in write_inputs(tmp).items():
+            if only and name not in only.split(","):
+                continue
             out = os.path.join(tmp, "out.jsonl")
             cmd = [*ketadose, "check", REGIMEN, "--patients", path, "--date", "2026-11-20",
                    "-o", out, "--force"]

@@ -7,6 +7,7 @@ treats the two differently: a rule that needs an unanswered field is not assesse
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -258,6 +259,7 @@ class Builder:
         self.vocab, self.today = vocab, today
         self._cache: dict = {name: {} for name in self.FIELDS}
         self._default = Patient()
+        self._items: dict = {}
 
     def read(self, data) -> dict | None:
         """The keys of a record that ``build`` accepts, or None when ``build`` must decide. A
@@ -302,8 +304,47 @@ class Builder:
             attrs["id"] = data["id"]
         return Patient(**attrs)
 
+    # Fields whose items (entries, for liver) are also checked and converted one by one: a
+    # list's items independently of each other (no check across items but the list's length),
+    # the liver panel's entries likewise; a new combination of known items costs no build.
+    ITEMS = {f.name: f.node.max_items for f in PATIENT.fields
+             if f.name in ("conditions", "medications", "allergies", "previous_courses")}
+
     def _field(self, name, value):
         """The Patient attributes one field gives, or False when build() refuses it."""
+        if name in self.ITEMS and isinstance(value, list) and len(value) <= self.ITEMS[name]:
+            items = [self._item(name, [item]) for item in value]
+            if any(item is False for item in items):
+                return False
+            # one object per position, as build() makes them: the rules tell two equal entries
+            # apart by identity (interactions.taking), so a repeated entry gets its own copy
+            out, seen = [], set()
+            for (item,) in items:
+                if id(item) in seen:
+                    item = copy.copy(item)
+                seen.add(id(item))
+                out.append(item)
+            return ((name, tuple(out)),)
+        if name == "liver" and isinstance(value, dict) and value:
+            entries = [self._item(name, {k: v}) for k, v in value.items()]
+            if any(entry is False for entry in entries):
+                return False
+            return ((name, {k: v for entry in entries for k, v in entry.items()}),)
+        return self._build(name, value)
+
+    def _item(self, name, part):
+        """The converted value of one item (as a 1-item list) or liver entry, or False."""
+        key = (name, repr(part))
+        got = self._items.get(key)
+        if got is None:
+            built = self._build(name, part)
+            got = False if built is False else dict(built).get(name, {} if name == "liver" else ())
+            if len(self._items) >= self.SIZE:
+                self._items.clear()
+            self._items[key] = got
+        return got
+
+    def _build(self, name, value):
         patient, _errors = build({name: value}, self.vocab, self.today)
         if patient is None:
             return False

@@ -110,6 +110,16 @@ class BatchLines:
         self.builder = Builder(vocab, today)
         rank = SCREEN_SEVERITIES.index
 
+        texts: dict = {}  # a finding (a frozen value) and its JSON: most recur, in new groups
+
+        def encoded(f) -> str:
+            text = texts.get(f)
+            if text is None:
+                if len(texts) >= 4096:
+                    texts.clear()
+                text = texts[f] = _dumps(finding_data(f))
+            return text
+
         def prepare(results):
             """A group of rules' outcomes as (findings, questions, severities): findings with
             the keys screen.run sorts by (severity, rule id) then rule order and position (the
@@ -118,7 +128,7 @@ class BatchLines:
             questions: list = []
             severities: set = set()
             for index, rule, found, asked in results:
-                fired += [((rank(f.severity), f.rule, index, n), _dumps(finding_data(f)))
+                fired += [((rank(f.severity), f.rule, index, n), encoded(f))
                           for n, f in enumerate(found)]
                 questions += [((index, n), _dumps(question_data(rule.id, q)))
                               for n, q in enumerate(asked)]

@@ -57,6 +57,10 @@ class Taking(list):
     when no source gives a window (counted, UNVERIFIED)."""
 
     def __init__(self, items):
+        if not items:  # most calls: none of the classes is taken (the same state, sooner)
+            super().__init__()
+            self.notes, self.firm, self.unknown = {}, False, []
+            return
         super().__init__(m for m, _note, _firm in items)
         self.notes = {id(m): note for m, note, _firm in items}
         self.firm = any(firm for _m, _note, firm in items)
