@@ -239,6 +239,16 @@ def build(data, vocab: Vocabulary, today: dt.date | None = None) -> tuple:
     return Patient(**out), []
 
 
+class Entry:
+    """The Patient attributes one field's value gives. Compared by identity: a new value, or
+    the same value after its cache was emptied, is a new Entry."""
+
+    __slots__ = ("attrs",)
+
+    def __init__(self, attrs: dict):
+        self.attrs = attrs
+
+
 class Builder:
     """``build`` for a batch of records, with the same result for every record.
 
@@ -257,49 +267,54 @@ class Builder:
 
     def __init__(self, vocab: Vocabulary, today: dt.date):
         self.vocab, self.today = vocab, today
-        self._cache: dict = {name: {} for name in self.FIELDS}
+        # per field: text values by themselves, other values by repr (which tells the JSON
+        # types apart: 1, 1.0, True); the two never share a dict, so "1" is not 1
+        self._cache: dict = {name: ({}, {}) for name in self.FIELDS}
         self._default = Patient()
         self._items: dict = {}
 
     def read(self, data) -> dict | None:
-        """The keys of a record that ``build`` accepts, or None when ``build`` must decide. A
-        field's key is its value's ``repr``, which tells the JSON types apart (1, 1.0, True,
-        "1"): equal keys, equal Patient fields."""
+        """The fields of a record that ``build`` accepts, each as an Entry (the same object
+        for the same value while it is cached: callers may key on it), or None when ``build``
+        must decide."""
         if not isinstance(data, dict):
             return None
         keys: dict = {}
         caches = self._cache
         for name, value in data.items():
-            cache = caches.get(name)
-            if cache is None:  # an unknown key: build() says which
+            pair = caches.get(name)
+            if pair is None:  # an unknown key: build() says which
                 return None
-            if name == "id":  # unique per record: not worth a cache; a non-empty text
-                if not isinstance(value, str) or not value.strip():
-                    return None
-                continue
-            key = repr(value)
+            if value.__class__ is str:
+                if name == "id":  # unique per record: not worth a cache; a non-empty text
+                    if not value.strip():
+                        return None
+                    continue
+                cache, key = pair[0], value
+            else:
+                cache, key = pair[1], repr(value)
             got = cache.get(key)
             if got is None:
-                got = self._field(name, value)
+                attrs = self._field(name, value)
+                got = False if attrs is False else Entry(dict(attrs))
                 if len(cache) >= self.SIZE:
                     cache.clear()
                 cache[key] = got
             if got is False:
                 return None
-            keys[name] = key
+            keys[name] = got
         # the one rule across fields: a male patient recorded as pregnant or breastfeeding
-        if keys.get("sex") == "'male'" and "True" in (keys.get("pregnant"), keys.get("breastfeeding")):
+        sex = keys.get("sex")
+        if sex is not None and sex.attrs["sex"] == "male" and any(
+                name in keys and keys[name].attrs[name] for name in ("pregnant", "breastfeeding")):
             return None
         return keys
 
     def patient(self, data, keys: dict) -> Patient:
         """The Patient of a record ``read`` accepted (the same as ``build`` makes)."""
         attrs: dict = {}
-        for name, key in keys.items():
-            got = self._cache[name].get(key)
-            if got is None:  # the cache was cleared since read
-                got = self._field(name, data[name])
-            attrs.update(got)
+        for entry in keys.values():
+            attrs.update(entry.attrs)
         if "id" in data:
             attrs["id"] = data["id"]
         return Patient(**attrs)

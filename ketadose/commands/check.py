@@ -88,6 +88,9 @@ def run_check(dirs, regimen_ref, patient_path, flags, override, today, fmt,
 
 
 
+_SEVERITY_BITS = {"absolute": 1, "relative": 2, "caution": 4}
+
+
 class BatchLines:
     """`check --patients`: the JSON line of each record, the same bytes as the general batch
     path (commands.batch), made faster for the records it handles: the record's fields are
@@ -126,18 +129,23 @@ class BatchLines:
             order its stable sort keeps), each encoded as the document encodes it."""
             fired: list = []
             questions: list = []
-            severities: set = set()
+            severities = 0
             for index, rule, found, asked in results:
                 fired += [((rank(f.severity), f.rule, index, n), encoded(f))
                           for n, f in enumerate(found)]
                 questions += [((index, n), _dumps(question_data(rule.id, q)))
                               for n, q in enumerate(asked)]
-                severities.update(f.severity for f in found)
-            return tuple(fired), tuple(questions), frozenset(severities)
+                for f in found:
+                    severities |= _SEVERITY_BITS.get(f.severity, 0)
+            return tuple(fired), tuple(questions), severities
 
         ctx = Context(regimen, today, vocab, thresholds(), "file")
         self.memo = Memo(ctx, screening_rules(), screening_reads(), prepare)
-        self._dumps = _dumps
+        from json.encoder import encode_basestring  # what json.dumps does with a str
+
+        from ketadose.render.text import json_safe
+
+        self._text = lambda text: json_safe(encode_basestring(text))
         self._override = _dumps(self.override)
 
     def __call__(self, number: int, data) -> tuple | None:
@@ -151,17 +159,17 @@ class BatchLines:
             outcomes = self.memo.outcomes(keys, lambda: self.builder.patient(data, keys))
         except Exception:  # the general path runs the rules again and reports it as it does
             return None
-        fired, missing, severities = [], [], set()
+        fired, missing, severities = [], [], 0
         for f, m, s in outcomes:
             if f:
                 fired += f
                 severities |= s
             if m:
                 missing += m
-        absolute = "absolute" in severities
-        blocking = absolute or "relative" in severities
+        absolute = bool(severities & 1)
+        blocking = bool(severities & 3)
         status = ("contraindicated" if blocking else "incomplete" if missing else
-                  "caution" if "caution" in severities else "clear")
+                  "caution" if severities & 4 else "clear")
         if len(fired) > 1:
             fired.sort()
         if len(missing) > 1:
@@ -172,7 +180,7 @@ class BatchLines:
         ident = data.get("id")
         code = 1 if stops else 0
         return code, (
-            f'{{"line":{number},"id":{"null" if ident is None else self._dumps(ident)},'
+            f'{{"line":{number},"id":{"null" if ident is None else self._text(ident)},'
             f'"exit":{code},"status":"{status}","blocking":{"true" if stops else "false"},'
             f'"findings":[{",".join([x[1] for x in fired])}],'
             f'"not_assessed":[{",".join([x[1] for x in missing])}],'
