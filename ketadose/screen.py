@@ -125,6 +125,11 @@ def run(patient, ctx: Context, rules, override: str | None = None) -> Screen:
         findings += fired
         evaluated.append((rule.id, "fired" if fired else
                           "not assessed" if len(items) > len(fired) else "not fired"))
+    return _summary(findings, missing, evaluated, override)
+
+
+def _summary(findings: list, missing: list, evaluated: list, override: str | None) -> Screen:
+    """The Screen of every rule's outcome, in rule order."""
     findings.sort(key=lambda f: (SCREEN_SEVERITIES.index(f.severity), f.rule))
     if any(f.severity in BLOCKING for f in findings):
         status = "contraindicated"
@@ -223,6 +228,22 @@ class Memo:
                     cache[key] = got
             out.append(got)
         return out
+
+    def screen(self, keys: dict, patient, override: str | None = None) -> Screen:
+        """The Screen ``run`` makes for this patient (for a Memo made without ``prepare``):
+        the same findings in the same order, questions, rules evaluated and status."""
+        n = len(self.rules)
+        found: list = [()] * n
+        asked: list = [()] * n
+        evaluated: list = [None] * n
+        for group in self.outcomes(keys, patient):
+            for index, rule, fired, questions in group:
+                found[index], asked[index] = fired, questions
+                evaluated[index] = (rule.id, "fired" if fired else
+                                    "not assessed" if questions else "not fired")
+        findings = [f for fired in found for f in fired]
+        missing = [(self.rules[i].id, q) for i in range(n) for q in asked[i]]
+        return _summary(findings, missing, evaluated, override)
 
     def _one(self, index, patient, sig) -> tuple:
         """((index, rule, fired, questions), whether the outcome may be remembered)."""

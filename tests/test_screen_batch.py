@@ -226,3 +226,25 @@ def test_check_batch_cli_lines_are_the_general_path_lines(tmp_path):
             assert r.stdout.decode("utf-8") == "".join(want)
             worst = max(json.loads(x)["exit"] for x in want)
             assert r.returncode == worst
+
+
+MEMOS: dict = {}
+
+
+@settings(max_examples=budget(300), deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(records(), st.sampled_from(REGIMENS), st.sampled_from(OVERRIDES))
+def test_memo_screen_is_run(data, regimen, override):
+    """Memo.screen (for a batch that needs the Screen itself, e.g. a plan batch) is the Screen
+    screen.run makes: findings, order, questions, rules evaluated, status."""
+    from ketadose.screen import Memo, run
+
+    job = JOBS[(regimen, None)]
+    ctx = job.fast.memo.ctx
+    memo = MEMOS.setdefault(regimen, Memo(ctx, screening_rules(), screening_reads()))
+    keys = BUILDER.read(data)
+    if keys is None:
+        return
+    patient = BUILDER.patient(data, keys)
+    assert memo.screen(keys, lambda: BUILDER.patient(data, keys), override) == \
+        run(patient, ctx, screening_rules(), override)
