@@ -264,6 +264,12 @@ class Builder:
 
     FIELDS = frozenset(f.name for f in PATIENT.fields)
     SIZE = 4096  # distinct values kept per field
+    # A value longer than this (its text, or the repr of a list or mapping) is not cached: the
+    # record goes to ``build`` like a record with a problem. Without it the caches grew with
+    # the size of the values, not their number (4096 values of a 16 MiB line each), and a
+    # batch the general path finishes died of MemoryError part-way (review of issue 18).
+    # Bound: SIZE x LONG characters of keys per field, and the same for list items.
+    LONG = 2048
 
     def __init__(self, vocab: Vocabulary, today: dt.date):
         self.vocab, self.today = vocab, today
@@ -290,9 +296,13 @@ class Builder:
                     if not value.strip():
                         return None
                     continue
+                if len(value) > self.LONG:
+                    return None
                 cache, key = pair[0], value
             else:
                 cache, key = pair[1], repr(value)
+                if len(key) > self.LONG:
+                    return None
             got = cache.get(key)
             if got is None:
                 attrs = self._field(name, value)

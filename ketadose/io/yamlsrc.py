@@ -130,7 +130,7 @@ def _check_depth(text: str, name: str) -> None:
 _ALLOWED_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
 
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def decode(raw: bytes, name: str) -> str:
@@ -145,7 +145,7 @@ def decode(raw: bytes, name: str) -> str:
         raise KetadoseError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", f"{name}:{line}:{col}") from None
     if "\x00" in text:
         raise KetadoseError("file contains NUL bytes; is it a binary file?", f"{name}:1:1")
-    bidi = _BIDI.search(text)
+    bidi = BIDI.search(text)
     if bidi:
         # Embedding, override and isolate marks reorder what a reader sees ("Trojan Source"):
         # a dose or a warning could read differently from what is computed.
