@@ -15,6 +15,8 @@ import csv
 import io
 import json
 
+from ketadose.io.yamlsrc import BIDI, bidi_message
+
 # JSON Lines: one line is one patient record or one FHIR Bundle. A whole-record FHIR export of a
 # single patient is commonly several MiB (every encounter, claim and observation), so the default
 # allows 16 MiB and --max-line raises it up to 1 GiB. The line is held in memory once as bytes and
@@ -153,15 +155,12 @@ def _bidi_error(text, decoded=None):
     refuses it (io.yamlsrc.decode): the batch screened such records where one patient's file
     was refused (review of issue 18). ``decoded`` gives the text with JSON escapes resolved,
     asked for only when the line has an escape."""
-    from ketadose.io.yamlsrc import BIDI
-
     found = BIDI.search(text)
     if found is None and decoded is not None and "\\u" in text:
         found = BIDI.search(decoded())
     if found is None:
         return None
-    return RecordError(f"bidirectional control character U+{ord(found.group(0)):04X} "
-                       "(it can reorder the text a reader sees); remove it")
+    return RecordError(bidi_message(found))
 
 
 def _csv_rows(stream):

@@ -133,6 +133,12 @@ _ALLOWED_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "map"
 BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
+def bidi_message(found: re.Match) -> str:
+    """The one wording for a bidirectional control character, for files and batch records."""
+    return (f"bidirectional control character U+{ord(found.group(0)):04X} "
+            "(it can reorder the text a reader sees); remove it")
+
+
 def decode(raw: bytes, name: str) -> str:
     if len(raw) > MAX_BYTES:
         raise KetadoseError(f"file is larger than {MAX_BYTES // 1024} KiB; refusing to read it",
@@ -151,9 +157,7 @@ def decode(raw: bytes, name: str) -> str:
         # a dose or a warning could read differently from what is computed.
         line = text.count("\n", 0, bidi.start()) + 1
         col = bidi.start() - (text.rfind("\n", 0, bidi.start()) + 1) + 1
-        raise KetadoseError(f"bidirectional control character U+{ord(bidi.group(0)):04X} "
-                            "(it can reorder the text a reader sees); remove it",
-                            f"{name}:{line}:{col}")
+        raise KetadoseError(bidi_message(bidi), f"{name}:{line}:{col}")
     return text
 
 
