@@ -50,7 +50,10 @@ def main(argv=None):
     args = sys.argv[1:] if argv is None else list(argv)
     text = _stored_answer(args)
     if text is None:
+        from ketadose.codecache import install
         from ketadose.fastpath import run_fast
+
+        install()  # before the first dataclass is made: precompiled methods (start-up)
 
         run_fast(args)  # exits when it answers; returns for anything it does not handle
         from ketadose.cli import main as cli_main
