@@ -5,10 +5,11 @@ on; the exit code is the worst of all records (2 > 1 > 0)."""
 from __future__ import annotations
 
 import os
+import stat
+from time import monotonic
 
 from ketadose.errors import KetadoseError
-from ketadose.gate import GateError
-from ketadose.io.batch import MAX_LINE, RecordError, open_records, records
+from ketadose.io.batch import MAX_LINE, RecordError, decode, open_records, records, undecoded
 from ketadose.io.library import vocabulary
 from ketadose.io.regimens import load_regimen
 from ketadose.patient import build
@@ -81,6 +82,7 @@ class _FastPlans:
     def __init__(self, job):
         from ketadose.commands.check import override_reason
         from ketadose.commands.plan import versions
+        from ketadose.gate import GateError
         from ketadose.io.library import limit_library, thresholds
         from ketadose.patient import Builder
         from ketadose.planning import plan_result
@@ -89,6 +91,7 @@ class _FastPlans:
         from ketadose.screen import Context, Memo
 
         self.job, self.plan_result, self.batch_record = job, plan_result, batch_record
+        self.GateError = GateError
         self.builder = Builder(job.vocab, job.today)
         self.rules = tuple(screening_rules())
         ctx = Context(job.regimen, job.today, job.vocab, thresholds(), "file")
@@ -116,7 +119,7 @@ class _FastPlans:
                 self.versions, audit=False, explain=False))
         except KetadoseError as exc:
             return {"exit": 2, "error": exc.message}
-        except GateError as exc:  # an invariant of the delivered plan failed: our bug, no plan
+        except self.GateError as exc:  # an invariant of the delivered plan failed: our bug
             return {"exit": 3, "error": str(exc)}
 
     def screen(self, outcomes):
@@ -189,13 +192,27 @@ class _Hashed:
         return getattr(self._src, name)
 
 
+class _CheckOptions:
+    """`check --patients`'s options: the override reason alone."""
+
+    __slots__ = ("override",)
+
+    def __init__(self, override: str | None):
+        self.override = override
+
+
 def make_job(mode, dirs, ref, opts, today, loaded=None) -> _Job:
     """The batch's per-run work, once: the regimen (by reference, or `loaded` as (src, regimen,
     findings)), the options as the commands give them, and the screening date."""
     from ketadose.commands.check import override_reason
-    from ketadose.planning import PlanOptions, check_options
 
-    opts = PlanOptions.of({**opts, "override": override_reason(opts.get("override"))})
+    override = override_reason(opts.get("override"))
+    if mode == "check":  # the screen's one option; planning (and dosing, ~30 ms) not imported
+        opts = _CheckOptions(override)
+    else:
+        from ketadose.planning import PlanOptions, check_options
+
+        opts = PlanOptions.of({**opts, "override": override})
     src = regimen = findings = None
     if loaded is not None:
         src, regimen, findings = loaded
@@ -215,18 +232,30 @@ def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -
     progress = _progress(path, stream)
     worst = 0
     try:
+        if jobs > 1:  # the workers decode the records (io.batch.decode)
+            from ketadose.commands.parallel import run_parallel
+
+            items = undecoded(stream, kind, max_line or MAX_LINE)
+            return run_parallel(job, _advancing(items, progress) if progress else items, jobs,
+                                out, decode)
         items = records(stream, kind, max_line or MAX_LINE)
         if progress:
             items = _advancing(items, progress)
-        if jobs > 1:
-            from ketadose.commands.parallel import run_parallel
-
-            return run_parallel(job, items, jobs, out)
+        # Each line reaches the reader at once when the input is a pipe or a terminal (a
+        # record typed or sent now gets its line now); from a file, lines are written in 64 KiB
+        # blocks and at least every FLUSH_EVERY seconds (one write per line cost about as much
+        # as reading the line)
+        eager, last = _may_wait(stream), monotonic()
         for number, data, _size in items:
             code, line = job.line(number, data)
-            worst = max(worst, code)
+            if code > worst:
+                worst = code
             out.write(line)
-            out.flush()  # each record as soon as it is made (a pipe reader sees it at once)
+            if eager:
+                out.flush()
+            elif (now := monotonic()) - last >= FLUSH_EVERY:
+                out.flush()
+                last = now
     except RecordError as exc:  # a bad CSV header: nothing can be read
         raise KetadoseError(str(exc), path) from None
     finally:
@@ -235,6 +264,17 @@ def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -
         if path != "-":
             stream.close()
     return worst
+
+
+FLUSH_EVERY = 0.2  # seconds
+
+
+def _may_wait(stream) -> bool:
+    """Whether reading the input may wait for a writer (anything but a regular file)."""
+    try:
+        return not stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError):  # no file descriptor: take it as a pipe
+        return True
 
 
 def _advancing(items, progress):
@@ -253,6 +293,8 @@ def _one(mode, data, vocab, regimen, src, findings, opts, today, screen_for, scr
             return {"exit": 2, "error": str(exc)}
         return {"id": data.get("id"), **_one(mode, data, vocab, regimen, src, findings, opts,
                                             today, screen_for, screen_data)}
+    from ketadose.gate import GateError  # plan only; imported here so that check does not load it
+
     patient, errors = build(data, vocab, today)
     if patient is None:
         first = errors[0]

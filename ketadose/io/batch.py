@@ -82,7 +82,9 @@ def _lines(stream, limit):
             continue
         try:
             # only the line break itself: a CR before it may belong to a quoted CSV field
-            text = raw.decode("utf-8-sig")
+            # one byte-order mark at the start of a line is dropped, as utf-8-sig does (its
+            # incremental decoder in Python cost more than the rest of reading the line)
+            text = (raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw).decode()
             text = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
             yield number, text, len(raw)
         except UnicodeDecodeError:
@@ -117,22 +119,37 @@ def parse_size(text: str) -> int:
 
 def records(stream, kind, max_line: int = MAX_LINE):
     """Yield (line number, data dict or RecordError, bytes read) for every record."""
+    for number, item, size in undecoded(stream, kind, max_line):
+        yield number, decode(item), size
+
+
+def undecoded(stream, kind, max_line: int = MAX_LINE):
+    """Yield (line number, item, bytes read) for every record, where ``decode(item)`` is the
+    record (a dict) or its RecordError. The items are split from the input here, in order
+    (blank lines skipped, over-long lines and a CSV header found), and decoded by ``decode``,
+    which needs nothing else: `--jobs` sends the items to its workers and decodes them there
+    (commands/parallel.py). An item is a RecordError, a JSON line (str), or a CSV record as
+    (header, text)."""
     if kind == "jsonl":
-        yield from _jsonl_records(stream, max_line)
+        for number, text, size in _lines(stream, max_line):
+            if text is None:
+                yield number, RecordError(
+                    f"line of {_approx(size)} is longer than the {size_text(max_line)} "
+                    f"limit (--max-line SIZE raises it, up to {size_text(MAX_LINE_LIMIT)})"), size
+            elif text.__class__ is not str or text.strip():  # a RecordError, or a line
+                yield number, text, size
     else:
-        yield from _csv_rows(stream)
+        yield from _csv_items(stream)
 
 
-def _jsonl_records(stream, max_line):
-    for number, text, size in _lines(stream, max_line):
-        if text is None:
-            yield number, RecordError(
-                f"line of {_approx(size)} is longer than the {size_text(max_line)} "
-                f"limit (--max-line SIZE raises it, up to {size_text(MAX_LINE_LIMIT)})"), size
-        elif isinstance(text, RecordError):
-            yield number, text, size
-        elif text.strip():
-            yield number, _jsonl_record(text), size
+def decode(item):
+    """The record (a dict) or RecordError of an item ``undecoded`` yields."""
+    cls = item.__class__
+    if cls is str:
+        return _jsonl_record(item)
+    if cls is tuple:
+        return _csv_row(*item)
+    return item
 
 
 def _jsonl_record(text):
@@ -145,7 +162,10 @@ def _jsonl_record(text):
         return RecordError(f"invalid JSON: {str(exc).splitlines()[0]}")
     if not isinstance(data, dict):
         return RecordError("a record must be a JSON object")
-    if "\\u" in text and _has_surrogate(data):  # only an escape makes one
+    if "\\u" not in text:
+        if text.isascii():  # no bidirectional control character can be in it (fast)
+            return data
+    elif _has_surrogate(data):  # only an escape makes one
         return RecordError("a lone surrogate escape (\\ud800-\\udfff) is not a character")
     return _bidi_error(text, lambda: json.dumps(data, ensure_ascii=False)) or data
 
@@ -163,7 +183,9 @@ def _bidi_error(text, decoded=None):
     return RecordError(bidi_message(found))
 
 
-def _csv_rows(stream):
+def _csv_items(stream):
+    """The CSV records as items: up to the header (which must be read to split the rest) each
+    is decoded here; after it, each is (header, text) for ``decode``."""
     header = None
     for number, text, size in _csv_records(stream):
         if text is None or isinstance(text, RecordError):
@@ -172,25 +194,38 @@ def _csv_rows(stream):
             continue
         if not text.strip():
             continue
-        bidi = _bidi_error(text)
-        if bidi is not None:
-            yield number, bidi, size
+        if header is not None:
+            yield number, (header, text), size
             continue
-        try:
-            row = next(csv.reader(io.StringIO(text), strict=True))
-        except csv.Error as exc:
-            yield number, RecordError(f"invalid CSV: {exc}"), size
+        row = _csv_cells(text)
+        if isinstance(row, RecordError):
+            yield number, row, size
             continue
-        if header is None:
-            header = _csv_header(row, number)
-            continue
-        if len(row) != len(header):
-            yield number, RecordError(f"{len(row)} cells for {len(header)} columns"), size
-            continue
-        try:
-            yield number, csv_record(dict(zip(header, row))), size
-        except RecordError as exc:
-            yield number, exc, size
+        header = tuple(_csv_header(row, number))
+
+
+def _csv_cells(text):
+    """The cells of one CSV record, or its RecordError."""
+    bidi = _bidi_error(text)
+    if bidi is not None:
+        return bidi
+    try:
+        return next(csv.reader(io.StringIO(text), strict=True))
+    except csv.Error as exc:
+        return RecordError(f"invalid CSV: {exc}")
+
+
+def _csv_row(header, text):
+    """The record of one CSV record after the header, or its RecordError."""
+    row = _csv_cells(text)
+    if isinstance(row, RecordError):
+        return row
+    if len(row) != len(header):
+        return RecordError(f"{len(row)} cells for {len(header)} columns")
+    try:
+        return csv_record(dict(zip(header, row)))
+    except RecordError as exc:
+        return exc
 
 
 def _csv_header(row, number) -> list:
