@@ -152,3 +152,168 @@ def test_sigterm_ends_the_workers_and_removes_the_temporary_file(tmp_path):
             open(f"/proc/{pid}/stat").read().split(") ")[1].startswith("Z")
     assert not out.exists()
     assert not [f for f in os.listdir(tmp_path) if f.startswith(".ketadose-")]
+
+
+# --- Generated batches: --jobs 2 against one process, byte for byte (issue 18, goal 2) ---------
+# The workers get undecoded records and decode them (io.batch.decode); these properties hold the
+# two runs together over generated input bytes: varied records (tests/test_screen_batch.py's
+# generator), error lines, blank lines, long values, a BOM on some lines, CRLF, invalid UTF-8,
+# bidirectional controls, CSV with quoted multi-line cells and wrong cell counts.
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from conftest import budget  # noqa: E402
+
+CSV_CELLS = {
+    "id": ["p1", "patient \u00e9", "", "a,b", '"q"', "x\u202ey"],
+    "age": ["40", "", "forty", "130", " 7 "],
+    "sex": ["female", "male", "", "other"],
+    "weight": ["70", "70 kg", "154 lb", "-3 kg", ""],
+    "pregnant": ["true", "false", "", "yes"],
+    "blood_pressure": ["128/82", "185/105", "", "high"],
+    "heart_rate": ["72", "", "300"],
+    "conditions": ["none", "glaucoma;crps", "", "unknown-thing", "seizure-disorder"],
+    "medications": ["none", "morphine:60 mg/day;diazepam", "", "unknownium", "clonidine"],
+    "allergies": ["none", "Ketalar (anaphylaxis)", "", "latex;midazolam", "x" * 2100],
+    "alt": ["30 U/L", "", "150 U/L"], "alt_uln": ["45 U/L", ""],
+    "previous_courses": ["", "none", "2026-09-01|100 h|false", "2099-01-01"],
+}
+
+
+def _json_line(draw) -> bytes:
+    from test_screen_batch import records as varied_records
+
+    if draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from([b"", b"   ", b'{"broken', b"[1, 2]", b'{"a": 1, "a": 2}', b"   ",
+                                     b'{"age": NaN}', b"\xff\xfe{}", b'{"id": "\\ud800"}',
+                                     b'{"id": "x\\u202ey"}', b'{"notes": "' + b"y" * 2100 + b'"}',
+                                     b'{"age": 40}' + b" " * 5]))
+    data = draw(varied_records())
+    return json.dumps(data, ensure_ascii=draw(st.booleans())).encode("utf-8")
+
+
+def _csv_record(draw, header) -> bytes:
+    import csv
+    import io
+
+    cells = [draw(st.sampled_from(CSV_CELLS[h])) for h in header]
+    if draw(st.integers(0, 14)) == 0:
+        cells = cells[:-1] if cells else ["extra"]  # a wrong number of cells
+    if draw(st.integers(0, 14)) == 0 and cells:
+        cells[0] = "two\nlines"  # a quoted cell across lines
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(cells)
+    text = buf.getvalue().encode("utf-8")
+    if draw(st.integers(0, 19)) == 0:
+        text = draw(st.sampled_from([b'"unclosed', b"\xff", b" "]))
+    return text
+
+
+@st.composite
+def batch_bytes(draw):
+    """(kind, the bytes of a generated batch file)."""
+    kind = draw(st.sampled_from(["jsonl", "csv"]))
+    eol = draw(st.sampled_from([b"\n", b"\r\n"]))
+    n = draw(st.integers(0, 14))
+    if kind == "jsonl":
+        lines = [_json_line(draw) for _ in range(n)]
+    else:
+        header = draw(st.lists(st.sampled_from(sorted(CSV_CELLS)), min_size=1, max_size=6,
+                               unique=True))
+        lines = [",".join(header).encode()] + [_csv_record(draw, header) for _ in range(n)]
+    lines = [(b"\xef\xbb\xbf" if draw(st.integers(0, 9)) == 0 else b"") + x for x in lines]
+    end = draw(st.sampled_from([eol, b""]))
+    return kind, eol.join(lines) + (end if lines else b"")
+
+
+def _run_in_process(path, kind, jobs, monkeypatch):
+    """(exit code or the input error, output bytes) of a check batch run in this process."""
+    import datetime as dt
+    import io
+
+    from ketadose.commands import batch, parallel
+    from ketadose.errors import KetadoseError
+    from ketadose.io.writer import _Stream
+
+    sink = io.BytesIO()
+    stream = _Stream(sink)
+    monkeypatch.setattr(batch, "output", lambda: stream)
+    monkeypatch.setattr(parallel, "CHUNK", 2)  # several chunks, spread over the workers
+    try:
+        code = batch.run_batch("check", (), REGIMEN, str(path), kind, {"override": None},
+                               dt.date(2026, 11, 20), jobs=jobs)
+    except KetadoseError as exc:
+        code = str(exc)
+    stream.flush()
+    return code, sink.getvalue()
+
+
+@settings(max_examples=budget(40), deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(batch_bytes())
+def test_two_jobs_write_what_one_process_writes_for_generated_batches(tmp_path_factory,
+                                                                     monkeypatch, batch):
+    kind, data = batch
+    path = tmp_path_factory.mktemp("gen") / f"p.{kind}"
+    path.write_bytes(data)
+    one = _run_in_process(path, kind, 1, monkeypatch)
+    two = _run_in_process(path, kind, 2, monkeypatch)
+    assert two == one
+    if kind == "jsonl":  # one line out per line in that is not blank, numbered as in the file
+        want = [n for n, raw in enumerate(data.split(b"\n"), start=1)
+                if raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "replace").strip()]
+        assert [json.loads(x)["line"] for x in one[1].splitlines()] == want
+
+
+def test_the_workers_decode_the_records_not_the_parent(tmp_path, monkeypatch):
+    """With --jobs the parent only splits the input: each record is decoded in a worker (the
+    parent once decoded and pickled every record: a third of check's work with two jobs)."""
+    from ketadose.io import batch as io_batch
+
+    log = tmp_path / "decoded-by"
+    real = io_batch._jsonl_record
+
+    def logged(text):
+        with open(log, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return real(text)
+
+    monkeypatch.setattr(io_batch, "_jsonl_record", logged)
+    path = tmp_path / "p.jsonl"
+    path.write_text(jsonl(40))
+    code, out = _run_in_process(path, "jsonl", 2, monkeypatch)
+    pids = log.read_text().split()
+    assert len(pids) == 40 and str(os.getpid()) not in pids and len(set(pids)) == 2
+    monkeypatch.setattr(io_batch, "_jsonl_record", real)
+    assert (code, out) == _run_in_process(path, "jsonl", 1, monkeypatch)
+
+
+def test_generated_varied_batches_through_the_entry_point(tmp_path):
+    """The real command: varied JSON Lines and CSV (error lines, BOMs, CRLF, long values), one
+    process against two and three, stdout and exit code."""
+    rnd = random.Random(5)
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "bench"))
+    import csv as csvmod
+
+    from varied_patients import CSV_HEADER, csv_row
+    from varied_patients import records as varied
+
+    rows = list(varied(700, seed=3))
+    lines = [json.dumps(r, ensure_ascii=rnd.random() < 0.5).encode() for r in rows]
+    lines[10] = b"\xef\xbb\xbf" + lines[10]
+    lines[20] = b'{"notes": "' + b"z" * 5000 + b'"}'
+    lines[30] = b"\xff not UTF-8"
+    (tmp_path / "p.jsonl").write_bytes(b"\r\n".join(lines) + b"\r\n")
+    with open(tmp_path / "p.csv", "w", encoding="utf-8", newline="") as fh:
+        writer = csvmod.writer(fh, lineterminator="\r\n")
+        writer.writerow(CSV_HEADER)
+        writer.writerows(csv_row(r) for r in rows)
+    for name in ("p.jsonl", "p.csv"):
+        args = ["check", REGIMEN, "--patients", str(tmp_path / name), "--date", "2026-11-20"]
+        one = ketadose(*args)
+        assert one.returncode == 2 and one.stderr == b""
+        assert len(one.stdout.splitlines()) == 700
+        for jobs in ("2", "3"):
+            many = ketadose(*args, "--jobs", jobs)
+            assert (many.returncode, many.stdout, many.stderr) == (2, one.stdout, b"")
