@@ -68,6 +68,8 @@ class Plan:
     totals_derivation: tuple = ()
     patient_age: int | None = None
     patient_sex: str | None = None  # for the weight-for-age plausibility guard (KD-GATE-004)
+    # the Dosed its phases, days, totals and bag come from (a batch keys remembered parts by it)
+    dosing: object = field(default=None, compare=False, repr=False)
 
     @property
     def blocked(self) -> bool:
@@ -75,42 +77,161 @@ class Plan:
 
 
 def make_plan(regimen, patient, library, *, basis=None, concentration=None, priming_ml=None,
-              regimen_findings=(), override=None, explain: bool = True) -> Plan:
+              regimen_findings=(), override=None, explain: bool = True, memo=None) -> Plan:
     """Calculate the plan, then pass it through the safety gate (ketadose/gate.py): what is
     returned has been checked as delivered, or carries the findings that refuse it.
 
     ``explain`` False leaves out what only --explain shows (the weight's and the totals'
     derivation steps, the limits consulted): a batch line shows neither. Every number, finding
-    and check is the same."""
+    and check is the same. ``memo`` (a DosingMemo made for these same arguments) remembers the
+    dosing and its verdict per dosing weight: the same plan, faster for a batch."""
     from ketadose import gate
 
     weight = dosing_weight(regimen, patient, basis, derive=explain)
-    if concentration is not None:
-        conc, origin = concentration.magnitude("mg/mL"), "--concentration"
-    elif regimen.preparation and regimen.preparation.concentration is not None:
-        conc, origin = regimen.preparation.concentration.magnitude("mg/mL"), "regimen preparation"
-    else:
-        conc, origin = None, None
+    conc, origin = _concentration(regimen, concentration)
+    args = (regimen, library, conc, origin, priming_ml, override, explain)
+    dosed = memo(weight, args) if memo is not None else dose(weight, *args)
+    # Limit findings are recomputed on the delivered plan by the gate; the regimen's other
+    # findings stay.
+    findings = [f for f in regimen_findings if not f.rule.startswith("KD-LIM")]
+    findings += weight_findings(weight)
+    findings += dosed.findings
+    plan = Plan(regimen, weight, conc, origin, dosed.phases, dosed.days, dosed.totals,
+                dosed.preparation, tuple(findings), totals_derivation=dosed.totals_derivation,
+                patient_age=patient.age, patient_sex=patient.sex, dosing=dosed)
+    return gate.run(plan, library, override, explain, dosed.verdict)
+
+
+def _concentration(regimen, concentration) -> tuple:
+    """(mg/mL, where it comes from) of the plan: --concentration, else the regimen's
+    preparation; none for a topical regimen."""
     if regimen.route == "topical":
-        conc, origin = None, None
+        return None, None
+    if concentration is not None:
+        return concentration.magnitude("mg/mL"), "--concentration"
+    if regimen.preparation and regimen.preparation.concentration is not None:
+        return regimen.preparation.concentration.magnitude("mg/mL"), "regimen preparation"
+    return None, None
+
+
+@dataclass(frozen=True)
+class Dosed:
+    """What the dosing gives for one dosing weight: the phases, the calendar, the totals, the
+    bag, the titration-ceiling findings, and the gate's verdict on them (gate.dosing_verdict:
+    its first failed invariant, limit and pump findings, limits consulted)."""
+
+    phases: tuple
+    days: tuple
+    totals: dict
+    preparation: Preparation
+    findings: tuple
+    totals_derivation: tuple
+    verdict: tuple
+
+
+def dose(weight, regimen, library, conc, origin, priming_ml, override, explain) -> Dosed:
+    """The dosing of a plan and the gate's verdict on it. Of the patient it reads the weight's
+    fields of gate.DOSING_WEIGHT_READS only (DosingMemo holds it to that)."""
+    from ketadose import gate
+
     ctx = lim.LimitContext(regimen.drug, regimen.route, regimen.setting, regimen.confirm)
     if weight.actual_kg is None and per_kg_limited(library, ctx):
         raise KetadoseError(f"the patient's weight is required: the limits per kg for "
                             f"{regimen.route.upper()} {regimen.drug} are checked on every plan "
                             "(--weight or weight: in the patient file)")
-    phases = plan_phases(regimen, weight, conc, hard_rate_ceiling(library, ctx, weight), explain)
-    days = calendar(regimen, phases)
+    phases = tuple(plan_phases(regimen, weight, conc, hard_rate_ceiling(library, ctx, weight),
+                               explain))
+    days = tuple(calendar(regimen, phases))
     tot_why: list = []
     tot = totals(regimen, phases, days, tot_why if explain else None)
-    # Limit findings are recomputed on the delivered plan by the gate; the regimen's other
-    # findings stay.
-    findings = [f for f in regimen_findings if not f.rule.startswith("KD-LIM")]
-    findings += weight_findings(weight) + ceiling_findings(phases)
     prep = preparation(regimen, phases, tot, conc, origin, priming_ml)
-    plan = Plan(regimen, weight, conc, origin, tuple(phases), tuple(days), tot, prep,
-                tuple(findings), totals_derivation=tuple(tot_why), patient_age=patient.age,
-                patient_sex=patient.sex)
-    return gate.run(plan, library, override, explain)
+    # the gate's checks of the dosing see the plan as delivered, with this weight
+    plan = Plan(regimen, weight, conc, origin, phases, days, tot, prep)
+    return Dosed(phases, days, tot, prep, tuple(ceiling_findings(phases)), tuple(tot_why),
+                 gate.dosing_verdict(plan, library, override, explain))
+
+
+class Undeclared(Exception):
+    """A remembered computation read a field it did not declare: it is computed again on the
+    whole value, and not remembered."""
+
+
+class Declared:
+    """An object as a remembered computation may see it: only the declared attributes; any
+    other raises Undeclared (so a remembered result depends only on what its key is made of)."""
+
+    __slots__ = ("_of", "_names")
+
+    def __init__(self, of, names):
+        self._of, self._names = of, names
+
+    def __getattr__(self, name):
+        if name in self._names:
+            return getattr(self._of, name)
+        raise Undeclared(f"read {name!r} without declaring it")
+
+
+def exact(value):
+    """A key that tells apart every value a computation could tell apart: the type with the
+    value, and a float by its bits (0.0 and -0.0 are equal, 1 and 1.0 and True too)."""
+    cls = value.__class__
+    return (cls, value.hex()) if cls is float else (cls, value)
+
+
+class DosingMemo:
+    """``dose`` for a batch: remembered per dosing weight, keyed by the exact values of the
+    weight's fields the dosing and its checks read (gate.DOSING_WEIGHT_READS), for one set of
+    the other arguments (a batch's regimen, library, concentration, priming, --override and
+    explain). ``dose`` runs on a weight that has only those fields: if it reads another, the
+    result is computed again on the whole weight and not remembered (counted in
+    ``undeclared``). Other arguments than the first ones, or an error: computed, not
+    remembered. Bounded in count and in the size of what it keeps."""
+
+    SIZE = 4096
+    BUDGET = 32 << 20  # bytes of remembered dosings (estimated by their phases and days)
+
+    def __init__(self, reads=None):
+        from ketadose import gate
+
+        self.reads = tuple(gate.DOSING_WEIGHT_READS if reads is None else reads)
+        self.args: tuple | None = None
+        self.cache: dict = {}
+        self.used = 0
+        self.undeclared = 0
+        self.hits = 0
+
+    def __call__(self, weight, args) -> Dosed:
+        if self.args is None:
+            self.args = args
+        elif not _same(args, self.args):
+            return dose(weight, *args)
+        key = tuple([exact(getattr(weight, name)) for name in self.reads])
+        got = self.cache.get(key)
+        if got is not None:
+            self.hits += 1
+            return got
+        try:
+            got = dose(Declared(weight, self.reads), *args)
+        except Undeclared:
+            self.undeclared += 1
+            return dose(weight, *args)
+        if got.verdict[0] is not None:  # a failed invariant (our bug): raised, never kept
+            return got
+        cost = 600 * (len(got.phases) + 1) + 100 * len(got.days)
+        if len(self.cache) >= self.SIZE or self.used + cost > self.BUDGET:
+            self.cache.clear()
+            self.used = 0
+        self.cache[key] = got
+        self.used += cost
+        return got
+
+
+def _same(args, first) -> bool:
+    """The same arguments: the same objects, or equal values of the same types."""
+    for a, b in zip(args, first):
+        if a is not b and (a.__class__ is not b.__class__ or exact(a) != exact(b)):
+            return False
+    return True
 
 
 _PER_KG = ("rate_per_kg", "bolus_per_kg", "daily_dose_per_kg", "push_rate_per_kg")

@@ -116,19 +116,20 @@ def check_options(regimen, options: PlanOptions) -> None:
 
 
 def make_options_plan(regimen, patient, library, options: PlanOptions, regimen_findings,
-                      explain: bool = True) -> Plan:
+                      explain: bool = True, memo=None) -> Plan:
     """The plan with the options that change it (single runs, batches and the CDS service);
-    ``explain`` False leaves out what only --explain shows (plan.make_plan)."""
+    ``explain`` False leaves out what only --explain shows, ``memo`` remembers the dosing per
+    dosing weight for a batch (plan.make_plan)."""
     check_options(regimen, options)
     return make_plan(regimen, patient, library, basis=options.weight_basis,
                      concentration=options.concentration, priming_ml=options.priming,
                      regimen_findings=regimen_findings, override=options.override,
-                     explain=explain)
+                     explain=explain, memo=memo)
 
 
 def plan_result(src, regimen, regimen_findings, patient, patient_data, options: PlanOptions,
                 screen, library, versions: Versions, *, audit: bool = True,
-                explain: bool = True) -> PlanResult:
+                explain: bool = True, memo=None) -> PlanResult:
     """Plan for a screened patient: no plan when the screen blocks (a contraindicated patient
     gets none unless a clinician records why), else the plan through the safety gate; with the
     audit block unless ``audit`` is False, and without what only --explain shows when
@@ -136,7 +137,7 @@ def plan_result(src, regimen, regimen_findings, patient, patient_data, options: 
     from ketadose.audit import audit_block
 
     plan = None if screen.blocking else make_options_plan(regimen, patient, library, options,
-                                                          regimen_findings, explain)
+                                                          regimen_findings, explain, memo)
     block = None
     if audit:
         block = audit_block(src, patient_data, {"command": "plan", **options.record()},

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import stat
 from time import monotonic
+from typing import Any
 
 from ketadose.errors import KetadoseError
 from ketadose.io.batch import MAX_LINE, RecordError, decode, open_records, records, undecoded
@@ -35,23 +36,32 @@ class _Job:
         self.opts, self.today = opts, today
         self.vocab = vocabulary()
         self.screen_for, self.screen_data = screen_for, screen_data
-        self.fast = None  # check: the same lines, faster (commands.check.BatchLines)
+        self.fast: Any = None  # the same lines, faster: check.BatchLines, plan_lines.PlanLines
         self.fast_plan = None  # plan: the same records, faster (_FastPlans)
         if mode == "check":
             from ketadose.commands.check import BatchLines
 
             self.fast = BatchLines(regimen, opts.override, today, self.vocab)
         elif mode == "plan":
-            self.fast_plan = _FastPlans(self)
+            from ketadose.commands.plan_lines import PlanLines
 
-    def line(self, number, data) -> tuple:
-        """(exit code, the record's JSON line) for one input record or RecordError."""
+            self.fast_plan = _FastPlans(self)
+            self.fast = PlanLines(self.fast_plan)  # the same lines from remembered parts
+
+    def line(self, number, data, raw: bool = False) -> tuple:
+        """(exit code, the record's JSON line) for one input record or RecordError; the line
+        as UTF-8 bytes when ``raw`` (as the output stream's write() would encode it)."""
         if self.fast is not None and not isinstance(data, RecordError):
             done = self.fast(number, data)
             if done is not None:
-                return done
+                code, text = done  # text or bytes (plan_lines.PlanLines)
+                if raw:
+                    return code, text.encode("utf-8", "backslashreplace") if text.__class__ is str \
+                        else text
+                return code, text.decode() if text.__class__ is bytes else text
         record = self.record(number, data)
-        return record["exit"], self.encode(record) + "\n"
+        text = self.encode(record) + "\n"
+        return record["exit"], text.encode("utf-8", "backslashreplace") if raw else text
 
     def record(self, number, data) -> dict:
         """The output record (plain data) for one input record or RecordError."""
@@ -100,6 +110,9 @@ class _FastPlans:
         self.digests: dict = {}
         self.not_fired = [(r.id, "not fired") for r in self.rules]
         self.library, self.versions = limit_library(), versions()
+        from ketadose.plan import DosingMemo
+
+        self.dosing = DosingMemo()  # the dosing and its gate verdict per dosing weight
 
     def __call__(self, data) -> dict | None:
         if "resourceType" in data:
@@ -116,7 +129,7 @@ class _FastPlans:
         try:
             return self.batch_record(self.plan_result(
                 j.src, j.regimen, j.findings, patient, data, j.opts, screen, self.library,
-                self.versions, audit=False, explain=False))
+                self.versions, audit=False, explain=False, memo=self.dosing))
         except KetadoseError as exc:
             return {"exit": 2, "error": exc.message}
         except self.GateError as exc:  # an invariant of the delivered plan failed: our bug
@@ -246,11 +259,15 @@ def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -
         # blocks and at least every FLUSH_EVERY seconds (one write per line cost about as much
         # as reading the line)
         eager, last = _may_wait(stream), monotonic()
+        write = getattr(out, "write_bytes", None)  # io.writer's streams take UTF-8 as is
         for number, data, _size in items:
-            code, line = job.line(number, data)
+            code, line = job.line(number, data, write is not None)
             if code > worst:
                 worst = code
-            out.write(line)
+            if write is not None:
+                write(line)
+            else:
+                out.write(line)
             if eager:
                 out.flush()
             elif (now := monotonic()) - last >= FLUSH_EVERY:

@@ -102,10 +102,26 @@ def _card(f) -> dict:
             _cards.clear()
         got = _cards[id(f)] = (f, {
             "uuid": None, "summary": summary(f"{f.title + ': ' if f.title else ''}{f.message}"),
-            "indicator": f.indicator, "source": card_source(f.source),
+            "indicator": f.indicator, "source": _source(f.source),
             "detail": f.message + (f" (UNVERIFIED basis: {f.unverified})" if f.unverified else ""),
             "rule": f.rule, "severity": f.severity})
     return got[1]
+
+
+_sources: dict = {}
+
+
+def _source(source: str) -> dict:
+    """card_source, once per source text (a few dozen in the rules and templates; a batch
+    makes new findings with the same sources for every patient)."""
+    got = _sources.get(source)
+    if got is None:
+        got = card_source(source)
+        if len(source) <= 2048:  # bounded: 4,096 texts of at most 2 KiB
+            if len(_sources) >= 4096:
+                _sources.clear()
+            _sources[source] = got
+    return got
 
 
 def render_plan_explain(result, stream) -> None:

@@ -52,8 +52,12 @@ def _sessions(plan, phases: list) -> list:
 
 
 def _patient(result) -> dict:
-    w = result.plan.weight
-    return {"id": result.patient.id, "dosing_weight_kg": _r(w.kg, 2), "weight_basis": w.basis,
+    return patient_section(result.patient.id, result.plan.weight)
+
+
+def patient_section(pid, w) -> dict:
+    """The plan's ``patient``: the id and the weights (``w``: dosing.DosingWeight)."""
+    return {"id": pid, "dosing_weight_kg": _r(w.kg, 2), "weight_basis": w.basis,
             "weight_basis_from": w.origin, "actual_weight_kg": _r(w.actual_kg, 2),
             "ideal_weight_kg": _r(w.ideal_kg, 2), "adjusted_weight_kg": _r(w.adjusted_kg, 2),
             "bmi": _r(w.bmi, 1), "height_cm": _r(w.height_cm, 1)}
@@ -114,6 +118,39 @@ def _regimen_constant(r) -> tuple:
     return got[1], got[2]
 
 
+# What dosing_sections reads of a plan (a batch remembers its sections by the dosing they come
+# from, and runs it on a plan with no other field: commands/plan_lines.py).
+DOSING_SECTIONS_READS = ("regimen", "phases", "days", "totals", "preparation")
+
+
+def dosing_sections(plan, start, phases: list | None = None) -> dict:
+    """The sessions, calendar, totals and preparation: what comes from the plan's dosing (and
+    --start) alone. ``phases``: the phases' data when the caller has made them."""
+    if phases is None:
+        phases = [phase_data(p) for p in plan.phases]
+    return {"sessions": _sessions(plan, phases), "calendar": _calendar(plan, start),
+            "totals": {k: _r(v) for k, v in plan.totals.items()},
+            "preparation": preparation_data(plan.preparation)}
+
+
+def regimen_section(r, src) -> dict:
+    """The plan's ``regimen``: what it is and which file (by its sha256)."""
+    return {"id": r.id, "title": r.title, "sha256": src.sha256, "file": src.name,
+            "drug": r.drug, "route": r.route, "setting": r.setting}
+
+
+def regimen_constant(r, src) -> dict:
+    """The plan's sections that come from the regimen (and its file) alone, in a batch line's
+    order, with ``unverified``: the same for every patient of a batch."""
+    sections, unverified = _regimen_constant(r)
+    return {"unverified": unverified, "regimen": regimen_section(r, src), **sections}
+
+
+def warning_data(f) -> dict:
+    """One finding of the plan's ``warnings``."""
+    return f.as_dict() | {"title": f.title}
+
+
 def plan_body(result, explain: bool = False) -> dict:
     """The computed plan as the contract (without the audit); ``explain`` adds the derivations,
     the inputs and their origins, the limits consulted and the rules evaluated."""
@@ -125,25 +162,22 @@ def plan_body(result, explain: bool = False) -> dict:
     if explain:
         for item, p in zip(phases, plan.phases):
             item["derivation"] = why_data(p.derivation)
+    dosing = dosing_sections(plan, start, phases)
     out: dict[str, Any] = {
         "format_version": 1,
         "ketadose_version": __version__,
         "limits_version": result.versions.limits,
-        "regimen": {"id": r.id, "title": r.title, "sha256": src.sha256, "file": src.name,
-                    "drug": r.drug, "route": r.route, "setting": r.setting},
+        "regimen": regimen_section(r, src),
         "patient": _patient(result),
         "start": start.isoformat() if start else None,
         "concentration_mg_per_ml": plan.concentration_mg_ml,
         "concentration_from": plan.concentration_origin,
         "screen": screen_data(screen),
-        "sessions": _sessions(plan, phases),
-        "calendar": _calendar(plan, start),
-        "totals": {k: _r(v) for k, v in plan.totals.items()},
-        "preparation": preparation_data(plan.preparation),
+        **dosing,
         **_regimen_constant(r)[0],
         # every number the template marks UNVERIFIED (the same list `show` prints)
         "unverified": _regimen_constant(r)[1],
-        "warnings": [f.as_dict() | {"title": f.title} for f in plan.findings],
+        "warnings": [warning_data(f) for f in plan.findings],
         "cards": cards(list(screen.findings) + list(plan.findings)),
         "blocked": plan.blocked or screen.blocking,
         "override": screen.override,

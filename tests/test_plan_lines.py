@@ -1,0 +1,231 @@
+"""`plan --patients` lines from remembered parts (commands/plan_lines.py, plan.DosingMemo) against
+the general path with no memo and the single-patient path, byte for byte, over generated
+cohorts on several shipped regimens: decimals, short and tall, children, obese, over hard and
+soft limits, --override, error records, and repeated and near-repeated patients (so that the
+memos hit). The jobs live across examples, as a long batch's memos do.
+
+Each comparison can fail: test_a_wrong_memo_key_is_caught breaks the dosing key and the screen
+key on purpose and checks that the same comparison then finds a wrong line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_batch_fast import job, long_way, options
+
+from conftest import budget
+from ketadose.commands import batch as cbatch
+from ketadose.io.batch import RecordError
+from ketadose.render.documents import batch as rbatch
+from ketadose.render.documents.plan import batch_record
+
+START = dt.datetime(2026, 12, 1, 9, 0)
+TODAY = START.date()
+# IV per kg with a cap, IV per kg with ideal/adjusted, esketamine, oral, SC, topical, mg/h
+REGIMENS = ["crps-schwartzman-2009", "consensus-cohen-2018", "crps-ketcrps2-esketamine",
+            "oral-marchetti-2015", "cancer-pain-burst-ketamine", "topical-rabi-2016",
+            "crps-sigtermans-2009", "sci-amr-2010", "crps-goldberg-2010"]
+MEDS = ["morphine", "oxycodone", "diazepam", "gabapentin", "clarithromycin", "levothyroxine",
+        "phenelzine", "amlodipine"]
+
+
+@st.composite
+def patient(draw):
+    """One record: an adult or a child, light to very heavy, short to tall, in kg (decimals)
+    or lb; sometimes a field missing, sometimes an error."""
+    child = draw(st.booleans()) and draw(st.booleans())
+    age = draw(st.integers(2, 17) if child else st.integers(18, 95))
+    kg = draw(st.one_of(st.integers(8, 60) if child else st.integers(25, 260),
+                        st.floats(3, 300, allow_nan=False).map(lambda x: round(x, 1)),
+                        st.sampled_from([70, 70.5, 100, 130.2])))  # met again across examples
+    p = {"id": draw(st.one_of(st.none(), st.text(max_size=4), st.sampled_from(["p1", "é\u200e"]))),
+         "age": age, "sex": draw(st.sampled_from(["female", "male"])),
+         "weight": draw(st.sampled_from([f"{kg} kg", f"{kg:.1f} kg", f"{round(kg * 2.2)} lb"])),
+         "height": f"{draw(st.integers(80, 150) if child else st.integers(135, 215))} cm",
+         "blood_pressure": f"{draw(st.integers(95, 185))}/{draw(st.integers(55, 105))}",
+         "heart_rate": draw(st.integers(45, 130)),
+         "conditions": draw(st.lists(st.sampled_from(["crps", "glaucoma", "schizophrenia"]),
+                                     max_size=1, unique=True)),
+         "medications": [{"name": m} for m in draw(st.lists(st.sampled_from(MEDS), max_size=2,
+                                                            unique=True))],
+         "allergies": [], "liver": {"alt": f"{draw(st.integers(10, 160))} U/L",
+                                    "alt_uln": "45 U/L"}}
+    for key in draw(st.lists(st.sampled_from(["height", "sex", "age", "weight", "liver"]),
+                             max_size=2, unique=True)):
+        del p[key]
+    broken = draw(st.sampled_from([None] * 8 + ["weight", "unknown", "pregnant", "age"]))
+    if broken == "weight":
+        p["weight"] = "heavy"
+    elif broken == "unknown":
+        p["shoe_size"] = 42
+    elif broken == "pregnant":
+        p.update(sex="male", pregnant=True)
+    elif broken == "age":
+        p["age"] = 70.5
+    return p
+
+
+@st.composite
+def cohort(draw):
+    """Patients with repeats (the same record again, another id) and near repeats (0.1 kg
+    more), and an unreadable line now and then."""
+    pool = draw(st.lists(patient(), min_size=1, max_size=4))
+    out: list = []
+    for _ in range(draw(st.integers(1, 8))):
+        p = dict(draw(st.sampled_from(pool)))
+        change = draw(st.sampled_from(["same", "id", "near", "height", "age", "sex", "meds",
+                                       "error"]))
+        if change == "id":
+            p["id"] = f"q{len(out)}"
+        elif change == "near" and isinstance(p.get("weight"), str) and p["weight"].endswith("kg"):
+            p["weight"] = f"{float(p['weight'].split()[0]) + 0.1:.1f} kg"
+        elif change == "height":  # the same weight: another ideal, adjusted, BMI
+            p["height"] = f"{draw(st.integers(120, 215))} cm"
+        elif change == "age":
+            p["age"] = draw(st.integers(2, 95))
+        elif change == "sex":
+            p["sex"] = "male" if p.get("sex") == "female" else "female"
+            p.pop("pregnant", None)
+        elif change == "meds":
+            p["medications"] = [{"name": m} for m in draw(st.lists(st.sampled_from(MEDS),
+                                                                  max_size=2, unique=True))]
+        elif change == "error":
+            p = RecordError("line 3: not JSON")
+        out.append(p)
+    return out
+
+
+def general_line(j, number, data) -> str:
+    """The general path's line: no remembered part at all (commands/batch._one)."""
+    fast, fast_plan = j.fast, j.fast_plan
+    j.fast = j.fast_plan = None
+    try:
+        return j.encode(j.record(number, data)) + "\n"
+    finally:
+        j.fast, j.fast_plan = fast, fast_plan
+
+
+def single_patient_line(rid, opts, number, data) -> str | None:
+    """The reference encoding of what `plan --format json`'s path computes for this patient,
+    as a batch line (None when that path refuses the record or the plan)."""
+    result = long_way(rid, opts, data)
+    if result is None:
+        return None
+    record = {"line": number, "id": data.get("id") if isinstance(data.get("id"), str) else None,
+              **batch_record(result)}
+    return rbatch.reference(record) + "\n"
+
+
+def check_cohort(j, rid, opts, people) -> None:
+    for number, data in enumerate(people, 1):
+        code, line = j.line(number, data, True)
+        want = general_line(j, number, data)
+        assert line == want.encode("utf-8", "backslashreplace"), (rid, opts, data)
+        assert code == json.loads(want)["exit"]
+        if not isinstance(data, RecordError) and json.loads(want).get("plan"):
+            assert single_patient_line(rid, opts, number, data) == want
+        assert j.line(number, data)[1] == want  # the text form too
+
+
+@settings(max_examples=budget(80), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.sampled_from(REGIMENS), st.data())
+def test_memoised_lines_are_the_general_and_single_patient_lines(rid, data):
+    opts = data.draw(options(rid))
+    try:
+        j = job(rid, opts)
+    except Exception:  # an option that does not apply: a usage error before any record
+        return
+    check_cohort(j, rid, opts, data.draw(cohort()))
+    # nothing remembered was computed past its declaration
+    assert j.fast_plan.dosing.undeclared == 0
+    assert j.fast.undeclared == 0
+
+
+def test_the_memos_hit_and_the_lines_stay_exact():
+    """A cohort with repeats: the dosing is computed once per dosing weight, the sections once
+    per dosing, the screen once per outcome; every line equals the general path's."""
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    people = [{"id": f"p{i}", "age": 30 + i % 40, "sex": ["female", "male"][i % 2],
+               "weight": f"{60 + i % 3}.5 kg", "height": f"{160 + i % 7} cm",
+               "blood_pressure": f"{120 + i % 5}/80", "heart_rate": 70,
+               "medications": [{"name": "morphine"}] if i % 4 else []} for i in range(40)]
+    check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
+    assert len(j.fast_plan.dosing.cache) == 3 and j.fast_plan.dosing.hits >= 37
+    assert len(j.fast.sections) == 3
+    assert len(j.fast.screens) <= 8  # blood pressures 120-124 say the same: not 40 screens
+
+
+def test_a_read_past_the_declaration_is_computed_again_and_not_remembered():
+    """The dosing memo runs the dosing on a weight with only the declared fields: declaring
+    too few makes the dosing fail on the view, and the plan is computed on the whole weight
+    (counted, not remembered), still exact."""
+    from ketadose.plan import DosingMemo
+
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    j.fast_plan.dosing = DosingMemo(reads=("kg",))  # the gate reads actual_kg and basis too
+    people = [{"id": "a", "age": 40, "weight": "70 kg", "height": "170 cm", "sex": "male"}] * 3
+    check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
+    assert j.fast_plan.dosing.undeclared >= 3 and not j.fast_plan.dosing.cache
+
+
+def test_a_wrong_memo_key_is_caught():
+    """The comparison above can fail: a dosing key without the dosing weight (with the basis
+    ideal, two patients of 100 kg and different heights have different dosing weights), and a
+    screen key that leaves out the interaction rules' outcome, each give a wrong line that
+    check_cohort reports."""
+    import pytest
+
+    from ketadose.commands import plan_lines
+    from ketadose.plan import DosingMemo
+
+    opts = {"start": START, "weight_basis": "ideal"}
+    people = [{"id": "a", "age": 40, "sex": "male", "weight": "100 kg", "height": h}
+              for h in ("160 cm", "190 cm")]
+
+    class NoActual(DosingMemo):
+        """Keyed without ``kg``; the dosing still sees it."""
+
+        def __call__(self, weight, args):
+            key = (weight.actual_kg, weight.basis)
+            if key not in self.cache:
+                self.cache[key] = super().__call__(weight, args)
+            return self.cache[key]
+
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", opts, TODAY)
+    j.fast_plan.dosing = NoActual()
+    with pytest.raises(AssertionError):
+        check_cohort(j, "crps-schwartzman-2009", opts, people)
+
+    # the screen: a key that ignores the interaction rules' outcome
+    class Careless(plan_lines.PlanLines):
+        def outcome(self, group):
+            if group and group[0][1].id.startswith("KD-DDI"):
+                return 0
+            return super().outcome(group)
+
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    j.fast = Careless(j.fast_plan)
+    people = [{"id": "m", "age": 40, "weight": "70 kg", "medications": meds}
+              for meds in ([], [{"name": "oxycodone"}])]
+    with pytest.raises(AssertionError):
+        check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
+
+
+def test_memos_are_bounded_in_count_and_size():
+    from ketadose.commands.plan_lines import PlanLines
+    from ketadose.plan import DosingMemo
+
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    j.fast_plan.dosing = DosingMemo()
+    j.fast_plan.dosing.SIZE = 5
+    j.fast = PlanLines(j.fast_plan)
+    j.fast.BUDGET = 60_000  # about three dosings' sections
+    people = [{"id": f"p{i}", "age": 40, "weight": f"{50 + i} kg"} for i in range(12)]
+    check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
+    assert len(j.fast_plan.dosing.cache) <= 5
+    assert j.fast.used <= 60_000 and len(j.fast.sections) <= 4
