@@ -42,7 +42,7 @@ def patient(draw):
     kg = draw(st.one_of(st.integers(8, 60) if child else st.integers(25, 260),
                         st.floats(3, 300, allow_nan=False).map(lambda x: round(x, 1)),
                         st.sampled_from([70, 70.5, 100, 130.2])))  # met again across examples
-    p = {"id": draw(st.one_of(st.none(), st.text(max_size=4), st.sampled_from(["p1", "é\u200e"]))),
+    p = {"id": draw(st.one_of(st.none(), st.text(max_size=4), st.sampled_from(["p1", "é\u200e", "\x7f", "a\x85"]))),
          "age": age, "sex": draw(st.sampled_from(["female", "male"])),
          "weight": draw(st.sampled_from([f"{kg} kg", f"{kg:.1f} kg", f"{round(kg * 2.2)} lb"])),
          "height": f"{draw(st.integers(80, 150) if child else st.integers(135, 215))} cm",

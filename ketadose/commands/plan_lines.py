@@ -118,8 +118,7 @@ class PlanLines:
             "sessions": sections[0],
         }
         body.update(self.constants)  # unverified in its place, the regimen's sections last
-        if pid is not None and not pid.isascii() and rbatch._to_escape(pid.encode(
-                "utf-8", "surrogatepass")):
+        if pid is not None and rbatch._to_escape(pid.encode("utf-8", "surrogatepass")):
             return None  # an id json_safe escapes: the general path writes it
         try:
             text = fast.dumps({"line": number, "id": pid if isinstance(pid, str) else None,
