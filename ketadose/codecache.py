@@ -70,8 +70,34 @@ def load() -> dict:
     return module.CODE
 
 
+# PyYAML's reader compiles, when yaml is imported, a class of the characters YAML allows whose
+# ranges span most of Unicode; re's compiler walks such ranges a character at a time (about
+# 9 ms, the largest single part of `import yaml`). The complement written out (the characters
+# YAML does not allow) compiles in under 1 ms and matches exactly the same characters: it is
+# put in re's cache under PyYAML's pattern, so that yaml.reader's re.compile() returns it.
+# tests/test_codecache.py compares the two over every code point, and checks that PyYAML's
+# reader gets it. (The reader is used only without libyaml; both are exact either way.)
+YAML_NON_PRINTABLE = ("[^\x09\x0A\x0D\x20-\x7E\x85\xA0-\uD7FF\uE000-\uFFFD"
+                      "\U00010000-\U0010ffff]")
+NOT_ALLOWED_IN_YAML = "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]"
+
+
+def seed_patterns() -> None:
+    """Put the quick equivalent of PyYAML's NON_PRINTABLE in re's cache (before yaml is
+    imported; re's cache is keyed by (type, pattern, flags) from Python 3.9 to 3.13)."""
+    import re
+
+    cache = getattr(re, "_cache", None)
+    if ("yaml.reader" in sys.modules or not isinstance(cache, dict)
+            or not (3, 9) <= sys.version_info[:2] <= (3, 13)):
+        return
+    cache.setdefault((str, YAML_NON_PRINTABLE, 0), re.compile(NOT_ALLOWED_IN_YAML))
+
+
 def install() -> None:
-    """Let dataclasses take its methods' code from the table (no-op without a table)."""
+    """Let dataclasses take its methods' code from the table (no-op without a table), and
+    seed re's cache with PyYAML's pattern."""
+    seed_patterns()
     import dataclasses
 
     if getattr(dataclasses, "exec", None) is _exec:

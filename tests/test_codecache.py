@@ -190,3 +190,43 @@ def test_no_table_under_python_O():
                         "from ketadose import codecache; print(codecache.load() == {})"],
                        capture_output=True, text=True, timeout=60, check=True)
     assert r.stdout.strip() == "True"
+
+
+def test_pyyamls_pattern_and_its_quick_equivalent_match_the_same_characters():
+    import re
+
+    every = "".join(map(chr, range(0x110000)))
+    # re.UNICODE (the default for text) keeps the test's compilation out of re's cache entry
+    yaml_own = re.compile(codecache.YAML_NON_PRINTABLE, re.UNICODE)
+    quick = re.compile(codecache.NOT_ALLOWED_IN_YAML, re.UNICODE)
+    assert yaml_own.pattern != quick.pattern
+    found = [m.start() for m in yaml_own.finditer(every)]
+    assert len(found) > 2000
+    assert [m.start() for m in quick.finditer(every)] == found
+    # and the search PyYAML's reader makes: the first such character and where it is
+    for cp in (0, 0x85, 0x86, 0xA0, 0xD7FF, 0xD800, 0xFFFD, 0xFFFE, 0x10000, 0x10FFFF):
+        text = "ab" + chr(cp) + "\x01"
+        a, b = yaml_own.search(text), quick.search(text)
+        assert (a.start(), a.group()) == (b.start(), b.group())
+
+
+_SEED = """
+import sys
+from ketadose import codecache
+codecache.install()
+import yaml
+print(yaml.reader.Reader.NON_PRINTABLE.pattern == codecache.NOT_ALLOWED_IN_YAML)
+import ast
+tree = ast.parse(open(yaml.reader.__file__, encoding="utf-8").read())
+patterns = [node.value.args[0].value for node in ast.walk(tree)
+            if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "NON_PRINTABLE"]
+print(patterns == [codecache.YAML_NON_PRINTABLE])
+"""
+
+
+@pytest.mark.skipif(not (3, 9) <= sys.version_info[:2] <= (3, 13), reason="re's cache layout")
+def test_pyyamls_reader_gets_the_quick_equivalent():
+    """Fails when PyYAML changes its pattern: update YAML_NON_PRINTABLE (and the equivalent)."""
+    r = subprocess.run([sys.executable, "-c", _SEED], capture_output=True, text=True,
+                       timeout=60, check=True)
+    assert r.stdout.split() == ["True", "True"], r.stdout
