@@ -1,6 +1,7 @@
 """Short cuts taken for speed (issue 18) give the same answers as the long way."""
 
 import json
+import math
 import os
 
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from conftest import REGIMENS, template_text
 from ketadose.io import regimens as io_regimens
 from ketadose.io.regimens import catalogue, resolve
-from ketadose.render.data import Rows, to_json
+from ketadose.render.data import Rounded, Rows, to_json
 
 
 def test_every_shipped_template_is_named_after_its_id():
@@ -83,6 +84,95 @@ def test_rows_render_exactly_as_the_list_of_dicts(n, names, data):
 def test_rows_refuse_what_json_refuses(bad):
     with pytest.raises(ValueError):
         to_json({"series": Rows({"t": [1.0, bad]})})
+
+
+# every magnitude a series can hold and the awkward ones: -0.0, ties, tiny, huge, NaN, inf
+_series_floats = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.floats(-1e-3, 1e-3), st.floats(0, 300), st.floats(-1e12, 1e12),
+    st.integers(-10**7, 10**7).map(lambda i: i / 2e4),  # 4th-decimal ties such as 0.00005
+    st.integers(0, 10**7).map(lambda i: i / 60 / 60),  # hours of a 1-second grid
+    st.sampled_from([0.0, -0.0, 1e-4, 5e-5, -5e-5, 1e-7, 99999999999.99995, 1e11, 1e15, 1e16,
+                     float("nan"), float("inf"), float("-inf")]))
+
+
+def _long_way(values: list, digits: int) -> list:
+    """The reference: round() each value, then its JSON text as json.dumps writes it."""
+    return [json.dumps(round(v, digits), allow_nan=False) for v in values]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_series_floats, max_size=40), st.integers(1, 15))
+def test_rounded_column_texts_are_round_then_json_dumps(values, digits):
+    column = Rounded(np.array(values, dtype=np.float64), digits)
+    assert list(map(repr, column)) == [repr(round(v, digits)) for v in values]
+    texts = column.json_texts()
+    finite = all(map(math.isfinite, values))
+    if texts is None:
+        # only where the short cut may differ: NaN/inf, too large, or tiny with digits > 4
+        assert not finite or any(abs(v) >= 10.0 ** (15 - digits) for v in values) or (
+            digits > 4 and any(0 < abs(v) < 1e-4 for v in values))
+    else:
+        assert finite and texts == _long_way(values, digits)
+    # Rows writes the column exactly as the list of rounded floats, or refuses as it does
+    rows, plain = Rows({"t": column}), {"t": [round(v, digits) for v in values]}
+    if finite:
+        assert to_json({"series": rows}) == to_json({"series": Rows(plain)})
+    else:
+        with pytest.raises(ValueError):
+            to_json({"series": rows})
+
+
+def test_rounded_column_takes_the_short_cut_on_a_series():
+    t = np.arange(0, 14401) / 60.0
+    c = np.abs(np.sin(t)) * 123.456789 + np.where(t > 100, 1e-9, 0.0)
+    for values, digits in ((t, 6), (c, 4), (-c, 4)):
+        texts = Rounded(values, digits).json_texts()
+        assert texts is not None and texts == _long_way(values.tolist(), digits)
+    assert Rounded(np.array([1, 2]), 4).json_texts() is None  # round() of an int is an int
+    edges = [0.0, -0.0, 1e-5, -2e-6, 5e-7, 1.5e-5, 4.9999e-5, 5e-5, 1e-4, 0.123456789012345,
+             12345.678901234567, 99999.99999949999, 1e9 - 1e-7, 1e10 + 0.5, 99999999999.99995]
+    for digits in range(1, 16):
+        for value in edges:
+            texts = Rounded(np.array([value, 1.0]), digits).json_texts()
+            assert texts is None or texts == _long_way([value, 1.0], digits), (value, digits)
+
+
+_LONG_WAY_SIMULATE = """
+import sys
+from ketadose.commands import simulate as cmd
+from ketadose.io.patients import load_patient
+from ketadose.render.data import Rounded, Rows, to_json
+from ketadose.render.documents.simulation import document, series_columns
+from ketadose.simulation import simulation
+from ketadose.commands.simulate import resolution_minutes
+patient, _ = load_patient(None, {**__import__("ketadose.fastpath").fastpath.PATIENT_DEFAULTS,
+                                 "weight": "72kg", "age": 40})
+src, plan = cmd._plan((), sys.argv[1], patient)
+run = simulation(plan, src.sha256, sys.argv[2] or None, resolution_minutes(sys.argv[3]), None,
+                 None, explain=False, spread=False)
+doc = document(run)
+doc["series"] = Rows(series_columns(run.result, None))  # lists of round()ed floats
+sys.stdout.write(to_json(doc))
+"""
+
+
+@pytest.mark.parametrize(("regimen", "model", "resolution"), [
+    ("crps-schwartzman-2009", "", "1min"), ("crps-schwartzman-2009", "flint-2017", "6s"),
+    ("crps-ketcrps2-esketamine", "", "1min"), ("oral-marchetti-2015", "domino-1984", "60min"),
+    ("sci-amr-2010", "flint-2017", "7s")])
+def test_simulate_json_through_the_entry_point_equals_the_long_way(regimen, model, resolution):
+    import subprocess
+    import sys
+
+    args = ["simulate", regimen, "--weight", "72kg", "--age", "40", "--format", "json",
+            "--resolution", resolution] + (["--model", model] if model else [])
+    code = "import sys; from ketadose.launch import main; sys.argv[0] = 'ketadose'; main()"
+    fast = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, timeout=120,
+                          check=True)
+    long = subprocess.run([sys.executable, "-c", _LONG_WAY_SIMULATE, regimen, model, resolution],
+                          capture_output=True, timeout=120, check=True)
+    assert len(fast.stdout) > 10000 and fast.stdout == long.stdout
 
 
 @pytest.mark.parametrize(("given", "step_h"), [("6s", 0.001667), ("30 s", 0.008333),

@@ -4,7 +4,7 @@ time above thresholds and the concentration series."""
 from __future__ import annotations
 
 from ketadose import __version__
-from ketadose.render.data import Rows
+from ketadose.render.data import Rounded, Rows
 from ketadose.simulation import Simulation
 
 # model and status (with every UNVERIFIED/assumed entry) on every row, as the population CSV
@@ -33,7 +33,10 @@ def document(run: Simulation, series: bool = True) -> dict:
         "unverified": list(_marks(run)),
     }
     if series:
-        data["series"] = Rows(series_columns(res, None))
+        nk = res.norketamine
+        data["series"] = Rows({  # series_columns(res, None), rounded as it is written
+            "t_h": Rounded(res.t_h, 6), "ketamine_ng_per_ml": Rounded(res.ketamine, 4),
+            "norketamine_ng_per_ml": [None] * len(res.t_h) if nk is None else Rounded(nk, 4)})
     if run.explain:
         data["explain"] = list(run.explain)
     return data
