@@ -116,7 +116,7 @@ class Rows:
         return "[\n" + "".join(whole) + "\n" + pad + "}\n" + " " * (indent - 2) + "]"
 
 
-def _json_scalars(values: list) -> list:
+def _json_scalars(values: list | Rounded) -> list:
     """Each value's JSON text as json.dumps writes it (floats by repr; NaN and infinities
     refused as allow_nan=False refuses them)."""
     import math
