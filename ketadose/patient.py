@@ -322,12 +322,17 @@ class Builder:
 
     def patient(self, data, keys: dict) -> Patient:
         """The Patient of a record ``read`` accepted (the same as ``build`` makes)."""
-        attrs: dict = {}
+        # Patient(**attrs) without its __init__ (a frozen dataclass's sets each field through
+        # object.__setattr__): the defaults, then the fields' attributes; every default is
+        # immutable (None or ()), so sharing them is what __init__ does too
+        made = object.__new__(Patient)
+        attrs = made.__dict__
+        attrs.update(_PATIENT_DEFAULTS)
         for entry in keys.values():
             attrs.update(entry.attrs)
         if "id" in data:
             attrs["id"] = data["id"]
-        return Patient(**attrs)
+        return made
 
     # Fields whose items (entries, for liver) are also checked and converted one by one: a
     # list's items independently of each other (no check across items but the list's length),
@@ -376,6 +381,9 @@ class Builder:
         default = self._default
         return tuple((k, getattr(patient, k)) for k in Patient.__dataclass_fields__
                      if getattr(patient, k) != getattr(default, k))
+
+
+_PATIENT_DEFAULTS = {f.name: f.default for f in Patient.__dataclass_fields__.values()}
 
 
 def _measurements(out, clean, bad) -> None:

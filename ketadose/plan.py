@@ -88,9 +88,9 @@ def make_plan(regimen, patient, library, *, basis=None, concentration=None, prim
     from ketadose import gate
 
     weight = dosing_weight(regimen, patient, basis, derive=explain)
-    conc, origin = _concentration(regimen, concentration)
-    args = (regimen, library, conc, origin, priming_ml, override, explain)
+    args = (regimen, library, concentration, priming_ml, override, explain)
     dosed = memo(weight, args) if memo is not None else dose(weight, *args)
+    conc, origin = dosed.concentration
     # Limit findings are recomputed on the delivered plan by the gate; the regimen's other
     # findings stay.
     findings = [f for f in regimen_findings if not f.rule.startswith("KD-LIM")]
@@ -127,13 +127,15 @@ class Dosed:
     findings: tuple
     totals_derivation: tuple
     verdict: tuple
+    concentration: tuple  # (mg/mL, where it comes from)
 
 
-def dose(weight, regimen, library, conc, origin, priming_ml, override, explain) -> Dosed:
+def dose(weight, regimen, library, concentration, priming_ml, override, explain) -> Dosed:
     """The dosing of a plan and the gate's verdict on it. Of the patient it reads the weight's
     fields of gate.DOSING_WEIGHT_READS only (DosingMemo holds it to that)."""
     from ketadose import gate
 
+    conc, origin = _concentration(regimen, concentration)
     ctx = lim.LimitContext(regimen.drug, regimen.route, regimen.setting, regimen.confirm)
     if weight.actual_kg is None and per_kg_limited(library, ctx):
         raise KetadoseError(f"the patient's weight is required: the limits per kg for "
@@ -148,7 +150,7 @@ def dose(weight, regimen, library, conc, origin, priming_ml, override, explain) 
     # the gate's checks of the dosing see the plan as delivered, with this weight
     plan = Plan(regimen, weight, conc, origin, phases, days, tot, prep)
     return Dosed(phases, days, tot, prep, tuple(ceiling_findings(phases)), tuple(tot_why),
-                 gate.dosing_verdict(plan, library, override, explain))
+                 gate.dosing_verdict(plan, library, override, explain), (conc, origin))
 
 
 class Undeclared(Exception):
@@ -181,8 +183,8 @@ def exact(value):
 class DosingMemo:
     """``dose`` for a batch: remembered per dosing weight, keyed by the exact values of the
     weight's fields the dosing and its checks read (gate.DOSING_WEIGHT_READS), for one set of
-    the other arguments (a batch's regimen, library, concentration, priming, --override and
-    explain). ``dose`` runs on a weight that has only those fields: if it reads another, the
+    the other arguments (a batch's regimen, library, --concentration, --priming, --override and
+    explain: the same objects for every patient). ``dose`` runs on a weight that has only those fields: if it reads another, the
     result is computed again on the whole weight and not remembered (counted in
     ``undeclared``). Other arguments than the first ones, or an error: computed, not
     remembered. Bounded in count and in the size of what it keeps."""

@@ -152,7 +152,11 @@ class Regimen:
     schedule_unverified: dict = field(default_factory=dict)
 
     def weight_based(self) -> bool:
-        return any(p.per_kg_values() for p in self.phases)
+        # asked for every patient of a batch: kept with the (frozen) regimen once answered
+        got = self.__dict__.get("_weight_based")
+        if got is None:
+            got = self.__dict__["_weight_based"] = any(p.per_kg_values() for p in self.phases)
+        return got
 
     def session_hours(self) -> float | None:
         hours = [p.hours() for p in self.phases]

@@ -37,6 +37,15 @@ from ketadose.render.documents.screen import screen_data
 from ketadose.render.explain import cards
 
 
+class _Outcome:
+    """A screening group's outcome as PlanLines keeps it: equal outcomes, the same object."""
+
+    __slots__ = ("results",)
+
+    def __init__(self, results):
+        self.results = results
+
+
 class PlanLines:
     """(exit code, line) of a `plan --patients` record, or None: the general path decides.
     Made once per batch from its _FastPlans (the Builder, the screening memo, the options)."""
@@ -52,9 +61,7 @@ class PlanLines:
         self.screens: dict = {}  # ids of the outcomes -> (outcomes, Screen, bytes, cards)
         self.findings: dict = {}  # id(Finding) -> (Finding, warning bytes, card bytes)
         self.by_value: dict = {}  # Finding -> (warning bytes, card bytes)
-        self.groups: dict = {}  # id(a screening outcome) -> (the outcome, its number)
-        self.digests: dict = {}  # an outcome's digest -> its number
-        self.serial = 0  # numbers are never reused: a new digest gets a new one
+        self.digests: dict = {}  # a group's digest -> its _Outcome
         self.used = 0
         self.undeclared = 0  # document sections computed on a plan past their declaration
         j = self.job
@@ -65,6 +72,11 @@ class PlanLines:
         from ketadose.planning import make_options_plan
 
         self.make_plan = make_options_plan
+        # screening as _FastPlans does, each group's outcome kept as an _Outcome
+        from ketadose.rules import screening_reads
+        from ketadose.screen import Memo
+
+        self.memo = Memo(plans.memo.ctx, plans.rules, screening_reads(), prepare=self.outcome)
         # the regimen's own sections, encoded once (by the reference encoder)
         self.constants = {k: self.fast.Fragment(rbatch.reference(v).encode()) for k, v in
                           dplan.regimen_constant(j.regimen, j.src).items()} if self.fast else {}
@@ -79,7 +91,7 @@ class PlanLines:
             return None
         patient = p.builder.patient(data, keys)
         try:
-            outcomes = p.memo.outcomes(keys, patient)
+            outcomes = self.memo.outcomes(keys, patient)
             screen, screen_json, screen_cards = self.screen(outcomes)
         except Exception:  # the general path screens again and reports it as it does
             return None
@@ -131,43 +143,36 @@ class PlanLines:
         """(Screen, its JSON, its findings' cards) for a patient's screening outcomes, made
         once per distinct set of remembered outcomes."""
         if not self.memos:
-            screen = self.plans.screen(outcomes)
+            screen = self.plans.screen([o.results for o in outcomes])
             return screen, rbatch.reference(screen_data(screen)).encode(), [
                 self.found(f)[1] for f in screen.findings]
-        key = tuple([self.outcome(o) for o in outcomes])
+        key = tuple(outcomes)  # by identity: the same _Outcomes (kept alive by the key)
         got = self.screens.get(key)
         if got is not None:
             return got
-        screen = self.plans.screen(outcomes)
+        screen = self.plans.screen([o.results for o in outcomes])
         encoded = rbatch.reference(screen_data(screen)).encode()
         made = (screen, encoded, [self.found(f)[1] for f in screen.findings])
         self._keep(self.screens, key, made, len(encoded))
         return made
 
-    def outcome(self, group) -> int:
-        """A number for what a group's outcome says (_FastPlans.digest: its findings, questions
-        and rule statuses, compared by value), the same for equal outcomes: a Screen is made
-        from these alone (with the batch's --override), so equal numbers, equal Screens. The
-        blood pressure rules' outcome object differs for 120/80 and 121/80 but says the same."""
-        got = self.groups.get(id(group))
-        if got is not None and got[0] is group:
-            return got[1]
-        digest = self.plans.digest(group)
+    def outcome(self, results) -> _Outcome:
+        """What the screening memo keeps for a group's results (made on its miss only): one
+        _Outcome per distinct digest (_FastPlans.digest: the findings, questions and rule
+        statuses, compared by value). A Screen is made from the digests alone (with the batch's
+        --override): the same _Outcomes, the same Screen. The blood pressure rules' results
+        for 120/80 and 121/80 are two results that say the same: one _Outcome."""
+        digest = self.plans.digest(results)
         try:
-            number = self.digests.get(digest)
-        except TypeError:  # an unhashable part: a number of its own
-            digest, number = None, None
-        if number is None:
-            self.serial += 1
-            number = self.serial
-            if digest is not None:
-                if len(self.digests) >= self.SIZE:
-                    self.digests.clear()
-                self.digests[digest] = number
-        if len(self.groups) >= self.SIZE:
-            self.groups.clear()
-        self.groups[id(group)] = (group, number)
-        return number
+            got = self.digests.get(digest)
+        except TypeError:  # an unhashable part: an _Outcome of its own
+            return _Outcome(results)
+        if got is None:
+            got = _Outcome(results)
+            if len(self.digests) >= self.SIZE:
+                self.digests.clear()
+            self.digests[digest] = got
+        return got
 
     def dosing_sections(self, plan) -> tuple:
         """(sessions, calendar, totals, preparation) as encoded fragments, once per remembered
