@@ -189,8 +189,8 @@ class DosingMemo:
     ``undeclared``). Other arguments than the first ones, or an error: computed, not
     remembered. Bounded in count and in the size of what it keeps."""
 
-    SIZE = 4096
-    BUDGET = 32 << 20  # bytes of remembered dosings (estimated by their phases and days)
+    SIZE = 2048
+    BUDGET = 16 << 20  # bytes of remembered dosings (estimated by their phases and days)
 
     def __init__(self, reads=None):
         from ketadose import gate

@@ -51,7 +51,7 @@ class PlanLines:
     Made once per batch from its _FastPlans (the Builder, the screening memo, the options)."""
 
     SIZE = 4096  # entries of each cache
-    BUDGET = 24 << 20  # bytes of encoded sections kept for remembered dosings and screens
+    BUDGET = 16 << 20  # bytes of encoded sections kept for remembered dosings and screens
 
     def __init__(self, plans, memos: bool = True):
         self.plans, self.job = plans, plans.job
@@ -144,14 +144,14 @@ class PlanLines:
         once per distinct set of remembered outcomes."""
         if not self.memos:
             screen = self.plans.screen([o.results for o in outcomes])
-            return screen, rbatch.reference(screen_data(screen)).encode(), [
+            return screen, rbatch.reference_bytes(screen_data(screen)), [
                 self.found(f)[1] for f in screen.findings]
         key = tuple(outcomes)  # by identity: the same _Outcomes (kept alive by the key)
         got = self.screens.get(key)
         if got is not None:
             return got
         screen = self.plans.screen([o.results for o in outcomes])
-        encoded = rbatch.reference(screen_data(screen)).encode()
+        encoded = rbatch.reference_bytes(screen_data(screen))
         made = (screen, encoded, [self.found(f)[1] for f in screen.findings])
         self._keep(self.screens, key, made, len(encoded))
         return made
@@ -190,7 +190,8 @@ class PlanLines:
             keep = False
             data = dplan.dosing_sections(plan, self.job.opts.start)
         data = dplan.batch_order(data)  # each session's phases last, as batch lines have them
-        encoded = [rbatch.reference(data[k]).encode() for k in
+        # the plan passed the small-float guard (__call__): orjson writes what json writes
+        encoded = [rbatch.plan_part_bytes(data[k]) for k in
                    ("sessions", "calendar", "totals", "preparation")]
         made = tuple(self.fast.Fragment(e) for e in encoded)
         if keep:

@@ -40,15 +40,39 @@ def reference_bytes(data) -> bytes:
 
 
 def _no_float(data) -> bool:
-    """Only text, ints, booleans and None, in dicts and lists."""
+    """Only text, ints, booleans and None, in dicts and lists (orjson refuses keys that are not
+    text: the caller falls back then)."""
     cls = data.__class__
-    if cls is str or cls is int or cls is bool or data is None:
-        return True
     if cls is dict:
-        return all(k.__class__ is str and _no_float(v) for k, v in data.items())
-    if cls is list:
-        return all(_no_float(v) for v in data)
-    return False
+        values = data.values()
+    elif cls is list:
+        values = data
+    else:
+        return cls in _PLAIN
+    for v in values:
+        c = v.__class__
+        if c not in _PLAIN and not ((c is dict or c is list) and _no_float(v)):
+            return False
+    return True
+
+
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
+def plan_part_bytes(data) -> bytes:
+    """``reference(data)`` as UTF-8 for a part of a plan document whose plan passed
+    ``_small_float`` (its floats are rounded by render.numbers.machine, pump steps, vial
+    strengths, or the guarded options): by orjson as ``encode`` writes the whole line, else by
+    the standard library."""
+    fast = _fast()
+    if fast is not None:
+        try:
+            out = fast.dumps(data)
+        except (TypeError, ValueError, OverflowError):
+            pass
+        else:
+            return json_safe(out.decode()).encode() if _to_escape(out) else out
+    return reference(data).encode()
 
 
 def write_line(record, stream) -> None:
