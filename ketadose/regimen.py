@@ -152,11 +152,7 @@ class Regimen:
     schedule_unverified: dict = field(default_factory=dict)
 
     def weight_based(self) -> bool:
-        # asked for every patient of a batch: kept with the (frozen) regimen once answered
-        got = self.__dict__.get("_weight_based")
-        if got is None:
-            got = self.__dict__["_weight_based"] = any(p.per_kg_values() for p in self.phases)
-        return got
+        return any(p.per_kg_values() for p in self.phases)
 
     def session_hours(self) -> float | None:
         hours = [p.hours() for p in self.phases]
