@@ -212,7 +212,7 @@ class Memo:
                 patient = patient() if callable(patient) else patient
                 out.append(self.prepare([self._one(i, patient, None)[0] for i in indexes]))
                 continue
-            key = get(fields) if fields.__class__ is str else tuple([get(f) for f in fields])
+            key = get(fields) if fields.__class__ is str else tuple(map(get, fields))
             got = cache.get(key)
             if got is None:
                 patient = patient() if callable(patient) else patient

@@ -137,7 +137,18 @@ class BatchLines:
                               for n, q in enumerate(asked)]
                 for f in found:
                     severities |= _SEVERITY_BITS.get(f.severity, 0)
-            return tuple(fired), tuple(questions), severities
+            got = (tuple(fired), tuple(questions), severities)
+            kept = same.get(got)
+            if kept is None:
+                if len(same) >= 4096:
+                    same.clear()
+                kept = same[got] = got
+            return kept
+
+        # equal outcomes of a group as one object (age 40 and age 41 usually screen alike), so
+        # that a whole screen recurs as the same objects: its line is kept by their identities
+        same: dict = {}
+        self.lines: dict = {}
 
         ctx = Context(regimen, today, vocab, thresholds(), "file")
         self.memo = Memo(ctx, screening_rules(), screening_reads(), prepare)
@@ -159,6 +170,20 @@ class BatchLines:
             outcomes = self.memo.outcomes(keys, lambda: self.builder.patient(data, keys))
         except Exception:  # the general path runs the rules again and reports it as it does
             return None
+        key = tuple(map(id, outcomes))
+        got = self.lines.get(key)
+        if got is None:
+            if len(self.lines) >= 4096:
+                self.lines.clear()
+            # the outcomes are kept with their line: while it is kept, no other object can
+            # have their identities
+            got = self.lines[key] = (outcomes, *self._tail(outcomes))
+        ident = data.get("id")
+        return got[1], (f'{{"line":{number},"id":{"null" if ident is None else self._text(ident)},'
+                        f'{got[2]}')
+
+    def _tail(self, outcomes) -> tuple:
+        """(exit code, the line after the record's number and id) of the groups' outcomes."""
         fired, missing, severities = [], [], 0
         for f, m, s in outcomes:
             if f:
@@ -177,10 +202,8 @@ class BatchLines:
         override = self.override
         stops = blocking and (not override or absolute)
         applied = bool(override) and blocking and not absolute
-        ident = data.get("id")
         code = 1 if stops else 0
         return code, (
-            f'{{"line":{number},"id":{"null" if ident is None else self._text(ident)},'
             f'"exit":{code},"status":"{status}","blocking":{"true" if stops else "false"},'
             f'"findings":[{",".join([x[1] for x in fired])}],'
             f'"not_assessed":[{",".join([x[1] for x in missing])}],'
