@@ -4,13 +4,14 @@ on; the exit code is the worst of all records (2 > 1 > 0)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from time import monotonic
 from typing import Any
 
 from ketadose.errors import KetadoseError
-from ketadose.io.batch import MAX_LINE, RecordError, decode, open_records, records, undecoded
+from ketadose.io.batch import MAX_LINE, RecordError, blocks, expand, open_records, records
 from ketadose.io.library import vocabulary
 from ketadose.io.regimens import load_regimen
 from ketadose.patient import build
@@ -245,12 +246,15 @@ def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -
     progress = _progress(path, stream)
     worst = 0
     try:
-        if jobs > 1:  # the workers decode the records (io.batch.decode)
-            from ketadose.commands.parallel import run_parallel
+        if jobs > 1:  # the workers decode the records (io.batch.expand)
+            from ketadose.commands import parallel
 
-            items = undecoded(stream, kind, max_line or MAX_LINE)
-            return run_parallel(job, _advancing(items, progress) if progress else items, jobs,
-                                out, decode)
+            limit = max_line or MAX_LINE
+            # JSON Lines: blocks of CHUNK lines, one block a task; CSV: CHUNK records a task
+            items = blocks(stream, kind, limit, parallel.CHUNK)
+            return parallel.run_parallel(
+                job, _advancing(items, progress) if progress else items, jobs, out,
+                functools.partial(expand, max_line=limit), 1 if kind == "jsonl" else None)
         items = records(stream, kind, max_line or MAX_LINE)
         if progress:
             items = _advancing(items, progress)

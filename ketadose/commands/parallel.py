@@ -3,10 +3,11 @@ chunks to N worker processes, which decode, check and process them, and their li
 in input order as each chunk is done.
 
 The input is split into records by this process only (so a bad CSV header or an over-long line
-is found and reported exactly as in a one-process run); each record goes to a worker undecoded
-(a JSON line, a CSV record's text), where the same function as in a one-process run decodes it
-or words its error record (io.batch.decode): decoding every line here, and pickling the decoded
-records, was about a third of `check`'s work with two jobs. Each worker has the
+is found and reported exactly as in a one-process run); the records go to a worker undecoded
+(JSON Lines: a block of CHUNK lines as read; CSV: each record's text), where the same functions
+as in a one-process run decode them or word their error records (io.batch.expand): decoding
+every line here, and pickling the decoded records, was about a third of `check`'s work with
+two jobs. Each worker has the
 batch's regimen, options and vocabulary from the start (fork), and at most a few chunks per
 worker are in flight: memory stays flat however long the input, and a pipe reader still sees
 lines as they are done. A worker's exception (our bug) ends the run as in a one-process run.
@@ -48,12 +49,13 @@ class LineJob(Protocol):
     def line(self, number: int, data: Any) -> tuple[int, str]: ...
 
 
-Chunk = list[tuple[int, Any]]  # (record number, undecoded record) in input order
-Decode = Callable[[Any], Any]  # an undecoded record to what LineJob.line takes
+Chunk = list[tuple[int, Any]]  # (first line number, undecoded records) in input order
+# (first line number, undecoded records) to the (line number, record) LineJob.line takes
+Expand = Callable[[int, Any], Iterable[tuple[int, Any]]]
 Worker = tuple[BaseProcess, Connection]
 
 
-def _worker(job: LineJob, decode: Decode, conn: Connection,
+def _worker(job: LineJob, expand: Expand, conn: Connection,
             inherited: list[Connection]) -> None:
     # Ctrl-C and the parent's SIGTERM/SIGHUP handling belong to the parent, which ends the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -77,7 +79,7 @@ def _worker(job: LineJob, decode: Decode, conn: Connection,
     while (chunk := inbox.get()) is not None:
         result: tuple[str, object]
         try:
-            result = ("ok", _work(job, decode, chunk))
+            result = ("ok", _work(job, expand, chunk))
         except Exception as exc:  # sent to the parent, which raises it (exit 3)
             result = ("error", exc)
         try:
@@ -88,19 +90,23 @@ def _worker(job: LineJob, decode: Decode, conn: Connection,
             conn.send(("error", WorkerFailed(f"worker error: {exc!r}")))
 
 
-def _work(job: LineJob, decode: Decode, chunk: Chunk) -> tuple[int, str]:
+def _work(job: LineJob, expand: Expand, chunk: Chunk) -> tuple[int, bytes]:
+    """The worst exit code and the chunk's lines, encoded as the output stream encodes text
+    (io.writer: a lone surrogate as a \\udXXX escape), so that the parent only writes them."""
     worst, lines = 0, []
-    for number, item in chunk:
-        code, line = job.line(number, decode(item))
-        worst = max(worst, code)
-        lines.append(line)
-    return worst, "".join(lines)
+    for first, item in chunk:
+        for number, data in expand(first, item):
+            code, line = job.line(number, data)
+            if code > worst:
+                worst = code
+            lines.append(line)
+    return worst, "".join(lines).encode("utf-8", "backslashreplace")
 
 
-def _chunks(items: Iterable[tuple[int, Any, int]]) -> Iterator[Chunk]:
+def _chunks(items: Iterable[tuple[int, Any, int]], size: int) -> Iterator[Chunk]:
     items = iter(items)
     while True:
-        chunk = [(number, data) for number, data, _size in islice(items, CHUNK)]
+        chunk = [(number, data) for number, data, _size in islice(items, size)]
         if not chunk:
             return
         yield chunk
@@ -113,12 +119,12 @@ def _context() -> Any:  # typeshed gives `Process` only to each start method's o
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
-def _start(job: LineJob, decode: Decode, jobs: int) -> list[Worker]:
+def _start(job: LineJob, expand: Expand, jobs: int) -> list[Worker]:
     ctx = _context()
     workers: list[Worker] = []
     for _ in range(jobs):
         parent_end, child_end = ctx.Pipe()
-        proc = ctx.Process(target=_worker, args=(job, decode, child_end, [c for _, c in workers]),
+        proc = ctx.Process(target=_worker, args=(job, expand, child_end, [c for _, c in workers]),
                            daemon=True)
         proc.start()
         child_end.close()
@@ -126,7 +132,7 @@ def _start(job: LineJob, decode: Decode, jobs: int) -> list[Worker]:
     return workers
 
 
-def _receive(worker: Worker) -> tuple[int, str]:
+def _receive(worker: Worker) -> tuple[int, bytes]:
     proc, conn = worker
     try:
         status, value = conn.recv()
@@ -152,15 +158,15 @@ def _stop(workers: list[Worker], clean: bool) -> None:
 
 
 def run_parallel(job: LineJob, items: Iterable[tuple[int, Any, int]], jobs: int,
-                 out: TextIO, decode: Decode) -> int:
-    """Write the line of each item (number, undecoded record, size) in input order; the worst
-    exit code."""
+                 out: TextIO, expand: Expand, per_chunk: int | None = None) -> int:
+    """Write the lines of the items (first line number, undecoded records, size), in input
+    order, ``per_chunk`` items to a task (CHUNK when not given); the worst exit code."""
     worst = 0
     pending: deque[Worker] = deque()  # the worker of each chunk in flight, in input order
-    workers = _start(job, decode, jobs)
+    workers = _start(job, expand, jobs)
     clean = False
     try:
-        for k, chunk in enumerate(_chunks(items)):
+        for k, chunk in enumerate(_chunks(items, per_chunk or CHUNK)):
             worker = workers[k % jobs]
             worker[1].send(chunk)
             pending.append(worker)
@@ -174,8 +180,12 @@ def run_parallel(job: LineJob, items: Iterable[tuple[int, Any, int]], jobs: int,
     return worst
 
 
-def _write(result: tuple[int, str], out: TextIO) -> int:
-    code, text = result
-    out.write(text)
+def _write(result: tuple[int, bytes], out: TextIO) -> int:
+    code, data = result
+    write_bytes = getattr(out, "write_bytes", None)  # io.writer's streams
+    if write_bytes is not None:
+        write_bytes(data)
+    else:
+        out.write(data.decode("utf-8"))
     out.flush()
     return code

@@ -66,10 +66,10 @@ def open_records(path: str, kind: str | None):
     return stream, kind
 
 
-def _lines(stream, limit):
-    """(line number, text or None when longer than limit bytes, bytes read); never reads a whole
-    file, never holds more than limit + 1 bytes of a line."""
-    for number, raw in enumerate(iter(lambda: stream.readline(limit + 1), b""), start=1):
+def _raw_lines(stream, limit, first=1):
+    """(line number, its bytes or None when longer than limit bytes, bytes read); never reads a
+    whole file, never holds more than limit + 1 bytes of a line."""
+    for number, raw in enumerate(iter(lambda: stream.readline(limit + 1), b""), start=first):
         if len(raw) > limit and not raw.endswith(b"\n"):
             size = len(raw)
             raw = b""  # skip the rest of an over-long line, a bounded chunk at a time
@@ -80,15 +80,24 @@ def _lines(stream, limit):
                     break
             yield number, None, size
             continue
+        yield number, raw, len(raw)
+
+
+def _lines(stream, limit, first=1):
+    """(line number, text or None when longer than limit bytes, bytes read), as _raw_lines."""
+    for number, raw, size in _raw_lines(stream, limit, first):
+        if raw is None:
+            yield number, None, size
+            continue
         try:
             # only the line break itself: a CR before it may belong to a quoted CSV field
             # one byte-order mark at the start of a line is dropped, as utf-8-sig does (its
             # incremental decoder in Python cost more than the rest of reading the line)
             text = (raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw).decode()
             text = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
-            yield number, text, len(raw)
+            yield number, text, size
         except UnicodeDecodeError:
-            yield number, RecordError("not valid UTF-8"), len(raw)
+            yield number, RecordError("not valid UTF-8"), size
 
 
 def size_text(n: int) -> str:
@@ -123,6 +132,46 @@ def records(stream, kind, max_line: int = MAX_LINE):
         yield number, decode(item), size
 
 
+def blocks(stream, kind, max_line: int = MAX_LINE, lines: int = 256):
+    """The input for `--jobs`, split here and decoded by ``expand`` in the workers:
+    (first line number, item, bytes read), where a JSON Lines item is the bytes of up to
+    ``lines`` whole lines as read (the parent does nothing per line but find it), or the
+    RecordError of an over-long line (found here: such a line is never held), and a CSV item
+    is one record as ``undecoded`` gives it (finding a record needs its quotes counted)."""
+    if kind != "jsonl":
+        yield from undecoded(stream, kind, max_line)
+        return
+    block: list = []
+    first = size = 0
+    for number, raw, n in _raw_lines(stream, max_line):
+        if raw is None:
+            if block:
+                yield first, b"".join(block), size
+                block = []
+            yield number, _too_long(n, max_line), n
+            continue
+        if not block:
+            first, size = number, 0
+        block.append(raw)
+        size += n
+        if len(block) >= lines:
+            yield first, b"".join(block), size
+            block = []
+    if block:
+        yield first, b"".join(block), size
+
+
+def expand(first: int, item, max_line: int = MAX_LINE):
+    """(line number, record or RecordError) of each record of an item ``blocks`` gave: the
+    same as ``records`` gives for the same lines."""
+    if item.__class__ is bytes:
+        for number, text, _size in _jsonl_items(_lines(io.BytesIO(item), max_line, first),
+                                                max_line):
+            yield number, decode(text)
+    else:
+        yield first, decode(item)
+
+
 def undecoded(stream, kind, max_line: int = MAX_LINE):
     """Yield (line number, item, bytes read) for every record, where ``decode(item)`` is the
     record (a dict) or its RecordError. The items are split from the input here, in order
@@ -131,15 +180,22 @@ def undecoded(stream, kind, max_line: int = MAX_LINE):
     (commands/parallel.py). An item is a RecordError, a JSON line (str), or a CSV record as
     (header, text)."""
     if kind == "jsonl":
-        for number, text, size in _lines(stream, max_line):
-            if text is None:
-                yield number, RecordError(
-                    f"line of {_approx(size)} is longer than the {size_text(max_line)} "
-                    f"limit (--max-line SIZE raises it, up to {size_text(MAX_LINE_LIMIT)})"), size
-            elif text.__class__ is not str or text.strip():  # a RecordError, or a line
-                yield number, text, size
+        yield from _jsonl_items(_lines(stream, max_line), max_line)
     else:
         yield from _csv_items(stream)
+
+
+def _jsonl_items(lines, max_line):
+    for number, text, size in lines:
+        if text is None:
+            yield number, _too_long(size, max_line), size
+        elif text.__class__ is not str or text.strip():  # a RecordError, or a line
+            yield number, text, size
+
+
+def _too_long(size, max_line):
+    return RecordError(f"line of {_approx(size)} is longer than the {size_text(max_line)} "
+                       f"limit (--max-line SIZE raises it, up to {size_text(MAX_LINE_LIMIT)})")
 
 
 def decode(item):
