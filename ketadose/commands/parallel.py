@@ -46,7 +46,7 @@ class LineJob(Protocol):
     """What a batch hands the workers (commands.batch): one output line and its exit code per
     record."""
 
-    def line(self, number: int, data: Any) -> tuple[int, str]: ...
+    def line(self, number: int, data: Any, raw: bool = ...) -> tuple[int, Any]: ...
 
 
 Chunk = list[tuple[int, Any]]  # (first line number, undecoded records) in input order
@@ -91,16 +91,16 @@ def _worker(job: LineJob, expand: Expand, conn: Connection,
 
 
 def _work(job: LineJob, expand: Expand, chunk: Chunk) -> tuple[int, bytes]:
-    """The worst exit code and the chunk's lines, encoded as the output stream encodes text
+    """The worst exit code and the chunk's lines as UTF-8, as the output stream encodes text
     (io.writer: a lone surrogate as a \\udXXX escape), so that the parent only writes them."""
     worst, lines = 0, []
     for first, item in chunk:
         for number, data in expand(first, item):
-            code, line = job.line(number, data)
+            code, line = job.line(number, data, True)
             if code > worst:
                 worst = code
             lines.append(line)
-    return worst, "".join(lines).encode("utf-8", "backslashreplace")
+    return worst, b"".join(lines)
 
 
 def _chunks(items: Iterable[tuple[int, Any, int]], size: int) -> Iterator[Chunk]:
