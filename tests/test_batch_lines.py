@@ -153,3 +153,59 @@ def test_sizes():
         except ValueError:
             continue
         raise AssertionError(bad)
+
+
+class _CountingFile(io.RawIOBase):
+    """A raw output file that counts its write calls."""
+
+    def __init__(self):
+        self.writes, self.data = 0, bytearray()
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        self.writes += 1
+        self.data += b
+        return len(b)
+
+
+def _writes(monkeypatch, source):
+    """(write calls, output) of a 300-record check batch read from ``source`` ("file" or a
+    pipe), in process."""
+    import datetime as dt
+
+    from ketadose.commands import batch
+    from ketadose.io.writer import _Stream
+
+    raw = _CountingFile()
+    stream = _Stream(raw)
+    monkeypatch.setattr(batch, "output", lambda: stream)
+    monkeypatch.setattr(batch, "FLUSH_EVERY", 3600)  # the timer's flushes: none in this test
+    lines = "".join(json.dumps({**SMALL, "id": f"p{i}"}) + "\n" for i in range(300)).encode()
+    if source == "file":
+        import tempfile
+
+        with tempfile.NamedTemporaryFile(suffix=".jsonl") as fh:
+            fh.write(lines)
+            fh.flush()
+            batch.run_batch("check", (), REGIMEN, fh.name, None, {}, dt.date(2026, 11, 20))
+    else:
+        r, w = os.pipe()
+        threading.Thread(target=lambda: (os.write(w, lines), os.close(w)), daemon=True).start()
+        with open(r, "rb") as pipe:
+            monkeypatch.setattr("ketadose.io.writer.stdin_buffer", lambda: pipe)
+            batch.run_batch("check", (), REGIMEN, "-", "jsonl", {}, dt.date(2026, 11, 20))
+    stream.flush()
+    return raw.writes, bytes(raw.data)
+
+
+def test_lines_from_a_file_are_written_in_blocks_and_from_a_pipe_one_by_one(monkeypatch):
+    """From a regular file the lines go out in 64 KiB blocks (a write per line cost about as
+    much as reading the line); from a pipe each line at once (its record may just have been
+    typed). The bytes are the same."""
+    blocks, from_file = _writes(monkeypatch, "file")
+    each, from_pipe = _writes(monkeypatch, "pipe")
+    assert from_file == from_pipe and from_file.count(b"\n") == 300
+    assert each >= 300
+    assert blocks <= 1 + len(from_file) // (1 << 16)
