@@ -99,7 +99,26 @@ def _validate(arguments: list, values: dict) -> int:
     return run(tuple(arguments), values.get("fmt", "text"), (), values.get("explain", False))
 
 
+# Thread counts OpenBLAS reads (in this order); a user who set any of them keeps it.
+_BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def one_blas_thread() -> None:
+    """Before numpy is imported: ask OpenBLAS (numpy's BLAS in its wheels) for one thread.
+
+    At import OpenBLAS starts a thread per core and allocates their buffers: about 25 ms of CPU
+    time here, a sixth of `import numpy`. One patient's simulation multiplies the model's 3 to
+    6 compartments by the series' points: a second thread buys it little, far less than
+    starting it costs. The numbers do not change: OpenBLAS divides a product between threads
+    by output rows and columns, never inside one sum (tests/test_fastpath.py compares the
+    output with click's path, which leaves the threads alone). Only this process is concerned
+    (the fast path starts no other), and a thread count the user set wins."""
+    if "numpy" not in sys.modules and not any(v in os.environ for v in _BLAS_THREAD_VARIABLES):
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
+
 def _simulate(arguments: list, values: dict) -> int:
+    one_blas_thread()
     from ketadose.commands.options import bioavailability, ka
     from ketadose.commands.simulate import resolution_minutes, run_simulate
 

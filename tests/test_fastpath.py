@@ -82,6 +82,8 @@ FORMS = [
     ["validate", "--regimens", "{dir}/folder", "crps-schwartzman-2009"],
     # simulate: the fast path
     ["simulate", "crps-schwartzman-2009", "--weight", "72kg", "--format", "json"],
+    ["simulate", "crps-ketcrps2-esketamine", "--weight", "72kg", "--format", "json", "--model",
+     "flint-2017", "--resolution", "6s"],
     ["simulate", "crps-schwartzman-2009", "--weight=72kg", "--age", "40", "--format", "csv",
      "--resolution", "1h"],
     ["simulate", "--weight", "70 kg", "crps-schwartzman-2009", "--resolution", "30 min"],
@@ -131,6 +133,27 @@ def test_the_plain_forms_take_the_fast_path():
     assert fastpath.parse(["validate", "x.yaml"]) == ("validate", ["x.yaml"], {})
     assert fastpath.parse(["simulate", "id", "--weight", "72kg", "--format", "json"]) == (
         "simulate", ["id"], {"weight": "72kg", "fmt": "json"})
+
+
+_THREADS = ("import os, sys; sys.argv[0] = 'ketadose'; from ketadose.launch import main\n"
+            "try:\n    main()\nexcept SystemExit:\n"
+            "    print(os.environ.get('OPENBLAS_NUM_THREADS'), 'numpy' in sys.modules, "
+            "file=sys.stderr)\n")
+
+
+@pytest.mark.parametrize(("env", "expected"), [
+    ({}, "1"), ({"OPENBLAS_NUM_THREADS": "2"}, "2"), ({"OMP_NUM_THREADS": "2"}, "None"),
+    ({"GOTO_NUM_THREADS": "2"}, "None")])
+def test_simulate_asks_openblas_for_one_thread_unless_the_user_chose(env, expected):
+    """The simulate fast path sets OPENBLAS_NUM_THREADS=1 before numpy is imported, unless a
+    thread count was given (test_same_answer_as_click compares its output with click's path,
+    which leaves OpenBLAS's threads as they are)."""
+    clean = {k: v for k, v in os.environ.items() if k not in fastpath._BLAS_THREAD_VARIABLES}
+    r = subprocess.run([sys.executable, "-c", _THREADS, "simulate", "crps-schwartzman-2009",
+                        "--weight", "72kg", "--format", "json", "--resolution", "1h"],
+                       capture_output=True, text=True, timeout=120, env={**clean, **env},
+                       check=False)
+    assert r.returncode == 0 and r.stderr.split() == [expected, "True"], r.stderr[-500:]
 
 
 def test_closed_pipe_and_closed_stdout_as_click(files):
