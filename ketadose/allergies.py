@@ -34,6 +34,8 @@ def _strip_accents(text: str) -> str:
 
 @dataclass(frozen=True)
 class Substance:
+    """A substance of the allergy table: its names, family and vocabulary medicine."""
+
     id: str
     label: str
     family: str | None  # "ketamine" for the ketamine family
@@ -90,6 +92,8 @@ class Matcher:
 
 @dataclass(frozen=True)
 class Allergy:
+    """A recorded allergy and what it was matched to."""
+
     text: str  # as recorded
     substances: tuple = ()  # substance ids matched
     ketamine_family: bool | None = None  # None: nothing known about it (a question)

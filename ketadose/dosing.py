@@ -48,6 +48,8 @@ OBESITY = ("Erstad BL, Barletta JF. Crit Care 2020;24:315, PMID 32513237 (ketami
 
 @dataclass(frozen=True)
 class DosingWeight:
+    """The weight a dose per kg is given for: actual, ideal or adjusted, and why."""
+
     kg: float | None
     basis: str  # actual | ideal | adjusted | not-needed
     actual_kg: float | None
@@ -129,6 +131,8 @@ def _weight_why(sex, height, actual, ideal, adjusted, basis, origin, note, kg) -
 
 @dataclass(frozen=True)
 class Pump:
+    """A rate as a syringe pump is programmed (0.1 mL/h steps) and what it then delivers."""
+
     mg_h: float  # the rate asked for
     ml_h_exact: float
     ml_h: float  # programmed, to the pump's 0.1 mL/h
@@ -183,6 +187,8 @@ def pump_rate(mg_h: float, conc_mg_ml: float, ceiling_mg_h: float | None = None,
 
 @dataclass(frozen=True)
 class Step:
+    """One rate of a rising phase, from its time after the phase's start."""
+
     t_h: float  # from the start of the phase
     mg_h: float
     written: str  # in the regimen's own unit
@@ -894,6 +900,8 @@ def _titration_max(steps, hours) -> float:
 
 @dataclass(frozen=True)
 class Day:
+    """One day of the course: its dose and the cumulative dose, lowest and highest."""
+
     day: int
     dose_mg_min: float | None
     dose_mg_max: float | None

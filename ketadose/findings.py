@@ -14,6 +14,8 @@ INDICATOR = {"error": "critical", "warning": "warning", "info": "info",
 
 @dataclass(frozen=True)
 class Finding:
+    """One finding: a stable rule id, a severity, a clinician's message, its source."""
+
     rule: str
     severity: str
     message: str

@@ -18,6 +18,8 @@ ROUTES = ("iv", "sc", "oral", "topical")
 
 @dataclass(frozen=True)
 class Limit:
+    """One hard or soft limit of the dose-limit library, with its source."""
+
     id: str
     name: str
     what: str
@@ -60,6 +62,8 @@ class Limit:
 
 @dataclass(frozen=True)
 class LimitLibrary:
+    """The dose-limit library: every limit, looked up by drug, route and measure."""
+
     version: str
     limits: tuple
     _index: dict = field(default_factory=dict, compare=False, repr=False)

@@ -11,6 +11,8 @@ from ketadose.units import OverTime, Quantity
 
 @dataclass(frozen=True)
 class Phase:
+    """One phase of a regimen as written in the template."""
+
     index: int
     name: str
     kind: str
@@ -71,6 +73,8 @@ class Phase:
 
 @dataclass(frozen=True)
 class Adjunct:
+    """An adjunct medicine given with the regimen."""
+
     name: str
     dose: Quantity
     route: str
@@ -82,6 +86,8 @@ class Adjunct:
 
 @dataclass(frozen=True)
 class Monitoring:
+    """What the regimen says to monitor, and when."""
+
     what: str
     when: str
     source: str
@@ -90,6 +96,8 @@ class Monitoring:
 
 @dataclass(frozen=True)
 class StopRule:
+    """When the regimen says to stop or change, and what to do."""
+
     when: str
     action: str
     source: str
@@ -98,6 +106,8 @@ class StopRule:
 
 @dataclass(frozen=True)
 class Evidence:
+    """A study the regimen rests on."""
+
     citation: str
     pmid: int | None
     design: str
@@ -110,6 +120,8 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Retreatment:
+    """When a course may be repeated."""
+
     minimum_interval: Quantity | None
     relief_lasted: str
     source: str
@@ -129,6 +141,8 @@ class PreparationSpec:
 
 @dataclass(frozen=True)
 class Regimen:
+    """A validated regimen template."""
+
     format: int
     id: str
     title: str

@@ -97,6 +97,8 @@ class Curve:
 
 @dataclass(frozen=True)
 class Comparison:
+    """Several regimens simulated for one patient (`compare`)."""
+
     regimens: tuple[Compared, ...]
     curves: tuple[Curve, ...] = ()
 

@@ -19,6 +19,8 @@ from ketadose.units import CANONICAL, parse_quantity
 
 @dataclass(frozen=True)
 class Node:
+    """The expected shape of one value of the regimen format."""
+
     type: str  # text | integer | boolean | enum | quantity | list | object | map | number
     doc: str = ""
     enum: tuple = ()
@@ -48,6 +50,8 @@ class Node:
 
 @dataclass(frozen=True)
 class Field:
+    """One field of an object in the regimen format."""
+
     name: str
     node: Node
     required: bool = False

@@ -22,6 +22,8 @@ REQUIRED = (
 
 @dataclass(frozen=True)
 class Threshold:
+    """A clinical threshold a screening rule compares with, and its source."""
+
     id: str
     rules: tuple
     value: float
@@ -47,6 +49,8 @@ class Threshold:
 
 @dataclass(frozen=True)
 class Thresholds:
+    """The thresholds file, by id."""
+
     version: str
     items: dict
 

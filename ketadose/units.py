@@ -24,6 +24,8 @@ _MASS, _BW, _TIME, _VOL, _LEN, _ENZ, _MOL = range(7)
 
 @dataclass(frozen=True)
 class Atom:
+    """A unit symbol's dimension and exact factor to the dimension's canonical unit."""
+
     symbol: str
     dim: int
     factor: Fraction  # in canonical units of that dimension; exact, so mg/24 h -> mg/day is 1
@@ -118,6 +120,8 @@ def _no_unit(number: str, kinds) -> UnitError:
 
 @dataclass(frozen=True)
 class Unit:
+    """A unit of the closed vocabulary: its kind and exact factor."""
+
     symbol: str
     kind: str
     factor: Fraction  # multiply a value in this unit to get the canonical unit
@@ -127,6 +131,8 @@ class Unit:
 
 @dataclass(frozen=True)
 class Quantity:
+    """A number with its unit."""
+
     value: float
     unit: Unit
 

@@ -10,6 +10,8 @@ from ketadose.findings import Finding
 
 @dataclass(frozen=True)
 class FileValidation:
+    """What validating one file found."""
+
     ref: str  # as the user named it: a path, an id, or '-'
     findings: tuple[Finding, ...]
     # --explain: {"rules_evaluated": [(rule, status)], "limits_consulted": [...]}; {} when the
@@ -19,6 +21,8 @@ class FileValidation:
 
 @dataclass(frozen=True)
 class Validation:
+    """What validating the files of one command found."""
+
     files: tuple[FileValidation, ...]
     explain: bool = False
 

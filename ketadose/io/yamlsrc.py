@@ -27,6 +27,8 @@ _STD = "tag:yaml.org,2002:"
 
 @dataclass(frozen=True)
 class Mark:
+    """A place in a file (1-based line and column)."""
+
     line: int  # 1-based
     column: int  # 1-based
 

@@ -24,6 +24,8 @@ class Variability:
 
 @dataclass(frozen=True)
 class ModelEntry:
+    """One PK model as listed: status, routes it is the default for."""
+
     id: str
     name: str
     drug: str
@@ -48,6 +50,8 @@ class ModelEntry:
 
 @dataclass(frozen=True)
 class ModelCatalogue:
+    """The PK models as `ketadose models` lists them."""
+
     models: tuple[ModelEntry, ...]
 
 

@@ -38,6 +38,8 @@ class Params:
 
 @dataclass(frozen=True)
 class Model:
+    """A published PK model: its constants, population, citation and status."""
+
     id: str
     name: str
     drug: str  # racemic-ketamine | esketamine

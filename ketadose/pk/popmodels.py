@@ -45,6 +45,8 @@ class Metabolite:
 
 @dataclass(frozen=True)
 class PopulationModel:
+    """A PK model's typical values and between-patient variability (--population)."""
+
     model_id: str  # the key in models.MODELS
     typical_70: dict  # name -> Sourced, clearances in L/h and volumes in L at 70 kg
     scaling: str  # how typical values follow weight
@@ -153,6 +155,8 @@ _PR_T3 = ("Perez-Ruixo 2021 Table 3 as transcribed by nlmixr2lib "
 
 @dataclass(frozen=True)
 class SystemPopulationModel:
+    """A population model given as a system of compartments (typical values, variability)."""
+
     model: object  # a models.Model (metadata: name, citation, drug, status)
     typical: dict  # name -> Sourced, per hour and litres, as published
     iiv: dict  # name -> Sourced (CV as a fraction)

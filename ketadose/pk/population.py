@@ -47,6 +47,8 @@ DEFAULT_POPULATION_MODEL = {"racemic-ketamine": "herd-2007", "esketamine": "flin
 
 @dataclass(frozen=True)
 class PopResult:
+    """A --population run: the simulated patients' summaries and percentiles."""
+
     model: object
     pop: object
     n: int

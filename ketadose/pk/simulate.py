@@ -17,6 +17,8 @@ MAX_POINTS = 1_000_000  # a resource bound on the output series (about 50 MB in 
 
 @dataclass(frozen=True)
 class Result:
+    """One patient's simulated course: the series, per-day summaries, thresholds, notes."""
+
     model: object
     params: object
     route: str

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Rule:
+    """A rule with its metadata: id, severity, documentation, source."""
+
     id: str
     name: str
     severity: str
