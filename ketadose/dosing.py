@@ -71,6 +71,20 @@ def ideal_weight_kg(sex: str, height_cm: float) -> float:
 DEVINE_MIN_CM = 152.4  # Devine adds 2.3 kg per inch over 5 ft: below 5 ft it is not defined
 
 
+_weight_based_cache: dict = {}
+
+
+def _weight_based(regimen) -> bool:
+    """regimen.weight_based(), once per regimen object (a batch asks it for every patient; a
+    regimen is frozen)."""
+    got = _weight_based_cache.get(id(regimen))
+    if got is None or got[0] is not regimen:
+        if len(_weight_based_cache) >= 8:
+            _weight_based_cache.clear()
+        got = _weight_based_cache[id(regimen)] = (regimen, regimen.weight_based())
+    return got[1]
+
+
 def dosing_weight(regimen, patient, basis_flag: str | None, derive: bool = True) -> DosingWeight:
     """The weight doses are computed on. No silent default: what is needed must be given.
 
@@ -78,7 +92,7 @@ def dosing_weight(regimen, patient, basis_flag: str | None, derive: bool = True)
     (at 100 cm it gives a negative weight): the patient is dosed on actual weight only if the
     prescriber says so.
     """
-    needed = regimen.weight_based()
+    needed = _weight_based(regimen)
     basis = basis_flag or regimen.weight_basis
     origin = "--weight-basis" if basis_flag else "regimen"
     actual = patient.weight_kg()
