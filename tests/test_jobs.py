@@ -227,7 +227,7 @@ def batch_bytes(draw):
     return kind, eol.join(lines) + (end if lines else b"")
 
 
-def _run_in_process(path, kind, jobs, monkeypatch):
+def _run_in_process(path, kind, jobs, monkeypatch, max_line=None):
     """(exit code or the input error, output bytes) of a check batch run in this process."""
     import datetime as dt
     import io
@@ -242,7 +242,7 @@ def _run_in_process(path, kind, jobs, monkeypatch):
     monkeypatch.setattr(parallel, "CHUNK", 2)  # several chunks, spread over the workers
     try:
         code = batch.run_batch("check", (), REGIMEN, str(path), kind, {"override": None},
-                               dt.date(2026, 11, 20), jobs=jobs)
+                               dt.date(2026, 11, 20), max_line=max_line, jobs=jobs)
     except KetadoseError as exc:
         code = str(exc)
     stream.flush()
@@ -251,14 +251,17 @@ def _run_in_process(path, kind, jobs, monkeypatch):
 
 @settings(max_examples=budget(40), deadline=None, database=None,
           suppress_health_check=list(HealthCheck))
-@given(batch_bytes())
+@given(batch_bytes(), st.sampled_from([None, 1024]))
 def test_two_jobs_write_what_one_process_writes_for_generated_batches(tmp_path_factory,
-                                                                     monkeypatch, batch):
+                                                                     monkeypatch, batch,
+                                                                     max_line):
+    """max_line 1024: the long values make over-long lines between ordinary ones (found by
+    the parent, which never sends them)."""
     kind, data = batch
     path = tmp_path_factory.mktemp("gen") / f"p.{kind}"
     path.write_bytes(data)
-    one = _run_in_process(path, kind, 1, monkeypatch)
-    two = _run_in_process(path, kind, 2, monkeypatch)
+    one = _run_in_process(path, kind, 1, monkeypatch, max_line)
+    two = _run_in_process(path, kind, 2, monkeypatch, max_line)
     assert two == one
     if kind == "jsonl":  # one line out per line in that is not blank, numbered as in the file
         want = [n for n, raw in enumerate(data.split(b"\n"), start=1)
