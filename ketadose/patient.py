@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass
 
 from ketadose.allergies import REACTIONS, SEVERITIES, Matcher
 from ketadose.allergies import read as read_allergy
@@ -383,7 +383,20 @@ class Builder:
                      if getattr(patient, k) != getattr(default, k))
 
 
-_PATIENT_DEFAULTS = {f.name: f.default for f in Patient.__dataclass_fields__.values()}
+def plain_defaults(cls) -> dict:
+    """{field: default} of a dataclass whose every field has a plain default. Builder.patient
+    fills the fields a record leaves out from this table, so a field with a default_factory (or
+    none) would put dataclasses' MISSING marker into a patient: refused here, at import."""
+    out = {}
+    for f in cls.__dataclass_fields__.values():
+        if f.default is MISSING:
+            raise TypeError(f"{cls.__name__}.{f.name} needs a plain default (the batch builder "
+                            "fills left-out fields from them); a default_factory is not one")
+        out[f.name] = f.default
+    return out
+
+
+_PATIENT_DEFAULTS = plain_defaults(Patient)
 
 
 def _measurements(out, clean, bad) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_batch_fast import job, long_way, options
@@ -230,3 +231,21 @@ def test_memos_are_bounded_in_count_and_size():
     check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
     assert len(j.fast_plan.dosing.cache) <= 5
     assert j.fast.used <= 60_000 and len(j.fast.sections) <= 4
+
+
+def test_a_patient_field_without_a_plain_default_is_refused_at_import():
+    """Builder.patient fills left-out fields from plain defaults: a default_factory field would
+    have put dataclasses' MISSING marker into a patient (review of 2026-11-26)."""
+    from dataclasses import dataclass, field
+
+    from ketadose.patient import Patient, plain_defaults
+
+    assert plain_defaults(Patient)  # every field of the real Patient has one
+
+    @dataclass(frozen=True)
+    class WithFactory:
+        a: int = 0
+        b: list = field(default_factory=list)
+
+    with pytest.raises(TypeError, match="WithFactory.b needs a plain default"):
+        plain_defaults(WithFactory)
