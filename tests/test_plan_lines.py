@@ -16,7 +16,7 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_batch_fast import job, long_way, options
+from test_batch_fast import job_or_none, long_way, options
 
 from conftest import budget
 from ketadose.commands import batch as cbatch
@@ -137,9 +137,8 @@ def check_cohort(j, rid, opts, people) -> None:
 @given(st.sampled_from(REGIMENS), st.data())
 def test_memoised_lines_are_the_general_and_single_patient_lines(rid, data):
     opts = data.draw(options(rid))
-    try:
-        j = job(rid, opts)
-    except Exception:  # an option that does not apply: a usage error before any record
+    j = job_or_none(rid, opts)
+    if j is None:
         return
     check_cohort(j, rid, opts, data.draw(cohort()))
     # nothing remembered was computed past its declaration

@@ -104,8 +104,8 @@ class PlanLines:
         except (KetadoseError, GateError):
             return None
         prep = plan.preparation
-        if plan.blocked or any(x.__class__ is float and (x != x or 0 < abs(x) < 1e-4) for x in (
-                plan.concentration_mg_ml, prep.concentration_mg_ml, prep.priming_ml)):
+        if plan.blocked or any(map(rbatch.written_otherwise, (
+                plan.concentration_mg_ml, prep.concentration_mg_ml, prep.priming_ml))):
             return None  # blocked: the general path; a float orjson writes otherwise: rbatch
         sections = self.dosing_sections(plan)
         pid = data.get("id")
@@ -142,18 +142,15 @@ class PlanLines:
     def screen(self, outcomes) -> tuple:
         """(Screen, its JSON, its findings' cards) for a patient's screening outcomes, made
         once per distinct set of remembered outcomes."""
-        if not self.memos:
-            screen = self.plans.screen([o.results for o in outcomes])
-            return screen, rbatch.reference_bytes(screen_data(screen)), [
-                self.found(f)[1] for f in screen.findings]
         key = tuple(outcomes)  # by identity: the same _Outcomes (kept alive by the key)
-        got = self.screens.get(key)
+        got = self.screens.get(key) if self.memos else None
         if got is not None:
             return got
         screen = self.plans.screen([o.results for o in outcomes])
         encoded = rbatch.reference_bytes(screen_data(screen))
         made = (screen, encoded, [self.found(f)[1] for f in screen.findings])
-        self._keep(self.screens, key, made, len(encoded))
+        if self.memos:
+            self._keep(self.screens, key, made, len(encoded))
         return made
 
     def outcome(self, results) -> _Outcome:

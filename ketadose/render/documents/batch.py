@@ -28,15 +28,22 @@ def reference_bytes(data) -> bytes:
     """``reference(data)`` as UTF-8: by orjson when it is installed and ``data`` holds no float
     (orjson and json differ only in floats under 1e-4 and in what orjson refuses), else by the
     standard library."""
+    out = _orjson_bytes(data) if _no_float(data) else None
+    return out if out is not None else reference(data).encode()
+
+
+def _orjson_bytes(data) -> bytes | None:
+    """``reference(data)`` as UTF-8 by orjson (escaped as json_safe escapes, at its exact size),
+    or None when orjson is not installed or refuses ``data`` (a lone surrogate, a huge int ...).
+    The caller has made sure that ``data`` holds no float orjson writes otherwise."""
     fast = _fast()
-    if fast is not None and _no_float(data):
-        try:
-            out = fast.dumps(data)
-        except (TypeError, ValueError, OverflowError):  # a lone surrogate, a huge int ...
-            pass
-        else:
-            return json_safe(out.decode()).encode() if _to_escape(out) else _exact(out)
-    return reference(data).encode()
+    if fast is None:
+        return None
+    try:
+        out = fast.dumps(data)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return json_safe(out.decode()).encode() if _to_escape(out) else _exact(out)
 
 
 def _exact(out: bytes) -> bytes:
@@ -70,15 +77,8 @@ def plan_part_bytes(data) -> bytes:
     ``_small_float`` (its floats are rounded by render.numbers.machine, pump steps, vial
     strengths, or the guarded options): by orjson as ``encode`` writes the whole line, else by
     the standard library."""
-    fast = _fast()
-    if fast is not None:
-        try:
-            out = fast.dumps(data)
-        except (TypeError, ValueError, OverflowError):
-            pass
-        else:
-            return json_safe(out.decode()).encode() if _to_escape(out) else _exact(out)
-    return reference(data).encode()
+    out = _orjson_bytes(data)
+    return out if out is not None else reference(data).encode()
 
 
 def write_line(record, stream) -> None:
@@ -113,8 +113,14 @@ def _small_float(plan) -> bool:
     if not plan:
         return False
     prep = plan["preparation"]
-    return any(isinstance(x, float) and (x != x or 0 < abs(x) < 1e-4) for x in (
-        plan["concentration_mg_per_ml"], prep["concentration_mg_per_ml"], prep["priming_ml"]))
+    return any(map(written_otherwise, (
+        plan["concentration_mg_per_ml"], prep["concentration_mg_per_ml"], prep["priming_ml"])))
+
+
+def written_otherwise(x) -> bool:
+    """Whether orjson writes ``x`` otherwise than json does (or writes what json refuses): a
+    float that is NaN or under 1e-4 in size (see above)."""
+    return isinstance(x, float) and (x != x or 0 < abs(x) < 1e-4)
 
 
 def _to_escape(data: bytes) -> bool:
