@@ -109,7 +109,7 @@ def dosing_weight(regimen, patient, basis_flag: str | None, derive: bool = True)
         if actual is not None:
             adjusted = ideal + 0.4 * (actual - ideal)
     if not needed:
-        return DosingWeight(None, "not-needed", actual, ideal, adjusted, bmi, height, origin)
+        return _weight(None, "not-needed", actual, ideal, adjusted, bmi, height, origin, None, ())
     if basis in ("ideal", "adjusted") and height is not None and not defined:
         raise KetadoseError(f"weight basis {basis!r} (from the {origin}): the ideal-weight formula "
                             f"(Devine) is not defined below 152.4 cm (5 ft) and the patient is "
@@ -126,7 +126,18 @@ def dosing_weight(regimen, patient, basis_flag: str | None, derive: bool = True)
                       actual if note else kg) if derive else ()
     if note:
         kg = actual
-    return DosingWeight(kg, basis, actual, ideal, adjusted, bmi, height, origin, note, tuple(why))
+    return _weight(kg, basis, actual, ideal, adjusted, bmi, height, origin, note, tuple(why))
+
+
+def _weight(kg, basis, actual, ideal, adjusted, bmi, height, origin, note, derivation):
+    """DosingWeight(...) with every field given, without the frozen dataclass's __init__ (it
+    sets each field through object.__setattr__: five times the time; a batch makes one per
+    patient). DosingWeight has no __post_init__ and no slots: the same object."""
+    made = object.__new__(DosingWeight)
+    made.__dict__.update(kg=kg, basis=basis, actual_kg=actual, ideal_kg=ideal,
+                         adjusted_kg=adjusted, bmi=bmi, height_cm=height, origin=origin,
+                         note=note, derivation=derivation)
+    return made
 
 
 def _weight_why(sex, height, actual, ideal, adjusted, basis, origin, note, kg) -> list:

@@ -107,15 +107,26 @@ def run(plan, library, override: str | None = None, explain: bool = True, dosing
     per dosing weight: plan.DosingMemo); the checks and their order are the same.
     Raises GateError when an invariant does not hold.
     """
-    weight_invariants(plan.weight)
-    error, findings, consulted = dosing if dosing is not None else dosing_verdict(
-        plan, library, override, explain)
+    verdict = dosing if dosing is not None else dosing_verdict(plan, library, override, explain)
+    findings, consulted = patient_verdict(plan.weight, verdict, plan.patient_age,
+                                          plan.patient_sex, override)
+    return _replaced(plan, findings=tuple(plan.findings) + findings,
+                     consulted=tuple(plan.consulted) + consulted)
+
+
+def patient_verdict(weight, verdict, age, sex, override: str | None) -> tuple:
+    """(the findings the gate adds to a plan, the limits consulted) for a patient's weight and
+    the dosing's verdict (``dosing_verdict``): the weight's invariants first (raised), then the
+    verdict's failed invariant (raised), its limit and pump findings, and the plausibility
+    guard's finding. ``run`` for a Plan; a batch line (commands/plan_lines.py) calls it without
+    making the Plan objects."""
+    weight_invariants(weight)
+    error, findings, consulted = verdict
     if error is not None:
         raise error
     # KD-GATE-004 comes from plausibility alone: unique over all = unique over each part
-    return _replaced(plan, findings=tuple(plan.findings) + findings
-                     + tuple(plausibility(plan, override)),
-                     consulted=tuple(plan.consulted) + consulted)
+    measures = body_measures(weight, age, sex, override)
+    return (findings + tuple(measures) if measures else findings), consulted
 
 
 def _replaced(plan, **changes):
@@ -284,14 +295,19 @@ def pump_findings(plan, library) -> list:
 # -------------------------------------------------------------------------------- plausibility
 
 def plausibility(plan, override: str | None) -> list:
-    w = plan.weight
-    age = getattr(plan, "patient_age", None)
+    return body_measures(plan.weight, getattr(plan, "patient_age", None),
+                         getattr(plan, "patient_sex", None), override)
+
+
+def body_measures(w, age: int | None, sex: str | None, override: str | None) -> list:
+    """KD-GATE-004: the plausibility guard's finding on the weight ``w`` (dosing.DosingWeight)
+    of a patient of ``age`` and ``sex``, or none."""
     problems = []
     sources = [_PLAUSIBILITY_SOURCE]
     if w.actual_kg is not None and age is not None and age >= ADULT_AGE \
             and w.actual_kg < ADULT_MIN_KG:
         problems.append(f"an adult ({age} y) weighing {w.actual_kg:g} kg (under {ADULT_MIN_KG:g} kg)")
-    wfa = weight_for_age(w.actual_kg, age, getattr(plan, "patient_sex", None))
+    wfa = weight_for_age(w.actual_kg, age, sex)
     if wfa is not None:
         problems.append(wfa)
         sources.append("weight for age: " + _growth().SOURCE)
@@ -313,10 +329,16 @@ def plausibility(plan, override: str | None) -> list:
 _PLAUSIBILITY_SOURCE = "ketadose plausibility guard (a typing-error check, not a clinical limit)"
 
 
-def _growth():
-    from ketadose import growth  # the CDC table is parsed only when a child is planned for
+_growth_module = None
 
-    return growth
+
+def _growth():
+    global _growth_module
+    if _growth_module is None:
+        from ketadose import growth  # the CDC table is parsed only when a child is planned for
+
+        _growth_module = growth
+    return _growth_module
 
 
 def weight_for_age(kg: float | None, age: int | None, sex: str | None) -> str | None:

@@ -203,10 +203,11 @@ class DosingMemo:
         self.hits = 0
 
     def __call__(self, weight, args) -> Dosed:
-        if self.args is None:
-            self.args = args
-        elif not _same(args, self.args):
-            return dose(weight, *args)
+        if args is not self.args:  # a batch passes the same tuple: PlanLines
+            if self.args is None:
+                self.args = args
+            elif not _same(args, self.args):
+                return dose(weight, *args)
         key = tuple([exact(getattr(weight, name)) for name in self.reads])
         got = self.cache.get(key)
         if got is not None:

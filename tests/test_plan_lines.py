@@ -248,3 +248,79 @@ def test_a_patient_field_without_a_plain_default_is_refused_at_import():
 
     with pytest.raises(TypeError, match="WithFactory.b needs a plain default"):
         plain_defaults(WithFactory)
+
+
+@settings(max_examples=budget(300), deadline=None)
+@given(st.one_of(st.none(), st.floats(), st.floats(-1e-3, 1e-3), st.integers(-10**20, 10**20),
+                 st.booleans(), st.sampled_from([0.005, 0.015, 1e-5, 2.675, -0.0, 1e16, 1e22])),
+       st.sampled_from([1, 2]))
+def test_a_number_of_the_patient_section_is_written_as_the_reference_writes_it(x, nd):
+    """plan_lines._number (the plan's patient section, written without a dict) against the
+    reference encoding of render.numbers.machine: the same text, or the general path."""
+    from ketadose.commands.plan_lines import _number, _Otherwise
+    from ketadose.render.numbers import machine
+
+    try:
+        text = _number(x, nd)
+    except _Otherwise:  # the general path: the reference refuses it or it is no float or int
+        value = machine(x, nd)
+        assert value.__class__ not in (float, int) or value - value != 0
+        return
+    assert text == rbatch.reference(machine(x, nd))
+
+
+@settings(max_examples=budget(300), deadline=None)
+@given(st.one_of(st.text(), st.text(st.characters(max_codepoint=0x7f)),
+                 st.sampled_from(["p1", "a\"b", "a\\b", "\x7f", "\x85", "é\u200e", "\ud800",
+                                  "\t", "\u2028", ""])))
+def test_an_id_is_written_as_the_reference_writes_it(text):
+    """PlanLines.text_json: the reference's JSON of the id, or None (the general path) when
+    json_safe escapes a character of it or orjson refuses it."""
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    got = j.fast.text_json(text)
+    want = rbatch.reference(text)
+    if got is None:
+        import orjson
+
+        try:
+            assert want != orjson.dumps(text).decode()  # escaped by json_safe
+        except TypeError:  # a lone surrogate: orjson refuses it
+            pass
+        return
+    assert got == want.encode()
+
+
+def test_the_fast_dosing_weight_is_the_dataclass():
+    """dosing._weight (DosingWeight without its __init__) makes the object DosingWeight(...)
+    makes: every field, in order, and nothing else (a new field makes this fail)."""
+    from dataclasses import astuple, fields
+
+    from ketadose.dosing import DosingWeight, _weight
+
+    values = (70.0, "ideal", 80.5, 65.1, 71.3, 27.8, 170.0, "--weight-basis", "a note", ("w",))
+    made = _weight(*values)
+    assert made == DosingWeight(*values) and astuple(made) == values
+    assert list(vars(made)) == [f.name for f in fields(DosingWeight)]
+    assert repr(made) == repr(DosingWeight(*values))
+
+
+def test_a_wrong_part_of_the_line_is_caught(monkeypatch):
+    """The comparisons above can fail on the parts a line is put together from: a weight
+    written to one decimal, and the screen and the concentration's places swapped, each give a
+    wrong line that check_cohort reports."""
+    from ketadose.commands import plan_lines
+
+    people = [{"id": "w", "age": 40, "sex": "male", "weight": "70.25 kg", "height": "181 cm"}]
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    with monkeypatch.context() as m:
+        m.setattr(plan_lines, "_number", lambda x, nd: "null" if x is None else repr(round(x, 1)))
+        with pytest.raises(AssertionError):
+            check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    pieces = list(j.fast.pieces)
+    pieces[3], pieces[5] = pieces[5], pieces[3]
+    j.fast.pieces = tuple(pieces)
+    with pytest.raises(AssertionError):
+        check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)  # unbroken: exact

@@ -17,19 +17,25 @@ its parts joined:
   outcomes the Screen, its JSON and its findings' cards;
 - a finding's warning and card, encoded once per Finding object.
 
-Every patient still gets the whole plan made through the gate (make_plan with the memo): the
-weight's invariants, the plausibility guard (age, sex, BMI), the obesity and dosing-weight
-findings, and the blocked verdict are computed for each patient. Anything else than a plan
-delivered without a block (a screen or gate block, an error, a FHIR record, a record
-Builder refuses, a float orjson would write differently) takes the general path.
+Every patient still gets make_plan's and the gate's work, the same functions in the same order
+(dosing_weight, the memo's dosing and verdict, weight_findings, gate.patient_verdict: the
+weight's invariants, the verdict's failed invariant, the plausibility guard), without the Plan
+objects; the blocked verdict is Plan.blocked's test over the same findings. The line is the
+bytes between its parts (made once per batch by encoding the record with a marker in each
+part's place) joined with the parts: the id, the patient section (written from its numbers as
+json writes them), the screen, the warnings and cards, and the dosing's parts. Anything else
+than a plan delivered without a block (a screen or gate block, an error, a FHIR record, a
+record Builder refuses, an id json_safe escapes, a number orjson or repr would write
+differently) takes the general path.
 tests/test_plan_lines.py compares the lines with the general path's and the single-patient
 path's over generated patients.
 """
 
 from __future__ import annotations
 
+from ketadose.dosing import dosing_weight, weight_findings
 from ketadose.errors import KetadoseError
-from ketadose.gate import GateError
+from ketadose.gate import GateError, patient_verdict
 from ketadose.plan import Declared, Undeclared
 from ketadose.render.documents import batch as rbatch
 from ketadose.render.documents import plan as dplan
@@ -57,11 +63,12 @@ class PlanLines:
         self.plans, self.job = plans, plans.job
         self.fast = rbatch._fast()
         self.memos = memos
-        self.sections: dict = {}  # id(Dosed) -> (Dosed, the encoded sections)
-        self.screens: dict = {}  # ids of the outcomes -> (outcomes, Screen, bytes, cards)
+        self.sections: dict = {}  # id(Dosed) -> (Dosed, its parts of the line)
+        self.screens: dict = {}  # ids of the outcomes -> (Screen, JSON, cards' JSON)
         self.findings: dict = {}  # id(Finding) -> (Finding, warning bytes, card bytes)
         self.by_value: dict = {}  # Finding -> (warning bytes, card bytes)
         self.digests: dict = {}  # a group's digest -> its _Outcome
+        self.texts: dict = {}  # a text -> its JSON (weight bases, concentration origins)
         self.used = 0
         self.undeclared = 0  # document sections computed on a plan past their declaration
         j = self.job
@@ -69,9 +76,13 @@ class PlanLines:
         self.start = opts.start.isoformat() if opts.start else None
         self.override = rbatch.reference(plans.override).encode()
         self.versions = plans.versions
-        from ketadose.planning import make_options_plan
-
-        self.make_plan = make_options_plan
+        # make_plan's arguments for every patient of the batch (one tuple: plan.DosingMemo
+        # sees the same object); the options were checked once before any record (make_job)
+        self.basis = opts.weight_basis
+        self.args = (j.regimen, plans.library, opts.concentration, opts.priming, opts.override,
+                     False)
+        # the regimen's findings a plan keeps (make_plan: the limit findings are the gate's)
+        self.kept = tuple(f for f in j.findings if not f.rule.startswith("KD-LIM"))
         # screening as _FastPlans does, each group's outcome kept as an _Outcome
         from ketadose.rules import screening_reads
         from ketadose.screen import Memo
@@ -80,6 +91,38 @@ class PlanLines:
         # the regimen's own sections, encoded once (by the reference encoder)
         self.constants = {k: self.fast.Fragment(rbatch.reference(v).encode()) for k, v in
                           dplan.regimen_constant(j.regimen, j.src).items()} if self.fast else {}
+        self.pieces = self._pieces() if self.fast else ()
+
+    # The parts of a line, in its order: the record's line number and id, then its plan.
+    _PARTS = ("line", "id", "patient", "concentration_mg_per_ml", "concentration_from", "screen",
+              "calendar", "totals", "preparation", "warnings", "cards", "sessions")
+
+    def _pieces(self) -> tuple:
+        """The text between the parts of a line (_PARTS), made once per batch by encoding the
+        record __call__ writes with a marker in the place of each part: the keys, their order
+        and the constant sections are those orjson writes for the whole record."""
+        Fragment = self.fast.Fragment
+        mark = {k: Fragment(b"\x00%d\x00" % i) for i, k in enumerate(self._PARTS)}
+        body = {
+            "format_version": 1, "ketadose_version": dplan.__version__,
+            "limits_version": self.versions.limits,
+            "patient": mark["patient"], "start": self.start,
+            "concentration_mg_per_ml": mark["concentration_mg_per_ml"],
+            "concentration_from": mark["concentration_from"], "screen": mark["screen"],
+            "calendar": mark["calendar"], "totals": mark["totals"],
+            "preparation": mark["preparation"], "unverified": None,
+            "warnings": mark["warnings"], "cards": mark["cards"], "blocked": False,
+            "override": Fragment(self.override), "sessions": mark["sessions"],
+        }
+        body.update(self.constants)  # unverified in its place, the regimen's sections last
+        text = self.fast.dumps({"line": mark["line"], "id": mark["id"], "exit": 0,
+                                "blocked": False, "plan": body}) + b"\n"
+        pieces = []
+        for i in range(len(self._PARTS)):
+            before, _mark, text = text.partition(b"\x00%d\x00" % i)
+            pieces.append(before)
+        pieces.append(text)
+        return tuple(pieces)
 
     def __call__(self, number, data):
         fast = self.fast
@@ -97,47 +140,114 @@ class PlanLines:
             return None
         if screen.blocking:
             return None
-        j = self.job
+        pid = data.get("id")
+        if pid is None:
+            id_json = b"null"
+        elif pid.__class__ is str:
+            id_json = self.text_json(pid)
+            if id_json is None:  # json_safe escapes it, or orjson refuses it: the general path
+                return None
+        else:
+            return None  # Builder refuses an id that is not text; build() words the error
+        # make_plan (explain False, the batch's DosingMemo) and the gate (gate.run), the same
+        # functions in the same order, without the Plan objects: the weight, its findings,
+        # the dosing and the gate's verdict on it, the weight's invariants and the
+        # plausibility guard, for every patient
         try:
-            plan = self.make_plan(j.regimen, patient, p.library, j.opts, j.findings, False,
-                                  p.dosing)
+            weight = dosing_weight(self.args[0], patient, self.basis, False)
+            dosed = p.dosing(weight, self.args)
+            weighed = weight_findings(weight)
+            gated, _consulted = patient_verdict(weight, dosed.verdict, patient.age, patient.sex,
+                                                self.args[4])
         except (KetadoseError, GateError):
             return None
-        prep = plan.preparation
-        if plan.blocked or any(map(rbatch.written_otherwise, (
-                plan.concentration_mg_ml, prep.concentration_mg_ml, prep.priming_ml))):
-            return None  # blocked: the general path; a float orjson writes otherwise: rbatch
-        sections = self.dosing_sections(plan)
-        pid = data.get("id")
+        parts = self.dosing_parts(dosed, weight, patient)
+        if parts is None:
+            return None  # a float orjson writes otherwise: the general path (rbatch)
         found = self.found
-        warnings = [found(f)[0] for f in plan.findings]
-        cards_json = screen_cards + [found(f)[1] for f in plan.findings]
-        Fragment = fast.Fragment
-        body = {
-            "format_version": 1, "ketadose_version": dplan.__version__,
-            "limits_version": self.versions.limits,
-            "patient": dplan.patient_section(patient.id, plan.weight),
-            "start": self.start,
-            "concentration_mg_per_ml": plan.concentration_mg_ml,
-            "concentration_from": plan.concentration_origin,
-            "screen": Fragment(screen_json),
-            "calendar": sections[1], "totals": sections[2], "preparation": sections[3],
-            "unverified": None,
-            "warnings": Fragment(b"[" + b",".join(warnings) + b"]"),
-            "cards": Fragment(b"[" + b",".join(cards_json) + b"]"),
-            "blocked": False,
-            "override": Fragment(self.override),
-            "sessions": sections[0],
-        }
-        body.update(self.constants)  # unverified in its place, the regimen's sections last
-        if pid is not None and rbatch._to_escape(pid.encode("utf-8", "surrogatepass")):
-            return None  # an id json_safe escapes: the general path writes it
-        try:
-            text = fast.dumps({"line": number, "id": pid if isinstance(pid, str) else None,
-                               "exit": 0, "blocked": False, "plan": body})
-        except (TypeError, ValueError, OverflowError):  # a lone surrogate in the id ...
+        # the plan's findings: the regimen's kept ones, the weight's, the dosing's, the gate's
+        findings = self.kept + tuple(weighed) + dosed.findings + gated
+        for f in findings:
+            if f.severity == "error":
+                return None  # blocked (Plan.blocked): the general path
+        made = [found(f) for f in findings]
+        warnings = b"[" + b",".join([m[0] for m in made]) + b"]"
+        cards_json = b"[" + b",".join(screen_cards + [m[1] for m in made]) + b"]"
+        section = self.patient_json(id_json, weight)
+        if section is None:
             return None
-        return 0, text + b"\n"
+        pieces = self.pieces
+        line = b"".join((pieces[0], b"%d" % number, pieces[1], id_json, pieces[2], section,
+                         parts[0], screen_json, parts[1], warnings, pieces[10], cards_json,
+                         parts[2]))
+        return 0, line
+
+    def text_json(self, text: str) -> bytes | None:
+        """A text as the reference writes it (JSON, not ASCII-escaped), or None when json_safe
+        would escape a character of it or orjson refuses it (a lone surrogate)."""
+        if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+            return b'"' + text.encode() + b'"'  # printable ASCII: nothing to escape
+        try:
+            out = self.fast.dumps(text)
+        except (TypeError, ValueError, OverflowError):
+            return None
+        return None if rbatch._to_escape(out) else out
+
+    _PATIENT = ('{"id":%s,"dosing_weight_kg":%s,"weight_basis":%s,"weight_basis_from":%s,'
+                '"actual_weight_kg":%s,"ideal_weight_kg":%s,"adjusted_weight_kg":%s,'
+                '"bmi":%s,"height_cm":%s}')
+
+    def patient_json(self, id_json: bytes, w) -> bytes | None:
+        """The plan's ``patient`` (render.documents.plan.patient_section) as the reference
+        writes it, or None (the general path) for a number it would refuse or write
+        otherwise than repr does."""
+        try:
+            text = self._PATIENT % (
+                "%s", _number(w.kg, 2), self.json_of(w.basis), self.json_of(w.origin),
+                _number(w.actual_kg, 2), _number(w.ideal_kg, 2), _number(w.adjusted_kg, 2),
+                _number(w.bmi, 1), _number(w.height_cm, 1))
+        except _Otherwise:
+            return None
+        before, _s, after = text.partition("%s")
+        return before.encode() + id_json + after.encode()
+
+    def json_of(self, text) -> str:
+        """A weight basis or its origin as JSON text (a few values a batch: kept)."""
+        got = self.texts.get(text)
+        if got is None:
+            got = rbatch.reference(text)
+            if len(self.texts) < 64:
+                self.texts[text] = got
+        return got
+
+    def dosing_parts(self, dosed, weight, patient) -> tuple | None:
+        """The line between its parts that come from the dosing (concentration and its origin,
+        calendar, totals, preparation, sessions) as bytes, once per remembered dosing: (from the
+        concentration to the screen, from the calendar to the warnings, from the sessions to
+        the end); None when a float of it is one orjson writes otherwise."""
+        got = self.sections.get(id(dosed)) if self.memos else None
+        if got is not None and got[0] is dosed:
+            return got[1]
+        conc, origin = dosed.concentration
+        prep = dosed.preparation
+        if any(map(rbatch.written_otherwise, (conc, prep.concentration_mg_ml, prep.priming_ml))):
+            return None
+        from ketadose.plan import Plan
+
+        plan = Plan(self.job.regimen, weight, conc, origin, dosed.phases, dosed.days,
+                    dosed.totals, prep, patient_age=patient.age, patient_sex=patient.sex,
+                    dosing=dosed)
+        encoded = self.dosing_sections(plan)
+        if encoded is None:
+            return None
+        sessions, calendar, totals, preparation = encoded
+        pc = self.pieces
+        made = (pc[3] + self.fast.dumps(conc) + pc[4] + rbatch.reference_bytes(origin) + pc[5],
+                pc[6] + calendar + pc[7] + totals + pc[8] + preparation + pc[9],
+                pc[11] + sessions + pc[12])
+        if self.memos and dosed is not None:
+            self._keep(self.sections, id(dosed), (dosed, made), sum(map(len, made)))
+        return made
 
     def screen(self, outcomes) -> tuple:
         """(Screen, its JSON, its findings' cards) for a patient's screening outcomes, made
@@ -171,29 +281,20 @@ class PlanLines:
             self.digests[digest] = got
         return got
 
-    def dosing_sections(self, plan) -> tuple:
-        """(sessions, calendar, totals, preparation) as encoded fragments, once per remembered
-        dosing: dosing_sections runs on a plan with only the fields it declares."""
-        dosed = plan.dosing
-        got = self.sections.get(id(dosed)) if self.memos else None
-        if got is not None and got[0] is dosed:
-            return got[1]
-        keep = self.memos and dosed is not None
+    def dosing_sections(self, plan) -> tuple | None:
+        """(sessions, calendar, totals, preparation) as the reference encodes them:
+        dosing_sections runs on a plan with only the fields it declares (a read past them:
+        None, counted, and the general path writes the line)."""
         try:
             data = dplan.dosing_sections(Declared(plan, dplan.DOSING_SECTIONS_READS),
                                          self.job.opts.start)
         except Undeclared:
             self.undeclared += 1
-            keep = False
-            data = dplan.dosing_sections(plan, self.job.opts.start)
+            return None
         data = dplan.batch_order(data)  # each session's phases last, as batch lines have them
-        # the plan passed the small-float guard (__call__): orjson writes what json writes
-        encoded = [rbatch.plan_part_bytes(data[k]) for k in
-                   ("sessions", "calendar", "totals", "preparation")]
-        made = tuple(self.fast.Fragment(e) for e in encoded)
-        if keep:
-            self._keep(self.sections, id(dosed), (dosed, made), sum(map(len, encoded)))
-        return made
+        # the plan passed the small-float guard (dosing_parts): orjson writes what json writes
+        return tuple(rbatch.plan_part_bytes(data[k]) for k in
+                     ("sessions", "calendar", "totals", "preparation"))
 
     def found(self, f) -> tuple:
         """(warning, card) of a finding as JSON, once per Finding object, and once per equal
@@ -220,3 +321,23 @@ class PlanLines:
                 cache.clear()
         cache[key] = value
         self.used += size
+
+
+class _Otherwise(Exception):
+    """A number the reference refuses or writes otherwise than repr: the general path."""
+
+
+def _number(x, nd: int) -> str:
+    """render.numbers.machine(x, nd) as the reference writes it: null for None and NaN, else
+    the rounded number's repr (json.dumps writes a float and an int by their repr)."""
+    if x is None or x != x:
+        return "null"
+    r = round(x, nd)
+    cls = r.__class__
+    if cls is float:
+        if r - r != 0.0:  # an infinity: the reference refuses it
+            raise _Otherwise
+        return repr(r)
+    if cls is int:
+        return repr(r)
+    raise _Otherwise  # a bool or another class: the general path
