@@ -141,14 +141,11 @@ class PlanLines:
         if screen.blocking:
             return None
         pid = data.get("id")
-        if pid is None:
-            id_json = b"null"
-        elif pid.__class__ is str:
-            id_json = self.text_json(pid)
-            if id_json is None:  # json_safe escapes it, or orjson refuses it: the general path
-                return None
-        else:
+        if pid is not None and pid.__class__ is not str:
             return None  # Builder refuses an id that is not text; build() words the error
+        id_json = b"null" if pid is None else self.text_json(pid)
+        if id_json is None:  # json_safe escapes it, or orjson refuses it: the general path
+            return None
         # make_plan (explain False, the batch's DosingMemo) and the gate (gate.run), the same
         # functions in the same order, without the Plan objects: the weight, its findings,
         # the dosing and the gate's verdict on it, the weight's invariants and the
