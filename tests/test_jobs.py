@@ -227,17 +227,34 @@ def batch_bytes(draw):
     return kind, eol.join(lines) + (end if lines else b"")
 
 
-def _run_in_process(path, kind, jobs, monkeypatch, max_line=None):
-    """(exit code or the input error, output bytes) of a check batch run in this process."""
+from ketadose.commands.parallel import _write as _PARENT_WRITES  # noqa: E402
+
+
+def _run_in_process(path, kind, jobs, monkeypatch, max_line=None, sink="file"):
+    """(exit code or the input error, output bytes) of a check batch run in this process,
+    written to a file (the workers write it themselves) or to an in-memory stream (no file
+    descriptor: the workers send their lines back and this process writes them)."""
     import datetime as dt
     import io
+    import tempfile
 
     from ketadose.commands import batch, parallel
     from ketadose.errors import KetadoseError
     from ketadose.io.writer import _Stream
 
-    sink = io.BytesIO()
-    stream = _Stream(sink)
+    if sink == "file":
+        fd, name = tempfile.mkstemp()
+        os.unlink(name)
+        raw = io.FileIO(fd, "w+b")
+
+        def not_here(*_args):
+            raise AssertionError("a line came back to the parent: the workers write a file")
+
+        monkeypatch.setattr(parallel, "_write", not_here)
+    else:
+        raw = io.BytesIO()
+        monkeypatch.setattr(parallel, "_write", _PARENT_WRITES)
+    stream = _Stream(raw)
     monkeypatch.setattr(batch, "output", lambda: stream)
     monkeypatch.setattr(parallel, "CHUNK", 2)  # several chunks, spread over the workers
     try:
@@ -246,7 +263,10 @@ def _run_in_process(path, kind, jobs, monkeypatch, max_line=None):
     except KetadoseError as exc:
         code = str(exc)
     stream.flush()
-    return code, sink.getvalue()
+    raw.seek(0)
+    data = raw.read()
+    raw.close()
+    return code, data
 
 
 @settings(max_examples=budget(40), deadline=None, database=None,
@@ -263,6 +283,7 @@ def test_two_jobs_write_what_one_process_writes_for_generated_batches(tmp_path_f
     one = _run_in_process(path, kind, 1, monkeypatch, max_line)
     two = _run_in_process(path, kind, 2, monkeypatch, max_line)
     assert two == one
+    assert _run_in_process(path, kind, 3, monkeypatch, max_line, sink="memory") == one
     if kind == "jsonl":  # one line out per line in that is not blank, numbered as in the file
         want = [n for n, raw in enumerate(data.split(b"\n"), start=1)
                 if raw.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "replace").strip()]
@@ -320,3 +341,161 @@ def test_generated_varied_batches_through_the_entry_point(tmp_path):
         for jobs in ("2", "3"):
             many = ketadose(*args, "--jobs", jobs)
             assert (many.returncode, many.stdout, many.stderr) == (2, one.stdout, b"")
+
+
+# --- The workers write the output themselves, taking turns (since 2026-11-26) -----------------
+# Every place the output can go, through the real entry point: a file (also opened for appending
+# or after bytes written by someone else), a pipe read slowly, -o; and every way a run can end:
+# a full disk, a file size limit, a worker killed, the parent killed.
+
+PLAN_ARGS = ["plan", REGIMEN, "--format", "jsonl", "--start", "2026-12-01T09:00",
+             "--reproducible"]
+
+
+@pytest.fixture(scope="module")
+def reference(patients):
+    """The one-process output of `plan` for the 600 patients (three chunks)."""
+    one = ketadose(*PLAN_ARGS, "--patients", str(patients))
+    assert one.returncode == 2 and len(one.stdout.splitlines()) == 600
+    return one.stdout
+
+
+def _alive(marker: str) -> list:
+    """Processes (not zombies) whose command line holds ``marker``: a run and its workers."""
+    found = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as fh:
+                if marker.encode() not in fh.read():
+                    continue
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().split(") ")[1].startswith("Z"):
+                    continue
+        except (OSError, IndexError):
+            continue
+        found.append(int(pid))
+    return found
+
+
+def _gone(marker: str, timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while _alive(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not _alive(marker)
+
+
+@pytest.mark.parametrize("jobs", ["2", "3"])
+def test_files_get_the_bytes_of_one_process(patients, reference, tmp_path, jobs):
+    """A file as standard output (written at the shared file offset, after what was there,
+    also in append mode) and -o."""
+    args = [*PLAN_ARGS, "--patients", str(patients), "--jobs", jobs]
+    with open(tmp_path / "plain", "wb") as fh:
+        r = subprocess.run([sys.executable, "-m", "ketadose", *args], stdout=fh, timeout=180)
+    assert r.returncode == 2 and (tmp_path / "plain").read_bytes() == reference
+    with open(tmp_path / "after", "wb") as fh:
+        fh.write(b"header\n")
+        fh.flush()
+        r = subprocess.run([sys.executable, "-m", "ketadose", *args], stdout=fh, timeout=180)
+    assert (tmp_path / "after").read_bytes() == b"header\n" + reference
+    (tmp_path / "appended").write_bytes(b"before\n")
+    with open(tmp_path / "appended", "ab") as fh:
+        r = subprocess.run([sys.executable, "-m", "ketadose", *args], stdout=fh, timeout=180)
+    assert (tmp_path / "appended").read_bytes() == b"before\n" + reference
+    r = ketadose(*args, "-o", str(tmp_path / "out.jsonl"))
+    assert r.returncode == 2 and r.stdout == b""
+    assert (tmp_path / "out.jsonl").read_bytes() == reference
+    again = ketadose(*args, "-o", str(tmp_path / "out.jsonl"))  # never silently overwritten
+    assert again.returncode == 2 and b"exists" in again.stderr
+    assert (tmp_path / "out.jsonl").read_bytes() == reference
+
+
+def test_a_slow_pipe_reader_gets_the_bytes_of_one_process(patients, reference):
+    """The pipe fills while a worker writes its chunk (11 MB through a 64 KiB pipe): the other
+    worker must wait for its turn, not write in between."""
+    p = subprocess.Popen([sys.executable, "-m", "ketadose", *PLAN_ARGS, "--patients",
+                          str(patients), "--jobs", "2"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    got = bytearray()
+    while chunk := p.stdout.read1(1 << 15):
+        got += chunk
+        time.sleep(0.002)
+    assert p.wait(timeout=60) == 2 and p.stderr.read() == b""
+    assert bytes(got) == reference
+
+
+@pytest.mark.parametrize("mode", ["plan", "check"])
+def test_a_full_disk_is_a_failed_run(patients, mode, tmp_path):
+    """A worker's failed write ends the run as a one-process run's does: exit 2, one line."""
+    marker = str(tmp_path / "full.jsonl")
+    os.link(patients, marker)
+    args = [mode, REGIMEN, "--patients", marker, "--format", "jsonl"]
+    with open("/dev/full", "wb") as full:
+        one = subprocess.run([sys.executable, "-m", "ketadose", *args], stdout=full,
+                             stderr=subprocess.PIPE, timeout=180)
+        two = subprocess.run([sys.executable, "-m", "ketadose", *args, "--jobs", "2"],
+                             stdout=full, stderr=subprocess.PIPE, timeout=180)
+    assert (two.returncode, two.stderr) == (one.returncode, one.stderr) == (2, two.stderr)
+    assert b"No space left" in two.stderr and len(two.stderr.splitlines()) == 1
+    assert _gone(marker)
+
+
+def test_a_file_size_limit_is_a_failed_run_and_leaves_no_file(patients, tmp_path):
+    import resource
+
+    def small():  # pragma: no cover - in the child
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    for out in (["-o", "out.jsonl"], []):
+        with open(tmp_path / "stdout", "wb") as fh:
+            r = subprocess.run([sys.executable, "-m", "ketadose", *PLAN_ARGS, "--patients",
+                                str(patients), "--jobs", "2", *out], cwd=tmp_path, stdout=fh,
+                               stderr=subprocess.PIPE, preexec_fn=small, timeout=180)
+        assert r.returncode == 2 and len(r.stderr.splitlines()) == 1
+        assert b"cannot write" in r.stderr and b"File too large" in r.stderr
+    assert sorted(os.listdir(tmp_path)) == ["stdout"]  # no out.jsonl, no temporary file
+
+
+@pytest.fixture(scope="module")
+def many(tmp_path_factory):
+    path = tmp_path_factory.mktemp("many") / "many.jsonl"
+    path.write_text(jsonl(40000))
+    return path
+
+
+def _started(p, marker: str, workers: int = 2) -> list:
+    deadline = time.monotonic() + 60
+    while len(_alive(marker)) < workers + 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # working
+    return [pid for pid in _alive(marker) if pid != p.pid]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs /proc")
+def test_a_killed_worker_fails_the_run(many, tmp_path):
+    """Our failure (exit 3, one line), never a hang nor a partial -o file in place."""
+    marker = str(tmp_path / "kill.jsonl")
+    os.link(many, marker)
+    out = tmp_path / "out.jsonl"
+    p = subprocess.Popen([sys.executable, "-m", "ketadose", *PLAN_ARGS, "--patients", marker,
+                          "--jobs", "2", "-o", str(out)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    workers = _started(p, marker)
+    assert len(workers) == 2
+    os.kill(workers[1], signal.SIGKILL)
+    assert p.wait(timeout=60) == 3
+    err = p.stderr.read().decode()
+    assert len(err.splitlines()) == 1 and "internal error" in err and "worker" in err
+    assert _gone(marker)
+    assert not out.exists() and not [f for f in os.listdir(tmp_path) if f.startswith(".ketadose")]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs /proc")
+def test_the_workers_end_when_the_parent_is_killed(many, tmp_path):
+    marker = str(tmp_path / "orphans.jsonl")
+    os.link(many, marker)
+    p = subprocess.Popen([sys.executable, "-m", "ketadose", *PLAN_ARGS, "--patients", marker,
+                          "--jobs", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert len(_started(p, marker)) == 2
+    p.kill()
+    p.wait(timeout=60)
+    assert _gone(marker)

@@ -1,30 +1,45 @@
 """`--jobs N` for batches (issue 18): records are split from the input here, in order, sent in
-chunks to N worker processes, which decode, check and process them, and their lines written back
-in input order as each chunk is done.
+chunks to N worker processes, which decode, check and process them and write their lines to the
+output themselves, taking turns so that the output keeps the input order.
 
 The input is split into records by this process only (so a bad CSV header or an over-long line
 is found and reported exactly as in a one-process run); the records go to a worker undecoded
 (JSON Lines: a block of CHUNK lines as read; CSV: each record's text), where the same functions
 as in a one-process run decode them or word their error records (io.batch.expand): decoding
 every line here, and pickling the decoded records, was about a third of `check`'s work with
-two jobs. Each worker has the
-batch's regimen, options and vocabulary from the start (fork), and at most a few chunks per
-worker are in flight: memory stays flat however long the input, and a pipe reader still sees
-lines as they are done. A worker's exception (our bug) ends the run as in a one-process run.
+two jobs. Each worker has the batch's regimen, options and vocabulary from the start (fork), and
+at most a few chunks per worker are in flight: memory stays flat however long the input, and a
+pipe reader still sees lines as they are done. A worker's exception (our bug) ends the run as in
+a one-process run.
+
+Who writes: the workers, to the output's file descriptor, which they share with this process
+(fork; the same open file, so one file offset for a regular file, and the same pipe). A plan
+line is about 18 KiB: carried back through a pipe to this process, the lines cost more system
+time than the second worker saved (2026-11-26: `plan --jobs 2` was no faster than one job).
+Chunk k goes to worker k mod N, and the workers pass a turn round a ring of pipes (_Ring):
+worker i writes its finished chunk when it holds the turn, then hands the turn to worker i+1.
+So the bytes are those of a one-process run, on a file, a pipe or a terminal alike; only the
+exit code of each chunk (or the write error, which this process raises as its own stream would:
+a closed pipe, a full disk) comes back, in input order. A stream without a file descriptor (an
+in-memory one under a test runner) or workers not made by fork get the lines back, and this
+process writes them.
 
 Why not multiprocessing.Pool: its workers share one task queue guarded by a lock, and
 Pool.terminate() (run when the reader of our output goes away, `| head -1`) could deadlock on
 that lock or on its task thread blocked in a full pipe, leaving the command hanging with dead
 workers. Here each worker has its own pipe, nothing is shared, and ending the run is: kill the
-workers, reap them. Chunks go round-robin (chunk k to worker k mod N), so the output order is the
-order in which the parent reads the pipes. Each worker reads its pipe on a thread of its own, so
-the parent's send never waits for a worker that is itself waiting to send a result (no cycle).
+workers, reap them. Each worker reads its pipe on a thread of its own, so the parent's send never
+waits for a worker that is itself waiting to send a result (no cycle). A worker that dies ends
+the run with exit 3 (WorkerFailed): its chunk's answer never comes, and the next worker's turn
+pipe reads end-of-file (nothing else holds its write end), so no one waits for it.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import queue
+import select
 import signal
 import threading
 from collections import deque
@@ -55,13 +70,13 @@ Expand = Callable[[int, Any], Iterable[tuple[int, Any]]]
 Worker = tuple[BaseProcess, Connection]
 
 
-def _worker(job: LineJob, expand: Expand, conn: Connection,
-            inherited: list[Connection]) -> None:
+def _worker(job: LineJob, expand: Expand, conn: Connection, inherited: list[Connection],
+            ring: _Ring | None) -> None:
     # Ctrl-C and the parent's SIGTERM/SIGHUP handling belong to the parent, which ends the workers.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_DFL)
-    for other in inherited:  # the parent's ends of the other workers' pipes (fork copies them)
+    for other in inherited:  # the parent's ends of this worker's and others' pipes (fork copies)
         other.close()
     inbox: queue.SimpleQueue[Chunk | None] = queue.SimpleQueue()
 
@@ -76,18 +91,128 @@ def _worker(job: LineJob, expand: Expand, conn: Connection,
             inbox.put(None)
 
     threading.Thread(target=receive, daemon=True).start()
+    if ring is not None:
+        ring.keep_own()
+        _write_in_turn(job, expand, conn, inbox, ring)
+        return
     while (chunk := inbox.get()) is not None:
-        result: tuple[str, object]
-        try:
-            result = ("ok", _work(job, expand, chunk))
-        except Exception as exc:  # sent to the parent, which raises it (exit 3)
-            result = ("error", exc)
-        try:
-            conn.send(result)
-        except (BrokenPipeError, OSError):
+        if not _send(conn, _result(job, expand, chunk)):
             return
-        except Exception as exc:  # an exception that does not pickle
-            conn.send(("error", WorkerFailed(f"worker error: {exc!r}")))
+
+
+def _result(job: LineJob, expand: Expand, chunk: Chunk) -> tuple[str, Any]:
+    try:
+        return "ok", _work(job, expand, chunk)
+    except Exception as exc:  # sent to the parent, which raises it (exit 3)
+        return "error", exc
+
+
+def _send(conn: Connection, result: tuple[str, Any]) -> bool:
+    """Send a result to the parent; False when the parent is gone."""
+    try:
+        conn.send(result)
+    except (BrokenPipeError, OSError):
+        return False
+    except Exception as exc:  # an exception that does not pickle
+        conn.send(("error", WorkerFailed(f"worker error: {exc!r}")))
+    return True
+
+
+def _write_in_turn(job: LineJob, expand: Expand, conn: Connection,
+                   inbox: queue.SimpleQueue[Chunk | None], ring: _Ring) -> None:
+    """Make the lines of each chunk and write them to the output in input order, taking turns
+    with the other workers; tell the parent each chunk's exit code once it is written.
+
+    A chunk's lines are written when this worker holds the turn (chunk k is worker k mod N's,
+    so the turn goes round the ring); until then they wait while the next chunk is worked on,
+    and only when there is nothing else to do does the worker wait for its turn. A write error
+    goes to the parent (which ends the run as its own write would) and the turn is not passed:
+    the parent stops the workers."""
+    ready: deque[tuple[str, Any]] = deque()  # this worker's finished chunks, in order
+    more = True
+    while more or ready:
+        if ready and (not more or inbox.empty() or ring.my_turn(wait=False)):
+            status, value = ready.popleft()
+            if status != "ok":
+                _send(conn, (status, value))
+                return
+            if not ring.my_turn(wait=True):
+                return  # the worker before this one ended without passing the turn
+            code, data = value
+            try:
+                _write_all(ring.out, data)
+            except OSError as exc:
+                _send(conn, ("oserror", (exc.errno, exc.strerror)))
+                return
+            ring.pass_turn()
+            if not _send(conn, ("ok", code)):
+                return
+            continue
+        chunk = inbox.get()
+        if chunk is None:
+            more = False
+        else:
+            ready.append(_result(job, expand, chunk))
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            n = os.write(fd, view[:_WRITE_MAX])
+        except BlockingIOError:  # an output left non-blocking by another program
+            select.select([], [fd], [])
+            continue
+        view = view[n:]
+
+
+_WRITE_MAX = 1 << 20
+
+
+class _Ring:
+    """Whose turn it is to write: one pipe per worker holding a byte when it is that worker's
+    turn. Worker i reads its own pipe and, after writing, puts the byte in worker i+1's (mod
+    N). The parent puts the first byte in worker 0's pipe, closes its ends after the fork, and
+    each worker closes every end but its own two, so a worker that dies makes the next one's
+    read end (EOF) instead of leaving it waiting."""
+
+    def __init__(self, out: int, jobs: int) -> None:
+        self.out = out
+        self.pipes = [os.pipe() for _ in range(jobs)]
+        os.write(self.pipes[0][1], b"t")
+        self.index = 0
+        self.turn = self.next = -1
+        self.holding = False
+
+    def keep_own(self) -> None:
+        """In worker ``index``: keep its read end and the next worker's write end."""
+        n = len(self.pipes)
+        self.turn, self.next = self.pipes[self.index][0], self.pipes[(self.index + 1) % n][1]
+        self.close(keep={self.turn, self.next})
+
+    def close(self, keep: set[int] = frozenset()) -> None:  # type: ignore[assignment]
+        for fds in self.pipes:
+            for fd in fds:
+                if fd not in keep:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+
+    def my_turn(self, wait: bool) -> bool:
+        """Whether this worker holds the turn (taken from its pipe), waiting for it or not."""
+        if not self.holding:
+            if not wait and not select.select([self.turn], [], [], 0)[0]:
+                return False
+            self.holding = os.read(self.turn, 1) == b"t"  # b"": the worker before has ended
+        return self.holding
+
+    def pass_turn(self) -> None:
+        self.holding = False
+        try:
+            os.write(self.next, b"t")
+        except BrokenPipeError:  # the next worker has ended: it had no chunk left
+            pass
 
 
 def _work(job: LineJob, expand: Expand, chunk: Chunk) -> tuple[int, bytes]:
@@ -119,28 +244,43 @@ def _context() -> Any:  # typeshed gives `Process` only to each start method's o
     return multiprocessing.get_context("fork" if "fork" in methods else None)
 
 
-def _start(job: LineJob, expand: Expand, jobs: int) -> list[Worker]:
+def _start(job: LineJob, expand: Expand, jobs: int, ring: _Ring | None) -> list[Worker]:
     ctx = _context()
     workers: list[Worker] = []
-    for _ in range(jobs):
-        parent_end, child_end = ctx.Pipe()
-        proc = ctx.Process(target=_worker, args=(job, expand, child_end, [c for _, c in workers]),
-                           daemon=True)
-        proc.start()
-        child_end.close()
-        workers.append((proc, parent_end))
+    try:
+        for index in range(jobs):
+            if ring is not None:
+                ring.index = index  # copied into the worker by the fork
+            parent_end, child_end = ctx.Pipe()
+            # the worker closes this process's ends of its own pipe and of the pipes of the
+            # workers before it (fork copies them): otherwise it would not see this process end
+            proc = ctx.Process(target=_worker, daemon=True, args=(
+                job, expand, child_end, [parent_end, *(c for _, c in workers)], ring))
+            proc.start()
+            child_end.close()
+            workers.append((proc, parent_end))
+    except BaseException:
+        _stop(workers, False)
+        raise
+    finally:
+        if ring is not None:
+            ring.close()
     return workers
 
 
-def _receive(worker: Worker) -> tuple[int, bytes]:
+def _receive(worker: Worker, out: TextIO) -> int:
+    """The exit code of the next chunk in input order, once its lines are written (by its
+    worker, or here)."""
     proc, conn = worker
     try:
         status, value = conn.recv()
     except (EOFError, OSError):
         raise WorkerFailed(f"a worker process (pid {proc.pid}) ended without answering") from None
-    if status == "error":
-        raise value
-    return value
+    if status == "ok":
+        return value if value.__class__ is int else _write(value, out)
+    if status == "oserror":  # the worker's write failed: as if this process's had
+        raise out.failed_write(OSError(*value))  # type: ignore[attr-defined]
+    raise value
 
 
 def _stop(workers: list[Worker], clean: bool) -> None:
@@ -163,7 +303,8 @@ def run_parallel(job: LineJob, items: Iterable[tuple[int, Any, int]], jobs: int,
     order, ``per_chunk`` items to a task (CHUNK when not given); the worst exit code."""
     worst = 0
     pending: deque[Worker] = deque()  # the worker of each chunk in flight, in input order
-    workers = _start(job, expand, jobs)
+    fd = _direct_fd(out)
+    workers = _start(job, expand, jobs, _Ring(fd, jobs) if fd is not None else None)
     clean = False
     try:
         for k, chunk in enumerate(_chunks(items, per_chunk or CHUNK)):
@@ -171,13 +312,22 @@ def run_parallel(job: LineJob, items: Iterable[tuple[int, Any, int]], jobs: int,
             worker[1].send(chunk)
             pending.append(worker)
             while len(pending) >= IN_FLIGHT * jobs:
-                worst = max(worst, _write(_receive(pending.popleft()), out))
+                worst = max(worst, _receive(pending.popleft(), out))
         while pending:
-            worst = max(worst, _write(_receive(pending.popleft()), out))
+            worst = max(worst, _receive(pending.popleft(), out))
         clean = True
     finally:
         _stop(workers, clean)
     return worst
+
+
+def _direct_fd(out: TextIO) -> int | None:
+    """The output's file descriptor when the workers can write to it themselves: an io.writer
+    stream with one, and workers made by fork (which share it)."""
+    direct = getattr(out, "direct_fd", None)
+    if direct is None or _context().get_start_method() != "fork":
+        return None
+    return direct()
 
 
 def _write(result: tuple[int, bytes], out: TextIO) -> int:

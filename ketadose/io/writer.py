@@ -81,6 +81,22 @@ class _Stream(io.TextIOBase):
     def fileno(self) -> int:
         return self._raw.fileno()
 
+    def direct_fd(self) -> int | None:
+        """A file descriptor other processes may write this stream's next bytes to (the
+        workers of `--jobs`, taking turns: commands.parallel), once what was written here is
+        out; None when the stream has none (an in-memory stream under a test runner)."""
+        self.flush()
+        try:
+            return self._raw.fileno()
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            return None
+
+    def failed_write(self, exc: OSError) -> Exception:
+        """The exception (OutputError or PipeClosed) for an error of a write another process
+        made to direct_fd(), as if this stream had made it."""
+        self.failed = True
+        return self._error(exc)
+
     # --------------------------------------------------------------------------------------
     def _drain(self) -> None:
         data, self._buf = bytes(self._buf), bytearray()
