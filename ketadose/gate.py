@@ -120,13 +120,20 @@ def patient_verdict(weight, verdict, age, sex, override: str | None) -> tuple:
     verdict's failed invariant (raised), its limit and pump findings, and the plausibility
     guard's finding. ``run`` for a Plan; a batch line (commands/plan_lines.py) calls it without
     making the Plan objects."""
-    weight_invariants(weight)
-    error, findings, consulted = verdict
-    if error is not None:
-        raise error
+    measures = patient_checks(weight, verdict, age, sex, override)
+    findings = verdict[1]
     # KD-GATE-004 comes from plausibility alone: unique over all = unique over each part
-    measures = body_measures(weight, age, sex, override)
-    return (findings + tuple(measures) if measures else findings), consulted
+    return (findings + tuple(measures) if measures else findings), verdict[2]
+
+
+def patient_checks(weight, verdict, age, sex, override: str | None) -> list:
+    """What ``patient_verdict`` checks for the patient, in its order: the weight's invariants
+    (raised), the verdict's failed invariant (raised); returns the plausibility guard's
+    finding (KD-GATE-004) or none. The gate adds the verdict's findings, then these."""
+    weight_invariants(weight)
+    if verdict[0] is not None:
+        raise verdict[0]
+    return body_measures(weight, age, sex, override)
 
 
 def _replaced(plan, **changes):

@@ -3,6 +3,7 @@ preparation. Pure: no I/O."""
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 
 from ketadose import limits as lim
@@ -196,6 +197,7 @@ class DosingMemo:
         from ketadose import gate
 
         self.reads = tuple(gate.DOSING_WEIGHT_READS if reads is None else reads)
+        self.values = _getter(self.reads)
         self.args: tuple | None = None
         self.cache: dict = {}
         self.used = 0
@@ -208,7 +210,7 @@ class DosingMemo:
                 self.args = args
             elif not _same(args, self.args):
                 return dose(weight, *args)
-        key = tuple([exact(getattr(weight, name)) for name in self.reads])
+        key = tuple(map(exact, self.values(weight)))
         got = self.cache.get(key)
         if got is not None:
             self.hits += 1
@@ -227,6 +229,17 @@ class DosingMemo:
         self.cache[key] = got
         self.used += cost
         return got
+
+
+def _getter(names):
+    """A function giving the tuple of an object's attributes ``names`` (operator.attrgetter,
+    which gives the value itself for one name)."""
+    if len(names) > 1:
+        return operator.attrgetter(*names)
+    if names:
+        get = operator.attrgetter(names[0])
+        return lambda of: (get(of),)
+    return lambda of: ()
 
 
 def _same(args, first) -> bool:

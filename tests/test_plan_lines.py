@@ -324,3 +324,82 @@ def test_a_wrong_part_of_the_line_is_caught(monkeypatch):
         check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
     j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
     check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)  # unbroken: exact
+
+
+def test_every_kind_of_block_is_the_general_paths_line():
+    """A plan the gate refuses, by the dosing's verdict (below the pump's step at 50 mg/mL, a
+    hard limit per kg), by the plausibility guard (an adult of 25 kg; confirmed with
+    --override it is an info finding) or a regimen that refuses the weight, is written by the
+    general path (exit 1, no plan); next to it the same cohort's plans. Each fails when the
+    line's blocked test leaves out the dosing's or the patient's findings (both tried)."""
+    from ketadose.units import parse_quantity
+
+    people = [{"id": f"b{kg}", "age": age, "sex": "male", "weight": f"{kg} kg",
+               "height": "180 cm"} for kg, age in ((70, 40), (25, 40), (25, 12), (210, 50),
+                                                   (71.5, 66))]
+    cases = [("crps-schwartzman-2009", {"start": START, "concentration":
+                                        parse_quantity("50 mg/mL")}),
+             ("crps-schwartzman-2009", {"start": START}),
+             ("crps-schwartzman-2009", {"start": START, "override": "weighed twice"}),
+             ("consensus-cohen-2018", {"start": START}), ("sci-amr-2010", {"start": START})]
+    exits = set()
+    for rid, opts in cases:
+        j = cbatch.make_job("plan", (), rid, opts, TODAY)
+        check_cohort(j, rid, opts, people)
+        exits |= {j.line(n, p)[0] for n, p in enumerate(people, 1)}
+    assert exits == {0, 1}
+
+
+@st.composite
+def findings(draw):
+    """Findings that differ in one field or another (the message most often), with texts
+    json_safe escapes and long ones (the card's summary is cut)."""
+    from ketadose.findings import Finding
+
+    text = st.sampled_from(["BMI 31.2 (obese): actual 98.0 kg; dosing on actual weight",
+                            "short", "x" * 150 + "; and more", "a\u200eb", "é; \x85", ""])
+    return Finding(draw(st.sampled_from(["KD-DOSE-001", "KD-GATE-004"])),
+                   draw(st.sampled_from(["warning", "error", "info"])),
+                   draw(st.one_of(text, st.text(max_size=30))),
+                   draw(st.sampled_from(["Erstad BL 2020, PMID 32513237", "a source", ""])),
+                   where=draw(st.sampled_from([None, "f.yaml:3:4", "odd"])),
+                   unverified=draw(st.sampled_from([None, "E"])),
+                   title=draw(st.sampled_from(["", "Obesity: dosing weight", "Body\u2028measures"])))
+
+
+_lines_job: list = []
+
+
+@settings(max_examples=budget(200), deadline=None)
+@given(st.lists(findings(), min_size=1, max_size=6))
+def test_a_finding_made_for_a_patient_is_encoded_as_the_reference_encodes_it(made):
+    """PlanLines.found_anew (the per-patient findings, from templates of the findings that
+    differ in the message alone) against the reference encoding of the warning and the card,
+    with one PlanLines across examples. Fails when the template's key leaves a field out
+    (test_a_finding_template_key_without_a_field_is_caught)."""
+    from ketadose.render.documents.plan import warning_data
+    from ketadose.render.explain import cards
+
+    if not _lines_job:
+        _lines_job.append(cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START},
+                                          TODAY))
+    lines = _lines_job[0].fast
+    for f in made:
+        assert lines.found_anew(f) == (rbatch.reference_bytes(warning_data(f)),
+                                       rbatch.reference_bytes(cards([f])[0]),
+                                       f.severity == "error")
+
+
+def test_a_finding_template_key_without_a_field_is_caught(monkeypatch):
+    import operator
+
+    from ketadose.commands import plan_lines
+    from ketadose.findings import Finding
+
+    monkeypatch.setattr(plan_lines, "_ALL_BUT_MESSAGE", operator.attrgetter("rule", "title"))
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    from ketadose.render.documents.plan import warning_data
+
+    a, b = (Finding("KD-DOSE-001", "warning", "m", source) for source in ("one", "two"))
+    j.fast.found_anew(a)
+    assert j.fast.found_anew(b)[0] != rbatch.reference_bytes(warning_data(b))

@@ -33,13 +33,17 @@ path's over generated patients.
 
 from __future__ import annotations
 
+import operator
+from dataclasses import fields
+
 from ketadose.dosing import dosing_weight, weight_findings
 from ketadose.errors import KetadoseError
-from ketadose.gate import GateError, patient_verdict
+from ketadose.findings import Finding
+from ketadose.gate import GateError, patient_checks
 from ketadose.plan import Declared, Undeclared
 from ketadose.render.documents import batch as rbatch
 from ketadose.render.documents import plan as dplan
-from ketadose.render.documents.screen import screen_data
+from ketadose.render.documents.screen import finding_data, question_data, screen_data
 from ketadose.render.explain import cards
 
 
@@ -65,10 +69,13 @@ class PlanLines:
         self.memos = memos
         self.sections: dict = {}  # id(Dosed) -> (Dosed, its parts of the line)
         self.screens: dict = {}  # ids of the outcomes -> (Screen, JSON, cards' JSON)
-        self.findings: dict = {}  # id(Finding) -> (Finding, warning bytes, card bytes)
-        self.by_value: dict = {}  # Finding -> (warning bytes, card bytes)
+        self.findings: dict = {}  # id(Finding) -> (Finding, found(Finding))
+        self.by_value: dict = {}  # Finding -> (warning bytes, card bytes, an error?)
         self.digests: dict = {}  # a group's digest -> its _Outcome
         self.texts: dict = {}  # a text -> its JSON (weight bases, concentration origins)
+        self.questions: dict = {}  # (rule id, question) -> its JSON in a screen
+        self.templates: dict = {}  # a finding's fields but its message -> _template
+        self.screen_findings: dict = {}  # id(Finding) -> (Finding, its JSON in a screen)
         self.used = 0
         self.undeclared = 0  # document sections computed on a plan past their declaration
         j = self.job
@@ -92,6 +99,7 @@ class PlanLines:
         self.constants = {k: self.fast.Fragment(rbatch.reference(v).encode()) for k, v in
                           dplan.regimen_constant(j.regimen, j.src).items()} if self.fast else {}
         self.pieces = self._pieces() if self.fast else ()
+        self.kept_parts = self.encoded(self.kept) if self.fast else ()
 
     # The parts of a line, in its order: the record's line number and id, then its plan.
     _PARTS = ("line", "id", "patient", "concentration_mg_per_ml", "concentration_from", "screen",
@@ -154,22 +162,30 @@ class PlanLines:
             weight = dosing_weight(self.args[0], patient, self.basis, False)
             dosed = p.dosing(weight, self.args)
             weighed = weight_findings(weight)
-            gated, _consulted = patient_verdict(weight, dosed.verdict, patient.age, patient.sex,
-                                                self.args[4])
+            measures = patient_checks(weight, dosed.verdict, patient.age, patient.sex,
+                                      self.args[4])
         except (KetadoseError, GateError):
             return None
         parts = self.dosing_parts(dosed, weight, patient)
         if parts is None:
             return None  # a float orjson writes otherwise: the general path (rbatch)
-        found = self.found
-        # the plan's findings: the regimen's kept ones, the weight's, the dosing's, the gate's
-        findings = self.kept + tuple(weighed) + dosed.findings + gated
-        for f in findings:
-            if f.severity == "error":
-                return None  # blocked (Plan.blocked): the general path
-        made = [found(f) for f in findings]
-        warnings = b"[" + b",".join([m[0] for m in made]) + b"]"
-        cards_json = b"[" + b",".join(screen_cards + [m[1] for m in made]) + b"]"
+        # the plan's findings, in make_plan's and the gate's order: the regimen's kept ones,
+        # the weight's, the dosing's and its verdict's (parts[3]: encoded once per dosing),
+        # the plausibility guard's. Blocked (Plan.blocked: one is an error): the general path
+        kept, dosing = self.kept_parts, parts[3]
+        if kept[2] or dosing[2]:
+            return None
+        if weighed or measures:
+            own = [self.found_anew(f) for f in weighed + measures]
+            if any(m[2] for m in own):
+                return None
+            n = len(weighed)
+            warnings = _array((kept[0], _joined(own[:n], 0), dosing[0], _joined(own[n:], 0)))
+            cards_json = _array((screen_cards, kept[1], _joined(own[:n], 1), dosing[1],
+                                 _joined(own[n:], 1)))
+        else:
+            warnings = _array((kept[0], dosing[0]))
+            cards_json = _array((screen_cards, kept[1], dosing[1]))
         section = self.patient_json(id_json, weight)
         if section is None:
             return None
@@ -241,24 +257,69 @@ class PlanLines:
         pc = self.pieces
         made = (pc[3] + self.fast.dumps(conc) + pc[4] + rbatch.reference_bytes(origin) + pc[5],
                 pc[6] + calendar + pc[7] + totals + pc[8] + preparation + pc[9],
-                pc[11] + sessions + pc[12])
+                pc[11] + sessions + pc[12],
+                self.encoded(dosed.findings + dosed.verdict[1]))
         if self.memos and dosed is not None:
             self._keep(self.sections, id(dosed), (dosed, made), sum(map(len, made)))
         return made
 
+    def encoded(self, findings) -> tuple:
+        """(warnings, cards, whether one is an error) of findings kept from patient to patient
+        (the regimen's, a remembered dosing's): the JSON of each joined by commas."""
+        made = [self.found(f) for f in findings]
+        return (_joined(made, 0), _joined(made, 1), any(m[2] for m in made))
+
     def screen(self, outcomes) -> tuple:
-        """(Screen, its JSON, its findings' cards) for a patient's screening outcomes, made
-        once per distinct set of remembered outcomes."""
+        """(Screen, its JSON, its findings' cards joined) for a patient's screening outcomes,
+        made once per distinct set of remembered outcomes."""
         key = tuple(outcomes)  # by identity: the same _Outcomes (kept alive by the key)
         got = self.screens.get(key) if self.memos else None
         if got is not None:
             return got
         screen = self.plans.screen([o.results for o in outcomes])
-        encoded = rbatch.reference_bytes(screen_data(screen))
-        made = (screen, encoded, [self.found(f)[1] for f in screen.findings])
+        encoded = self.screen_json(screen)
+        made = (screen, encoded, _joined([self.found(f) for f in screen.findings], 1))
         if self.memos:
-            self._keep(self.screens, key, made, len(encoded))
+            self._keep(self.screens, key, made, len(encoded) + len(made[2]))
         return made
+
+    def screen_json(self, screen) -> bytes:
+        """reference_bytes(screen_data(screen)), with its findings and questions encoded once
+        each (a screen is one of many combinations of the same findings)."""
+        data = screen_data(screen)
+        Fragment = self.fast.Fragment
+        data["findings"] = Fragment(b"[" + b",".join(
+            [self.screen_finding(f) for f in screen.findings]) + b"]")
+        data["not_assessed"] = Fragment(b"[" + b",".join(
+            [self.asked(*q) for q in screen.not_assessed]) + b"]")
+        # the findings and questions are the reference's text: the other values (status,
+        # blocking, the override and whether it applied) must be plain and need no escape
+        plain = [v for k, v in data.items() if k not in ("findings", "not_assessed")]
+        if all(v.__class__ in _PLAIN and (v.__class__ is not str or self.text_json(v))
+               for v in plain):
+            return rbatch._exact(self.fast.dumps(data))
+        return rbatch.reference_bytes(screen_data(screen))
+
+    def screen_finding(self, f) -> bytes:
+        """A screen's finding as the reference writes it, once per Finding object (a screen's
+        findings are the remembered outcomes' own)."""
+        got = self.screen_findings.get(id(f))
+        if got is not None and got[0] is f:
+            return got[1]
+        made = rbatch.reference_bytes(finding_data(f))
+        self._keep(self.screen_findings, id(f), (f, made), len(made))
+        return made
+
+    def asked(self, rule_id: str, question: str) -> bytes:
+        """A question of the screen as the reference writes it (once per rule and text)."""
+        key = (rule_id, question)
+        got = self.questions.get(key)
+        if got is None:
+            got = rbatch.reference_bytes(question_data(rule_id, question))
+            if len(self.questions) >= self.SIZE:
+                self.questions.clear()
+            self.questions[key] = got
+        return got
 
     def outcome(self, results) -> _Outcome:
         """What the screening memo keeps for a group's results (made on its miss only): one
@@ -294,24 +355,78 @@ class PlanLines:
                      ("sessions", "calendar", "totals", "preparation"))
 
     def found(self, f) -> tuple:
-        """(warning, card) of a finding as JSON, once per Finding object, and once per equal
-        finding (a patient's obesity finding is made anew for each plan)."""
+        """(warning, card, whether it is an error) of a finding as JSON, once
+        per Finding object (the screen's, the dosing's, the regimen's: kept from patient to
+        patient), and once per equal finding."""
         got = self.findings.get(id(f))
         if got is not None and got[0] is f:
             return got[1]
-        made = self.by_value.get(f)
-        if made is None:
-            made = (rbatch.reference_bytes(dplan.warning_data(f)),
-                    rbatch.reference_bytes(cards([f])[0]))
-            self._keep(self.by_value, f, made, sum(map(len, made)))
+        made = self.found_anew(f)
         self._keep(self.findings, id(f), (f, made), 0)
         return made
+
+    def found_anew(self, f) -> tuple:
+        """``found`` for a finding made anew for a patient (the obesity and plausibility
+        findings): once per equal finding; a new one from the template of the findings that
+        differ from it in the message alone (``templated``)."""
+        made = self.by_value.get(f)
+        if made is None:
+            made = self.templated(f)
+            if made is None:
+                made = (rbatch.reference_bytes(dplan.warning_data(f)),
+                        rbatch.reference_bytes(cards([f])[0]), f.severity == "error")
+            self._keep(self.by_value, f, made, len(made[0]) + len(made[1]))
+        return made
+
+    def templated(self, f) -> tuple | None:
+        """(warning, card, an error?) of a finding put together from the encoded text of the
+        findings with every field but the message equal to its (the obesity finding differs
+        from patient to patient in its numbers alone): the warning's message, the card's
+        summary and detail (made by render.explain.cards) written as the reference writes a
+        text, between the parts the other fields make. None: the long way (a text json_safe
+        escapes, a part that is not plain)."""
+        key = _ALL_BUT_MESSAGE(f)
+        template = self.templates.get(key)
+        if template is None:
+            template = self._template(f)
+            if len(self.templates) >= 64:
+                self.templates.clear()
+            self.templates[key] = template
+        if not template:
+            return None
+        card = cards([f])[0]
+        message, summary, detail = (self.text_json(t) for t in (f.message, card["summary"],
+                                                                 card["detail"]))
+        if message is None or summary is None or detail is None:
+            return None
+        w0, w1, c0, c1, c2 = template
+        return w0 + message + w1, c0 + summary + c1 + detail + c2, f.severity == "error"
+
+    def _template(self, f) -> tuple:
+        """The encoded warning and card of ``f`` cut where the message (the warning) and the
+        summary and detail (the card) go, or () when a part is not plain text or None."""
+        Fragment = self.fast.Fragment
+        warning = dplan.warning_data(f)
+        card = dict(cards([f])[0])
+        marks = [Fragment(b"\x00%d\x00" % i) for i in range(3)]
+        warning["message"], card["summary"], card["detail"] = marks
+        for data in (warning, card):
+            if not rbatch._no_float({k: v for k, v in data.items() if v not in marks}):
+                return ()
+        texts = [self.fast.dumps(warning), self.fast.dumps(card)]
+        if any(map(rbatch._to_escape, texts)):
+            return ()
+        w0, _m, w1 = texts[0].partition(b"\x000\x00")
+        c0, _m, rest = texts[1].partition(b"\x001\x00")
+        c1, _m, c2 = rest.partition(b"\x002\x00")
+        return w0, w1, c0, c1, c2
 
     def _keep(self, cache, key, value, size) -> None:
         """Remember, within SIZE entries a cache and BUDGET bytes in all: beyond, start again."""
         if len(cache) >= self.SIZE or self.used + size > self.BUDGET:
             if self.used + size > self.BUDGET:
-                for kept in (self.sections, self.screens, self.findings, self.by_value):
+                for kept in (self.sections, self.screens, self.findings, self.by_value,
+                             self.screen_findings):
                     kept.clear()
                 self.used = 0
             else:
@@ -338,3 +453,18 @@ def _number(x, nd: int) -> str:
     if cls is int:
         return repr(r)
     raise _Otherwise  # a bool or another class: the general path
+
+
+_PLAIN = frozenset({str, bool, type(None)})
+# Every field of a Finding but its message (the key of PlanLines.templated)
+_ALL_BUT_MESSAGE = operator.attrgetter(*[f.name for f in fields(Finding) if f.name != "message"])
+
+
+def _joined(made, index: int) -> bytes:
+    """The JSON texts ``made[i][index]`` joined by commas."""
+    return b",".join([m[index] for m in made])
+
+
+def _array(parts) -> bytes:
+    """A JSON array of the joined texts ``parts`` (each empty or items joined by commas)."""
+    return b"[" + b",".join([p for p in parts if p]) + b"]"
