@@ -499,3 +499,67 @@ def test_the_workers_end_when_the_parent_is_killed(many, tmp_path):
     p.kill()
     p.wait(timeout=60)
     assert _gone(marker)
+
+
+def _held_input(args: list, cwd=None, preexec_fn=None):
+    """A run reading its patients from a pipe (the test gives part, then waits: a slow
+    producer), so that a worker can end while the run waits for input."""
+    return subprocess.Popen([sys.executable, "-m", "ketadose", *args, "--patients", "-"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=cwd, preexec_fn=preexec_fn)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs /proc")
+def test_a_worker_gone_while_the_input_waits_is_still_reported(tmp_path):
+    """Review of 2026-11-26: a worker that had ended (its write failed, or it was killed) made
+    this process's next send fail with EPIPE, which click turns into a silent exit 1 (the code
+    for blocked patients): the failed write or the dead worker must be reported as such."""
+    import resource
+
+    lines = jsonl(900).encode().splitlines(keepends=True)
+    first, rest = b"".join(lines[:300]), b"".join(lines[300:])
+
+    def small():  # pragma: no cover - in the child
+        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+
+    # worker 0's first write goes over the file size limit; it ends; then the input goes on
+    marker = str(tmp_path / "held-fsize.jsonl")
+    p = _held_input([*PLAN_ARGS, "--jobs", "2", "-o", marker], cwd=tmp_path,
+                    preexec_fn=small)
+    p.stdin.write(first)
+    p.stdin.flush()
+    deadline = time.monotonic() + 60
+    while len(_alive(marker)) != 2 and time.monotonic() < deadline:  # this one and worker 1
+        time.sleep(0.05)
+    try:
+        p.stdin.write(rest)
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
+    assert p.wait(timeout=60) == 2
+    err = p.stderr.read()
+    assert b"cannot write" in err and b"File too large" in err and len(err.splitlines()) == 1
+    assert _gone(marker)
+    assert os.listdir(tmp_path) == []  # neither the file nor a temporary one
+
+    # worker 0 killed while this process waits for input: our failure, exit 3
+    marker = str(tmp_path / "held-kill.jsonl")
+    p = _held_input([*PLAN_ARGS, "--jobs", "2", "-o", marker], cwd=tmp_path)
+    p.stdin.write(first)
+    p.stdin.flush()
+    workers = _started(p, marker)
+    assert len(workers) == 2
+    os.kill(min(workers), signal.SIGKILL)  # the first started: worker 0, which has chunk 0
+    deadline = time.monotonic() + 60
+    while len(_alive(marker)) != 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        p.stdin.write(rest)
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
+    assert p.wait(timeout=60) == 3
+    err = p.stderr.read().decode()
+    assert len(err.splitlines()) == 1 and "internal error" in err and "worker" in err
+    assert _gone(marker)
+    assert os.listdir(tmp_path) == []

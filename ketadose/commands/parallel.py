@@ -309,7 +309,15 @@ def run_parallel(job: LineJob, items: Iterable[tuple[int, Any, int]], jobs: int,
     try:
         for k, chunk in enumerate(_chunks(items, per_chunk or CHUNK)):
             worker = workers[k % jobs]
-            worker[1].send(chunk)
+            try:
+                worker[1].send(chunk)
+            except OSError:
+                # The worker has ended (its write failed, or it was killed). Its answers before
+                # say why; this EPIPE must not reach click, which makes it a silent exit 1.
+                while pending:
+                    _receive(pending.popleft(), out)
+                raise WorkerFailed(f"a worker process (pid {worker[0].pid}) ended without "
+                                   "answering") from None
             pending.append(worker)
             while len(pending) >= IN_FLIGHT * jobs:
                 worst = max(worst, _receive(pending.popleft(), out))
