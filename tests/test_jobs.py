@@ -247,8 +247,13 @@ def _run_in_process(path, kind, jobs, monkeypatch, max_line=None, sink="file"):
         os.unlink(name)
         raw = io.FileIO(fd, "w+b")
 
-        def not_here(*_args):
-            raise AssertionError("a line came back to the parent: the workers write a file")
+        calls = []
+
+        def not_here(*args):  # the parent writes the chunks it works on before the fork only
+            calls.append(1)
+            if len(calls) > parallel.WARM:
+                raise AssertionError("a line came back to the parent: the workers write a file")
+            return _PARENT_WRITES(*args)
 
         monkeypatch.setattr(parallel, "_write", not_here)
     else:
@@ -292,7 +297,9 @@ def test_two_jobs_write_what_one_process_writes_for_generated_batches(tmp_path_f
 
 def test_the_workers_decode_the_records_not_the_parent(tmp_path, monkeypatch):
     """With --jobs the parent only splits the input: each record is decoded in a worker (the
-    parent once decoded and pickled every record: a third of check's work with two jobs)."""
+    parent once decoded and pickled every record: a third of check's work with two jobs),
+    except those of the first WARM chunks, which the parent works on before the fork."""
+    from ketadose.commands import parallel
     from ketadose.io import batch as io_batch
 
     log = tmp_path / "decoded-by"
@@ -308,7 +315,9 @@ def test_the_workers_decode_the_records_not_the_parent(tmp_path, monkeypatch):
     path.write_text(jsonl(40))
     code, out = _run_in_process(path, "jsonl", 2, monkeypatch)
     pids = log.read_text().split()
-    assert len(pids) == 40 and str(os.getpid()) not in pids and len(set(pids)) == 2
+    warm = parallel.WARM * 2  # CHUNK is 2 here
+    assert warm and pids[:warm] == [str(os.getpid())] * warm
+    assert len(pids) == 40 and str(os.getpid()) not in pids[warm:] and len(set(pids[warm:])) == 2
     monkeypatch.setattr(io_batch, "_jsonl_record", real)
     assert (code, out) == _run_in_process(path, "jsonl", 1, monkeypatch)
 
