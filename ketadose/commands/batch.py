@@ -166,17 +166,8 @@ class _FastPlans:
         if len(missing) > 1:
             missing.sort()
         found = tuple(f for _key, f in findings)
-        severities = {f.severity for f in found}
-        if severities & _BLOCKING:
-            status = "contraindicated"
-        elif missing:
-            status = "incomplete"
-        elif "caution" in severities:
-            status = "caution"
-        else:
-            status = "clear"
-        return Screen(status, found, tuple(m for _i, m in missing), tuple(evaluated),
-                      self.override)
+        return Screen(screen_status({f.severity for f in found}, missing), found,
+                      tuple(m for _i, m in missing), tuple(evaluated), self.override)
 
     def digest(self, group) -> tuple:
         """A group's outcomes as (findings with their sort keys, questions with their rule
@@ -194,6 +185,18 @@ class _FastPlans:
 
 
 _BLOCKING = frozenset(SCREEN_BLOCKING)
+
+
+def screen_status(severities, missing) -> str:
+    """screen._summary's status of a screen with findings of these ``severities`` and these
+    questions (``missing``, not answered)."""
+    if severities & _BLOCKING:
+        return "contraindicated"
+    if missing:
+        return "incomplete"
+    if "caution" in severities:
+        return "caution"
+    return "clear"
 
 
 class _Hashed:

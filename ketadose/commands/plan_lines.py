@@ -36,6 +36,7 @@ from __future__ import annotations
 import operator
 from dataclasses import fields
 
+from ketadose.commands.batch import screen_status
 from ketadose.dosing import dosing_weight, weight_findings
 from ketadose.errors import KetadoseError
 from ketadose.findings import Finding
@@ -48,12 +49,14 @@ from ketadose.render.explain import cards
 
 
 class _Outcome:
-    """A screening group's outcome as PlanLines keeps it: equal outcomes, the same object."""
+    """A screening group's outcome as PlanLines keeps it: equal outcomes, the same object;
+    with its findings and questions as a screen's JSON shows them (made on first use)."""
 
-    __slots__ = ("results",)
+    __slots__ = ("results", "parts")
 
     def __init__(self, results):
         self.results = results
+        self.parts: tuple | None = None
 
 
 class PlanLines:
@@ -73,9 +76,7 @@ class PlanLines:
         self.by_value: dict = {}  # Finding -> (warning bytes, card bytes, an error?)
         self.digests: dict = {}  # a group's digest -> its _Outcome
         self.texts: dict = {}  # a text -> its JSON (weight bases, concentration origins)
-        self.questions: dict = {}  # (rule id, question) -> its JSON in a screen
         self.templates: dict = {}  # a finding's fields but its message -> _template
-        self.screen_findings: dict = {}  # id(Finding) -> (Finding, its JSON in a screen)
         self.used = 0
         self.undeclared = 0  # document sections computed on a plan past their declaration
         j = self.job
@@ -100,6 +101,7 @@ class PlanLines:
                           dplan.regimen_constant(j.regimen, j.src).items()} if self.fast else {}
         self.pieces = self._pieces() if self.fast else ()
         self.kept_parts = self.encoded(self.kept) if self.fast else ()
+        self.shaped = bool(self.fast) and self._shaped()
 
     # The parts of a line, in its order: the record's line number and id, then its plan.
     _PARTS = ("line", "id", "patient", "concentration_mg_per_ml", "concentration_from", "screen",
@@ -276,50 +278,66 @@ class PlanLines:
         got = self.screens.get(key) if self.memos else None
         if got is not None:
             return got
-        screen = self.plans.screen([o.results for o in outcomes])
-        encoded = self.screen_json(screen)
-        made = (screen, encoded, _joined([self.found(f) for f in screen.findings], 1))
+        made = self.screened(outcomes) if self.shaped else None
+        if made is None:
+            screen = self.plans.screen([o.results for o in outcomes])
+            made = (screen, rbatch.reference_bytes(screen_data(screen)),
+                    _joined([self.found(f) for f in screen.findings], 1))
         if self.memos:
-            self._keep(self.screens, key, made, len(encoded) + len(made[2]))
+            self._keep(self.screens, key, made, len(made[1]) + len(made[2]))
         return made
 
-    def screen_json(self, screen) -> bytes:
-        """reference_bytes(screen_data(screen)), with its findings and questions encoded once
-        each (a screen is one of many combinations of the same findings)."""
-        data = screen_data(screen)
-        Fragment = self.fast.Fragment
-        data["findings"] = Fragment(b"[" + b",".join(
-            [self.screen_finding(f) for f in screen.findings]) + b"]")
-        data["not_assessed"] = Fragment(b"[" + b",".join(
-            [self.asked(*q) for q in screen.not_assessed]) + b"]")
-        # the findings and questions are the reference's text: the other values (status,
-        # blocking, the override and whether it applied) must be plain and need no escape
-        plain = [v for k, v in data.items() if k not in ("findings", "not_assessed")]
-        if all(v.__class__ in _PLAIN and (v.__class__ is not str or self.text_json(v))
-               for v in plain):
-            return rbatch._exact(self.fast.dumps(data))
-        return rbatch.reference_bytes(screen_data(screen))
+    def screened(self, outcomes) -> tuple:
+        """``screen``'s result from the outcomes' findings and questions encoded once each
+        (_Outcome.parts): the findings and questions of every group in screen.run's order
+        (_FastPlans.screen's sort keys), the status as _FastPlans.screen decides it, and the
+        Screen's own blocking and override_applied. The Screen has no rules evaluated: a
+        batch line does not show them (screen_data does not read them)."""
+        from ketadose.screen import Screen
 
-    def screen_finding(self, f) -> bytes:
-        """A screen's finding as the reference writes it, once per Finding object (a screen's
-        findings are the remembered outcomes' own)."""
-        got = self.screen_findings.get(id(f))
-        if got is not None and got[0] is f:
-            return got[1]
-        made = rbatch.reference_bytes(finding_data(f))
-        self._keep(self.screen_findings, id(f), (f, made), len(made))
-        return made
+        findings: list = []
+        missing: list = []
+        for o in outcomes:
+            parts = o.parts
+            if parts is None:
+                parts = o.parts = self._parts(o.results)
+            if parts[0]:
+                findings += parts[0]
+            if parts[1]:
+                missing += parts[1]
+        if len(findings) > 1:
+            findings.sort(key=_first)
+        if len(missing) > 1:
+            missing.sort(key=_first)
+        found = tuple([x[1] for x in findings])
+        screen = Screen(screen_status({f.severity for f in found}, missing), found,
+                        tuple([x[1] for x in missing]), (), self.plans.override)
+        data = {"status": screen.status, "blocking": screen.blocking,
+                "findings": self.fast.Fragment(b"[" + b",".join([x[2] for x in findings])
+                                               + b"]"),
+                "not_assessed": self.fast.Fragment(b"[" + b",".join([x[2] for x in missing])
+                                                   + b"]"),
+                "override": self.fast.Fragment(self.override),
+                "override_applied": screen.override_applied}
+        return screen, rbatch._exact(self.fast.dumps(data)), b",".join([x[3] for x in findings])
 
-    def asked(self, rule_id: str, question: str) -> bytes:
-        """A question of the screen as the reference writes it (once per rule and text)."""
-        key = (rule_id, question)
-        got = self.questions.get(key)
-        if got is None:
-            got = rbatch.reference_bytes(question_data(rule_id, question))
-            if len(self.questions) >= self.SIZE:
-                self.questions.clear()
-            self.questions[key] = got
-        return got
+    def _parts(self, results) -> tuple:
+        """A group's findings as (sort key, Finding, its JSON in a screen, its card) and its
+        questions as (sort key, (rule id, question), its JSON), by _FastPlans.digest."""
+        findings, missing, _evaluated = self.plans.digest(results)
+        return ([(k, f, rbatch.reference_bytes(finding_data(f)), self.found(f)[1])
+                 for k, f in findings],
+                [(k, q, rbatch.reference_bytes(question_data(*q))) for k, q in missing])
+
+    def _shaped(self) -> bool:
+        """Whether ``screened`` writes what screen_data makes: the same keys in the same order
+        (a key added to the contract makes the batch take the long way until screened writes
+        it too), and an override the reference writes as orjson does."""
+        from ketadose.screen import Screen
+
+        keys = tuple(screen_data(Screen("clear", (), (), (), None)))
+        return keys == ("status", "blocking", "findings", "not_assessed", "override",
+                        "override_applied") and not rbatch._to_escape(self.override)
 
     def outcome(self, results) -> _Outcome:
         """What the screening memo keeps for a group's results (made on its miss only): one
@@ -425,8 +443,7 @@ class PlanLines:
         """Remember, within SIZE entries a cache and BUDGET bytes in all: beyond, start again."""
         if len(cache) >= self.SIZE or self.used + size > self.BUDGET:
             if self.used + size > self.BUDGET:
-                for kept in (self.sections, self.screens, self.findings, self.by_value,
-                             self.screen_findings):
+                for kept in (self.sections, self.screens, self.findings, self.by_value):
                     kept.clear()
                 self.used = 0
             else:
@@ -455,7 +472,7 @@ def _number(x, nd: int) -> str:
     raise _Otherwise  # a bool or another class: the general path
 
 
-_PLAIN = frozenset({str, bool, type(None)})
+_first = operator.itemgetter(0)
 # Every field of a Finding but its message (the key of PlanLines.templated)
 _ALL_BUT_MESSAGE = operator.attrgetter(*[f.name for f in fields(Finding) if f.name != "message"])
 
