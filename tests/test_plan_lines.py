@@ -55,7 +55,7 @@ def patient(draw):
                                                             unique=True))],
          "allergies": [], "liver": {"alt": f"{draw(st.integers(10, 160))} U/L",
                                     "alt_uln": "45 U/L"}}
-    for key in draw(st.lists(st.sampled_from(["height", "sex", "age", "weight", "liver"]),
+    for key in draw(st.lists(st.sampled_from(["height", "sex", "age", "weight", "liver", "id"]),
                              max_size=2, unique=True)):
         del p[key]
     broken = draw(st.sampled_from([None] * 8 + ["weight", "unknown", "pregnant", "age"]))
@@ -250,9 +250,12 @@ def test_a_patient_field_without_a_plain_default_is_refused_at_import():
         plain_defaults(WithFactory)
 
 
-@settings(max_examples=budget(300), deadline=None)
+@settings(max_examples=budget(1000), deadline=None)
 @given(st.one_of(st.none(), st.floats(), st.floats(-1e-3, 1e-3), st.integers(-10**20, 10**20),
-                 st.booleans(), st.sampled_from([0.005, 0.015, 1e-5, 2.675, -0.0, 1e16, 1e22])),
+                 st.floats(-1e14, 1e14), st.floats(0, 400), st.integers(0, 40000).map(
+                     lambda n: n / 200), st.integers(-10**6, 10**6).map(lambda n: n / 1000 + 5e-4),
+                 st.booleans(), st.sampled_from([0.005, 0.015, 1e-5, 2.675, -0.0, 1e16, 1e22,
+                                                 9999999999999.995, 1e13, -1e13, 0.05, 0.25])),
        st.sampled_from([1, 2]))
 def test_a_number_of_the_patient_section_is_written_as_the_reference_writes_it(x, nd):
     """plan_lines._number (the plan's patient section, written without a dict) against the

@@ -132,6 +132,7 @@ class PlanLines:
             before, _mark, text = text.partition(b"\x00%d\x00" % i)
             pieces.append(before)
         pieces.append(text)
+        pieces[2] += b'{"id":'  # the patient section's first key (patient_json writes the rest)
         return tuple(pieces)
 
     def __call__(self, number, data):
@@ -188,13 +189,13 @@ class PlanLines:
         else:
             warnings = _array((kept[0], dosing[0]))
             cards_json = _array((screen_cards, kept[1], dosing[1]))
-        section = self.patient_json(id_json, weight)
+        section = self.patient_json(weight)
         if section is None:
             return None
         pieces = self.pieces
-        line = b"".join((pieces[0], b"%d" % number, pieces[1], id_json, pieces[2], section,
-                         parts[0], screen_json, parts[1], warnings, pieces[10], cards_json,
-                         parts[2]))
+        line = b"".join((pieces[0], b"%d" % number, pieces[1], id_json, pieces[2], id_json,
+                         section, parts[0], screen_json, parts[1], warnings, pieces[10],
+                         cards_json, parts[2]))
         return 0, line
 
     def text_json(self, text: str) -> bytes | None:
@@ -208,23 +209,21 @@ class PlanLines:
             return None
         return None if rbatch._to_escape(out) else out
 
-    _PATIENT = ('{"id":%s,"dosing_weight_kg":%s,"weight_basis":%s,"weight_basis_from":%s,'
+    _PATIENT = (',"dosing_weight_kg":%s,"weight_basis":%s,"weight_basis_from":%s,'
                 '"actual_weight_kg":%s,"ideal_weight_kg":%s,"adjusted_weight_kg":%s,'
                 '"bmi":%s,"height_cm":%s}')
 
-    def patient_json(self, id_json: bytes, w) -> bytes | None:
-        """The plan's ``patient`` (render.documents.plan.patient_section) as the reference
-        writes it, or None (the general path) for a number it would refuse or write
-        otherwise than repr does."""
+    def patient_json(self, w) -> bytes | None:
+        """The plan's ``patient`` (render.documents.plan.patient_section) after its id as the
+        reference writes it, or None (the general path) for a number it would refuse or write
+        otherwise than repr does. The line has '{"id":' and the id before it (pieces)."""
+        n = _number
         try:
-            text = self._PATIENT % (
-                "%s", _number(w.kg, 2), self.json_of(w.basis), self.json_of(w.origin),
-                _number(w.actual_kg, 2), _number(w.ideal_kg, 2), _number(w.adjusted_kg, 2),
-                _number(w.bmi, 1), _number(w.height_cm, 1))
+            return (self._PATIENT % (
+                n(w.kg, 2), self.json_of(w.basis), self.json_of(w.origin), n(w.actual_kg, 2),
+                n(w.ideal_kg, 2), n(w.adjusted_kg, 2), n(w.bmi, 1), n(w.height_cm, 1))).encode()
         except _Otherwise:
             return None
-        before, _s, after = text.partition("%s")
-        return before.encode() + id_json + after.encode()
 
     def json_of(self, text) -> str:
         """A weight basis or its origin as JSON text (a few values a batch: kept)."""
@@ -459,9 +458,18 @@ class _Otherwise(Exception):
 def _number(x, nd: int) -> str:
     """render.numbers.machine(x, nd) as the reference writes it: null for None and NaN, else
     the rounded number's repr (json.dumps writes a float and an int by their repr)."""
+    if x.__class__ is float and -1e13 < x < 1e13:  # the usual case (not NaN, not infinite)
+        # repr(round(x, nd)) without round() and repr() (each a decimal conversion): round()
+        # gives the double nearest to the correctly rounded decimal '%.{nd}f' % x (the same
+        # conversion, mode 3 of CPython's dtoa), and that decimal, with at most 15 significant
+        # digits here (|x| < 1e13, nd <= 2), is the shortest text that reads back as that
+        # double (decimals of up to 15 digits map to distinct doubles), which is what repr
+        # writes, positionally (it is 0 or at least 0.01), with trailing zeros dropped but one
+        text = (_FIXED[nd] % x).rstrip("0")
+        return text + "0" if text[-1] == "." else text
     if x is None or x != x:
         return "null"
-    r = round(x, nd)
+    r = round(x, nd)  # another class, or a float too large for the short cut
     cls = r.__class__
     if cls is float:
         if r - r != 0.0:  # an infinity: the reference refuses it
@@ -473,6 +481,7 @@ def _number(x, nd: int) -> str:
 
 
 _first = operator.itemgetter(0)
+_FIXED = {1: "%.1f", 2: "%.2f"}  # _number's decimals (the patient section has 1 or 2)
 # Every field of a Finding but its message (the key of PlanLines.templated)
 _ALL_BUT_MESSAGE = operator.attrgetter(*[f.name for f in fields(Finding) if f.name != "message"])
 
