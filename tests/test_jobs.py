@@ -525,13 +525,20 @@ def test_a_worker_gone_while_the_input_waits_is_still_reported(tmp_path):
     for blocked patients): the failed write or the dead worker must be reported as such."""
     import resource
 
+    from ketadose.commands.parallel import CHUNK, WARM
+
     lines = jsonl(900).encode().splitlines(keepends=True)
-    first, rest = b"".join(lines[:300]), b"".join(lines[300:])
+    warm = WARM * CHUNK  # lines the parent works on before the fork
+    assert len(lines) > warm + CHUNK + 10
+    first, rest = b"".join(lines[:warm + CHUNK + 10]), b"".join(lines[warm + CHUNK + 10:])
+    before_fork = ketadose(*PLAN_ARGS, "--patients", "-", stdin=b"".join(lines[:warm])).stdout
+    limit = len(before_fork) + 100_000
 
     def small():  # pragma: no cover - in the child
-        resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    # worker 0's first write goes over the file size limit; it ends; then the input goes on
+    # the parent writes its chunk; worker 0's first write goes over the file size limit; it
+    # ends; then the input goes on
     marker = str(tmp_path / "held-fsize.jsonl")
     p = _held_input([*PLAN_ARGS, "--jobs", "2", "-o", marker], cwd=tmp_path,
                     preexec_fn=small)
@@ -540,6 +547,7 @@ def test_a_worker_gone_while_the_input_waits_is_still_reported(tmp_path):
     deadline = time.monotonic() + 60
     while len(_alive(marker)) != 2 and time.monotonic() < deadline:  # this one and worker 1
         time.sleep(0.05)
+    assert len(_alive(marker)) == 2 and p.poll() is None
     try:
         p.stdin.write(rest)
         p.stdin.close()
@@ -554,16 +562,17 @@ def test_a_worker_gone_while_the_input_waits_is_still_reported(tmp_path):
     # worker 0 killed while this process waits for input: our failure, exit 3
     marker = str(tmp_path / "held-kill.jsonl")
     p = _held_input([*PLAN_ARGS, "--jobs", "2", "-o", marker], cwd=tmp_path)
-    p.stdin.write(first)
+    p.stdin.write(b"".join(lines[:warm + 10]))
     p.stdin.flush()
     workers = _started(p, marker)
     assert len(workers) == 2
-    os.kill(min(workers), signal.SIGKILL)  # the first started: worker 0, which has chunk 0
+    os.kill(min(workers), signal.SIGKILL)  # the first started: worker 0, next chunk's
     deadline = time.monotonic() + 60
     while len(_alive(marker)) != 2 and time.monotonic() < deadline:
         time.sleep(0.05)
+    assert len(_alive(marker)) == 2 and p.poll() is None
     try:
-        p.stdin.write(rest)
+        p.stdin.write(b"".join(lines[warm + 10:]))
         p.stdin.close()
     except BrokenPipeError:
         pass
