@@ -581,3 +581,35 @@ def test_a_worker_gone_while_the_input_waits_is_still_reported(tmp_path):
     assert len(err.splitlines()) == 1 and "internal error" in err and "worker" in err
     assert _gone(marker)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_run_stopped_while_a_worker_writes_leaves_whole_lines(patients, reference, tmp_path,
+                                                                 sig):
+    """Review of 2026-11-26: the workers were killed (SIGKILL) when the run was stopped, one of
+    them in the middle of writing its chunk, which left a cut line in a file given as standard
+    output (a one-process run writes whole lines there). The signal comes as soon as the file
+    grows, that is while a worker writes."""
+    out = tmp_path / "stopped.jsonl"
+    for at_least in (1, len(reference) // 3 + 1):  # while chunk 0, then chunk 1, is written
+        with open(out, "wb") as fh:
+            p = subprocess.Popen([sys.executable, "-m", "ketadose", *PLAN_ARGS, "--patients",
+                                  str(patients), "--jobs", "2"], stdout=fh,
+                                 stderr=subprocess.PIPE)
+            deadline = time.monotonic() + 120
+            while out.stat().st_size < at_least and p.poll() is None \
+                    and time.monotonic() < deadline:
+                time.sleep(0.0005)
+            finished = p.poll() is not None
+            if not finished:
+                p.send_signal(sig)
+            rc = p.wait(timeout=60)
+        err = p.stderr.read()
+        data = out.read_bytes()
+        if finished:  # pragma: no cover - a machine faster than the polling
+            assert (rc, data) == (2, reference)
+        elif sig == signal.SIGTERM:
+            assert (rc, err) == (128 + sig, b"")
+        else:  # Ctrl-C
+            assert rc == 2 and b"aborted" in err
+        assert reference.startswith(data) and data.endswith(b"\n")

@@ -28,10 +28,12 @@ Why not multiprocessing.Pool: its workers share one task queue guarded by a lock
 Pool.terminate() (run when the reader of our output goes away, `| head -1`) could deadlock on
 that lock or on its task thread blocked in a full pipe, leaving the command hanging with dead
 workers. Here each worker has its own pipe, nothing is shared, and ending the run is: kill the
-workers, reap them. Each worker reads its pipe on a thread of its own, so the parent's send never
-waits for a worker that is itself waiting to send a result (no cycle). A worker that dies ends
-the run with exit 3 (WorkerFailed): its chunk's answer never comes, and the next worker's turn
-pipe reads end-of-file (nothing else holds its write end), so no one waits for it.
+workers (SIGTERM, which a worker holds back while it writes, so that the output keeps whole
+lines; SIGKILL after STOP_WAIT), reap them. Each worker reads its pipe on a thread of its own,
+so the parent's send never waits for a worker that is itself waiting to send a result (no
+cycle). A worker that dies ends the run with exit 3 (WorkerFailed): its chunk's answer never
+comes, and the next worker's turn pipe reads end-of-file (nothing else holds its write end), so
+no one waits for it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import queue
 import select
 import signal
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
@@ -57,6 +60,8 @@ IN_FLIGHT = 3  # chunks queued per worker
 # worker. Counted by valgrind (10,000 records, instructions of every process against one
 # process): check +20% without, +15% with one chunk; plan +10% without, +4% with one chunk.
 WARM = 1
+_STOP = {signal.SIGTERM, signal.SIGHUP}  # a worker's writes are never cut by these
+STOP_WAIT = 2.0  # seconds a stopped worker may take to finish its write (a slow pipe reader)
 
 
 class WorkerFailed(RuntimeError):
@@ -96,7 +101,12 @@ def _worker(job: LineJob, expand: Expand, conn: Connection, inherited: list[Conn
         except (EOFError, OSError):  # the parent is gone
             inbox.put(None)
 
+    # The parent stops the workers with SIGTERM: at once, but never in the middle of a write
+    # (_write_in_turn blocks it there), where it would leave a cut line in the output. The
+    # receive thread starts with it blocked, so that only this thread takes it.
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP)
     threading.Thread(target=receive, daemon=True).start()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP)
     if ring is not None:
         ring.keep_own()
         _write_in_turn(job, expand, conn, inbox, ring)
@@ -145,11 +155,14 @@ def _write_in_turn(job: LineJob, expand: Expand, conn: Connection,
             if not ring.my_turn(wait=True):
                 return  # the worker before this one ended without passing the turn
             code, data = value
+            signal.pthread_sigmask(signal.SIG_BLOCK, _STOP)  # whole lines, even when stopped
             try:
                 _write_all(ring.out, data)
             except OSError as exc:
                 _send(conn, ("oserror", (exc.errno, exc.strerror)))
                 return
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP)
             ring.pass_turn()
             if not _send(conn, ("ok", code)):
                 return
@@ -297,8 +310,15 @@ def _stop(workers: list[Worker], clean: bool) -> None:
             except OSError:
                 pass
         else:
-            proc.kill()  # nothing shared to leave locked: a plain kill is safe
+            # nothing shared to leave locked: a plain kill is safe; SIGTERM, so that a worker
+            # writing its lines ends after the write (whole lines, as one process leaves them)
+            proc.terminate()
+    deadline = time.monotonic() + STOP_WAIT
     for proc, conn in workers:
+        if not clean:
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.exitcode is None:  # its write waits for a reader that does not read
+                proc.kill()
         proc.join()
         conn.close()
 
