@@ -371,7 +371,11 @@ def _write(result: tuple[int, bytes], out: TextIO) -> int:
     code, data = result
     write_bytes = getattr(out, "write_bytes", None)  # io.writer's streams
     if write_bytes is not None:
-        write_bytes(data)
+        # line by line, as a one-process run writes (io.writer sends out 64 KiB blocks of whole
+        # lines): a chunk is some MiB, written in 1 MiB pieces, and a signal between two of them
+        # (SIGTERM, Ctrl-C) left a cut line in the output
+        for line in data.splitlines(keepends=True):
+            write_bytes(line)
     else:
         out.write(data.decode("utf-8"))
     out.flush()
