@@ -322,6 +322,23 @@ def test_the_workers_decode_the_records_not_the_parent(tmp_path, monkeypatch):
     assert (code, out) == _run_in_process(path, "jsonl", 1, monkeypatch)
 
 
+@pytest.mark.parametrize("records", [0, 1, 2, 3])
+def test_a_batch_no_longer_than_the_warm_up_forks_no_worker(tmp_path, monkeypatch, records):
+    """The parent works on the first WARM chunks itself; when nothing follows, no worker is
+    started (a short batch with --jobs costs no fork)."""
+    from ketadose.commands import parallel
+
+    started = []
+    real = parallel._start
+    monkeypatch.setattr(parallel, "_start", lambda *a: started.append(1) or real(*a))
+    path = tmp_path / "p.jsonl"
+    path.write_text(jsonl(records))
+    one = _run_in_process(path, "jsonl", 1, monkeypatch)
+    assert _run_in_process(path, "jsonl", 2, monkeypatch) == one
+    assert len(one[1].splitlines()) == records
+    assert bool(started) == (records > parallel.WARM * 2)  # CHUNK is 2 here
+
+
 def test_generated_varied_batches_through_the_entry_point(tmp_path):
     """The real command: varied JSON Lines and CSV (error lines, BOMs, CRLF, long values), one
     process against two and three, stdout and exit code."""
@@ -562,7 +579,7 @@ def test_a_worker_gone_while_the_input_waits_is_still_reported(tmp_path):
     # worker 0 killed while this process waits for input: our failure, exit 3
     marker = str(tmp_path / "held-kill.jsonl")
     p = _held_input([*PLAN_ARGS, "--jobs", "2", "-o", marker], cwd=tmp_path)
-    p.stdin.write(b"".join(lines[:warm + 10]))
+    p.stdin.write(first)  # the workers start once a chunk follows the parent's
     p.stdin.flush()
     workers = _started(p, marker)
     assert len(workers) == 2
@@ -572,7 +589,7 @@ def test_a_worker_gone_while_the_input_waits_is_still_reported(tmp_path):
         time.sleep(0.05)
     assert len(_alive(marker)) == 2 and p.poll() is None
     try:
-        p.stdin.write(b"".join(lines[warm + 10:]))
+        p.stdin.write(rest)
         p.stdin.close()
     except BrokenPipeError:
         pass

@@ -47,7 +47,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
+from itertools import chain, islice
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any, Protocol, TextIO
@@ -332,11 +332,14 @@ def run_parallel(job: LineJob, items: Iterable[tuple[int, Any, int]], jobs: int,
     chunks = _chunks(items, per_chunk or CHUNK)
     for chunk in islice(chunks, WARM):  # here, before the fork: see WARM
         worst = max(worst, _write(_work(job, expand, chunk), out))
+    following = next(chunks, None)
+    if following is None:  # a short batch: done without forking
+        return worst
     fd = _direct_fd(out)
     workers = _start(job, expand, jobs, _Ring(fd, jobs) if fd is not None else None)
     clean = False
     try:
-        for k, chunk in enumerate(chunks):
+        for k, chunk in enumerate(chain([following], chunks)):
             worker = workers[k % jobs]
             try:
                 worker[1].send(chunk)
