@@ -200,11 +200,24 @@ class Memo:
                 fields = fields[0]
             self.groups.append((fields, sig, tuple(indexes), {}))
         self.undeclared = 0  # outcomes not remembered because a rule read past its declaration
+        # every group's (key fields, cache) when every group has a key (the usual case): one
+        # comprehension looks them all up, and a miss takes the loop of ``_outcomes``
+        self._lookups = None if any(g[0] is None for g in self.groups) else \
+            tuple((g[0], g[3]) for g in self.groups)
 
     def outcomes(self, keys: dict, patient) -> list:
         """The prepared outcome of every group. ``patient`` is the Patient or a callable making
         it (called only on a miss); ``keys`` are patient.Builder's keys of its record (a missing
         field has none)."""
+        if self._lookups is not None:
+            get = keys.get
+            out = [cache.get(get(f) if f.__class__ is str else tuple(map(get, f)))
+                   for f, cache in self._lookups]
+            if None not in out:  # a kept outcome is never None
+                return out
+        return self._outcomes(keys, patient)
+
+    def _outcomes(self, keys: dict, patient) -> list:
         out = []
         get = keys.get
         for fields, sig, indexes, cache in self.groups:

@@ -303,14 +303,15 @@ def test_the_workers_decode_the_records_not_the_parent(tmp_path, monkeypatch):
     from ketadose.io import batch as io_batch
 
     log = tmp_path / "decoded-by"
-    real = io_batch._jsonl_record
+    real = io_batch._jsonl_records  # the JSON Lines reader: bytes in, records out
 
-    def logged(text):
-        with open(log, "a") as fh:
-            fh.write(f"{os.getpid()}\n")
-        return real(text)
+    def logged(*args):
+        for item in real(*args):
+            with open(log, "a") as fh:
+                fh.write(f"{os.getpid()}\n")
+            yield item
 
-    monkeypatch.setattr(io_batch, "_jsonl_record", logged)
+    monkeypatch.setattr(io_batch, "_jsonl_records", logged)
     path = tmp_path / "p.jsonl"
     path.write_text(jsonl(40))
     code, out = _run_in_process(path, "jsonl", 2, monkeypatch)
@@ -318,7 +319,7 @@ def test_the_workers_decode_the_records_not_the_parent(tmp_path, monkeypatch):
     warm = parallel.WARM * 2  # CHUNK is 2 here
     assert warm and pids[:warm] == [str(os.getpid())] * warm
     assert len(pids) == 40 and str(os.getpid()) not in pids[warm:] and len(set(pids[warm:])) == 2
-    monkeypatch.setattr(io_batch, "_jsonl_record", real)
+    monkeypatch.setattr(io_batch, "_jsonl_records", real)
     assert (code, out) == _run_in_process(path, "jsonl", 1, monkeypatch)
 
 

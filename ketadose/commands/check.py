@@ -156,11 +156,20 @@ class BatchLines:
 
         from ketadose.render.text import json_safe
 
-        self._text = lambda text: json_safe(encode_basestring(text))
+        def text(value: str) -> bytes:
+            """A text as the batch writer writes it: json.dumps's escapes, then json_safe's
+            (for ASCII only DEL: json_safe leaves other ASCII text as it is), as UTF-8."""
+            out = encode_basestring(value)
+            if not out.isascii() or "\x7f" in out:
+                out = json_safe(out)
+            return out.encode("utf-8", "backslashreplace")
+
+        self._text = text
         self._override = _dumps(self.override)
 
     def __call__(self, number: int, data) -> tuple | None:
-        """(exit code, line) or None when the general path must make the line."""
+        """(exit code, line as UTF-8 bytes) or None when the general path must make the
+        line."""
         if "resourceType" in data:
             return None
         keys = self.builder.read(data)
@@ -177,10 +186,11 @@ class BatchLines:
                 self.lines.clear()
             # the outcomes are kept with their line: while it is kept, no other object can
             # have their identities
-            got = self.lines[key] = (outcomes, *self._tail(outcomes))
+            code, tail = self._tail(outcomes)
+            got = self.lines[key] = (outcomes, code, tail.encode("utf-8", "backslashreplace"))
         ident = data.get("id")
-        return got[1], (f'{{"line":{number},"id":{"null" if ident is None else self._text(ident)},'
-                        f'{got[2]}')
+        return got[1], b'{"line":%d,"id":%b,%b' % (
+            number, b"null" if ident is None else self._text(ident), got[2])
 
     def _tail(self, outcomes) -> tuple:
         """(exit code, the line after the record's number and id) of the groups' outcomes."""

@@ -71,33 +71,38 @@ def _raw_lines(stream, limit, first=1):
     whole file, never holds more than limit + 1 bytes of a line."""
     for number, raw in enumerate(iter(lambda: stream.readline(limit + 1), b""), start=first):
         if len(raw) > limit and not raw.endswith(b"\n"):
-            size = len(raw)
-            raw = b""  # skip the rest of an over-long line, a bounded chunk at a time
-            while True:
-                chunk = stream.readline(_SKIP_CHUNK)
-                size += len(chunk)
-                if not chunk or chunk.endswith(b"\n"):
-                    break
-            yield number, None, size
+            yield number, None, _skip_rest(stream, len(raw))
             continue
         yield number, raw, len(raw)
 
 
+def _skip_rest(stream, size):
+    """The size of an over-long line of which ``size`` bytes were read: the rest is skipped a
+    bounded chunk at a time, never held."""
+    while True:
+        chunk = stream.readline(_SKIP_CHUNK)
+        size += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            return size
+
+
+def _text(raw):
+    """The text of a line's bytes (its line break removed), or RecordError."""
+    try:
+        # only the line break itself: a CR before it may belong to a quoted CSV field
+        # one byte-order mark at the start of a line is dropped, as utf-8-sig does (its
+        # incremental decoder in Python cost more than the rest of reading the line)
+        text = (raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw).decode()
+    except UnicodeDecodeError:
+        return RecordError("not valid UTF-8")
+    return text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
+
+
 def _lines(stream, limit, first=1):
-    """(line number, text or None when longer than limit bytes, bytes read), as _raw_lines."""
+    """(line number, text or RecordError, or None when longer than limit bytes, bytes read),
+    as _raw_lines."""
     for number, raw, size in _raw_lines(stream, limit, first):
-        if raw is None:
-            yield number, None, size
-            continue
-        try:
-            # only the line break itself: a CR before it may belong to a quoted CSV field
-            # one byte-order mark at the start of a line is dropped, as utf-8-sig does (its
-            # incremental decoder in Python cost more than the rest of reading the line)
-            text = (raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw).decode()
-            text = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith("\n") else text
-            yield number, text, size
-        except UnicodeDecodeError:
-            yield number, RecordError("not valid UTF-8"), size
+        yield number, None if raw is None else _text(raw), size
 
 
 def size_text(n: int) -> str:
@@ -128,8 +133,9 @@ def parse_size(text: str) -> int:
 
 def records(stream, kind, max_line: int = MAX_LINE):
     """Yield (line number, data dict or RecordError, bytes read) for every record."""
-    for number, item, size in undecoded(stream, kind, max_line):
-        yield number, decode(item), size
+    if kind == "jsonl":
+        return _jsonl_records(stream, max_line)
+    return ((number, decode(item), size) for number, item, size in _csv_items(stream))
 
 
 def blocks(stream, kind, max_line: int = MAX_LINE, lines: int = 256):
@@ -137,9 +143,9 @@ def blocks(stream, kind, max_line: int = MAX_LINE, lines: int = 256):
     (first line number, item, bytes read), where a JSON Lines item is the bytes of up to
     ``lines`` whole lines as read (the parent does nothing per line but find it), or the
     RecordError of an over-long line (found here: such a line is never held), and a CSV item
-    is one record as ``undecoded`` gives it (finding a record needs its quotes counted)."""
+    is one record as (header, text) (finding a record needs its quotes counted)."""
     if kind != "jsonl":
-        yield from undecoded(stream, kind, max_line)
+        yield from _csv_items(stream)
         return
     block: list = []
     first = size = 0
@@ -165,32 +171,49 @@ def expand(first: int, item, max_line: int = MAX_LINE):
     """(line number, record or RecordError) of each record of an item ``blocks`` gave: the
     same as ``records`` gives for the same lines."""
     if item.__class__ is bytes:
-        for number, text, _size in _jsonl_items(_lines(io.BytesIO(item), max_line, first),
-                                                max_line):
-            yield number, decode(text)
+        for number, data, _size in _jsonl_records(io.BytesIO(item), max_line, first):
+            yield number, data
     else:
         yield first, decode(item)
 
 
-def undecoded(stream, kind, max_line: int = MAX_LINE):
-    """Yield (line number, item, bytes read) for every record, where ``decode(item)`` is the
-    record (a dict) or its RecordError. The items are split from the input here, in order
-    (blank lines skipped, over-long lines and a CSV header found), and decoded by ``decode``,
-    which needs nothing else: `--jobs` sends the items to its workers and decodes them there
-    (commands/parallel.py). An item is a RecordError, a JSON line (str), or a CSV record as
-    (header, text)."""
-    if kind == "jsonl":
-        yield from _jsonl_items(_lines(stream, max_line), max_line)
-    else:
-        yield from _csv_items(stream)
-
-
-def _jsonl_items(lines, max_line):
-    for number, text, size in lines:
-        if text is None:
-            yield number, _too_long(size, max_line), size
-        elif text.__class__ is not str or text.strip():  # a RecordError, or a line
-            yield number, text, size
+def _jsonl_records(stream, limit, first=1):
+    """``records`` of JSON Lines: each line read with the bounded readline (as _raw_lines),
+    its text (_text), blank lines skipped, the rest decoded (_jsonl_record), in one loop: one
+    generator a line instead of four, and a line that is ASCII without a backslash decoded
+    without the decoder's Python wrapper."""
+    readline = stream.readline
+    scan = _DECODER.scan_once
+    number = first - 1
+    while raw := readline(limit + 1):
+        number += 1
+        size = len(raw)
+        if size > limit and not raw.endswith(b"\n"):
+            size = _skip_rest(stream, size)
+            yield number, _too_long(size, limit), size
+            continue
+        if raw.isascii():  # no byte-order mark, valid UTF-8
+            text = raw[:-2 if raw.endswith(b"\r\n") else -1 if raw.endswith(b"\n") else None
+                       ].decode()
+            if text.startswith("{") and "\\" not in text:
+                # JSONDecoder.decode(text) for a text that starts with "{": the scanner from
+                # 0, and nothing after what it read. Anything else (an error too) is decoded
+                # again by _jsonl_record, which says what is wrong. Without a backslash there
+                # is no escape: no lone surrogate, and (ASCII) no bidirectional control.
+                try:
+                    data, end = scan(text, 0)
+                except Exception:
+                    end = -1
+                if end == len(text):
+                    yield number, data, size
+                    continue
+        else:
+            text = _text(raw)
+            if text.__class__ is not str:
+                yield number, text, size
+                continue
+        if text.strip():
+            yield number, _jsonl_record(text), size
 
 
 def _too_long(size, max_line):
@@ -199,7 +222,8 @@ def _too_long(size, max_line):
 
 
 def decode(item):
-    """The record (a dict) or RecordError of an item ``undecoded`` yields."""
+    """The record (a dict) or RecordError of an undecoded item: a RecordError, a JSON line
+    (str), or a CSV record as (header, text) (``blocks`` gives the latter)."""
     cls = item.__class__
     if cls is str:
         return _jsonl_record(item)
