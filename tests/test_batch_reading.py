@@ -13,10 +13,10 @@ import json
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_screen_batch import records as varied_records
 
 from conftest import budget
 from ketadose.io.batch import RecordError, _jsonl_record, _lines, _too_long, expand, records
-from test_screen_batch import records as varied_records
 
 ODD_LINES = [
     b"", b"   ", b"\t", b"{}", b"[]", b"[1, 2]", b"1", b'"x"', b"null", b'{"broken', b"{", b"}",
