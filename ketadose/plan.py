@@ -198,6 +198,10 @@ class DosingMemo:
 
         self.reads = tuple(gate.DOSING_WEIGHT_READS if reads is None else reads)
         self.values = _getter(self.reads)
+        # the usual reads: the same key as exact() of each, written out (a batch makes one
+        # for every patient); a float's hex text cannot equal exact() of another value
+        self.key = _weight_key if self.reads == ("kg", "actual_kg", "basis") else \
+            (lambda weight: tuple(map(exact, self.values(weight))))
         self.args: tuple | None = None
         self.cache: dict = {}
         self.used = 0
@@ -210,7 +214,7 @@ class DosingMemo:
                 self.args = args
             elif not _same(args, self.args):
                 return dose(weight, *args)
-        key = tuple(map(exact, self.values(weight)))
+        key = self.key(weight)
         got = self.cache.get(key)
         if got is not None:
             self.hits += 1
@@ -229,6 +233,14 @@ class DosingMemo:
         self.cache[key] = got
         self.used += cost
         return got
+
+
+def _weight_key(w) -> tuple:
+    """DosingMemo's key for the reads kg, actual_kg and basis: each float by its hex text
+    (its bits), anything else by exact()."""
+    kg, actual = w.kg, w.actual_kg
+    return (kg.hex() if kg.__class__ is float else exact(kg),
+            actual.hex() if actual.__class__ is float else exact(actual), exact(w.basis))
 
 
 def _getter(names):

@@ -168,7 +168,8 @@ def test_a_read_past_the_declaration_is_computed_again_and_not_remembered():
 
     j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
     j.fast_plan.dosing = DosingMemo(reads=("kg",))  # the gate reads actual_kg and basis too
-    people = [{"id": "a", "age": 40, "weight": "70 kg", "height": "170 cm", "sex": "male"}] * 3
+    people = [{"id": "a", "age": 40, "weight": f"{kg} kg", "height": "170 cm", "sex": "male"}
+              for kg in (70, 71, 72)]  # three weights: the dosing memo sees each (not weighed's)
     check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
     assert j.fast_plan.dosing.undeclared >= 3 and not j.fast_plan.dosing.cache
 
@@ -406,3 +407,50 @@ def test_a_finding_template_key_without_a_field_is_caught(monkeypatch):
     a, b = (Finding("KD-DOSE-001", "warning", "m", source) for source in ("one", "two"))
     j.fast.found_anew(a)
     assert j.fast.found_anew(b)[0] != rbatch.reference_bytes(warning_data(b))
+
+
+def test_the_weight_memo_keys_on_the_weight_height_and_sex():
+    """PlanLines.weighed keeps a patient's dosing weight, dosing, weight findings and patient
+    section by the weight and height objects and the sex: a key without the height gives a
+    wrong line that check_cohort reports; declaring too few reads computes the weight on the
+    whole patient (counted, not kept), still exact; a repeat hits."""
+    from ketadose.commands import plan_lines
+
+    people = [{"id": "h", "age": 40, "sex": "male", "weight": "100 kg", "height": h}
+              for h in ("160 cm", "190 cm", "160 cm")]
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
+    assert len(j.fast.weights) == 2 and j.fast.undeclared == 0
+
+    class Careless(plan_lines.PlanLines):
+        def weighed(self, patient):
+            by_weight = self.__dict__.setdefault("by_weight", {})
+            if id(patient.weight) not in by_weight:
+                by_weight[id(patient.weight)] = super().weighed(patient)
+            return by_weight[id(patient.weight)]
+
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    j.fast = Careless(j.fast_plan)
+    with pytest.raises(AssertionError):
+        check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
+
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    j.fast.WEIGHT_READS = ("weight_kg",)  # dosing_weight reads the height and sex too
+    check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
+    assert j.fast.undeclared >= 3 and not j.fast.weights
+
+
+def test_the_dosing_memo_key_tells_every_read_apart():
+    """The real DosingMemo key (plan._weight_key) through the batch: one actual weight with
+    two heights under --weight-basis ideal (two dosing weights), and 70 against 70.0 kg. A key
+    without the dosing weight makes check_cohort fail (tried)."""
+    opts = {"start": START, "weight_basis": "ideal"}
+    people = [{"id": "k", "age": 40, "sex": "male", "weight": "100 kg", "height": h}
+              for h in ("160 cm", "190 cm", "175 cm")]
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", opts, TODAY)
+    check_cohort(j, "crps-schwartzman-2009", opts, people)
+    assert len(j.fast_plan.dosing.cache) == 3
+    people = [{"id": "k", "age": 40, "sex": "male", "weight": w, "height": "175 cm"}
+              for w in ("70 kg", "70.0 kg", "70.00 kg")]
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)

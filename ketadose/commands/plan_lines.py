@@ -64,6 +64,9 @@ class PlanLines:
     Made once per batch from its _FastPlans (the Builder, the screening memo, the options)."""
 
     SIZE = 4096  # entries of each cache
+    # entries of the weight memo (weighed: about 1 KiB each): a cohort in whole kg and cm has
+    # about 8,000 weight, height and sex combinations
+    WEIGHTS = 16384
     BUDGET = 16 << 20  # bytes of encoded sections kept for remembered dosings and screens
 
     def __init__(self, plans, memos: bool = True):
@@ -76,6 +79,7 @@ class PlanLines:
         self.by_value: dict = {}  # Finding -> (warning bytes, card bytes, an error?)
         self.digests: dict = {}  # a group's digest -> its _Outcome
         self.texts: dict = {}  # a text -> its JSON (weight bases, concentration origins)
+        self.weights: dict = {}  # (ids of the weight and height, sex) -> weighed()
         self.templates: dict = {}  # a finding's fields but its message -> _template
         self.used = 0
         self.undeclared = 0  # document sections computed on a plan past their declaration
@@ -162,9 +166,8 @@ class PlanLines:
         # the dosing and the gate's verdict on it, the weight's invariants and the
         # plausibility guard, for every patient
         try:
-            weight = dosing_weight(self.args[0], patient, self.basis, False)
-            dosed = p.dosing(weight, self.args)
-            weighed = weight_findings(weight)
+            weighed = self.weighed(patient)
+            weight, dosed = weighed[2], weighed[3]
             measures = patient_checks(weight, dosed.verdict, patient.age, patient.sex,
                                       self.args[4])
         except (KetadoseError, GateError):
@@ -173,23 +176,22 @@ class PlanLines:
         if parts is None:
             return None  # a float orjson writes otherwise: the general path (rbatch)
         # the plan's findings, in make_plan's and the gate's order: the regimen's kept ones,
-        # the weight's, the dosing's and its verdict's (parts[3]: encoded once per dosing),
-        # the plausibility guard's. Blocked (Plan.blocked: one is an error): the general path
-        kept, dosing = self.kept_parts, parts[3]
-        if kept[2] or dosing[2]:
+        # the weight's (weighed[4]), the dosing's and its verdict's (parts[3]: encoded once per
+        # dosing), the plausibility guard's. Blocked (Plan.blocked: one is an error): the
+        # general path
+        kept, own, dosing = self.kept_parts, weighed[4], parts[3]
+        if kept[2] or own[2] or dosing[2]:
             return None
-        if weighed or measures:
-            own = [self.found_anew(f) for f in weighed + measures]
-            if any(m[2] for m in own):
+        if measures:
+            gate = [self.found_anew(f) for f in measures]
+            if any(m[2] for m in gate):
                 return None
-            n = len(weighed)
-            warnings = _array((kept[0], _joined(own[:n], 0), dosing[0], _joined(own[n:], 0)))
-            cards_json = _array((screen_cards, kept[1], _joined(own[:n], 1), dosing[1],
-                                 _joined(own[n:], 1)))
+            warnings = _array((kept[0], own[0], dosing[0], _joined(gate, 0)))
+            cards_json = _array((screen_cards, kept[1], own[1], dosing[1], _joined(gate, 1)))
         else:
-            warnings = _array((kept[0], dosing[0]))
-            cards_json = _array((screen_cards, kept[1], dosing[1]))
-        section = self.patient_json(weight)
+            warnings = _array((kept[0], own[0], dosing[0]))
+            cards_json = _array((screen_cards, kept[1], own[1], dosing[1]))
+        section = weighed[5]
         if section is None:
             return None
         pieces = self.pieces
@@ -197,6 +199,41 @@ class PlanLines:
                          section, parts[0], screen_json, parts[1], warnings, pieces[10],
                          cards_json, parts[2]))
         return 0, line
+
+    # What dosing_weight reads of the patient (weighed keeps its work by these)
+    WEIGHT_READS = ("weight_kg", "height_cm", "sex")
+
+    def weighed(self, patient) -> tuple:
+        """(the patient's weight and height objects, the DosingWeight, the Dosed, the weight's
+        findings encoded (warnings, cards, an error?), the patient section after the id or
+        None): make_plan's dosing_weight (explain False), the batch's DosingMemo and
+        weight_findings, once per weight and height object and sex. dosing_weight runs on a
+        patient with only WEIGHT_READS (weight_kg() and height_cm() read the weight and the
+        height: patient.Builder gives one object per value of a field while it is cached); a
+        read past them is computed on the whole patient, counted and not kept. Raises what
+        they raise (KetadoseError: the general path words it)."""
+        wq, hq, sex = patient.weight, patient.height, patient.sex
+        key = (id(wq), id(hq), sex)
+        got = self.weights.get(key)
+        if got is not None and got[0] is wq and got[1] is hq:
+            return got
+        keep = True
+        try:
+            weight = dosing_weight(self.args[0], Declared(patient, self.WEIGHT_READS),
+                                   self.basis, False)
+        except Undeclared:
+            self.undeclared += 1
+            keep = False
+            weight = dosing_weight(self.args[0], patient, self.basis, False)
+        dosed = self.plans.dosing(weight, self.args)
+        own = [self.found_anew(f) for f in weight_findings(weight)]
+        made = (wq, hq, weight, dosed, (_joined(own, 0), _joined(own, 1), any(m[2] for m in own)),
+                self.patient_json(weight))
+        if keep and self.memos and dosed.verdict[0] is None:  # a failed invariant: not kept
+            if len(self.weights) >= self.WEIGHTS:
+                self.weights.clear()
+            self.weights[key] = made
+        return made
 
     def text_json(self, text: str) -> bytes | None:
         """A text as the reference writes it (JSON, not ASCII-escaped), or None when json_safe
