@@ -454,3 +454,18 @@ def test_the_dosing_memo_key_tells_every_read_apart():
               for w in ("70 kg", "70.0 kg", "70.00 kg")]
     j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
     check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
+
+
+def test_the_weight_memo_switched_off_is_exact():
+    """After 4,096 misses with few hits PlanLines.weighed stops keeping (a 0.1-kg cohort):
+    the same lines without it."""
+    people = [{"id": f"s{i}", "age": 30 + i, "sex": "female", "weight": f"{60 + i / 10} kg",
+               "height": "165 cm"} for i in range(4)] * 2
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    j.fast.weighing = False
+    check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
+    assert not j.fast.weights
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    j.fast.weight_misses = 4095  # the next miss decides: no hit so far, the memo stops
+    check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
+    assert not j.fast.weighing and not j.fast.weights
