@@ -631,3 +631,31 @@ def test_a_run_stopped_while_a_worker_writes_leaves_whole_lines(patients, refere
         else:  # Ctrl-C
             assert rc == 2 and b"aborted" in err
         assert reference.startswith(data) and data.endswith(b"\n")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs /proc")
+def test_a_second_signal_while_the_workers_finish_their_writes_does_not_hang(patients,
+                                                                             reference):
+    """Review of 2026-11-26: a stopped worker finishes its write (whole lines), for at most
+    STOP_WAIT; a second SIGTERM in that wait, with a reader that does not read, left the
+    workers to multiprocessing's exit handler, which waits for them without end."""
+    r, w = os.pipe()
+    p = subprocess.Popen([sys.executable, "-m", "ketadose", *PLAN_ARGS, "--patients",
+                          str(patients), "--jobs", "2"], stdout=w, stderr=subprocess.PIPE)
+    os.close(w)
+    try:
+        first = len(b"".join(reference.splitlines(keepends=True)[:256]))  # the parent's chunk
+        got = 0
+        while got < first + 100_000:  # then the start of a worker's
+            got += len(os.read(r, 1 << 16))
+        assert len(_children(p.pid)) == 2
+        time.sleep(1)  # the pipe full again: a worker waits in its write
+        p.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(timeout=20) == 128 + signal.SIGTERM
+    finally:
+        os.close(r)
+        if p.poll() is None:  # pragma: no cover - the failure this test is for
+            p.kill()
+            p.wait()

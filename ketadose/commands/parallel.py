@@ -303,24 +303,33 @@ def _receive(worker: Worker, out: TextIO) -> int:
 
 
 def _stop(workers: list[Worker], clean: bool) -> None:
-    for proc, conn in workers:
-        if clean:
-            try:
-                conn.send(None)
-            except OSError:
-                pass
-        else:
-            # nothing shared to leave locked: a plain kill is safe; SIGTERM, so that a worker
-            # writing its lines ends after the write (whole lines, as one process leaves them)
-            proc.terminate()
-    deadline = time.monotonic() + STOP_WAIT
-    for proc, conn in workers:
-        if not clean:
-            proc.join(max(0.0, deadline - time.monotonic()))
-            if proc.exitcode is None:  # its write waits for a reader that does not read
+    try:
+        for proc, conn in workers:
+            if clean:
+                try:
+                    conn.send(None)
+                except OSError:
+                    pass
+            else:
+                # nothing shared to leave locked: a plain kill is safe; SIGTERM, so that a
+                # worker writing its lines ends after the write (whole lines, as one process
+                # leaves them)
+                proc.terminate()
+        deadline = time.monotonic() + STOP_WAIT
+        for proc, conn in workers:
+            if not clean:
+                proc.join(max(0.0, deadline - time.monotonic()))
+                if proc.exitcode is None:  # its write waits for a reader that does not read
+                    proc.kill()
+            proc.join()
+            conn.close()
+    except BaseException:
+        # a second signal while waiting: end them at once (multiprocessing's exit handler
+        # would wait for a worker whose write waits, without end)
+        for proc, _conn in workers:
+            if proc.exitcode is None:
                 proc.kill()
-        proc.join()
-        conn.close()
+        raise
 
 
 def run_parallel(job: LineJob, items: Iterable[tuple[int, Any, int]], jobs: int,
