@@ -169,6 +169,18 @@ class _View:
 _FIELD_OF = {"systolic": "blood_pressure", "diastolic": "blood_pressure"}
 
 
+def _key_fields(attrs):
+    """The record fields a memo key is made of for these patient attributes: one field's name,
+    or a sorted tuple of names."""
+    fields = tuple(sorted({_FIELD_OF.get(a, a) for a in attrs}))
+    return fields[0] if len(fields) == 1 else fields
+
+
+def _items(outcome) -> tuple:
+    """A rule's outcome as the tuple of its items (findings and Missing), as run() reads it."""
+    return (outcome,) if isinstance(outcome, Missing) else tuple(outcome or ())
+
+
 class Memo:
     """Screening for a batch: ``run`` with one regimen, date and vocabulary (one Context), where
     each rule's outcome is remembered by the values of the record fields it reads (its
@@ -183,7 +195,7 @@ class Memo:
 
     SIZE = 4096
 
-    def __init__(self, ctx: Context, rules, reads: dict, prepare=None):
+    def __init__(self, ctx: Context, rules, reads: dict, prepare=None, parts=None):
         self.ctx, self.rules = ctx, tuple(rules)
         self.prepare = prepare or (lambda results: results)
         groups: dict = {}
@@ -195,10 +207,19 @@ class Memo:
         # group keyed by one field is keyed by its value alone
         self.groups: list = []
         for sig, indexes in groups.items():
-            fields = None if sig is None else tuple(sorted({_FIELD_OF.get(a, a) for a in sig}))
-            if fields is not None and len(fields) == 1:
-                fields = fields[0]
-            self.groups.append((fields, sig, tuple(indexes), {}))
+            self.groups.append((None if sig is None else _key_fields(sig), sig, tuple(indexes),
+                                {}))
+        # A rule made of parts (rules.screening_parts: its outcome is theirs one after the
+        # other) is run part by part on a miss, each part's outcome kept by the fields that
+        # part reads: (part, declared attributes, key fields, cache) by rule index
+        if parts is None:
+            from ketadose.rules import screening_parts
+
+            parts = screening_parts()
+        self.parts: dict = {index: tuple((part, frozenset(attrs), _key_fields(attrs), {})
+                                   for part, attrs in parts[r.id])
+                      for index, r in enumerate(self.rules)
+                      if r.id in parts and reads.get(r.id) is not None}
         self.undeclared = 0  # outcomes not remembered because a rule read past its declaration
         # every group's (key fields, cache) when every group has a key (the usual case): one
         # comprehension looks them all up, and a miss takes the loop of ``_outcomes``
@@ -231,7 +252,7 @@ class Memo:
                 patient = patient() if callable(patient) else patient
                 results, keep = [], True
                 for i in indexes:
-                    result, ok = self._one(i, patient, sig)
+                    result, ok = self._one(i, patient, sig, keys)
                     results.append(result)
                     keep = keep and ok
                 got = self.prepare(results)
@@ -258,10 +279,31 @@ class Memo:
         missing = [(self.rules[i].id, q) for i in range(n) for q in asked[i]]
         return _summary(findings, missing, evaluated, override)
 
-    def _one(self, index, patient, sig) -> tuple:
+    def _one(self, index, patient, sig, keys=None) -> tuple:
         """((index, rule, fired, questions), whether the outcome may be remembered)."""
         rule = self.rules[index]
         ok = True
+        if keys is not None and index in self.parts:
+            items: list = []
+            for part, declared, fields, cache in self.parts[index]:
+                key = keys.get(fields) if fields.__class__ is str else \
+                    tuple(map(keys.get, fields))
+                got = cache.get(key)
+                if got is None:
+                    try:
+                        got = _items(part(_View(patient, declared), self.ctx))
+                    except Undeclared:
+                        self.undeclared += 1
+                        ok = False
+                        got = _items(part(patient, self.ctx))
+                    else:
+                        if len(cache) >= self.SIZE:
+                            cache.clear()
+                        cache[key] = got
+                items += got
+            fired = tuple(x for x in items if not isinstance(x, Missing))
+            questions = tuple(x.question for x in items if isinstance(x, Missing))
+            return (index, rule, fired, questions), ok
         if sig is None:
             outcome = rule.check(patient, self.ctx)
         else:

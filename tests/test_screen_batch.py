@@ -366,3 +366,31 @@ def test_batch_lines_are_single_patient_checks_through_the_entry_point(tmp_path)
         doc = json.loads(one.stdout)
         assert {k: got[k] for k in SINGLE} == {k: doc[k] for k in SINGLE}
         assert one.returncode == got["exit"]
+
+
+# --- A rule made of parts (KD-DDI-008: the allergies part and the medicines part) --------------
+
+@settings(max_examples=budget(200), deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(records(), st.sampled_from(REGIMENS), st.booleans())
+def test_a_rule_of_parts_is_its_parts_one_after_the_other(data, regimen, with_vocabulary):
+    """screen.Memo keeps each part of such a rule by the fields the part reads: the rule's
+    outcome must be the parts' outcomes one after the other (with and without a vocabulary),
+    and the parts must read no more than the rule declares (a part reading past its own
+    declaration is caught by the memo's view: test_every_rule_read_its_declared_fields_only)."""
+    import dataclasses
+
+    from ketadose.rules import screening_parts
+    from ketadose.screen import _items
+
+    patient, _errors = build(data, vocabulary(), DAY) if "resourceType" not in data else (None, 0)
+    if patient is None:
+        return
+    ctx = JOBS[(regimen, None)].fast.memo.ctx
+    if not with_vocabulary:
+        ctx = dataclasses.replace(ctx, vocabulary=None)
+    rules = {r.id: r for r in screening_rules()}
+    for rid, parts in screening_parts().items():
+        assert {a for _part, attrs in parts for a in attrs} == set(screening_reads()[rid])
+        joined = tuple(x for part, _attrs in parts for x in _items(part(patient, ctx)))
+        assert _items(rules[rid].check(patient, ctx)) == joined

@@ -53,6 +53,14 @@ def screening_reads() -> dict:
             **imported.READS}
 
 
+def screening_parts() -> dict:
+    """The screening rules made of parts that read fewer fields, by rule id: ((part, the
+    fields it reads), ...), whose outcomes one after the other are the rule's (screen.Memo)."""
+    from ketadose.rules import interactions
+
+    return dict(interactions.PARTS)
+
+
 def registry() -> dict:
     from ketadose import gate
     from ketadose.rules import dosing

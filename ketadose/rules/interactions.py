@@ -260,26 +260,58 @@ def adjuncts(patient, ctx):
     FAIL (caution): regimen crps-schwartzman-2009 (midazolam) and medications: [{name: morphine}]
     PASS: a regimen without adjuncts
     """
+    # Two parts, one reading the allergies and one the medicines (PARTS: a batch keeps each
+    # by what it reads). The findings of the allergy part come first; before, each adjunct's
+    # allergy findings came just before its own "already taken" ones, which the screen's sort
+    # (severity, then rule) put after every allergy finding anyway (relative before caution).
+    allergic = adjunct_allergies(patient, ctx)
+    rest = adjunct_medicines(patient, ctx)
+    if rest is None or isinstance(rest, Missing):  # no adjuncts to screen, or no vocabulary
+        return rest
+    return allergic + rest
+
+
+def _given(ctx):
+    """(adjunct, its Medication or None when the vocabulary does not know it) of the regimen's
+    adjuncts, or None when there is nothing to screen or nothing to screen it with."""
     regimen = ctx.regimen
-    if regimen is None or not getattr(regimen, "adjuncts", ()):
+    if regimen is None or not getattr(regimen, "adjuncts", ()) or ctx.vocabulary is None:
         return None
-    if ctx.vocabulary is None:
-        return Missing("The regimen's adjuncts could not be screened (no vocabulary); screen "
-                       f"{', '.join(a.name for a in regimen.adjuncts)} by hand")
     from ketadose.patient import adjunct_medicine
 
-    out, given = [], []
-    for a in regimen.adjuncts:
-        med = adjunct_medicine(a.name, a.route, ctx.vocabulary)
+    return [(a, adjunct_medicine(a.name, a.route, ctx.vocabulary)) for a in regimen.adjuncts]
+
+
+def adjunct_allergies(patient, ctx) -> list:
+    """KD-DDI-008, the part that reads the allergies: a regimen adjunct the patient is
+    allergic to."""
+    return [f for a, med in _given(ctx) or () if med is not None
+            for f in _adjunct_allergies(a, med, patient, ctx)]
+
+
+def adjunct_medicines(patient, ctx):
+    """KD-DDI-008, the part that reads the medicines: None when the regimen gives no adjunct,
+    Missing without a vocabulary; otherwise the adjuncts the vocabulary does not know, those
+    the patient already takes, what they add through every interaction rule and with an
+    opioid, and the medicines question when it is unanswered."""
+    given = _given(ctx)
+    if given is None:
+        regimen = ctx.regimen
+        if regimen is None or not getattr(regimen, "adjuncts", ()):
+            return None
+        return Missing("The regimen's adjuncts could not be screened (no vocabulary); screen "
+                       f"{', '.join(a.name for a in regimen.adjuncts)} by hand")
+    out, known = [], []
+    for a, med in given:
         if med is None:
             out.append(Missing(f"The regimen's adjunct {a.name!r} is not a medicine ketadose "
                                "knows: screen it against the patient's medicines and allergies "
                                "by hand"))
             continue
-        given.append(med)
-        out += _adjunct_allergies(a, med, patient, ctx) + _adjunct_taken(a, med, patient)
-    if given:
-        out += _adjunct_interactions(patient, ctx, given) + _adjunct_sedation(patient, ctx, given)
+        known.append(med)
+        out += _adjunct_taken(a, med, patient)
+    if known:
+        out += _adjunct_interactions(patient, ctx, known) + _adjunct_sedation(patient, ctx, known)
     if patient.medications is None:
         # the same question as the other interaction rules: asked once, naming every rule
         out.append(Missing(MEDICINES_QUESTION.replace("{answer}", ask("medications", ctx))))
@@ -379,3 +411,7 @@ RULES = _INTERACTIONS + (
 READS = {r.id: ("medications",) for r in _INTERACTIONS} | {
     "KD-DDI-008": ("medications", "allergies"),
 }
+# A rule whose outcome is its parts' outcomes one after the other, each part with the fields
+# it reads: a batch keeps each part by its own fields (screen.Memo), so that a new allergy
+# list does not run the interaction rules again for medicines already seen.
+PARTS = {"KD-DDI-008": ((adjunct_allergies, ("allergies",)), (adjunct_medicines, ("medications",)))}
