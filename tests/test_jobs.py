@@ -528,6 +528,21 @@ def test_the_workers_end_when_the_parent_is_killed(many, tmp_path):
     assert _gone(marker)
 
 
+def _rest_after_one_worker_ended(p, marker: str, rest: bytes) -> int:
+    """Once one of the two workers has ended (two processes left: the parent and the other
+    worker) while the run still waits for input, feed it the rest; its exit code."""
+    deadline = time.monotonic() + 60
+    while len(_alive(marker)) != 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(_alive(marker)) == 2 and p.poll() is None
+    try:
+        p.stdin.write(rest)
+        p.stdin.close()
+    except BrokenPipeError:
+        pass
+    return p.wait(timeout=60)
+
+
 def _held_input(args: list, cwd=None, preexec_fn=None):
     """A run reading its patients from a pipe (the test gives part, then waits: a slow
     producer), so that a worker can end while the run waits for input."""
@@ -562,16 +577,7 @@ def test_a_worker_gone_while_the_input_waits_is_still_reported(tmp_path):
                     preexec_fn=small)
     p.stdin.write(first)
     p.stdin.flush()
-    deadline = time.monotonic() + 60
-    while len(_alive(marker)) != 2 and time.monotonic() < deadline:  # this one and worker 1
-        time.sleep(0.05)
-    assert len(_alive(marker)) == 2 and p.poll() is None
-    try:
-        p.stdin.write(rest)
-        p.stdin.close()
-    except BrokenPipeError:
-        pass
-    assert p.wait(timeout=60) == 2
+    assert _rest_after_one_worker_ended(p, marker, rest) == 2
     err = p.stderr.read()
     assert b"cannot write" in err and b"File too large" in err and len(err.splitlines()) == 1
     assert _gone(marker)
@@ -585,16 +591,7 @@ def test_a_worker_gone_while_the_input_waits_is_still_reported(tmp_path):
     workers = _started(p, marker)
     assert len(workers) == 2
     os.kill(min(workers), signal.SIGKILL)  # the first started: worker 0, next chunk's
-    deadline = time.monotonic() + 60
-    while len(_alive(marker)) != 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert len(_alive(marker)) == 2 and p.poll() is None
-    try:
-        p.stdin.write(rest)
-        p.stdin.close()
-    except BrokenPipeError:
-        pass
-    assert p.wait(timeout=60) == 3
+    assert _rest_after_one_worker_ended(p, marker, rest) == 3
     err = p.stderr.read().decode()
     assert len(err.splitlines()) == 1 and "internal error" in err and "worker" in err
     assert _gone(marker)
