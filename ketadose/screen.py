@@ -131,15 +131,23 @@ def run(patient, ctx: Context, rules, override: str | None = None) -> Screen:
 def _summary(findings: list, missing: list, evaluated: list, override: str | None) -> Screen:
     """The Screen of every rule's outcome, in rule order."""
     findings.sort(key=lambda f: (SCREEN_SEVERITIES.index(f.severity), f.rule))
-    if any(f.severity in BLOCKING for f in findings):
-        status = "contraindicated"
-    elif missing:
-        status = "incomplete"
-    elif any(f.severity == "caution" for f in findings):
-        status = "caution"
-    else:
-        status = "clear"
-    return Screen(status, tuple(findings), tuple(missing), tuple(evaluated), override)
+    return Screen(status({f.severity for f in findings}, missing), tuple(findings),
+                  tuple(missing), tuple(evaluated), override)
+
+
+_BLOCKING = frozenset(BLOCKING)
+
+
+def status(severities: set, missing) -> str:
+    """A screen's status from its findings' ``severities`` and its questions not answered
+    (``missing``); the batch paths (commands.batch, commands.plan_lines) call it too."""
+    if severities & _BLOCKING:
+        return "contraindicated"
+    if missing:
+        return "incomplete"
+    if "caution" in severities:
+        return "caution"
+    return "clear"
 
 
 class Undeclared(Exception):

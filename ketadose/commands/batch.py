@@ -19,7 +19,7 @@ from ketadose.render.diag import output, quiet
 from ketadose.render.documents.batch import encode as _encode  # noqa: F401 (used by tests)
 from ketadose.render.documents.batch import reference as _dumps  # noqa: F401 (commands.check)
 from ketadose.render.text import shorten_quoted
-from ketadose.screen import BLOCKING as SCREEN_BLOCKING
+from ketadose.screen import status as screen_status
 
 
 class _Job:
@@ -184,19 +184,6 @@ class _FastPlans:
         return tuple(findings), tuple(missing), tuple(evaluated)
 
 
-_BLOCKING = frozenset(SCREEN_BLOCKING)
-
-
-def screen_status(severities, missing) -> str:
-    """screen._summary's status of a screen with findings of these ``severities`` and these
-    questions (``missing``, not answered)."""
-    if severities & _BLOCKING:
-        return "contraindicated"
-    if missing:
-        return "incomplete"
-    if "caution" in severities:
-        return "caution"
-    return "clear"
 
 
 class _Hashed:

@@ -36,7 +36,6 @@ from __future__ import annotations
 import operator
 from dataclasses import fields
 
-from ketadose.commands.batch import screen_status
 from ketadose.dosing import dosing_weight, weight_findings
 from ketadose.errors import KetadoseError
 from ketadose.findings import Finding
@@ -46,6 +45,7 @@ from ketadose.render.documents import batch as rbatch
 from ketadose.render.documents import plan as dplan
 from ketadose.render.documents.screen import finding_data, question_data, screen_data
 from ketadose.render.explain import cards
+from ketadose.screen import status as screen_status
 
 
 class _Outcome:
