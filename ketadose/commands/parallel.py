@@ -182,7 +182,7 @@ def _write_all(fd: int, lines: list[bytes]) -> None:
     resident memory than one process at 10^5 records, growing with the batch."""
     start, skip = 0, 0  # the first line not fully written, and the bytes of it already written
     while start < len(lines):
-        part = lines[start:start + _IOV]
+        part: list[bytes | memoryview] = list(lines[start:start + _IOV])
         if skip:
             part[0] = memoryview(part[0])[skip:]
         try:
