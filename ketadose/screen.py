@@ -238,13 +238,17 @@ class Memo:
         """The prepared outcome of every group. ``patient`` is the Patient or a callable making
         it (called only on a miss); ``keys`` are patient.Builder's keys of its record (a missing
         field has none)."""
-        if self._lookups is not None:
-            get = keys.get
-            out = [cache.get(get(f) if f.__class__ is str else tuple(map(get, f)))
-                   for f, cache in self._lookups]
-            if None not in out:  # a kept outcome is never None
-                return out
-        return self._outcomes(keys, patient)
+        return self.kept(keys) or self._outcomes(keys, patient)
+
+    def kept(self, keys: dict) -> list | None:
+        """``outcomes`` when every group's outcome is remembered (the usual case in a batch),
+        else None: a caller that makes the patient only for ``outcomes`` skips it."""
+        if self._lookups is None:
+            return None
+        get = keys.get
+        out = [cache.get(get(f) if f.__class__ is str else tuple(map(get, f)))
+               for f, cache in self._lookups]
+        return None if None in out else out  # a kept outcome is never None
 
     def _outcomes(self, keys: dict, patient) -> list:
         out = []

@@ -175,10 +175,12 @@ class BatchLines:
         keys = self.builder.read(data)
         if keys is None:
             return None
-        try:
-            outcomes = self.memo.outcomes(keys, lambda: self.builder.patient(data, keys))
-        except Exception:  # the general path runs the rules again and reports it as it does
-            return None
+        outcomes = self.memo.kept(keys)  # every group's outcome remembered: no Patient made
+        if outcomes is None:
+            try:
+                outcomes = self.memo.outcomes(keys, lambda: self.builder.patient(data, keys))
+            except Exception:  # the general path runs the rules again and reports it as it does
+                return None
         key = tuple(map(id, outcomes))
         got = self.lines.get(key)
         if got is None:
