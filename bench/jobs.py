@@ -40,15 +40,15 @@ RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 
 def once(*cmds) -> tuple:
     """Wall time and CPU time (user + system of the commands and their waited-for workers) of
-    the commands run at the same time."""
+    the commands run at the same time, and the peak resident memory of the largest process
+    (MB; a command's own rusage covers its waited-for workers, as /usr/bin/time's %M)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     procs = [subprocess.Popen(cmd, stdout=subprocess.DEVNULL) for cmd in cmds]
-    for p in procs:
-        p.wait()
+    peak = max(os.wait4(p.pid, 0)[2].ru_maxrss for p in procs) / 1024
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), peak
 
 
 def main():
@@ -69,6 +69,7 @@ def main():
                 (h0 if i < N // 2 else h1).write(line)
         times: dict = {}
         cpus: dict = {}
+        peaks: dict = {}
         one_path = os.path.join(tmp, "one.jsonl")
         with open(one_path, "w") as fh:
             fh.write(json.dumps(next(iter(patients(1)))) + "\n")
@@ -78,15 +79,16 @@ def main():
                         "--format", "jsonl", *more]
 
             starts = [once(command(one_path)) for _ in range(RUNS)]
-            start = statistics.median(c for _w, c in starts)
-            start_wall = statistics.median(w for w, _c in starts)
+            start = statistics.median(c for _w, c, _m in starts)
+            start_wall = statistics.median(w for w, _c, _m in starts)
             runs = {"1": [command(path, "--jobs", "1")], "2": [command(path, "--jobs", "2")],
                     "halves": [command(h) for h in halves]}
             for _ in range(RUNS):
                 for j, cmds in runs.items():
-                    wall, cpu = once(*cmds)
+                    wall, cpu, peak = once(*cmds)
                     times.setdefault((mode, j), []).append(wall)
                     cpus.setdefault((mode, j), []).append(cpu)
+                    peaks[(mode, j)] = max(peaks.get((mode, j), 0), peak)
             one, two, halved = (statistics.median(times[(mode, j)]) for j in ("1", "2", "halves"))
             c1, c2, ch = (statistics.median(cpus[(mode, j)]) for j in ("1", "2", "halves"))
             print(f"{mode} --patients: --jobs 1 {one:.2f} s ({N / one:,.0f}/s), --jobs 2 "
@@ -102,6 +104,8 @@ def main():
                   f"{100 * (ch / c1 - 1):+.0f}%); speed-up it allows on 2 free cores "
                   f"{2 * c1 / c2:.2f}x; with the start-up ({start:.2f} s) counted once "
                   f"{c1 / (start + (c2 - start) / 2):.2f}x")
+            print(f"  peak memory of the largest process: --jobs 1 {peaks[(mode, '1')]:.0f} MB, "
+                  f"--jobs 2 {peaks[(mode, '2')]:.0f} MB")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
