@@ -230,7 +230,29 @@ def test_memos_are_bounded_in_count_and_size():
     people = [{"id": f"p{i}", "age": 40, "weight": f"{50 + i} kg"} for i in range(12)]
     check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
     assert len(j.fast_plan.dosing.cache) <= 5
-    assert j.fast.used <= 60_000 and len(j.fast.sections) <= 4
+    assert j.fast.kept_bytes[id(j.fast.sections)] <= 60_000 and len(j.fast.sections) <= 4
+    assert j.fast.used <= 60_000 + j.fast.SCREENS + 2 * j.fast.FOUND
+
+
+def test_a_cache_over_its_budget_leaves_the_dosings_sections(monkeypatch):
+    """Screens and findings made anew that overflow their budgets empty their own caches only:
+    the remembered dosing's sections are encoded once (with one budget for all they were
+    encoded again after each overflow)."""
+    from ketadose.commands.plan_lines import PlanLines
+
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    j.fast = PlanLines(j.fast_plan)
+    j.fast.SCREENS = j.fast.FOUND = 1  # every screen and finding kept overflows its budget
+    made = []
+    encode = j.fast.dosing_sections
+    monkeypatch.setattr(j.fast, "dosing_sections", lambda plan: made.append(1) or encode(plan))
+    # one weight (one dosing), obese at 150 cm (a finding made anew, its message with the
+    # numbers), blood pressures that fire and quote their values (new screens)
+    people = [{"id": f"p{i}", "age": 40 + i, "sex": "female", "weight": "95 kg",
+               "height": f"{150 + i} cm", "blood_pressure": f"{175 + i}/100"} for i in range(8)]
+    check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
+    assert len(made) == 1 and len(j.fast.sections) == 1
+    assert len(j.fast.screens) <= 1 and len(j.fast.by_value) <= 1
 
 
 def test_a_patient_field_without_a_plain_default_is_refused_at_import():
@@ -469,3 +491,30 @@ def test_the_weight_memo_switched_off_is_exact():
     j.fast.weight_misses = 4095  # the next miss decides: no hit so far, the memo stops
     check_cohort(j, "crps-schwartzman-2009", {"start": START}, people)
     assert not j.fast.weighing and not j.fast.weights
+
+
+def test_a_plan_batch_makes_no_garbage_cycles_and_the_collector_is_set_back():
+    """commands.batch._Collector collects the youngest generation less often during a batch:
+    that costs nothing only while a batch's records leave no cycles for the collector (here:
+    varied records, errors and unreadable lines, whole-path and general-path lines); and the
+    process's collector is as it was after the batch."""
+    import gc
+
+    j = cbatch.make_job("plan", (), "crps-schwartzman-2009", {"start": START}, TODAY)
+    people = [{"id": f"p{i}", "age": 30 + i, "sex": "female", "weight": f"{60 + i} kg",
+               "height": "165 cm", "medications": [{"name": "morphine"}]} for i in range(20)]
+    people += [{"weight": "heavy"}, {"shoe_size": 1}, RecordError("line 3: not JSON"),
+               {"age": 3, "weight": "90 kg"}, {"age": 40, "weight": "70 kg", "height": "90 cm"}]
+    old, frozen = gc.get_threshold(), gc.get_freeze_count()
+    collector = cbatch._Collector()
+    try:
+        assert gc.get_threshold()[0] >= cbatch._Collector.GEN0
+        gc.collect()
+        gc.disable()
+        for number, data in enumerate(people * 3, 1):
+            j.line(number, data, True)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+        collector.restore()
+    assert gc.get_threshold() == old and gc.get_freeze_count() == frozen

@@ -235,6 +235,7 @@ def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -
     out = output()
     progress = _progress(path, stream)
     worst = 0
+    collector = None
     try:
         if jobs > 1:  # the workers decode the records (io.batch.expand)
             from ketadose.commands import parallel
@@ -248,6 +249,7 @@ def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -
         items = records(stream, kind, max_line or MAX_LINE)
         if progress:
             items = _advancing(items, progress)
+        collector = _Collector()
         # Each line reaches the reader at once when the input is a pipe or a terminal (a
         # record typed or sent now gets its line now); from a file, lines are written in 64 KiB
         # blocks and at least every FLUSH_EVERY seconds (one write per line cost about as much
@@ -275,6 +277,8 @@ def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -
     except RecordError as exc:  # a bad CSV header: nothing can be read
         raise KetadoseError(str(exc), path) from None
     finally:
+        if collector is not None:
+            collector.restore()
         if progress:
             progress[0].stop()
         if path != "-":
@@ -283,6 +287,32 @@ def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -
 
 
 FLUSH_EVERY = 0.2  # seconds
+
+
+class _Collector:
+    """The cyclic garbage collector set for a one-process batch, and back as it was after it.
+
+    A batch makes a few objects per patient that live (the memos' entries) among many that
+    die at once by reference counting, and no cycles (a FHIR record's import makes a few).
+    With the default threshold (a collection every 700 container objects made) the collector
+    traversed the young memo entries some 170 times in 20,000 patients, and now and then
+    everything alive: 0.15-0.25 s of a 2.8 s run. Here: the objects made before the batch (modules, the regimen, the
+    libraries) are left out of every collection (gc.freeze), and the youngest generation is
+    collected every GEN0 objects. Garbage cycles are still collected, only later; memory
+    stays bounded by the memos' own bounds. The output does not depend on it."""
+
+    GEN0 = 10_000
+
+    def __init__(self):
+        import gc
+
+        self.gc, self.old = gc, gc.get_threshold()
+        gc.freeze()
+        gc.set_threshold(max(self.GEN0, self.old[0]), *self.old[1:])
+
+    def restore(self) -> None:
+        self.gc.set_threshold(*self.old)
+        self.gc.unfreeze()
 
 
 def _may_wait(stream) -> bool:

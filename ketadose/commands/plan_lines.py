@@ -67,7 +67,14 @@ class PlanLines:
     # entries of the weight memo (weighed: about 1 KiB each): a cohort in whole kg and cm has
     # about 8,000 weight, height and sex combinations
     WEIGHTS = 8192
-    BUDGET = 16 << 20  # bytes of encoded sections kept for remembered dosings and screens
+    # Bytes of encoded parts each cache keeps: the remembered dosings' sections (13 KiB each,
+    # the dearest to make again), the screens and the findings made anew. A cache over its
+    # budget starts again alone: with one budget for all, a 0.1-kg cohort (a new obesity
+    # finding and often a new screen for every patient) emptied the dosings' sections every
+    # 3,000 patients or so and encoded them 6 times over (issue 18, fourth round).
+    BUDGET = 16 << 20
+    SCREENS = 8 << 20
+    FOUND = 2 << 20
 
     def __init__(self, plans, memos: bool = True):
         self.plans, self.job = plans, plans.job
@@ -82,7 +89,11 @@ class PlanLines:
         self.weights: dict = {}  # (ids of the weight and height, sex) -> weighed()
         self.weighing, self.weight_hits, self.weight_misses = True, 0, 0
         self.templates: dict = {}  # a finding's fields but its message -> _template
-        self.used = 0
+        # bytes kept by each cache (_keep), and the name of its budget
+        self.kept_bytes = {id(c): 0 for c in (self.sections, self.screens, self.findings,
+                                              self.by_value)}
+        self.budgets = {id(self.sections): "BUDGET", id(self.screens): "SCREENS",
+                        id(self.findings): "FOUND", id(self.by_value): "FOUND"}
         self.undeclared = 0  # document sections computed on a plan past their declaration
         j = self.job
         opts = j.opts
@@ -491,16 +502,19 @@ class PlanLines:
         return w0, w1, c0, c1, c2
 
     def _keep(self, cache, key, value, size) -> None:
-        """Remember, within SIZE entries a cache and BUDGET bytes in all: beyond, start again."""
-        if len(cache) >= self.SIZE or self.used + size > self.BUDGET:
-            if self.used + size > self.BUDGET:
-                for kept in (self.sections, self.screens, self.findings, self.by_value):
-                    kept.clear()
-                self.used = 0
-            else:
-                cache.clear()
+        """Remember, within SIZE entries and the cache's own budget of bytes (BUDGET, SCREENS
+        or FOUND): beyond, that cache starts again."""
+        used = self.kept_bytes[id(cache)] + size
+        if len(cache) >= self.SIZE or used > getattr(self, self.budgets[id(cache)]):
+            cache.clear()
+            used = size
         cache[key] = value
-        self.used += size
+        self.kept_bytes[id(cache)] = used
+
+    @property
+    def used(self) -> int:
+        """Bytes of encoded parts kept in all."""
+        return sum(self.kept_bytes.values())
 
 
 class _Otherwise(Exception):

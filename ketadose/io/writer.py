@@ -52,7 +52,11 @@ class _Stream(io.TextIOBase):
     def __init__(self, raw) -> None:
         super().__init__()
         self._raw = raw  # an unbuffered binary file
-        self._buf = bytearray()
+        # what is written and not yet out: the pieces as given, joined once when they reach
+        # _CHUNK bytes (appending each to a bytearray copied a batch's 18 KiB lines two or
+        # three times more: growing the bytearray, then bytes() of it; issue 18)
+        self._parts: list = []
+        self._size = 0
         self.failed = False
 
     # io.TextIOBase ------------------------------------------------------------------------
@@ -65,8 +69,11 @@ class _Stream(io.TextIOBase):
         return len(text)
 
     def write_bytes(self, data: bytes) -> None:
-        self._buf += data
-        if len(self._buf) >= _CHUNK:
+        if data.__class__ is not bytes:  # a bytearray or a view the caller may change later
+            data = bytes(data)
+        self._parts.append(data)
+        self._size += len(data)
+        if self._size >= _CHUNK:
             self._drain()
 
     def flush(self) -> None:
@@ -99,7 +106,8 @@ class _Stream(io.TextIOBase):
 
     # --------------------------------------------------------------------------------------
     def _drain(self) -> None:
-        data, self._buf = bytes(self._buf), bytearray()
+        data = b"".join(self._parts)  # one piece: that piece itself, not a copy
+        self._parts, self._size = [], 0
         done = 0
         try:
             while done < len(data):
