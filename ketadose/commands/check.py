@@ -8,7 +8,6 @@ from ketadose import __version__
 from ketadose.errors import KetadoseError
 from ketadose.io.patients import load_patient
 from ketadose.io.regimens import load_regimen
-from ketadose.render.data import to_json, to_yaml
 from ketadose.render.diag import emit
 from ketadose.render.documents.screen import screen_data
 from ketadose.rules import screening_rules
@@ -74,6 +73,8 @@ def run_check(dirs, regimen_ref, patient_path, flags, override, today, fmt,
     patient, patient_data = load_patient(patient_path, flags, today)
     data, screen = check_document(src, regimen, patient, patient_data, override, today,
                                   reproducible, explain, set(flags_to_data(flags)), fmt)
+    from ketadose.render.data import to_json, to_yaml  # not for a batch (plan's start-up)
+
     if fmt == "json":
         emit(to_json(data))
     elif fmt == "yaml":

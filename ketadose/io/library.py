@@ -38,9 +38,19 @@ def thresholds():
 
 
 def sha256(raw: bytes) -> str:
-    import hashlib  # not at start-up: only plans and checks record a file's hash
+    """The SHA-256 of ``raw`` as hex (a plan and a check record their regimen file's)."""
+    return _sha256()(raw).hexdigest()
 
-    return hashlib.sha256(raw).hexdigest()
+
+def _sha256():
+    """CPython's own SHA-256 (the module hashlib falls back to): importing hashlib loads
+    OpenSSL, about 12 million instructions of every plan's start-up (issue 18), for a hash of
+    a few KiB. Elsewhere (the module is named _sha2 from Python 3.12), hashlib's."""
+    try:
+        from _sha256 import sha256
+    except ImportError:  # pragma: no cover - another interpreter
+        from hashlib import sha256
+    return sha256
 
 
 @functools.cache
