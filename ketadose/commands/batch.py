@@ -295,11 +295,12 @@ class _Collector:
     A batch makes a few objects per patient that live (the memos' entries) among many that
     die at once by reference counting, and no cycles (a FHIR record's import makes a few).
     With the default threshold (a collection every 700 container objects made) the collector
-    traversed the young memo entries some 170 times in 20,000 patients, and now and then
-    everything alive: 0.15-0.25 s of a 2.8 s run. Here: the objects made before the batch (modules, the regimen, the
-    libraries) are left out of every collection (gc.freeze), and the youngest generation is
-    collected every GEN0 objects. Garbage cycles are still collected, only later; memory
-    stays bounded by the memos' own bounds. The output does not depend on it."""
+    traversed the young memo entries some 170 times in 20,000 plans, and now and then
+    everything alive: 0.15-0.25 s of a 2.8 s run. Here the objects made before the batch
+    (modules, the regimen, the libraries) are left out of every collection (gc.freeze), and
+    the youngest generation is collected every GEN0 objects. Garbage cycles are still
+    collected, only later; memory stays bounded by the memos' own bounds. The output does not
+    depend on it."""
 
     GEN0 = 10_000
 

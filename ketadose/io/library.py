@@ -47,7 +47,7 @@ def _sha256():
     OpenSSL, about 12 million instructions of every plan's start-up (issue 18), for a hash of
     a few KiB. Elsewhere (the module is named _sha2 from Python 3.12), hashlib's."""
     try:
-        from _sha256 import sha256
+        from _sha256 import sha256  # type: ignore[import-not-found]
     except ImportError:  # pragma: no cover - another interpreter
         from hashlib import sha256
     return sha256
