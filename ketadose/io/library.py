@@ -45,11 +45,15 @@ def sha256(raw: bytes) -> str:
 def _sha256():
     """CPython's own SHA-256 (the module hashlib falls back to): importing hashlib loads
     OpenSSL, about 12 million instructions of every plan's start-up (issue 18), for a hash of
-    a few KiB. Elsewhere (the module is named _sha2 from Python 3.12), hashlib's."""
+    a few KiB. The module is _sha256 up to Python 3.11 and _sha2 from 3.12; an interpreter
+    built without either gets hashlib's."""
     try:
         from _sha256 import sha256  # type: ignore[import-not-found]
-    except ImportError:  # pragma: no cover - another interpreter
-        from hashlib import sha256
+    except ImportError:
+        try:
+            from _sha2 import sha256  # type: ignore[import-not-found]
+        except ImportError:  # pragma: no cover - built without CPython's own hashes
+            from hashlib import sha256
     return sha256
 
 
