@@ -13,6 +13,8 @@ import re
 from dataclasses import MISSING, dataclass
 from marshal import dumps as _marshal
 
+_EMPTY_LIST = _marshal([], 2)
+
 from ketadose.allergies import REACTIONS, SEVERITIES, Matcher
 from ketadose.allergies import read as read_allergy
 from ketadose.findings import Finding
@@ -314,10 +316,13 @@ class Builder:
                 # two values with the same key are the same JSON value (True and 1, 1.0 and
                 # 1, -0.0 and 0.0 differ); computed in C, twice as fast as repr.
                 cache = packed[name]
-                try:
-                    key = _marshal(value, 2)
-                except ValueError:  # not plain data (only a caller of the API can pass it)
-                    return None
+                if value.__class__ is list and not value:
+                    key = _EMPTY_LIST  # the same bytes, without the call (most lists are empty)
+                else:
+                    try:
+                        key = _marshal(value, 2)
+                    except ValueError:  # not plain data (only a caller of the API can pass it)
+                        return None
             got = cache.get(key)
             if got is None:
                 if name == "id" and value.__class__ is str:
