@@ -13,14 +13,14 @@ import re
 from dataclasses import MISSING, dataclass
 from marshal import dumps as _marshal
 
-_EMPTY_LIST = _marshal([], 2)
-
 from ketadose.allergies import REACTIONS, SEVERITIES, Matcher
 from ketadose.allergies import read as read_allergy
 from ketadose.findings import Finding
 from ketadose.spec import BAD_VALUE, Checker, Field, Node
 from ketadose.text import suggest
 from ketadose.units import Quantity
+
+_EMPTY_LIST = _marshal([], 2)  # Builder.read's key of an empty list
 
 TEXT = Node("text")
 ROUTES = ("oral", "iv", "sc", "im", "transdermal", "sublingual", "intranasal", "topical", "inhaled")
