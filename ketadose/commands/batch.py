@@ -237,6 +237,9 @@ def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -
     worst = 0
     collector = None
     try:
+        # set before the fork too: the workers inherit it (and the objects frozen here are
+        # not traversed by their collections either)
+        collector = _Collector()
         if jobs > 1:  # the workers decode the records (io.batch.expand)
             from ketadose.commands import parallel
 
@@ -249,7 +252,6 @@ def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -
         items = records(stream, kind, max_line or MAX_LINE)
         if progress:
             items = _advancing(items, progress)
-        collector = _Collector()
         # Each line reaches the reader at once when the input is a pipe or a terminal (a
         # record typed or sent now gets its line now); from a file, lines are written in 64 KiB
         # blocks and at least every FLUSH_EVERY seconds (one write per line cost about as much
@@ -290,7 +292,8 @@ FLUSH_EVERY = 0.2  # seconds
 
 
 class _Collector:
-    """The cyclic garbage collector set for a one-process batch, and back as it was after it.
+    """The cyclic garbage collector set for a batch, and back as it was after it (a --jobs
+    worker inherits the setting through the fork and ends with it).
 
     A batch makes a few objects per patient that live (the memos' entries) among many that
     die at once by reference counting, and no cycles (a FHIR record's import makes a few).
