@@ -295,6 +295,23 @@ def test_two_jobs_write_what_one_process_writes_for_generated_batches(tmp_path_f
         assert [json.loads(x)["line"] for x in one[1].splitlines()] == want
 
 
+def _log_each_record(monkeypatch, log, entry):
+    """Make the JSON Lines reader (bytes in, records out) append ``entry()`` to the file
+    ``log`` for each record it reads, in whichever process reads it; the real reader."""
+    from ketadose.io import batch as io_batch
+
+    real = io_batch._jsonl_records
+
+    def logged(*args):
+        for item in real(*args):
+            with open(log, "a") as fh:
+                fh.write(entry() + "\n")
+            yield item
+
+    monkeypatch.setattr(io_batch, "_jsonl_records", logged)
+    return real
+
+
 def test_the_workers_decode_the_records_not_the_parent(tmp_path, monkeypatch):
     """With --jobs the parent only splits the input: each record is decoded in a worker (the
     parent once decoded and pickled every record: a third of check's work with two jobs),
@@ -303,15 +320,7 @@ def test_the_workers_decode_the_records_not_the_parent(tmp_path, monkeypatch):
     from ketadose.io import batch as io_batch
 
     log = tmp_path / "decoded-by"
-    real = io_batch._jsonl_records  # the JSON Lines reader: bytes in, records out
-
-    def logged(*args):
-        for item in real(*args):
-            with open(log, "a") as fh:
-                fh.write(f"{os.getpid()}\n")
-            yield item
-
-    monkeypatch.setattr(io_batch, "_jsonl_records", logged)
+    real = _log_each_record(monkeypatch, log, lambda: f"{os.getpid()}")
     path = tmp_path / "p.jsonl"
     path.write_text(jsonl(40))
     code, out = _run_in_process(path, "jsonl", 2, monkeypatch)
@@ -332,18 +341,10 @@ def test_the_workers_run_with_the_batch_collector_and_the_parent_gets_its_own_ba
     import gc
 
     from ketadose.commands import batch
-    from ketadose.io import batch as io_batch
 
     log = tmp_path / "collector"
-    real = io_batch._jsonl_records
-
-    def logged(*args):
-        for item in real(*args):
-            with open(log, "a") as fh:
-                fh.write(f"{os.getpid()} {gc.get_threshold()[0]} {gc.get_freeze_count()}\n")
-            yield item
-
-    monkeypatch.setattr(io_batch, "_jsonl_records", logged)
+    _log_each_record(monkeypatch, log,
+                     lambda: f"{os.getpid()} {gc.get_threshold()[0]} {gc.get_freeze_count()}")
     path = tmp_path / "p.jsonl"
     path.write_text(jsonl(40))
     before = gc.get_threshold(), gc.get_freeze_count()
