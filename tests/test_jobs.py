@@ -750,3 +750,108 @@ def test_a_workers_chunk_goes_out_whole_through_a_non_blocking_pipe():
         reader.join()
         os.close(r)
     assert bytes(got) == b"".join(lines)
+
+
+# A run of the console entry point whose JSON Lines reader logs the process that reads each
+# record (the real reader); argv: the log, then NAME=VALUE settings of commands.parallel, then
+# the command's arguments.
+_LOGGED_RUN = """
+import os, sys
+from ketadose.commands import parallel
+from ketadose.io import batch as io_batch
+from ketadose.launch import main
+
+log = sys.argv.pop(1)
+while "=" in sys.argv[1]:
+    name, value = sys.argv.pop(1).split("=")
+    setattr(parallel, name, int(value))
+real = io_batch._jsonl_records
+
+def logged(*args):
+    for item in real(*args):
+        with open(log, "a") as fh:
+            fh.write(f"{os.getpid()}\\n")
+        yield item
+
+io_batch._jsonl_records = logged
+sys.argv[0] = "ketadose"
+main()
+"""
+
+
+def _asleep(pid: int) -> bool:
+    """Every thread of the process is waiting (in a read, a write or a select)."""
+    try:
+        states = []
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/stat") as fh:
+                states.append(fh.read().split(") ")[1][0])
+    except OSError:
+        return False
+    return all(s == "S" for s in states)
+
+
+def _settled(log, parent: int, timeout: float = 60) -> list:
+    """Records read by each worker once both wait and the counts stay the same."""
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        pids = log.read_text().split() if log.exists() else []
+        counts = {}
+        for pid in pids:
+            if pid != str(parent):
+                counts[pid] = counts.get(pid, 0) + 1
+        now = list(counts.items())
+        if len(now) == 2 and now == last and all(_asleep(int(pid)) for pid, _ in now):
+            return [n for _, n in now]
+        last = now
+        time.sleep(0.3)
+    raise AssertionError(f"the workers did not settle: {last}")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs /proc")
+@pytest.mark.parametrize("mode,settings", [("check", []), ("check", ["INPUT_AHEAD=1000"]),
+                                           ("plan", [])])
+def test_how_far_a_worker_works_ahead_of_the_turn(tmp_path, mode, settings):
+    """The output waits for its reader (a pipe not read): the first worker's first chunk
+    blocks in its write, holding the turn, so the other worker works ahead on its own chunks
+    until it has none left or holds AHEAD bytes of finished lines. The parent queues a worker
+    up to MAX_IN_FLIGHT chunks while their input is under INPUT_AHEAD (IN_FLIGHT in any case):
+    check's small lines give it all 16 (the slack that cut the workers' waits for their
+    turn), a large input only 3, and plan's 18 KiB lines stop it at AHEAD bytes."""
+    from ketadose.commands import parallel
+
+    chunks = parallel.MAX_IN_FLIGHT + 1
+    path = tmp_path / "p.jsonl"
+    path.write_text(jsonl(parallel.CHUNK * (parallel.WARM + 2 * chunks)))
+    log = tmp_path / "read-by"
+    args = [mode, REGIMEN, "--patients", str(path), "--format", "jsonl"]
+    if mode == "plan":
+        args += ["--start", "2026-12-01T09:00", "--reproducible"]
+    p = subprocess.Popen([sys.executable, "-c", _LOGGED_RUN, str(log), *settings, *args,
+                          "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        # the parent writes the chunks it works on before the fork itself (WARM): read them
+        warm = [p.stdout.readline() for _ in range(parallel.CHUNK * parallel.WARM)]
+        first, ahead = sorted(_settled(log, p.pid))
+        assert first == parallel.CHUNK  # its chunk, blocked in the write
+        assert ahead % parallel.CHUNK == 0
+        held = ahead // parallel.CHUNK
+        if mode == "check":
+            assert held == (parallel.IN_FLIGHT if settings else parallel.MAX_IN_FLIGHT)
+            p.stdout.close()
+            assert p.wait(timeout=60) == 141
+            return
+        out = b"".join(warm) + p.stdout.read()
+        assert p.wait(timeout=120) in (0, 1, 2)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    # the lines of the second worker's chunks (after the parent's WARM chunks: the first
+    # worker's, the second's, ...): it began each while holding less than AHEAD bytes of
+    # finished lines, and stopped at AHEAD, short of all it had
+    lines = out.splitlines(keepends=True)[parallel.CHUNK * parallel.WARM:]
+    sizes = [sum(map(len, lines[parallel.CHUNK * k:parallel.CHUNK * (k + 1)]))
+             for k in range(1, 2 * chunks, 2)]
+    assert sum(sizes[:held - 1]) < parallel.AHEAD <= sum(sizes[:held])
+    assert held < parallel.MAX_IN_FLIGHT
