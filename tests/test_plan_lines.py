@@ -21,6 +21,8 @@ from test_batch_fast import job_or_none, long_way, options
 from conftest import budget
 from ketadose.commands import batch as cbatch
 from ketadose.io.batch import RecordError
+from ketadose.io.library import vocabulary
+from ketadose.patient import build
 from ketadose.render.documents import batch as rbatch
 from ketadose.render.documents.plan import batch_record
 
@@ -293,6 +295,70 @@ def test_a_number_of_the_patient_section_is_written_as_the_reference_writes_it(x
         assert value.__class__ not in (float, int) or value - value != 0
         return
     assert text == rbatch.reference(machine(x, nd))
+
+
+_NUMBERS_JOB: list = []
+
+
+@settings(max_examples=budget(1000), deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(), st.integers(-10**6, 10**6), st.booleans(),
+                          st.floats(0, 400), st.sampled_from([0.0, -0.0, 0, 1, 1.0, True, 70,
+                                                              70.0, 2.675, 1e16, 1e-5])),
+                max_size=20),
+       st.sampled_from([1, 2]))
+def test_a_remembered_number_is_the_number_written_anew(xs, nd):
+    """PlanLines.number (the patient section's numbers remembered by value) against _number on
+    the spot, one job across examples so that remembered texts meet values equal to them in
+    Python (0.0 and -0.0, 70 and 70.0 and True): the same text or the same refusal. Fails when
+    the memo keeps 0.0 (then -0.0 is written 0.0) or an int (tried)."""
+    from ketadose.commands.plan_lines import _number, _Otherwise
+
+    if not _NUMBERS_JOB:
+        _NUMBERS_JOB.append(cbatch.make_job("plan", (), "crps-schwartzman-2009",
+                                            {"start": START}, TODAY))
+    lines = _NUMBERS_JOB[0].fast
+    for x in xs + xs[::-1]:
+        try:
+            expected = _number(x, nd)
+        except _Otherwise:
+            with pytest.raises(_Otherwise):
+                lines.number(x, nd)
+            continue
+        assert lines.number(x, nd) == expected, (x, nd)
+
+
+def test_a_declared_view_reads_the_declared_fields_only():
+    """plan.Declared and screen._View (their own __getattribute__): a declared field is the
+    wrapped object's, an undeclared one raises Undeclared, even when the object has it; their
+    own attributes are theirs. No declared name is one of their own attributes (a declared
+    name is looked up on the wrapped object first)."""
+    from ketadose import gate, screen
+    from ketadose.commands.plan_lines import PlanLines
+    from ketadose.plan import Declared, Undeclared
+    from ketadose.render.documents.plan import DOSING_SECTIONS_READS
+    from ketadose.rules import screening_parts, screening_reads
+
+    class Of:
+        kg, basis, age = 70.0, "actual", 40
+
+    view = Declared(Of(), ("kg", "basis"))
+    assert (view.kg, view.basis) == (70.0, "actual")
+    assert view.__class__ is Declared
+    with pytest.raises(Undeclared, match="'age'"):
+        _ = view.age
+    with pytest.raises(Undeclared):
+        _ = view.missing
+    for names in (gate.DOSING_WEIGHT_READS, DOSING_SECTIONS_READS, PlanLines.WEIGHT_READS):
+        assert not set(names) & set(dir(Declared))
+    patient = build({"age": 40, "sex": "female"}, vocabulary(), TODAY)[0]
+    seen = screen._View(patient, frozenset({"sex"}))
+    assert seen.sex == "female" and seen.__class__ is screen._View
+    with pytest.raises(screen.Undeclared):
+        _ = seen.age
+    reads = {name for declared in screening_reads().values() for name in declared}
+    reads |= {name for parts in screening_parts().values() for _p, declared in parts
+              for name in declared}
+    assert reads and not reads & set(dir(screen._View))
 
 
 @settings(max_examples=budget(300), deadline=None)

@@ -86,6 +86,7 @@ class PlanLines:
         self.by_value: dict = {}  # Finding -> (warning bytes, card bytes, an error?)
         self.digests: dict = {}  # a group's digest -> its _Outcome
         self.texts: dict = {}  # a text -> its JSON (weight bases, concentration origins)
+        self.numbers: dict = {1: {}, 2: {}}  # decimals -> a positive float -> _number's text
         self.weights: dict = {}  # (ids of the weight and height, sex) -> weighed()
         self.weighing, self.weight_hits, self.weight_misses = True, 0, 0
         self.templates: dict = {}  # a finding's fields but its message -> _template
@@ -280,13 +281,29 @@ class PlanLines:
         """The plan's ``patient`` (render.documents.plan.patient_section) after its id as the
         reference writes it, or None (the general path) for a number it would refuse or write
         otherwise than repr does. The line has '{"id":' and the id before it (pieces)."""
-        n = _number
+        n = self.number
         try:
             return (self._PATIENT % (
                 n(w.kg, 2), self.json_of(w.basis), self.json_of(w.origin), n(w.actual_kg, 2),
                 n(w.ideal_kg, 2), n(w.adjusted_kg, 2), n(w.bmi, 1), n(w.height_cm, 1))).encode()
         except _Otherwise:
             return None
+
+    def number(self, x, nd: int) -> str:
+        """_number(x, nd), remembered for a positive float (its value is its bits: no two
+        positive doubles are equal, and -0.0, 0.0 and NaN are left out): of a new weight,
+        height and sex, the actual and dosing weight, the height and the ideal weight are
+        usually numbers already written (a decimal conversion each, about 4,000 instructions)."""
+        if x.__class__ is float and x > 0.0:
+            memo = self.numbers[nd]
+            got = memo.get(x)
+            if got is None:
+                got = _number(x, nd)
+                if len(memo) >= self.SIZE:
+                    memo.clear()
+                memo[x] = got
+            return got
+        return _number(x, nd)
 
     def json_of(self, text) -> str:
         """A weight basis or its origin as JSON text (a few values a batch: kept)."""
