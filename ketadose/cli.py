@@ -6,6 +6,7 @@ Exit codes: 0 ok (warnings allowed), 1 blocking findings, 2 usage or input error
 
 from __future__ import annotations
 
+import errno
 import functools
 import sys
 
@@ -345,9 +346,12 @@ def _not_a_batch(fmt, kwargs):
             raise click.UsageError(f"{name} is for batches (--patients FILE)")
 
 
-def _batch_usage(patient_path, flags, fmt):
+def _batch_usage(patient_path, flags, fmt, explain=False):
     if patient_path or _flags_given(flags):
         raise click.UsageError("--patients cannot be combined with --patient or patient flags")
+    if explain:  # a batch line carries no derivations: refused rather than silently left out
+        raise click.UsageError("--explain is for one patient (--patient FILE or patient flags); "
+                               "a batch line carries no derivations")
     if fmt != "jsonl":
         raise click.UsageError("a batch (--patients) writes JSON Lines: leave out --format or "
                                "give --format jsonl")
@@ -397,7 +401,7 @@ def check(ctx, regimen, patient_path, override, on_date, reproducible, explain, 
     fmt = _batch_format(fmt, patients)
     flags = _pop_patient_flags(kwargs)
     if patients:
-        _batch_usage(patient_path, flags, fmt)
+        _batch_usage(patient_path, flags, fmt, explain)
         from ketadose.commands.batch import run_batch
 
         ctx.exit(run_batch("check", _dirs(ctx), regimen, patients, patients_format,
@@ -459,7 +463,7 @@ def plan(ctx, regimen, patient_path, concentration, weight_basis, start, priming
             "start": _start(start), "priming": _priming(priming), "override": override,
             "reproducible": reproducible, "explain": explain}
     if patients:
-        _batch_usage(patient_path, flags, fmt)
+        _batch_usage(patient_path, flags, fmt, explain)
         from ketadose.commands.batch import run_batch
 
         today = opts["start"].date() if opts["start"] else _date(None)
@@ -682,10 +686,36 @@ def main(argv=None):
         rc = 128 + exc.signum
     except click.exceptions.Exit as exc:
         rc = exc.exit_code
+    except OSError as exc:
+        if exc.errno not in _FILE_LIMITS:
+            _internal(exc)
+            rc = INTERNAL
+        else:  # a limit of the system, not our bug (--jobs N takes a few files a worker)
+            click.echo(f"ketadose: error: {_files_limit(exc)}", err=True)
+            rc = INPUT_ERROR
     except Exception as exc:
-        click.echo(f"ketadose: internal error (please report): {type(exc).__name__}: "
-                   f"{_safe(str(exc))[:200]}", err=True)
+        _internal(exc)
         rc = INTERNAL
     if rc == PIPE_CLOSED:
         quiet_stdout()
     sys.exit(rc if isinstance(rc, int) else OK)
+
+
+def _internal(exc: Exception) -> None:
+    click.echo(f"ketadose: internal error (please report): {type(exc).__name__}: "
+               f"{_safe(str(exc))[:200]}", err=True)
+
+
+_FILE_LIMITS = (errno.EMFILE, errno.ENFILE)
+
+
+def _files_limit(exc: OSError) -> str:
+    """Too many open files (`ulimit -n`; a --jobs batch with many workers reaches it first)."""
+    try:
+        import resource
+
+        limit = f"; this process may have {resource.getrlimit(resource.RLIMIT_NOFILE)[0]}"
+    except (ImportError, OSError, ValueError):
+        limit = ""
+    return (f"cannot open another file: {exc.strerror or exc}{limit} (`ulimit -n` raises it; "
+            "each --jobs worker takes a few)")

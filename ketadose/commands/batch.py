@@ -233,7 +233,7 @@ def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -
     job = make_job(mode, dirs, ref, opts, today)
     stream, kind = open_records(path, kind)
     out = output()
-    progress = _progress(path, stream)
+    progress = _progress(path, stream, out)
     worst = 0
     collector = None
     try:
@@ -327,6 +327,13 @@ def _may_wait(stream) -> bool:
         return True
 
 
+def _is_terminal(out) -> bool:
+    try:
+        return bool(out.isatty())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
 def _advancing(items, progress):
     for item in items:
         progress[0].advance(progress[1], item[2])
@@ -367,10 +374,13 @@ def _one(mode, data, vocab, regimen, src, findings, opts, today, screen_for, scr
         return {"exit": 3, "error": str(exc)}
 
 
-def _progress(path, stream):
+def _progress(path, stream, out):
     """A progress bar on stderr when stderr is a terminal and the input is a file. It never
-    touches stdout: rich's Live would otherwise redirect sys.stdout through itself."""
-    if path == "-" or quiet() or not os.isatty(2):
+    touches stdout: rich's Live would otherwise redirect sys.stdout through itself. None when
+    the output itself goes to a terminal: the lines show the progress there, and the bar,
+    drawn on the same screen between two blocks of lines, was left glued to the start of the
+    next line ("patients ━━━ 0:00:03{"line":5, ...}")."""
+    if path == "-" or quiet() or not os.isatty(2) or _is_terminal(out):
         return None
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 

@@ -45,6 +45,7 @@ import os
 import queue
 import select
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -112,7 +113,10 @@ def _worker(job: LineJob, expand: Expand, conn: Connection, inherited: list[Conn
                 inbox.put(chunk)
                 if chunk is None:
                     return
-        except (EOFError, OSError):  # the parent is gone
+        except Exception:  # the parent is gone (EOFError, OSError), or a chunk could not be
+            # received (MemoryError): this worker ends after the chunks it has, and the parent,
+            # waiting for the next answer, sees it end (without this, no end was put in the
+            # inbox and the worker waited for it, and the parent for the worker, for ever)
             inbox.put(None)
 
     # The parent stops the workers with SIGTERM: at once, but never in the middle of a write
@@ -128,6 +132,27 @@ def _worker(job: LineJob, expand: Expand, conn: Connection, inherited: list[Conn
     while (chunk := inbox.get()) is not None:
         if not _send(conn, _result(job, expand, chunk)):
             return
+
+
+def _run_worker(job: LineJob, expand: Expand, conn: Connection, inherited: list[Connection],
+                ring: _Ring | None) -> None:
+    """_worker, with an exception that escapes it (it could not start its receive thread under
+    a memory limit, say) sent to the parent as the answer to its next chunk, which the parent
+    raises (exit 3, one line), and the parent's SIGTERM/SIGHUP handler (inherited by the fork
+    until _worker resets it: a worker stopped as it starts) ending it quietly. multiprocessing
+    printed the worker's traceback on stderr for both, one per worker (review of issue 18)."""
+    try:
+        _worker(job, expand, conn, inherited, ring)
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        if isinstance(exc, Exception):
+            try:
+                conn.send(("error", WorkerFailed(f"a worker process (pid {os.getpid()}) "
+                                                 f"failed: {exc!r}")))
+            except Exception:  # the parent is gone, or the pipe broke: it sees the worker end
+                pass
+        sys.exit(1)
 
 
 def _result(job: LineJob, expand: Expand, chunk: Chunk) -> tuple[str, Any]:
@@ -309,9 +334,17 @@ def _start(job: LineJob, expand: Expand, jobs: int, ring: _Ring | None) -> list[
             parent_end, child_end = ctx.Pipe()
             # the worker closes this process's ends of its own pipe and of the pipes of the
             # workers before it (fork copies them): otherwise it would not see this process end
-            proc = ctx.Process(target=_worker, daemon=True, args=(
+            proc = ctx.Process(target=_run_worker, daemon=True, args=(
                 job, expand, child_end, [parent_end, *(c for _, c in workers)], ring))
-            proc.start()
+            # The worker starts with SIGTERM/SIGHUP (and Ctrl-C) blocked until _worker has set
+            # their handling: this process's handlers (raise Terminated, KeyboardInterrupt),
+            # copied by the fork, ran in a worker stopped as it started and printed a
+            # traceback. Held here, a signal comes to this process once the fork is done.
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP | {signal.SIGINT})
+            try:
+                proc.start()
+            finally:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             child_end.close()
             workers.append((proc, parent_end))
     except BaseException:
@@ -402,6 +435,7 @@ def run_parallel(job: LineJob, items: Iterable[tuple[int, Any, int]], jobs: int,
                 # say why; this EPIPE must not reach click, which makes it a silent exit 1.
                 while pending:
                     _receive(workers[pending.popleft()[0]], out)
+                _receive(workers[w], out)  # the error it sent as it ended, if it sent one
                 raise WorkerFailed(f"a worker process (pid {workers[w][0].pid}) ended without "
                                    "answering") from None
             pending.append((w, size))

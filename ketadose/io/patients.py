@@ -5,7 +5,7 @@ from __future__ import annotations
 from ketadose.errors import KetadoseError
 from ketadose.io.files import read_bytes
 from ketadose.io.library import vocabulary
-from ketadose.io.yamlsrc import Document, decode, load_text
+from ketadose.io.yamlsrc import BIDI, Document, bidi_message, decode, load_text
 from ketadose.patient import build
 
 
@@ -85,6 +85,25 @@ def patient_from_data(data: dict, where: str):
     return patient, data
 
 
+def _refuse_escaped_bidi(doc: Document, path: tuple, value) -> None:
+    """A bidirectional control character written as an escape ("\\u202e" in JSON or YAML)
+    is refused where it is, as io.yamlsrc.decode refuses a literal one and a batch record
+    refuses both (io.batch._bidi_error): one patient's file took it (review of issue 18)."""
+    if isinstance(value, str):
+        found = BIDI.search(value)
+        if found:
+            raise KetadoseError(bidi_message(found), doc.where(path))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found = BIDI.search(key) if isinstance(key, str) else None
+            if found:
+                raise KetadoseError(bidi_message(found), doc.where(path + (key,), True))
+            _refuse_escaped_bidi(doc, path + (key,), item)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_escaped_bidi(doc, path + (index,), item)
+
+
 def load_patient(path: str | None, flags: dict, today=None):
     """(Patient, the merged input data) from --patient and flags; KetadoseError if invalid.
 
@@ -96,9 +115,12 @@ def load_patient(path: str | None, flags: dict, today=None):
     if path:
         raw = read_bytes(path)
         name = "<stdin>" if path == "-" else path
-        doc = load_text(decode(raw, name), name)
+        text = decode(raw, name)  # refuses a bidirectional control written as it is
+        doc = load_text(text, name)
         if not isinstance(doc.data, dict):
             raise KetadoseError("a patient record is a mapping of keys", doc.where(()))
+        if "\\" in text:  # and one written as an escape, as a batch record refuses it
+            _refuse_escaped_bidi(doc, (), doc.data)
         data = dict(doc.data)
         if "resourceType" in data:  # FHIR: positions in it do not map onto record keys
             from ketadose.io.fhir_in import record_from_fhir

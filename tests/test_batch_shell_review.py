@@ -1,0 +1,212 @@
+"""Review of the batch paths (issue 18's caches and --jobs) from the shell: options a batch cannot
+honour, one patient's file against a batch record, the terminal, workers that fail or are
+stopped as they start, and the open-file limit. Through the real entry point (subprocess, pty,
+rlimits); each test failed on the code before its fix."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+
+import pytest
+from terminal import drain
+
+from fhir_builder import bundle
+
+REGIMEN = "crps-schwartzman-2009"
+START = ["--start", "2026-12-01T09:00"]
+REASON = "reviewed by the pain team"
+
+
+def ketadose(*args, stdin=None, timeout=180, **kw):
+    return subprocess.run([sys.executable, "-m", "ketadose", *args], input=stdin,
+                          capture_output=True, timeout=timeout, check=False, **kw)
+
+
+def _record(rnd: random.Random, i: int) -> dict:
+    return {"id": f"p{i}", "age": rnd.randint(18, 80), "sex": rnd.choice(["female", "male"]),
+            "weight": f"{rnd.randint(45, 140)} kg", "height": f"{rnd.randint(150, 195)} cm",
+            "pregnant": False, "breastfeeding": False,
+            "blood_pressure": f"{rnd.randint(100, 139)}/{rnd.randint(60, 89)}",
+            "heart_rate": rnd.randint(55, 99), "conditions": [], "allergies": [],
+            "medications": [{"name": m} for m in rnd.sample(["morphine", "diazepam",
+                                                             "gabapentin"], rnd.randint(0, 1))],
+            "liver": {"alt": "30 U/L", "alt_uln": "45 U/L"}, "previous_courses": []}
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    """600 lines (three chunks: the parent's, then two for the workers): plain records, FHIR
+    Bundles and Patients (the general path), error lines."""
+    rnd, lines = random.Random(22), []
+    for i in range(600):
+        rec = _record(rnd, i)
+        if i % 7 == 3:
+            lines.append(json.dumps(bundle({k: rec[k] for k in ("id", "age", "sex", "weight",
+                                                                 "height", "medications")})))
+        elif i % 41 == 5:
+            lines.append(json.dumps({"resourceType": "Patient", "id": f"pt{i}",
+                                     "gender": "female", "birthDate": "1970-05-05"}))
+        elif i % 53 == 9:
+            lines.append('{"broken')
+        else:
+            lines.append(json.dumps(rec))
+    path = tmp_path_factory.mktemp("review") / "cohort.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# --- options a batch cannot honour --------------------------------------------------------
+@pytest.mark.parametrize("command", [["plan", REGIMEN, *START], ["check"]])
+def test_explain_with_a_batch_is_refused_not_silently_left_out(cohort, command):
+    """A batch line carries no derivations: --explain was accepted and the lines were those of a
+    run without it (for one patient it changes the JSON: derivations, rules, limits)."""
+    r = ketadose(*command, "--patients", str(cohort), "--explain")
+    assert r.returncode == 2 and r.stdout == b""
+    assert r.stderr.count(b"\n") == 1 and b"--explain is for one patient" in r.stderr
+
+
+def test_fhir_lines_and_every_dose_option_give_the_same_bytes_with_three_jobs(cohort):
+    """FHIR lines (the general path) between remembered ones, with the options the dosing memo
+    is kept for (--override, --weight-basis, --concentration, --priming), over three workers."""
+    args = ["plan", REGIMEN, *START, "--patients", str(cohort), "--override", REASON,
+            "--weight-basis", "adjusted", "--concentration", "2mg/mL", "--priming", "25"]
+    one, three = ketadose(*args), ketadose(*args, "--jobs", "3")
+    assert (three.returncode, three.stdout, three.stderr) == \
+        (one.returncode, one.stdout, one.stderr)
+    lines = [json.loads(x) for x in one.stdout.splitlines()]
+    assert [x["line"] for x in lines] == list(range(1, 601))
+    assert one.returncode == 2 and {x["exit"] for x in lines} <= {0, 1, 2}
+    fhir = [x for x in lines if x["line"] % 7 == 4]
+    planned = [x for x in fhir if x["exit"] == 0]  # the others: too short for --weight-basis
+    assert len(planned) > len(fhir) // 2 and all(x["plan"]["preparation"] for x in planned)
+
+
+# --- one patient's file against a batch record ----------------------------------------------
+@pytest.mark.parametrize("name, text, where", [
+    ("p.json", '{"id": "a\\u202e", "age": 40, "weight": "70 kg"}', "1:8"),
+    ("p.json", '{"id": "a", "weight": "70 kg", "allergies": ["x", "Ketalar\\u2066"]}', "1:51"),
+    ("p.json", '{"id": "a", "weight": "70 kg", "k\\u202a": 1}', "1:32"),
+    ("p.yaml", 'id: a\nweight: 70 kg\nallergies: ["Ketalar\\u202d"]\n', "3:13"),
+])
+def test_an_escaped_bidirectional_control_in_a_patient_file_is_refused_where_it_is(
+        tmp_path, name, text, where):
+    """A batch refuses a record with a bidirectional control character, written as it is or as
+    an escape (tests/test_batch_review.py); one patient's file refused only the first, so the
+    same record was screened and planned from --patient FILE and refused in a batch."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    for command in (["check"], ["plan", REGIMEN, *START]):
+        r = ketadose(*command, "--patient", str(path), "--format", "json")
+        assert r.returncode == 2 and r.stdout == b"", r.stderr
+        assert r.stderr.decode() == (f"ketadose: error: {path}:{where}: bidirectional control "
+                                     f"character U+{_bidi(text)} (it can reorder the text a "
+                                     "reader sees); remove it\n")
+    batch = tmp_path / "b.jsonl"
+    batch.write_text(json.dumps(json.loads(text)) + "\n" if name.endswith(".json") else
+                     '{"id": "a", "allergies": ["Ketalar\\u202d"]}\n')
+    line = json.loads(ketadose("check", "--patients", str(batch)).stdout)
+    assert line["exit"] == 2 and f"U+{_bidi(text)}" in line["error"]
+
+
+def _bidi(text: str) -> str:
+    return text.split("\\u", 1)[1][:4].upper()
+
+
+def test_an_escape_that_is_no_bidirectional_control_is_still_read(tmp_path):
+    path = tmp_path / "p.json"
+    path.write_text('{"id": "a\\u00e9\\n", "age": 40, "weight": "70 kg", "conditions": []}')
+    r = ketadose("check", "--patient", str(path), "--format", "json")
+    assert r.returncode in (0, 1) and json.loads(r.stdout)["patient"]["id"] == "a\u00e9\n"
+
+
+# --- the terminal ---------------------------------------------------------------------------
+def test_no_progress_bar_among_the_lines_when_they_go_to_the_terminal(cohort):
+    """With stdout and stderr on one terminal, the bar (stderr) was drawn between two blocks of
+    lines and left glued to the start of the next line: 'patients ━━━ 0:00:01{"line":257,...'.
+    On a terminal the lines are the progress; the bar stays for an output that is not one."""
+    expected = ketadose("check", "--patients", str(cohort)).stdout
+    for jobs in ("1", "2"):
+        master, slave = os.openpty()
+        p = subprocess.Popen([sys.executable, "-m", "ketadose", "check", "--patients",
+                              str(cohort), "--jobs", jobs], stdout=slave, stderr=slave,
+                             stdin=subprocess.DEVNULL)
+        os.close(slave)
+        try:
+            got = drain(master, 120)
+        finally:
+            os.close(master)
+        assert p.wait(timeout=60) == 2
+        assert got.replace(b"\r\n", b"\n") == expected, got[:300]
+
+
+# --- workers that fail or are stopped as they start -------------------------------------------
+_IN_WORKERS = """
+import os, sys, threading
+parent = os.getpid()
+{patch}
+from ketadose.cli import main
+main()
+"""
+
+_NO_THREAD = """
+real = threading.Thread.start
+def start(self):
+    if os.getpid() != parent:  # a worker: as under a memory limit (ulimit -v)
+        raise RuntimeError("can't start new thread")
+    return real(self)
+threading.Thread.start = start
+"""
+
+_SIGNALLED = """
+import signal
+os.register_at_fork(after_in_child=lambda: os.kill(os.getpid(), signal.SIGTERM))
+"""
+
+
+def _with_patch(patch: str, *args):
+    return subprocess.run([sys.executable, "-c", _IN_WORKERS.format(patch=patch), *args],
+                          capture_output=True, timeout=180, check=False)
+
+
+def test_a_worker_that_cannot_start_says_why_on_one_line(cohort, tmp_path):
+    """An exception out of a worker's set-up (its receive thread could not start) went to
+    multiprocessing, which printed a traceback per worker (34 lines under ulimit -v)."""
+    out = tmp_path / "out.jsonl"
+    r = _with_patch(_NO_THREAD, "check", "--patients", str(cohort), "--jobs", "3", "-o", str(out))
+    assert r.returncode == 3 and b"Traceback" not in r.stderr, r.stderr
+    assert r.stderr.count(b"\n") == 1 and b"can't start new thread" in r.stderr, r.stderr
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_worker_stopped_as_it_starts_prints_no_traceback(cohort, tmp_path):
+    """A SIGTERM that reaches a worker before it has set its own handling ran the parent's
+    handler (copied by the fork) and printed 'Process ForkProcess-2: Traceback ... Terminated'
+    (the parent stops the workers when one fails, or when it is stopped itself)."""
+    out = tmp_path / "out.jsonl"
+    r = _with_patch(_SIGNALLED, "check", "--patients", str(cohort), "--jobs", "3", "-o", str(out))
+    assert r.returncode == 3 and b"Traceback" not in r.stderr, r.stderr
+    assert r.stderr.count(b"\n") == 1, r.stderr
+    assert os.listdir(tmp_path) == []
+
+
+# --- the open-file limit --------------------------------------------------------------------
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="Linux rlimits")
+def test_too_many_open_files_is_one_line_and_exit_2_not_an_internal_error(cohort, tmp_path):
+    """`ulimit -n 16` and --jobs 4: the pipes of four workers do not fit. It was 'internal error
+    (please report)', exit 3: a limit of the system is not our bug."""
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))
+
+    out = tmp_path / "out.jsonl"
+    r = ketadose("plan", REGIMEN, *START, "--patients", str(cohort), "--jobs", "4", "-o",
+                 str(out), preexec_fn=limit)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count(b"\n") == 1 and b"Too many open files" in r.stderr, r.stderr
+    assert b"ulimit -n" in r.stderr
+    assert os.listdir(tmp_path) == []
