@@ -339,15 +339,20 @@ def test_a_declared_view_reads_the_declared_fields_only():
     from ketadose.rules import screening_parts, screening_reads
 
     class Of:
-        kg, basis, age = 70.0, "actual", 40
+        sex = "female"
 
-    view = Declared(Of(), ("kg", "basis"))
-    assert (view.kg, view.basis) == (70.0, "actual")
+        def __init__(self):
+            self.kg, self.basis, self.age = 70.0, "actual", 40
+
+        def weight_kg(self):
+            return self.kg
+
+    view = Declared(Of(), ("kg", "basis", "weight_kg", "height_cm"))
+    assert (view.kg, view.basis, view.weight_kg()) == (70.0, "actual", 70.0)
     assert view.__class__ is Declared
-    with pytest.raises(Undeclared, match="'age'"):
-        _ = view.age
-    with pytest.raises(Undeclared):
-        _ = view.missing
+    for name in ("age", "sex", "missing", "height_cm"):  # height_cm: declared, not there
+        with pytest.raises(Undeclared, match=repr(name)):
+            getattr(view, name)
     for names in (gate.DOSING_WEIGHT_READS, DOSING_SECTIONS_READS, PlanLines.WEIGHT_READS):
         assert not set(names) & set(dir(Declared))
     patient = build({"age": 40, "sex": "female"}, vocabulary(), TODAY)[0]

@@ -265,8 +265,13 @@ class PlanLines:
     def text_json(self, text: str) -> bytes | None:
         """A text as the reference writes it (JSON, not ASCII-escaped), or None when json_safe
         would escape a character of it or orjson refuses it (a lone surrogate)."""
-        if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
-            return b'"' + text.encode() + b'"'  # printable ASCII: nothing to escape
+        if text.isascii():
+            # printable ASCII without a quote or a backslash: nothing to escape (bytes.translate
+            # deletes the others: a few instructions a character, where str.isprintable looks
+            # each one up in the Unicode tables)
+            data = text.encode()
+            if len(data.translate(None, _NOT_PLAIN)) == len(data):
+                return b'"' + data + b'"'
         try:
             out = self.fast.dumps(text)
         except (TypeError, ValueError, OverflowError):
@@ -564,6 +569,8 @@ def _number(x, nd: int) -> str:
 
 
 _first = operator.itemgetter(0)
+# The ASCII characters text_json does not write as they are: controls, DEL, quote, backslash
+_NOT_PLAIN = bytes(range(0x20)) + b'\x7f"\\'
 _FIXED = {1: "%.1f", 2: "%.2f"}  # _number's decimals (the patient section has 1 or 2)
 # Every field of a Finding but its message (the key of PlanLines.templated)
 _ALL_BUT_MESSAGE = operator.attrgetter(*[f.name for f in fields(Finding) if f.name != "message"])
