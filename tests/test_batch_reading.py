@@ -3,8 +3,10 @@ any input bytes, what the reader it replaced gave: each line read with the bound
 (_lines: an over-long line skipped, a byte-order mark dropped, the line break removed, invalid
 UTF-8 an error), blank lines skipped, every other line decoded by _jsonl_record (the checking
 decoder: duplicate keys, NaN, surrogates, bidirectional controls). The reader decodes an ASCII
-line without a backslash with the decoder's scanner directly; these properties hold it to the
-general function over generated lines, the odd ones included."""
+line without a backslash with a scanner without the duplicate-key hook, which counts the keys its
+objects kept against the line's colons outside strings; these properties hold it to the general
+function over generated lines, the odd ones included, and over lines written member by member
+with keys repeated and colons in strings."""
 
 from __future__ import annotations
 
@@ -16,7 +18,15 @@ from hypothesis import strategies as st
 from test_screen_batch import records as varied_records
 
 from conftest import budget
-from ketadose.io.batch import RecordError, _jsonl_record, _lines, _too_long, expand, records
+from ketadose.io.batch import (
+    RecordError,
+    _jsonl_record,
+    _lines,
+    _separators,
+    _too_long,
+    expand,
+    records,
+)
 
 ODD_LINES = [
     b"", b"   ", b"\t", b"{}", b"[]", b"[1, 2]", b"1", b'"x"', b"null", b'{"broken', b"{", b"}",
@@ -33,6 +43,11 @@ ODD_LINES = [
     b'{"a": ' * 3000 + b"1" + b"}" * 3000, b'{"notes": "' + b"y" * 2100 + b'"}',
     b'{"a": true, "b": false, "c": null, "d": [true, 1, 1.0, "1"]}', b'{"": 1}',
     b'{"id": "p1", "id": "p2"}', b'{"resourceType": "Patient", "id": "x"}', b"\x00",
+    # colons in strings and duplicate keys together (the reader counts key separators)
+    b'{"a": "x:y"}', b'{"a": "x:y", "a": 1}', b'{"a:b": 1, "a:b": 2}', b'{"a" :1,"a":2}',
+    b'{"a": ":", "b": {"c": 1, "c": ":"}}', b'{"a": [{"b": 1}, {"b": 2, "b": 3}], "c": "::"}',
+    b'{"conditions": ["hepatic-impairment:moderate"], "age": 40}', b'{"a": {}, "a": {}}',
+    b'{"a": [], "b": [{}], "c": [{"d": ":"}]}', b'{"a": "\\":", "a": 1}',
 ]
 
 
@@ -72,6 +87,58 @@ def comparable(items) -> list:
     """Records as their repr (types too: 1, 1.0 and True differ), errors as their message."""
     return [(n, f"error: {d}" if isinstance(d, RecordError) else repr(d), *rest)
             for n, d, *rest in items]
+
+
+# JSON texts written member by member, so that keys repeat (few names), with colons and quotes
+# in keys and values, white space around the separators, nested objects and arrays
+_PLAIN = st.text(st.sampled_from(list("ab::: {}[],")), max_size=5)  # no escape once written
+_STRINGS = st.one_of(_PLAIN, _PLAIN, _PLAIN,
+                     st.text(st.sampled_from(list("a:") + ['"', "\\", "\u00e9"]), max_size=3))
+_KEYS = st.one_of(st.sampled_from(["a", "b", "a:b", ":", "id", "age"]), _STRINGS)
+_SCALARS = st.one_of(st.sampled_from(["1", "-2", "1.5", "true", "false", "null", "[]", "NaN"]),
+                     _STRINGS.map(json.dumps))
+
+
+def _members(values):
+    member = st.tuples(_KEYS.map(json.dumps), st.sampled_from([":", ": ", " :", " : "]), values)
+    return st.lists(member, max_size=4).map(
+        lambda ms: "{" + ", ".join(k + sep + v for k, sep, v in ms) + "}")
+
+
+_OBJECTS = _members(st.recursive(
+    _SCALARS, lambda inner: st.one_of(_members(inner), st.lists(inner, max_size=3).map(
+        lambda xs: "[" + ",".join(xs) + "]")), max_leaves=10))
+
+
+@settings(max_examples=budget(500), deadline=None, database=None,
+          suppress_health_check=list(HealthCheck))
+@given(st.lists(_OBJECTS, max_size=6))
+def test_duplicate_keys_and_colons_in_strings(texts):
+    """A line is taken without the duplicate-key hook only when its objects kept as many keys
+    as it has colons outside strings: the same records and the same errors as the checking
+    decoder, whatever the colons and the repeated keys."""
+    data = "".join(t + "\n" for t in texts).encode()
+    assert comparable(records(io.BytesIO(data), "jsonl")) == comparable(reference(data, 1 << 24))
+
+
+@settings(max_examples=budget(300), deadline=None, database=None)
+@given(_OBJECTS)
+def test_the_separators_of_a_text_without_backslash_are_its_members(text):
+    """_separators (the colons outside strings) counts the members the text writes (what a
+    pairs hook is given), repeated keys included."""
+    members = 0
+
+    def pairs(given):
+        nonlocal members
+        members += len(given)
+        return dict(given)
+
+    try:
+        json.JSONDecoder(object_pairs_hook=pairs).decode(text)
+    except ValueError:
+        return
+    if "\\" not in text:
+        assert _separators(text) == members, text
 
 
 @settings(max_examples=budget(500), deadline=None, database=None,
