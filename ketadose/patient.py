@@ -252,6 +252,20 @@ class Entry:
         self.attrs = attrs
 
 
+ID = Entry({})  # a record's id, a text that is not blank (Builder.patient sets it from the record)
+
+
+class _Ids(dict):
+    """The id's cache of Builder: an id is a text unique to its record, so texts are not kept;
+    any text that is not blank is taken (ID) on a look-up by subscript. Anything else is kept
+    as in the other caches (build() refuses it)."""
+
+    def __missing__(self, value):
+        if value.__class__ is str and value.strip():
+            return ID
+        raise KeyError(value)
+
+
 class Builder:
     """``build`` for a batch of records, with the same result for every record.
 
@@ -276,69 +290,99 @@ class Builder:
 
     def __init__(self, vocab: Vocabulary, today: dt.date):
         self.vocab, self.today = vocab, today
-        # per field, a cache per kind of key, each a dict bounded to SIZE values: text, whole
-        # numbers and true/false/null by the value itself (one dict per class, since 1, 1.0
-        # and True are equal keys), anything else (lists, objects, decimals) by its marshal
-        # bytes (see ``read``)
-        self._cache: dict = {name: self._by_class() for name in self.FIELDS}
+        # per field, three caches, each a dict bounded to SIZE values: text, whole numbers
+        # and null by the value itself (no two of these are equal as dict keys), true and
+        # false by themselves apart (True == 1 as a dict key), anything else (lists, objects,
+        # decimals) by its marshal bytes (see ``read``). The id's texts are not kept (one
+        # per record): _Ids takes any text that is not blank.
+        self._plain: dict = {name: _Ids() if name == "id" else {} for name in self.FIELDS}
+        self._bools: dict = {name: {} for name in self.FIELDS}
         self._packed: dict = {name: {} for name in self.FIELDS}
+        self._absent = dict.fromkeys(sorted(self.FIELDS))  # a record's keys start as this
         self._default = Patient()
         self._items: dict = {}
 
     def caches(self) -> list:
         """Every value cache (each bounded to SIZE values), for the tests of the bounds."""
-        return [c for by_class in self._cache.values() for c in {id(c): c for c in
-                by_class.values()}.values()] + list(self._packed.values())
-
-    @staticmethod
-    def _by_class() -> dict:
-        singles: dict = {}  # True, False and None: three distinct keys
-        return {str: {}, int: {}, bool: singles, type(None): singles}
+        return [*self._plain.values(), *self._bools.values(), *self._packed.values()]
 
     def read(self, data) -> dict | None:
-        """The fields of a record that ``build`` accepts, each as an Entry (the same object
-        for the same value while it is cached: callers may key on it), or None when ``build``
-        must decide."""
-        if not isinstance(data, dict):
+        """The fields of a record that ``build`` accepts, by field name: an Entry for each
+        field the record gives (the same object for the same value while it is cached:
+        callers may key on it; the id's is ID, which sets no attribute) and None for each
+        field it leaves out, or None when ``build`` must decide.
+
+        Every field's value is looked up in its cache by subscripts (no method call); a value
+        not in its cache, an unknown key or a value marshal refuses raises, and ``_read``
+        reads the record again the long way, keeping what it builds."""
+        if type(data) is not dict and not isinstance(data, dict):
             return None
-        keys: dict = {}
-        caches, packed = self._cache, self._packed
+        keys = self._absent.copy()
+        plain = self._plain
+        try:
+            for name, value in data.items():
+                cls = type(value)  # cheaper than value.__class__ here (a specialised call)
+                if cls is str or cls is int or value is None:
+                    got = plain[name][value]
+                elif cls is bool:
+                    got = self._bools[name][value]
+                elif cls is list and not value:
+                    got = self._packed[name][_EMPTY_LIST]
+                else:
+                    got = self._packed[name][_marshal(value, 2)]
+                if got is False:  # a value build() refuses
+                    return None
+                keys[name] = got
+        except (KeyError, ValueError):
+            return self._read(data)
+        return self._across(keys)
+
+    def _read(self, data) -> dict | None:
+        """``read`` the long way: a value not in its cache is built (``_new``) and kept."""
+        keys = self._absent.copy()
         for name, value in data.items():
-            by_class = caches.get(name)
-            if by_class is None:  # an unknown key: build() says which
+            if name not in keys:  # an unknown key: build() says which
                 return None
-            cache = by_class.get(value.__class__)
-            if cache is not None:  # str, int (not bool), bool, None: the value is its key
-                key = value
+            cls = value.__class__
+            if cls is str or cls is int or value is None:  # the value is its key
+                cache, key = self._plain[name], value
+            elif cls is bool:
+                cache, key = self._bools[name], value
             else:
                 # A list, object or decimal by its marshal bytes (version 2: no references
                 # between objects, floats as their bits): the bytes give back the value, so
                 # two values with the same key are the same JSON value (True and 1, 1.0 and
                 # 1, -0.0 and 0.0 differ); computed in C, twice as fast as repr.
-                cache = packed[name]
-                if value.__class__ is list and not value:
+                cache = self._packed[name]
+                if cls is list and not value:
                     key = _EMPTY_LIST  # the same bytes, without the call (most lists are empty)
                 else:
                     try:
                         key = _marshal(value, 2)
                     except ValueError:  # not plain data (only a caller of the API can pass it)
                         return None
-            got = cache.get(key)
+            got = dict.get(cache, key)
             if got is None:
-                if name == "id" and value.__class__ is str:
+                if name == "id" and cls is str:
                     # unique per record: not worth a cache; a non-empty text
                     if not value.strip():
                         return None
-                    continue
-                got = self._new(name, value, cache, key)
+                    got = ID
+                else:
+                    got = self._new(name, value, cache, key)
             if got is False:
                 return None
             keys[name] = got
-        # the one rule across fields: a male patient recorded as pregnant or breastfeeding
-        sex = keys.get("sex")
+        return self._across(keys)
+
+    @staticmethod
+    def _across(keys: dict) -> dict | None:
+        """The keys, or None for the one rule across fields: a male patient recorded as
+        pregnant or breastfeeding."""
+        sex = keys["sex"]
         if sex is not None and sex.attrs.get("sex") == "male":
             for name in ("pregnant", "breastfeeding"):
-                entry = keys.get(name)
+                entry = keys[name]
                 if entry is not None and entry.attrs.get(name):
                     return None
         return keys
@@ -365,7 +409,8 @@ class Builder:
         attrs = made.__dict__
         attrs.update(_PATIENT_DEFAULTS)
         for entry in keys.values():
-            attrs.update(entry.attrs)
+            if entry is not None:
+                attrs.update(entry.attrs)
         if "id" in data:
             attrs["id"] = data["id"]
         return made

@@ -244,10 +244,16 @@ class Memo:
                       for index, r in enumerate(self.rules)
                       if r.id in parts and reads.get(r.id) is not None}
         self.undeclared = 0  # outcomes not remembered because a rule read past its declaration
-        # every group's (key fields, cache) when every group has a key (the usual case): one
-        # comprehension looks them all up, and a miss takes the loop of ``_outcomes``
+        # every group's (key getter, cache) when every group has a key (the usual case): one
+        # comprehension looks them all up by subscripts, and a miss takes the loop of
+        # ``_outcomes``. The getter gives the key ``_outcomes`` makes (keys.get of the field,
+        # or the tuple of the fields' keys) from keys that name every field (Builder.read's);
+        # from keys that leave a field out it raises, and ``_outcomes`` decides
+        from operator import itemgetter
+
         self._lookups = None if any(g[0] is None for g in self.groups) else \
-            tuple((g[0], g[3]) for g in self.groups)
+            tuple((itemgetter(g[0]) if g[0].__class__ is str else itemgetter(*g[0]), g[3])
+                  for g in self.groups)
 
     def outcomes(self, keys: dict, patient) -> list:
         """The prepared outcome of every group. ``patient`` is the Patient or a callable making
@@ -260,10 +266,10 @@ class Memo:
         else None: a caller that makes the patient only for ``outcomes`` skips it."""
         if self._lookups is None:
             return None
-        get = keys.get
-        out = [cache.get(get(f) if f.__class__ is str else tuple(map(get, f)))
-               for f, cache in self._lookups]
-        return None if None in out else out  # a kept outcome is never None
+        try:
+            return [cache[key(keys)] for key, cache in self._lookups]
+        except KeyError:  # an outcome not kept (or a field the keys leave out)
+            return None
 
     def _outcomes(self, keys: dict, patient) -> list:
         out = []

@@ -92,6 +92,18 @@ def run_check(dirs, regimen_ref, patient_path, flags, override, today, fmt,
 _SEVERITY_BITS = {"absolute": 1, "relative": 2, "caution": 4}
 
 
+class _Outcome:
+    """A rule group's outcome as BatchLines keeps it: its findings and questions encoded, with
+    their sort keys, and the bits of its findings' severities. One object per distinct
+    outcome (BatchLines's ``same``), hashed and compared by identity: a tuple of them is a
+    screen's key."""
+
+    __slots__ = ("fired", "questions", "severities")
+
+    def __init__(self, fired: tuple, questions: tuple, severities: int):
+        self.fired, self.questions, self.severities = fired, questions, severities
+
+
 class BatchLines:
     """`check --patients`: the JSON line of each record, the same bytes as the general batch
     path (commands.batch), made faster for the records it handles: the record's fields are
@@ -143,7 +155,7 @@ class BatchLines:
             if kept is None:
                 if len(same) >= 4096:
                     same.clear()
-                kept = same[got] = got
+                kept = same[got] = _Outcome(*got)
             return kept
 
         # equal outcomes of a group as one object (age 40 and age 41 usually screen alike), so
@@ -182,28 +194,28 @@ class BatchLines:
                 outcomes = self.memo.outcomes(keys, lambda: self.builder.patient(data, keys))
             except Exception:  # the general path runs the rules again and reports it as it does
                 return None
-        key = tuple(map(id, outcomes))
+        key = tuple(outcomes)  # _Outcome objects: hashed and compared by identity
         got = self.lines.get(key)
         if got is None:
             if len(self.lines) >= 4096:
                 self.lines.clear()
-            # the outcomes are kept with their line: while it is kept, no other object can
-            # have their identities
+            # the key holds the outcomes: while the line is kept, no other object can have
+            # their identities
             code, tail = self._tail(outcomes)
-            got = self.lines[key] = (outcomes, code, tail.encode("utf-8", "backslashreplace"))
+            got = self.lines[key] = (code, tail.encode("utf-8", "backslashreplace"))
         ident = data.get("id")
-        return got[1], b'{"line":%d,"id":%b,%b' % (
-            number, b"null" if ident is None else self._text(ident), got[2])
+        return got[0], b'{"line":%d,"id":%b,%b' % (
+            number, b"null" if ident is None else self._text(ident), got[1])
 
     def _tail(self, outcomes) -> tuple:
         """(exit code, the line after the record's number and id) of the groups' outcomes."""
         fired, missing, severities = [], [], 0
-        for f, m, s in outcomes:
-            if f:
-                fired += f
-                severities |= s
-            if m:
-                missing += m
+        for outcome in outcomes:
+            if outcome.fired:
+                fired += outcome.fired
+                severities |= outcome.severities
+            if outcome.questions:
+                missing += outcome.questions
         absolute = bool(severities & 1)
         blocking = bool(severities & 3)
         status = ("contraindicated" if blocking else "incomplete" if missing else
