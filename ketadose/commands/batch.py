@@ -311,12 +311,18 @@ class _Collector:
         import gc
 
         self.gc, self.old = gc, gc.get_threshold()
-        gc.freeze()
+        # gc.unfreeze() cannot tell the objects frozen here from those frozen before (CPython
+        # 3.12 freezes 375 of its own at start; a caller of the API may freeze its own): freeze
+        # only when nothing is frozen yet, so that restore() leaves the collector as it was
+        self.froze = gc.get_freeze_count() == 0
+        if self.froze:
+            gc.freeze()
         gc.set_threshold(max(self.GEN0, self.old[0]), *self.old[1:])
 
     def restore(self) -> None:
         self.gc.set_threshold(*self.old)
-        self.gc.unfreeze()
+        if self.froze:
+            self.gc.unfreeze()
 
 
 def _may_wait(stream) -> bool:
