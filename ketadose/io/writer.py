@@ -77,7 +77,11 @@ class _Stream(io.TextIOBase):
             self._drain()
 
     def flush(self) -> None:
-        self._drain()
+        # io's finalizer closes, so flushes, a stream whose __init__ failed (a refused -o file,
+        # a closed stdout): it has nothing to write (Python 3.13 prints a finalizer's error on
+        # stderr, under the one-line message)
+        if "_parts" in self.__dict__:
+            self._drain()
 
     def isatty(self) -> bool:
         try:
