@@ -16,7 +16,7 @@ from ketadose import __version__
 from ketadose.commands.help import Command
 from ketadose.errors import KetadoseError
 from ketadose.fastpath import one_line as _safe  # the error lines of both paths are one code
-from ketadose.launch import Terminated, catch_signals, quiet_stdout
+from ketadose.launch import WRITE_FAILURES, Terminated, catch_signals, quiet_stdout, stdout_failure
 
 OK, INPUT_ERROR, INTERNAL = 0, 2, 3  # 1 (blocking findings) comes from the commands
 PIPE_CLOSED = 141  # 128 + SIGPIPE
@@ -687,12 +687,16 @@ def main(argv=None):
     except click.exceptions.Exit as exc:
         rc = exc.exit_code
     except OSError as exc:
-        if exc.errno not in _FILE_LIMITS:
+        if exc.errno in _FILE_LIMITS:  # a limit of the system, not our bug (--jobs N takes a
+            click.echo(f"ketadose: error: {_files_limit(exc)}", err=True)  # few files a worker)
+            rc = INPUT_ERROR
+        elif exc.errno in WRITE_FAILURES:  # `plan --help > /dev/full`: click wrote to stdout
+            click.echo(f"ketadose: error: {_safe(stdout_failure(exc))}", err=True)
+            quiet_stdout()  # what is left in sys.stdout's buffer would fail again at exit
+            rc = INPUT_ERROR
+        else:
             _internal(exc)
             rc = INTERNAL
-        else:  # a limit of the system, not our bug (--jobs N takes a few files a worker)
-            click.echo(f"ketadose: error: {_files_limit(exc)}", err=True)
-            rc = INPUT_ERROR
     except Exception as exc:
         _internal(exc)
         rc = INTERNAL

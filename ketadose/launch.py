@@ -11,6 +11,8 @@ Narrower terminals than click's 80-column maximum wrap differently: there click 
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import signal
 import sys
@@ -48,6 +50,7 @@ def _stored_answer(args: list) -> str | None:
 
 def main(argv=None):
     args = sys.argv[1:] if argv is None else list(argv)
+    whole_writes_to_stdout()
     text = _stored_answer(args)
     if text is None:
         from ketadose.codecache import install
@@ -66,7 +69,71 @@ def main(argv=None):
     except BrokenPipeError:  # `ketadose --help | head -1`: as the click path does
         quiet_stdout()
         sys.exit(141)
+    except OSError as exc:  # `ketadose --help > /dev/full`: the environment's, not our bug
+        if exc.errno not in WRITE_FAILURES:
+            raise
+        quiet_stdout()
+        sys.stderr.write(f"ketadose: error: {stdout_failure(exc)}\n")
+        sys.exit(2)
     sys.exit(0)
+
+
+WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO, errno.EROFS})
+"""Errors of a write that the system refused (a full disk, `ulimit -f`, a quota, a failing
+device): input of the environment (exit 2), never a bug of ours (exit 3). The commands' own
+output goes through ketadose.io.writer, which names its file; these reach the entry points from
+what click or the stored answers write straight to standard output (a command's --help)."""
+
+
+def stdout_failure(exc: OSError) -> str:
+    """The one-line message for a refused write to standard output, worded as
+    ketadose.io.writer words its own (`<stdout>: cannot write: No space left on device`)."""
+    return f"{exc.filename or '<stdout>'}: cannot write: {exc.strerror or exc}"
+
+
+class _WholeWrites(io.RawIOBase):
+    """File descriptor 1, written whole or not at all: a write the system cuts short (a disk
+    filling up, `ulimit -f`) is tried again for the rest, which then fails with its error.
+
+    Python's own sys.stdout loses the rest silently: its BufferedWriter returns the short count
+    and its TextIOWrapper ignores it, so `ketadose --help > file` at a full disk printed part of
+    the help with exit 0 (3.11, 3.12 and 3.13 alike). ketadose.io.writer loops on short writes
+    itself; this covers what click and the stored answers write through sys.stdout."""
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return 1
+
+    def isatty(self) -> bool:
+        return os.isatty(1)
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            done += os.write(1, view[done:])
+        return done
+
+    def close(self) -> None:  # fd 1 stays open: Python flushes and closes sys.stdout at exit
+        super().close()
+
+
+def whole_writes_to_stdout() -> None:
+    """Make sys.stdout write whole (see _WholeWrites), keeping its encoding and buffering.
+    Only the process's own standard output: a test runner's capture is left as it is."""
+    out = sys.stdout
+    if out is None or id(out) != id(sys.__stdout__):
+        return
+    try:
+        if out.fileno() != 1:
+            return
+        out.flush()
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return  # closed or not a file: plug_std_fds and the writer's checks answer for it
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(_WholeWrites()), encoding=out.encoding,
+                                  errors=out.errors, line_buffering=bool(out.line_buffering))
 
 
 def quiet_stdout() -> None:

@@ -86,3 +86,31 @@ def test_no_command_prints_the_help_not_an_escaped_line():
     assert r.returncode == 2 and r.stdout == ""
     assert "\\n" not in r.stderr and "Traceback" not in r.stderr
     assert r.stderr.startswith("Usage: ketadose") and "\n  plan " in r.stderr
+
+
+def _limit_file_size():
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG, as in Python
+    resource.setrlimit(resource.RLIMIT_FSIZE, (10, 10))  # less than any of these answers
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-V"], ["plan", "--help"], ["validate", "--help"],
+                                  ["rules"]])
+@pytest.mark.parametrize("sink", ["/dev/full", "ulimit -f"])
+def test_help_and_version_into_a_full_disk_fail_on_one_line(args, sink, tmp_path):
+    # The stored answers (launch.py) and click's own --help write straight to standard output,
+    # not through ketadose.io.writer: a full disk there once gave a traceback (exit 1) or
+    # "internal error" (exit 3). It is the environment's failure: one line, exit 2.
+    code = "import sys; from ketadose.launch import main; sys.argv[0] = 'ketadose'; main()"
+    target = "/dev/full" if sink == "/dev/full" else str(tmp_path / "out.txt")
+    with open(target, "w") as out:
+        r = subprocess.run([sys.executable, "-c", code, *args], stdout=out,
+                           stderr=subprocess.PIPE, text=True, timeout=60, check=False,
+                           env={**os.environ, "COLUMNS": "100"},
+                           preexec_fn=None if sink == "/dev/full" else _limit_file_size)
+    lines = r.stderr.splitlines()
+    assert r.returncode == 2, r.stderr
+    assert len(lines) == 1 and "Traceback" not in r.stderr
+    assert lines[0].startswith("ketadose: error: <stdout>: cannot write: ")
