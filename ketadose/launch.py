@@ -51,6 +51,7 @@ def _stored_answer(args: list) -> str | None:
 def main(argv=None):
     args = sys.argv[1:] if argv is None else list(argv)
     whole_writes_to_stdout()
+    best_effort_stderr()
     text = _stored_answer(args)
     if text is None:
         from ketadose.codecache import install
@@ -134,6 +135,54 @@ def whole_writes_to_stdout() -> None:
         return  # closed or not a file: plug_std_fds and the writer's checks answer for it
     sys.stdout = io.TextIOWrapper(io.BufferedWriter(_WholeWrites()), encoding=out.encoding,
                                   errors=out.errors, line_buffering=bool(out.line_buffering))
+
+
+class _BestEffort(io.RawIOBase):
+    """File descriptor 2, where a failed write is dropped rather than raised.
+
+    Diagnostics are best effort: the document went to its own stream, and the exit code is the
+    run's verdict. An error raised while writing to a full or broken stderr escaped the error
+    handlers and Python ended with exit 1, which a script reads as "blocking findings": `plan
+    ... -o plan.json 2>/dev/full` committed the plan and exited 1, and an unknown regimen id
+    with stderr on /dev/full exited 1 instead of 2."""
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return 2
+
+    def isatty(self) -> bool:
+        return os.isatty(2)
+
+    def write(self, data) -> int:
+        view = memoryview(data).cast("B")
+        done = 0
+        try:
+            while done < len(view):
+                done += os.write(2, view[done:])
+        except OSError:
+            pass  # nowhere left to say it
+        return len(view)
+
+    def close(self) -> None:  # fd 2 stays open
+        super().close()
+
+
+def best_effort_stderr() -> None:
+    """Make sys.stderr best effort (see _BestEffort), keeping its encoding and error handler.
+    Only the process's own standard error: a test runner's capture is left as it is."""
+    err = sys.stderr
+    if err is None or id(err) != id(sys.__stderr__):
+        return
+    try:
+        if err.fileno() != 2:
+            return
+        err.flush()
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return
+    sys.stderr = io.TextIOWrapper(io.BufferedWriter(_BestEffort()), encoding=err.encoding,
+                                  errors=err.errors, line_buffering=True, write_through=True)
 
 
 def quiet_stdout() -> None:

@@ -114,3 +114,30 @@ def test_help_and_version_into_a_full_disk_fail_on_one_line(args, sink, tmp_path
     assert r.returncode == 2, r.stderr
     assert len(lines) == 1 and "Traceback" not in r.stderr
     assert lines[0].startswith("ketadose: error: <stdout>: cannot write: ")
+
+
+PATIENT_FLAGS = ["--weight", "70kg", "--height", "170cm", "--age", "40", "--sex", "male",
+                 "--not-pregnant", "--no-conditions", "--no-medications", "--no-allergies"]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["plan", "no-such-regimen", "--weight", "70kg"], 2),  # bad input stays 2
+    (["validate", "/no/such/file.yaml"], 2),  # the click-free fast path
+    (["no-such-command"], 2),
+    (["plan", "crps-schwartzman-2009", *PATIENT_FLAGS, "--format", "json", "-o", "{out}"], 0),
+    (["plan", "crps-schwartzman-2009", *[f for f in PATIENT_FLAGS if f != "--no-conditions"],
+      "--condition", "uncontrolled-hypertension", "--format", "json"], 1),
+])
+def test_an_unwritable_stderr_does_not_change_the_verdict(args, expected, tmp_path):
+    # Diagnostics are best effort; the exit code is the run's verdict. An error raised while
+    # writing to a full stderr once escaped every handler: Python exited 1 ("blocking
+    # findings") for an unknown regimen, and for a plan it had written with -o.
+    out = tmp_path / "plan.json"
+    args = [a.replace("{out}", str(out)) for a in args]
+    code = "import sys; from ketadose.launch import main; sys.argv[0] = 'ketadose'; main()"
+    with open("/dev/full", "w") as full:
+        r = subprocess.run([sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL,
+                           stderr=full, timeout=120, check=False)
+    assert r.returncode == expected
+    if "-o" in args:
+        assert out.stat().st_size > 0
