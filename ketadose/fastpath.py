@@ -153,7 +153,13 @@ def run_fast(args: list) -> None:
             "report": note}
     runmeta.install(meta)
     try:
-        rc = _RUN[command](arguments, values)
+        try:
+            rc = _RUN[command](arguments, values)
+        except BaseException:
+            out = meta.get("out")
+            if out is not None:  # a regular file as stdout is cut back (io.writer.Rollback)
+                out.abort()
+            raise
         out = meta.get("out")
         if out is not None:
             out.finish()  # flush: a write error ends the run as under click

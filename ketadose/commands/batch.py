@@ -233,6 +233,9 @@ def run_batch(mode, dirs, ref, path, kind, opts, today, max_line=None, jobs=1) -
     job = make_job(mode, dirs, ref, opts, today)
     stream, kind = open_records(path, kind)
     out = output()
+    lines = getattr(out, "whole_lines", None)  # a failed run keeps the whole lines it wrote
+    if lines is not None:
+        lines()
     progress = _progress(path, stream, out)
     worst = 0
     collector = None

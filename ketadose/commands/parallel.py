@@ -53,7 +53,10 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import chain, islice
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from ketadose.io.writer import Rollback
 
 CHUNK = 256  # records per task: large enough that sending them costs little, small for latency
 # How far a worker may run ahead of the others (the slack between them). The output's order
@@ -198,7 +201,7 @@ def _write_in_turn(job: LineJob, expand: Expand, conn: Connection,
             held -= _size(data)
             signal.pthread_sigmask(signal.SIG_BLOCK, _STOP)  # whole lines, even when stopped
             try:
-                _write_all(ring.out, data)
+                _write_all(ring.out, data, ring.mark)
             except OSError as exc:
                 _send(conn, ("oserror", (exc.errno, exc.strerror)))
                 return
@@ -221,27 +224,34 @@ def _size(lines: list[bytes]) -> int:
     return sum(map(len, lines))
 
 
-def _write_all(fd: int, lines: list[bytes]) -> None:
+def _write_all(fd: int, lines: list[bytes], mark: Rollback | None = None) -> None:
     """Write the lines with as few system calls as a joined block would take (os.writev, at most
     _IOV lines a call), without joining them: a plan chunk is some MiB, and a block of that size
     made for each chunk left the worker's malloc heap fragmented (glibc raises its mmap threshold
     after the first such block is freed, so the later ones came from the heap): 25 MB more
-    resident memory than one process at 10^5 records, growing with the batch."""
+    resident memory than one process at 10^5 records, growing with the batch. ``mark``: the
+    output stream's Rollback (a regular file), told of each call, so that a failed write or a
+    worker killed in one is cut back to the last whole line (io.writer)."""
     start, skip = 0, 0  # the first line not fully written, and the bytes of it already written
     while start < len(lines):
         part: list[bytes | memoryview] = list(lines[start:start + _IOV])
         if skip:
             part[0] = memoryview(part[0])[skip:]
+        if mark is not None:
+            mark.begin()
         try:
             n = os.writev(fd, part)
         except BlockingIOError:  # an output left non-blocking by another program
             select.select([], [fd], [])
             continue
+        wrote, first = n, start
         n += skip
         while start < len(lines) and n >= len(lines[start]):
             n -= len(lines[start])
             start += 1
         skip = n
+        if mark is not None:
+            mark.wrote(wrote, skip if start > first else None)
 
 
 _IOV = 512  # lines a writev call takes (the system's limit is IOV_MAX, 1024 on Linux)
@@ -254,8 +264,8 @@ class _Ring:
     each worker closes every end but its own two, so a worker that dies makes the next one's
     read end (EOF) instead of leaving it waiting."""
 
-    def __init__(self, out: int, jobs: int) -> None:
-        self.out = out
+    def __init__(self, out: int, jobs: int, mark: Rollback | None = None) -> None:
+        self.out, self.mark = out, mark  # the output's Rollback (io.writer), shared memory
         self.pipes = [os.pipe() for _ in range(jobs)]
         os.write(self.pipes[0][1], b"t")
         self.index = 0
@@ -413,7 +423,8 @@ def run_parallel(job: LineJob, items: Iterable[tuple[int, Any, int]], jobs: int,
     if following is None:  # a short batch: done without forking
         return worst
     fd = _direct_fd(out)
-    workers = _start(job, expand, jobs, _Ring(fd, jobs) if fd is not None else None)
+    ring = _Ring(fd, jobs, getattr(out, "mark", None)) if fd is not None else None
+    workers = _start(job, expand, jobs, ring)
     # the worker and the input bytes of each chunk in flight, in input order; per worker, the
     # chunks and input bytes in flight
     pending: deque[tuple[int, int]] = deque()

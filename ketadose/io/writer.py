@@ -16,6 +16,14 @@ socket or directory is refused before anything is opened; a symbolic link is wri
 (to the file it points to) only with --force and is never replaced itself. The file's mode
 follows the umask. ``abort()`` removes the temporary file; the CLI turns SIGTERM/SIGHUP into an
 exception so that it runs on those exit paths too.
+
+Standard output redirected to a regular file (``> FILE``, ``>> FILE``) cannot be written
+atomically, but a failed run must not leave a cut line or half a document there either: a
+``Rollback`` remembers where this run's output began and where its last whole record ended,
+and on a failed write (or any other failed run: ``abort()``) the file is cut back
+(``ftruncate``) to the end of the last whole line of a batch (``whole_lines()``), or to where
+this run's output began for a document (JSON, YAML, FHIR, HTML, a table). See Rollback for
+what is never cut (earlier content, another writer's bytes).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ import io
 import os
 import stat
 import sys
+from typing import Any
 
 from ketadose.errors import KetadoseError
 
@@ -58,6 +67,7 @@ class _Stream(io.TextIOBase):
         self._parts: list = []
         self._size = 0
         self.failed = False
+        self.mark: Rollback | None = None  # standard output to a regular file: StdoutStream
 
     # io.TextIOBase ------------------------------------------------------------------------
     def writable(self) -> bool:
@@ -104,21 +114,48 @@ class _Stream(io.TextIOBase):
 
     def failed_write(self, exc: OSError) -> Exception:
         """The exception (OutputError or PipeClosed) for an error of a write another process
-        made to direct_fd(), as if this stream had made it."""
+        made to direct_fd(), as if this stream had made it (a regular file is cut back)."""
         self.failed = True
+        self._roll_back()
         return self._error(exc)
 
+    def whole_lines(self) -> None:
+        """What is written from now on is one line per record (a batch): a failed run keeps
+        the whole lines it wrote to a regular file, instead of cutting back to its start."""
+        if self.mark is not None:
+            self.mark.lines = True
+
+    def abort(self) -> None:
+        """The run failed (an error, a signal, a dead --jobs worker): nothing more is written,
+        and what this run wrote to a regular file is cut back as for a failed write. A pipe or
+        a terminal keeps what it was sent."""
+        if self.mark is not None:
+            self._parts, self._size = [], 0  # not written, not even by io's finalizer
+            self._roll_back()
+
     # --------------------------------------------------------------------------------------
+    def _roll_back(self) -> None:
+        if self.mark is not None:
+            self.mark.undo()
+            self.mark = None  # once: after it fd 1 may be /dev/null (StdoutStream._error)
+
     def _drain(self) -> None:
         data = b"".join(self._parts)  # one piece: that piece itself, not a copy
         self._parts, self._size = [], 0
         done = 0
+        mark = self.mark
         try:
             while done < len(data):
-                n = self._raw.write(data[done:done + (1 << 20)])
-                done += n or 0
+                piece = data[done:done + (1 << 20)]
+                if mark is not None:
+                    mark.begin()
+                n = self._raw.write(piece) or 0
+                if mark is not None:
+                    mark.wrote(n, _tail(piece, n) if mark.lines else None)
+                done += n
         except OSError as exc:
             self.failed = True
+            self._roll_back()
             raise self._error(exc) from None
 
     def _error(self, exc: OSError) -> Exception:
@@ -127,15 +164,97 @@ class _Stream(io.TextIOBase):
         return OutputError(f"cannot write: {_describe(exc)}", self.name)
 
 
+def _tail(piece: bytes, n: int) -> int | None:
+    """Bytes of the first ``n`` of ``piece`` after its last newline; None without one."""
+    end = piece.rfind(b"\n", 0, n)
+    return None if end < 0 else n - end - 1
+
+
+class Rollback:
+    """Where a failed run cuts standard output back to when it is a regular file.
+
+    Kept per write call: FLOOR, where this run's output began (the file offset then; the end of
+    the file for ``>>``, O_APPEND); GOOD, the end of the last whole record written (FLOOR for a
+    document, until ``lines`` is set: a batch); END, the offset after the last write; BUSY,
+    set during a write call. undo() truncates to GOOD and puts the offset there, so that
+    what the shell writes next (``{ ketadose ...; echo; } > f``) follows without a hole.
+
+    Never cut: what was in the file before (never below FLOOR); bytes written by another
+    process (a write that did not start where the last one ended moves FLOOR and GOOD up to
+    it: our bytes below are kept); a file that does not end where this run's last write
+    ended (another writer appended after it, or ``1<>`` over a longer file). A write call that
+    did not return (a --jobs worker killed in it) is taken to have written what lies between
+    END and the file offset, when the file ends there.
+
+    The state is in shared memory (an anonymous mmap) so that the --jobs workers, forked
+    after it is made and writing in turn, keep it for the parent (commands.parallel)."""
+
+    FLOOR, GOOD, END, BUSY = range(4)
+
+    def __init__(self, fd: int) -> None:
+        import fcntl
+        import mmap
+
+        self.fd = fd
+        self.lines = False
+        self.append = bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND)
+        start = os.fstat(fd).st_size if self.append else os.lseek(fd, 0, os.SEEK_CUR)
+        self._shared = mmap.mmap(-1, 32)  # MAP_SHARED: the workers' writes are seen here
+        self.state: Any = memoryview(self._shared).cast("q")
+        self.state[self.FLOOR] = self.state[self.GOOD] = self.state[self.END] = start
+
+    def begin(self) -> None:
+        """Before a write call."""
+        self.state[self.BUSY] = 1
+
+    def wrote(self, n: int, tail: int | None) -> None:
+        """After a write call that wrote ``n`` bytes, the last ``tail`` of them after the end
+        of the last whole line in them (None: no line ended in them)."""
+        s = self.state
+        end = os.lseek(self.fd, 0, os.SEEK_CUR)
+        if end - n != s[self.END]:  # someone else wrote since our last write: keep theirs
+            s[self.FLOOR] = s[self.GOOD] = end - n
+        if tail is not None and self.lines:
+            s[self.GOOD] = end - tail
+        s[self.END] = end
+        s[self.BUSY] = 0
+
+    def undo(self) -> None:
+        s = self.state
+        try:
+            size = os.fstat(self.fd).st_size
+            at = os.lseek(self.fd, 0, os.SEEK_CUR)
+            if at != size or not (size == s[self.END] or s[self.BUSY] and size > s[self.END]):
+                return  # the file does not end with what this run wrote: leave it
+            good = max(s[self.GOOD], s[self.FLOOR])
+            if good < size:
+                os.ftruncate(self.fd, good)
+                os.lseek(self.fd, good, os.SEEK_SET)
+            s[self.END], s[self.BUSY] = good, 0
+        except OSError:  # not truncatable after all: the run fails as it would have
+            pass
+
+
 class StdoutStream(_Stream):
     """Standard output (sys.stdout's binary buffer, so that test runners can capture it);
-    refuses to start when it is closed (``>&-``)."""
+    refuses to start when it is closed (``>&-``). A regular file is written with its own
+    unbuffered file object, with a Rollback."""
 
     def __init__(self) -> None:
         raw = getattr(sys.stdout, "buffer", None)
         if STDOUT_CLOSED[0] or raw is None:
             raise OutputError("standard output is closed; nothing could be written", "<stdout>")
         super().__init__(raw)
+        try:
+            fd = raw.fileno()
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                sys.stdout.flush()  # whatever was printed before comes first
+                # each write's bytes counted as they reach the file (a BufferedWriter that
+                # failed part-way says not how much of its buffer went out)
+                self._raw = io.FileIO(fd, "wb", closefd=False)
+                self.mark = Rollback(fd)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            pass  # no file descriptor (a test runner's stream): written as it is
 
     def _drain(self) -> None:
         super()._drain()
