@@ -85,7 +85,7 @@ def population():
     from ketadose.pk.population import simulate_population
     from ketadose.plan import make_plan
 
-    patient, _ = load_patient(None, {"weight": "72"})
+    patient, _ = load_patient(None, {"weight": "72 kg"})
     for rid in ("crps-schwartzman-2009", "crps-sigtermans-2009"):
         _src, regimen, findings = load_regimen(rid)
         plan = make_plan(regimen, patient, limit_library(), regimen_findings=findings)

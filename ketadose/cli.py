@@ -260,7 +260,7 @@ def patient_options(fn):
     opts = [
         click.option("--patient", "patient_path", metavar="FILE",
                      help="Patient record, YAML or JSON ('-' for stdin)."),
-        click.option("--weight", help="Body weight, e.g. 72kg or 160lb (a bare number means kg)."),
+        click.option("--weight", help="Body weight with its unit, e.g. 72kg or 160lb (a bare number is refused)."),
         click.option("--height", help="Height with its unit, e.g. 168cm or 1.68m."),
         click.option("--age", type=int, help="Age in years."),
         click.option("--sex", type=click.Choice(["female", "male"]),

@@ -37,7 +37,7 @@ PATIENT = Node("object", doc="A ketadose patient record", fields=(
     Field("age", Node("integer", minimum=0, maximum=120, doc="Years")),
     Field("sex", Node("enum", enum=("female", "male"))),
     Field("weight", _Q(("body_weight",), f"Body weight, {WEIGHT_KG[0]:g}-{WEIGHT_KG[1]:g} kg "
-                                         "(lb accepted when written)")),
+                                         "or lb, always written with its unit (a bare number is refused)")),
     Field("height", _Q(("length",), f"Height, {HEIGHT_CM[0]:g}-{HEIGHT_CM[1]:g} cm")),
     Field("pregnant", Node("boolean")),
     Field("breastfeeding", Node("boolean")),
@@ -199,20 +199,6 @@ def _norm(name: str) -> str:
     return re.sub(r"[\s_]+", "-", name.strip().lower()).replace("'", "")
 
 
-def bare_weight_kg(value):
-    """A weight written as a bare number means kg in every input (flags, CSV, YAML, JSONL), as
-    the README says: one rule everywhere, so that the same record cannot mean 72 kg in one
-    format and be refused (or mean something else) in another. The plan shows the weight with
-    its unit. Anything else (a unit, a negative number, text) is left for the unit checks."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, (int, float)) and value >= 0:
-        return f"{value!r} kg"
-    if isinstance(value, str) and re.fullmatch(r"\s*(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*", value):
-        return f"{value.strip()} kg"
-    return value
-
-
 def build(data, vocab: Vocabulary, today: dt.date | None = None) -> tuple:
     """Check data against the patient format: (Patient or None, findings).
 
@@ -221,8 +207,6 @@ def build(data, vocab: Vocabulary, today: dt.date | None = None) -> tuple:
     course that ends after ``today`` (the screening date).
     """
     today = today or dt.date.today()
-    if isinstance(data, dict) and "weight" in data:
-        data = {**data, "weight": bare_weight_kg(data["weight"])}
     checker = Checker()
     clean = checker.check(PATIENT, data)
     if clean is None or checker.findings:

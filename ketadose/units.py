@@ -113,6 +113,8 @@ def _no_unit(number: str, kinds) -> UnitError:
     first = kinds[0]
     example = (f"'{number} {CANONICAL[first]}'" if first in CANONICAL
                else "'80 mg over 5 h'")
+    if first == "body_weight":  # kg and lb both occur: say both, the writer knows which
+        example += f" or '{number} lb'"
     units = "; ".join(f"{k.replace('_', ' ')}: {UNITS_OF_KIND.get(k, CANONICAL.get(k, k))}"
                       for k in kinds)
     return UnitError(f"{number!r} has no unit; write it with one, e.g. {example} ({units})")

@@ -38,8 +38,10 @@ REGIMENS = ["crps-schwartzman-2009", "consensus-cohen-2018", "crps-ketcrps2-eske
             "crps-sigtermans-2009", "sci-amr-2010", "crps-goldberg-2010"]
 
 # Equal in Python, or equal in kg, written differently
-WEIGHTS = [70, 70.0, "70", "70 kg", "70.0 kg", "154 lb", 70.00000000000001, 100.5, "100.5 kg",
-           45, 45.0, 130, "130 kg", 25, 12, 12.0]
+# (a bare number is refused: 70, 70.0 and "70" stay as records the caches must not confuse
+# with "70 kg")
+WEIGHTS = [70, 70.0, "70", "70 kg", "70.0 kg", "154 lb", "70.00000000000001 kg", "100.5 kg",
+           "45 kg", "45.0 kg", "130 kg", "25 kg", "12 kg", "12.0 kg", "12 lb"]
 HEIGHTS = ["170 cm", "170.0 cm", "1.7 m", "152 cm", "153 cm", "152.4 cm", "160 cm", "185 cm",
            "120 cm"]
 AGES = [40, 41, 70, 90, 40]
@@ -235,12 +237,12 @@ def test_a_batch_line_does_not_depend_on_its_neighbours(rid, data):
     check_cohort(mode, rid, opts, people, order, data.draw(st.integers(0, 2)) == 0)
 
 
-_PLAIN = {"id": "p1", "age": 40, "sex": "female", "weight": 70, "height": "170 cm",
+_PLAIN = {"id": "p1", "age": 40, "sex": "female", "weight": "70 kg", "height": "170 cm",
           "blood_pressure": "120/80", "heart_rate": 70, "medications": [], "allergies": [],
           "conditions": []}
 # Near repeats of one patient that the caches must tell apart (each a record of its own)
 _NEIGHBOURS = [_PLAIN, {**_PLAIN, "sex": "male"}, {**_PLAIN, "height": "160 cm"},
-               {**_PLAIN, "height": "170.0 cm"}, {**_PLAIN, "weight": 70.0},
+               {**_PLAIN, "height": "170.0 cm"}, {**_PLAIN, "weight": "70.0 kg"}, {**_PLAIN, "weight": 70},
                {**_PLAIN, "weight": "70"}, {**_PLAIN, "weight": "154 lb"},
                {**_PLAIN, "pregnant": False}, {**_PLAIN, "pregnant": 0},
                {**_PLAIN, "pregnant": True}, {**_PLAIN, "pregnant": 1},

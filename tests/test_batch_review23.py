@@ -146,7 +146,7 @@ def _views():
     from ketadose.plan import Declared
     from ketadose.plan import Undeclared as PlanUndeclared
 
-    patient = build({"age": 40, "sex": "female", "weight": 70}, vocabulary(), None)[0]
+    patient = build({"age": 40, "sex": "female", "weight": "70 kg"}, vocabulary(), None)[0]
     return [(Declared(_Thing(), ("kg", "basis")), "age", PlanUndeclared, {"kg": 70.0}),
             (screen._View(patient, frozenset({"sex"})), "age", screen.Undeclared,
              {"sex": "female"})]

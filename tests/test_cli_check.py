@@ -38,7 +38,7 @@ def test_check_contraindicated_exits_1_unless_override(run, patient_file):
 
 
 def test_check_incomplete_lists_questions(run):
-    r = run("check", "--weight", "72", "--format", "json")
+    r = run("check", "--weight", "72kg", "--format", "json")
     data = json.loads(r.stdout)
     assert r.exit_code == 0 and data["status"] == "incomplete"
     assert any("blood pressure" in q["question"] for q in data["not_assessed"])
@@ -54,7 +54,7 @@ def test_check_from_flags_and_stdin(run):
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["--weight", "0"], "greater than zero"),
+    (["--weight", "0kg"], "greater than zero"),
     (["--weight", "700 kg"], "outside"),
     (["--age", "250"], "at most 120"),
     (["--medication", "unobtainium"], "unknown medicine"),
@@ -80,7 +80,7 @@ def test_yaml_bomb_patient_exit_2(run, write):
 
 
 def test_file_and_flag_conflict(run, patient_file):
-    r = run("check", "--patient", patient_file(), "--weight", "90")
+    r = run("check", "--patient", patient_file(), "--weight", "90kg")
     assert r.exit_code == 2 and "give it once" in r.stderr
 
 

@@ -65,7 +65,7 @@ def test_explain_in_the_table_and_for_check_validate_simulate(run, patient_path)
     assert check["explain"]["rules_evaluated"]
     v = json.loads(run("validate", "crps-sigtermans-2009", "--explain", "--format", "json").stdout)
     assert v["explain"][0]["limits_consulted"][0]["rule"] == "KD-LIM-101"
-    s = json.loads(run("simulate", "sci-amr-2010", "--weight", "70", "--explain", "--format", "json",
+    s = json.loads(run("simulate", "sci-amr-2010", "--weight", "70kg", "--explain", "--format", "json",
                        "--resolution", "10 min").stdout)
     assert any(step["what"] == "patient parameters" for step in s["explain"])
 

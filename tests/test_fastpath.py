@@ -89,7 +89,7 @@ FORMS = [
     ["simulate", "--weight", "70 kg", "crps-schwartzman-2009", "--resolution", "30 min"],
     ["simulate", "crps-schwartzman-2009", "--weight", "72kg", "--format", "json",
      "--resolution", "0"],
-    ["simulate", "crps-schwartzman-2009", "--weight", "72", "--format", "json"],
+    ["simulate", "crps-schwartzman-2009", "--weight", "72kg", "--format", "json"],
     ["simulate", "crps-schwartzman-2009", "--weight", "72kg", "--sex", "female", "--height",
      "165cm", "--format", "json", "--resolution", "1h", "--explain"],
     ["simulate", "crps-schwartzman-2009", "--patient", "{patient}", "--format", "json",

@@ -31,14 +31,14 @@ def regimen_file(write, base, phases, name="r.yaml", **top):
 def test_devine_below_five_feet_is_refused_in_one_line():
     # Devine at 100 cm, female: 45.5 + 2.3 x (100 / 2.54 - 60) = -1.95 kg: refused, exit 2
     proc = subprocess.run([sys.executable, "-m", "ketadose", "plan", "crps-schwartzman-2009",
-                           "--weight", "30", "--height", "100cm", "--sex", "female",
+                           "--weight", "30kg", "--height", "100cm", "--sex", "female",
                            "--weight-basis", "ideal"], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stdout == ""
     [line] = proc.stderr.splitlines()
     assert "not defined below 152.4 cm (5 ft)" in line and "use --weight-basis actual" in line
     # the same patient on actual weight: 0.35 x 30 = 10.5 mg/h (BMI 30: plausible)
     ok = subprocess.run([sys.executable, "-m", "ketadose", "plan", "crps-schwartzman-2009",
-                         "--weight", "30", "--height", "100cm", "--sex", "female",
+                         "--weight", "30kg", "--height", "100cm", "--sex", "female",
                          "--weight-basis", "actual", "--format", "json"],
                         capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
@@ -51,7 +51,7 @@ def test_mg_per_h_titration_is_held_to_the_per_kg_limit_of_a_25_kg_child(run):
     # stops there (KD-DOSE-003) instead of reaching 40 mg/h = 1.6 mg/kg/h. 25 mg/h = 1 mg/kg/h
     # is above the soft 0.5 mg/kg/h, which the template confirms (KD-LIM-001, info).
     # (age 8 is a relative contraindication in the screen: the clinician overrides it)
-    result, data = plan_json(run, "crps-goldberg-2010", "--weight", "25", "--age", "8",
+    result, data = plan_json(run, "crps-goldberg-2010", "--weight", "25kg", "--age", "8",
                              "--concentration", "1mg/mL", "--override", "test: paediatric team")
     assert result.exit_code == 0, result.stderr
     [phase] = data["sessions"][0]["phases"]
@@ -80,7 +80,7 @@ def test_fixed_mg_per_h_infusion_above_the_per_kg_hard_limit_is_refused(run, wri
     path = regimen_file(write, "sci-amr-2010.yaml", [
         {"name": "i", "kind": "infusion", "rate": "40 mg/h", "duration": "4 h"}],
         confirm={"KD-LIM-002": "test input: reaching 40 mg/h on purpose"})
-    result, data = plan_json(run, path, "--weight", "25", "--age", "30", "--height", "120cm",
+    result, data = plan_json(run, path, "--weight", "25kg", "--age", "30", "--height", "120cm",
                              "--override", "test: confirmed")
     assert result.exit_code == 1
     [err] = [w for w in data["warnings"] if w["severity"] == "error"]
@@ -92,7 +92,7 @@ def test_500_mg_bolus_in_25_kg_is_refused_on_mg_per_kg_and_push_rate(run, write)
     # (hard 0.5 mg/kg/min, KD-LIM-009)
     path = regimen_file(write, "consensus-cohen-2018.yaml", [
         {"name": "b", "kind": "bolus", "dose": "500 mg", "over": "5 min"}])
-    result, data = plan_json(run, path, "--weight", "25", "--age", "30", "--height", "120cm")
+    result, data = plan_json(run, path, "--weight", "25kg", "--age", "30", "--height", "120cm")
     assert result.exit_code == 1
     errors = {w["rule"]: w["message"] for w in data["warnings"] if w["severity"] == "error"}
     assert "20 mg/kg" in errors["KD-LIM-003"] and "4 mg/kg/min" in errors["KD-LIM-009"]
@@ -102,11 +102,11 @@ def test_oral_500_mg_six_times_a_day_needs_confirmation(run, write):
     # 500 mg x 6 = 3000 mg/day / 25 kg = 120 mg/kg/day > soft 3 mg/kg/day (KD-LIM-020)
     path = regimen_file(write, "oral-marchetti-2015.yaml", [
         {"name": "o", "kind": "oral", "dose": "500 mg", "times_per_day": 6}])
-    result, data = plan_json(run, path, "--weight", "25", "--age", "30", "--height", "120cm")
+    result, data = plan_json(run, path, "--weight", "25kg", "--age", "30", "--height", "120cm")
     assert result.exit_code == 1
     [w] = [w for w in data["warnings"] if w["rule"] == "KD-LIM-020"]
     assert w["severity"] == "error" and "120 mg/kg/day" in w["message"]
-    result, data = plan_json(run, path, "--weight", "25", "--age", "30", "--height", "120cm",
+    result, data = plan_json(run, path, "--weight", "25kg", "--age", "30", "--height", "120cm",
                              "--override", "test: confirmed by the prescriber")
     assert result.exit_code == 0
     [w] = [w for w in data["warnings"] if w["rule"] == "KD-LIM-020"]
@@ -118,7 +118,7 @@ def test_bag_follows_the_session_dose_and_the_concentration(run):
     # At 50 mg/mL the bag is 70 / 50 = 1.4 mL holding 70 mg (not "5000 mg in 100 mL"); the pump
     # rate 0.35 mL/h is programmed 0.3 mL/h = 15 mg/h (-14.3%), so KD-GATE-002 suggests 5 mg/mL
     # (17.5 / 5 = 3.5 mL/h exactly).
-    result, data = plan_json(run, "crps-schwartzman-2009", "--weight", "50",
+    result, data = plan_json(run, "crps-schwartzman-2009", "--weight", "50kg",
                              "--concentration", "50mg/mL", "--override", "test: fluid restriction")
     assert result.exit_code == 0, result.stderr
     prep = data["preparation"]
@@ -130,19 +130,19 @@ def test_bag_follows_the_session_dose_and_the_concentration(run):
     [w] = [w for w in data["warnings"] if w["rule"] == "KD-GATE-002"]
     assert "(-14.3%)" in w["message"] and "at 5 mg/mL the error is under 1%" in w["message"]
     # at the regimen's own 1 mg/mL the standard 100 mL bag is kept: discard 30 mL = 30 mg
-    result, data = plan_json(run, "crps-schwartzman-2009", "--weight", "50")
+    result, data = plan_json(run, "crps-schwartzman-2009", "--weight", "50kg")
     prep = data["preparation"]
     assert (prep["drug_mg"], prep["final_volume_ml"], prep["need_mg"]) == (100.0, 100.0, 70.0)
     assert (prep["discard_ml"], prep["discard_mg"]) == (30.0, 30.0)
     # with 20 mL of priming: 70 mg + 20 mL x 1 mg/mL = 90 mg, discard 10 mL
-    result, data = plan_json(run, "crps-schwartzman-2009", "--weight", "50", "--priming", "20")
+    result, data = plan_json(run, "crps-schwartzman-2009", "--weight", "50kg", "--priming", "20")
     assert data["preparation"]["discard_ml"] == pytest.approx(10.0)
 
 
 def test_sc_burst_at_10_mg_per_ml_never_rounds_above_500_mg_per_24_h(run):
     # 500 mg/24 h = 20.833 mg/h / 10 mg/mL = 2.083 mL/h: programmed 2.0 mL/h = 20 mg/h =
     # 480 mg/24 h (half up gave 2.1 mL/h = 504 mg/24 h, above the 500 mg/24 h hard limit)
-    result, data = plan_json(run, "cancer-pain-burst-ketamine", "--weight", "70",
+    result, data = plan_json(run, "cancer-pain-burst-ketamine", "--weight", "70kg",
                              "--concentration", "10mg/mL")
     assert result.exit_code == 0, result.stderr
     rates = [(p["rate_ml_per_h"], p["rate_mg_per_h_delivered"])
@@ -167,7 +167,7 @@ def test_icu_lifts_only_what_the_regimen_confirms(run, write):
     phases = [{"name": "i", "kind": "infusion", "rate": "6.9 mg/kg/h", "duration": "4 h"}]
     path = regimen_file(write, "crps-schwartzman-2009.yaml", phases, setting="icu",
                         confirm={"KD-LIM-001": "test input: an ICU protocol, intubated"})
-    result, data = plan_json(run, path, "--weight", "150", "--height", "190cm")
+    result, data = plan_json(run, path, "--weight", "150kg", "--height", "190cm")
     assert result.exit_code in (1, 2)
     assert "KD-LIM-002" in (result.stderr + json.dumps(data))
     # without any confirm, setting: icu lifts nothing: 6.9 mg/kg/h > 1 mg/kg/h hard
@@ -179,7 +179,7 @@ def test_icu_lifts_only_what_the_regimen_confirms(run, write):
 
 def test_a_concentration_of_0_01_mg_per_ml_is_refused(run):
     # 17.5 mg/h at 0.01 mg/mL would be 1750 mL/h and a 7 L bag: below the 0.1 mg/mL guard
-    result, data = plan_json(run, "crps-schwartzman-2009", "--weight", "50",
+    result, data = plan_json(run, "crps-schwartzman-2009", "--weight", "50kg",
                              "--concentration", "0.01mg/mL")
     assert result.exit_code == 1
     [w] = [w for w in data["warnings"] if w["rule"] == "KD-LIM-016"]
@@ -204,7 +204,7 @@ def test_per_kg_rate_missing_its_kg_is_a_warning_with_the_intended_value(run, wr
 
 def test_gate_findings_reach_every_format(run):
     # KD-GATE-002 (-14.3% at 50 mg/mL) on table, CSV, FHIR and HTML as on JSON
-    args = ("crps-schwartzman-2009", "--weight", "50", "--concentration", "50mg/mL",
+    args = ("crps-schwartzman-2009", "--weight", "50kg", "--concentration", "50mg/mL",
             "--override", "test: fluid restriction")
     for fmt in ("table", "csv", "fhir", "html", "yaml"):
         out = run("plan", *args, "--format", fmt)
@@ -265,13 +265,13 @@ def _fhir_dosages(out):
 def test_fhir_rate_is_the_delivered_rate_and_the_text_keeps_the_rate_asked(run):
     # Schwartzman, 50 kg, 50 mg/mL: asked 17.5 mg/h, the pump runs 0.3 mL/h = 15 mg/h (issue #13:
     # every format shows what is delivered). At 1 mg/mL nothing rounds: no "asked" text.
-    out = run("plan", "crps-schwartzman-2009", "--weight", "50", "--concentration", "50mg/mL",
+    out = run("plan", "crps-schwartzman-2009", "--weight", "50kg", "--concentration", "50mg/mL",
               "--override", "test: fluid restriction", "--format", "fhir")
     assert out.exit_code == 0, out.stderr
     rated = [d for d in _fhir_dosages(out) if "rateQuantity" in d.get("doseAndRate", [{}])[0]]
     assert rated and all(d["doseAndRate"][0]["rateQuantity"]["value"] == 15.0 for d in rated)
     assert all("asked 17.5 mg/h, delivered 15 mg/h" in d["text"] for d in rated)
-    out = run("plan", "crps-schwartzman-2009", "--weight", "50", "--format", "fhir")
+    out = run("plan", "crps-schwartzman-2009", "--weight", "50kg", "--format", "fhir")
     rated = [d for d in _fhir_dosages(out) if "rateQuantity" in d.get("doseAndRate", [{}])[0]]
     assert rated and all(d["doseAndRate"][0]["rateQuantity"]["value"] == 17.5
                          and "asked" not in d["text"] for d in rated)
@@ -279,7 +279,7 @@ def test_fhir_rate_is_the_delivered_rate_and_the_text_keeps_the_rate_asked(run):
 
 def test_sc_rate_above_the_syringe_driver_setting_is_refused(run):
     # KD-LIM-019 (device setting, 100 mL/h): 500 mg/24 h at 0.1 mg/mL = 208 mL/h on a driver
-    out = run("plan", "cancer-pain-burst-ketamine", "--weight", "70", "--concentration",
+    out = run("plan", "cancer-pain-burst-ketamine", "--weight", "70kg", "--concentration",
               "0.1mg/mL", "--format", "json")
     assert out.exit_code == 1
     assert "KD-LIM-019" in out.stdout

@@ -88,7 +88,7 @@ def test_start_and_date_are_one_option(run):
     b = json.loads(run(*args, "--date", "2026-11-25").stdout)
     c = json.loads(run(*args, "--start", "2026-11-25T09:00").stdout)
     assert a["date"] == b["date"] == c["date"] == "2026-11-25"
-    plan = ["plan", "crps-schwartzman-2009", "--weight", "70", "--format", "json",
+    plan = ["plan", "crps-schwartzman-2009", "--weight", "70kg", "--format", "json",
             "--reproducible"]
     assert run(*plan, "--start", "2026-12-01T09:00").stdout == \
         run(*plan, "--date", "2026-12-01T09:00").stdout

@@ -266,7 +266,8 @@ def test_kind_names_are_written_in_words():
 
 
 @pytest.mark.parametrize("value, kinds, message", [
-    (72, ("body_weight",), "'72' has no unit; write it with one, e.g. '72 kg' (body weight: kg, lb)"),
+    (72, ("body_weight",), "'72' has no unit; write it with one, e.g. '72 kg' or '72 lb' "
+                          "(body weight: kg, lb)"),
     ("0.35", ("rate_per_kg", "rate"),
      "'0.35' has no unit; write it with one, e.g. '0.35 mg/kg/h' "
      "(rate per kg: mg/kg/h, mcg/kg/min, mg/kg/day; rate: mg/h, mg/day, mg/24 h, mg/min)"),

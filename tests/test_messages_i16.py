@@ -28,9 +28,14 @@ def _weight_from(run, tmp_path, how, weight):
 
 
 @pytest.mark.parametrize("how", ["flag", "yaml", "jsonl", "csv"])
-def test_a_bare_weight_means_kg_in_every_input(run, tmp_path, how):
+def test_a_bare_weight_is_refused_in_every_input(run, tmp_path, how):
+    # 160 typed as lb would be a 160 kg plan: no unit is assumed (safety principle: no silent
+    # defaults for anything that changes a dose)
     code, stderr, error = _weight_from(run, tmp_path, how, "72")
-    assert code in (0, 1) and error is None, (stderr, error)
+    text = error if error is not None else stderr
+    assert code == 2, (stderr, error)
+    assert "'72' has no unit; write it with one, e.g. '72 kg' or '72 lb' (body weight: kg, lb)" \
+        in str(text), text
 
 
 @pytest.mark.parametrize("how", ["flag", "yaml", "jsonl", "csv"])
@@ -45,7 +50,7 @@ def test_weight_with_a_wrong_unit_lists_only_weight_units(run):
     r = run("check", "crps-schwartzman-2009", "--weight", "72 mg", "--age", "40")
     assert r.exit_code == 2
     assert "mg/kg/h" not in r.stderr and "umol/L" not in r.stderr and len(r.stderr) < 200
-    r = run("check", "crps-schwartzman-2009", "--weight", "1e6", "--age", "40")
+    r = run("check", "crps-schwartzman-2009", "--weight", "1e6 kg", "--age", "40")
     assert r.exit_code == 2 and "outside" in r.stderr and "has no unit" not in r.stderr
 
 

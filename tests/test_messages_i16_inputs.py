@@ -35,7 +35,7 @@ HEIGHTS = ["66in", "66 in", "5ft6", "5ft6in", "5 ft 6 in", "5'6\"", "5' 6''"]
 def _ideal_weight(tmp_path, how, height):
     common = ("--weight-basis", "ideal", "--format", "json")
     if how == "flag":
-        proc = cli("plan", "crps-schwartzman-2009", "--weight", "70", "--height", height,
+        proc = cli("plan", "crps-schwartzman-2009", "--weight", "70kg", "--height", height,
                    "--sex", "male", "--age", "40", *common)
         assert proc.returncode == 0, proc.stderr
         return json.loads(proc.stdout)["patient"]
@@ -72,7 +72,7 @@ def test_heights_in_inches_and_feet_are_accepted_everywhere(tmp_path, how):
     ("66 yd", "'yd' is not in the vocabulary"),
 ])
 def test_bad_heights_are_one_line(height, message):
-    line = one_line_error(cli("plan", "crps-schwartzman-2009", "--weight", "70", "--height",
+    line = one_line_error(cli("plan", "crps-schwartzman-2009", "--weight", "70kg", "--height",
                               height))
     assert message in line, line
 
@@ -141,13 +141,13 @@ def test_real_sources_that_start_like_a_placeholder_pass(tmp_path, source):
       "male"], "--weight-basis does not apply to 'crps-goldberg-2010': it does not dose per kg"),
 ])
 def test_an_option_that_does_not_apply_is_an_error(args, message):
-    line = one_line_error(cli(*args, "--weight", "70", "--age", "40"))
+    line = one_line_error(cli(*args, "--weight", "70kg", "--age", "40"))
     assert message in line, line
 
 
 def test_an_option_that_does_not_apply_is_refused_before_a_contraindication_or_a_batch(tmp_path):
     # a contraindicated patient (age 10) still hears about the option, not only the screen
-    line = one_line_error(cli("plan", "oral-marchetti-2015", "--priming", "5", "--weight", "35",
+    line = one_line_error(cli("plan", "oral-marchetti-2015", "--priming", "5", "--weight", "35kg",
                               "--age", "10"))
     assert "--priming does not apply" in line
     path = tmp_path / "p.jsonl"
@@ -158,10 +158,10 @@ def test_an_option_that_does_not_apply_is_refused_before_a_contraindication_or_a
 
 
 def test_options_that_apply_still_work():
-    proc = cli("plan", "crps-schwartzman-2009", "--weight", "70", "--age", "40", "--priming", "5",
+    proc = cli("plan", "crps-schwartzman-2009", "--weight", "70kg", "--age", "40", "--priming", "5",
                "--concentration", "1mg/mL", "--format", "json")
     assert proc.returncode == 0, proc.stderr
-    proc = cli("simulate", "oral-marchetti-2015", "--weight", "70", "--age", "40", "--f", "0.2",
+    proc = cli("simulate", "oral-marchetti-2015", "--weight", "70kg", "--age", "40", "--f", "0.2",
                "--format", "json", "--resolution", "1 h")
     assert proc.returncode == 0, proc.stderr
 
@@ -170,7 +170,7 @@ def test_options_that_apply_still_work():
 
 @pytest.mark.parametrize("value", ["2026-12-01", "20261201", " 2026-12-01 "])
 def test_a_start_without_a_time_is_refused_showing_the_form(value):
-    line = one_line_error(cli("plan", "crps-schwartzman-2009", "--weight", "70", "--start", value))
+    line = one_line_error(cli("plan", "crps-schwartzman-2009", "--weight", "70kg", "--start", value))
     assert line == (f"ketadose: error: --start '{value}' has no time of day: the sessions are at "
                     "clock times; write the date and time, e.g. 2026-12-01T09:00")
 
@@ -178,7 +178,7 @@ def test_a_start_without_a_time_is_refused_showing_the_form(value):
 def test_a_start_with_a_time_is_accepted(tmp_path):
     path = tmp_path / "p.jsonl"
     path.write_text(json.dumps({"id": "a", "weight": "70 kg", "age": 40}) + "\n")
-    for args in (["--weight", "70"], ["--patients", str(path), "--format", "jsonl"]):
+    for args in (["--weight", "70kg"], ["--patients", str(path), "--format", "jsonl"]):
         proc = cli("plan", "crps-schwartzman-2009", "--start", "2026-12-01T09:00", *args)
         assert proc.returncode == 0, proc.stderr
     line = one_line_error(cli("plan", "crps-schwartzman-2009", "--patients", str(path),
@@ -213,12 +213,12 @@ def test_explain_shows_numbers_like_the_tables_never_python_reprs(tmp_path):
 # --------------------------------------------------------------- usage errors and choices
 
 @pytest.mark.parametrize("args, hint", [
-    (["plan", "crps-schwartzman-2009", "--weight", "70", "--format", "jsn"], "Did you mean 'json'?"),
-    (["plan", "crps-schwartzman-2009", "--weight", "70", "--weight-basis", "idael"],
+    (["plan", "crps-schwartzman-2009", "--weight", "70kg", "--format", "jsn"], "Did you mean 'json'?"),
+    (["plan", "crps-schwartzman-2009", "--weight", "70kg", "--weight-basis", "idael"],
      "Did you mean 'ideal'?"),
-    (["plan", "crps-schwartzman-2009", "--weight", "70", "--sex", "f"], "Did you mean 'female'?"),
+    (["plan", "crps-schwartzman-2009", "--weight", "70kg", "--sex", "f"], "Did you mean 'female'?"),
     (["list", "--route", "IV"], "Did you mean 'iv'?"),
-    (["plan", "crps-schwartzman-2009", "--weight", "70", "--format", "zzz"], None),
+    (["plan", "crps-schwartzman-2009", "--weight", "70kg", "--format", "zzz"], None),
 ])
 def test_a_bad_choice_is_one_line_with_a_suggestion(args, hint):
     line = one_line_error(cli(*args))

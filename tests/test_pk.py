@@ -200,7 +200,7 @@ def test_non_negative_and_mass_balance(rate, start, length, model):
 
 IDS = ["crps-schwartzman-2009", "crps-sigtermans-2009", "sci-amr-2010", "cancer-pain-burst-ketamine",
        "consensus-cohen-2018", "oral-marchetti-2015", "crps-goldberg-2010", "crps-ketcrps2-esketamine"]
-PATIENT = ["--weight", "72", "--height", "168cm", "--sex", "female"]
+PATIENT = ["--weight", "72kg", "--height", "168cm", "--sex", "female"]
 
 
 @pytest.mark.parametrize("rid", IDS)

@@ -34,7 +34,7 @@ def simulations():
 
     out = {}
     for model_id, model in _models(run).items():
-        result = run("simulate", "sci-amr-2010", "--weight", "70", "--model", model_id,
+        result = run("simulate", "sci-amr-2010", "--weight", "70kg", "--model", model_id,
                      "--format", "json")
         assert result.exit_code == 0, result.stderr
         out[model_id] = (model, json.loads(result.stdout))

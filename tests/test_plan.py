@@ -264,12 +264,12 @@ def test_weight_is_required_for_per_kg_regimens(run):
 
 
 def test_ideal_weight_needs_height(run):
-    r = run("plan", "crps-schwartzman-2009", "--weight", "120", "--weight-basis", "ideal")
+    r = run("plan", "crps-schwartzman-2009", "--weight", "120kg", "--weight-basis", "ideal")
     assert r.exit_code == 2 and "height" in r.stderr
 
 
 def test_obese_patient_sees_all_three_weights(run):
-    r = run("plan", "crps-schwartzman-2009", "--weight", "120", "--height", "170cm", "--sex", "male",
+    r = run("plan", "crps-schwartzman-2009", "--weight", "120kg", "--height", "170cm", "--sex", "male",
             "--weight-basis", "adjusted", "--format", "json")
     data = json.loads(r.stdout)
     [f] = [w for w in data["warnings"] if w["rule"] == "KD-DOSE-001"]

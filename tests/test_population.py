@@ -30,10 +30,10 @@ from ketadose.pk.population import (
 from ketadose.pk.simulate import simulate
 from ketadose.plan import make_plan
 
-PATIENT = ["--weight", "72", "--height", "168cm", "--sex", "female"]
+PATIENT = ["--weight", "72kg", "--height", "168cm", "--sex", "female"]
 
 
-def plan_for(rid, weight="72"):
+def plan_for(rid, weight="72 kg"):
     patient, _ = load_patient(None, {"weight": weight})
     _src, regimen, findings = load_regimen(rid)
     return make_plan(regimen, patient, limit_library(), regimen_findings=findings)
@@ -129,7 +129,7 @@ def test_parent_metabolite_matches_an_ode_of_the_published_equations():
     ("crps-schwartzman-2009", "flint-2017"), ("crps-schwartzman-2009", "herd-2007")])
 def test_no_negative_concentration_and_no_negative_zero_in_the_output(run, rid, model):
     """Round-off made exactly-zero concentrations (t = 0) come out at -1e-11, printed "-0.0"."""
-    r = run("simulate", rid, "--weight", "70", "--population", "60", "--model", model,
+    r = run("simulate", rid, "--weight", "70kg", "--population", "60", "--model", model,
             "--resolution", "30min", "--format", "json")
     assert r.exit_code == 0, r.output
     assert "-0.0" not in r.output

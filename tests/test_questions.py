@@ -56,7 +56,7 @@ def test_the_table_asks_each_question_once_naming_every_rule(run):
 
 
 def test_html_asks_each_question_once(run):
-    r = run("plan", REGIMEN, "--weight", "70", "--age", "40", "--format", "html")
+    r = run("plan", REGIMEN, "--weight", "70kg", "--age", "40", "--format", "html")
     medicines = [x for x in r.stdout.split("<li>") if "Which medicines" in x]
     assert len(medicines) == 1 and "KD-DDI-001" in medicines[0] and "KD-DDI-008" in medicines[0]
 

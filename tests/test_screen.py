@@ -149,7 +149,7 @@ def test_a_rule_can_fire_and_still_ask_its_other_question():
 
 
 def test_the_cli_refuses_a_plan_for_a_known_allergy_with_nothing_else_recorded(run):
-    result = run("plan", "crps-schwartzman-2009", "--weight", "70", "--allergy", "ketamine",
+    result = run("plan", "crps-schwartzman-2009", "--weight", "70kg", "--allergy", "ketamine",
                  "--format", "json")
     assert result.exit_code == 1
     assert "KD-CI-001" in result.stdout + result.stderr

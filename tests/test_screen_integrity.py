@@ -21,7 +21,7 @@ from ketadose.rules import screening_rules
 from ketadose.screen import STATUSES, Context
 from ketadose.screen import run as run_screen
 
-FLAGS = ["--weight", "70", "--sex", "male", "--age", "45", "--bp", "120/80", "--heart-rate", "70",
+FLAGS = ["--weight", "70kg", "--sex", "male", "--age", "45", "--bp", "120/80", "--heart-rate", "70",
          "--no-conditions", "--no-medications", "--no-previous-courses"]
 
 KETAMINE_NAMES = ["Ketalar", "Ketanest", "Ketanest S", "Spravato", "esketamine", "arketamine",
@@ -152,7 +152,7 @@ def test_no_override_makes_an_absolute_finding_non_blocking(absolute, reason, me
     (["--sex", "male", "--breastfeeding"], "breastfeeding is true but sex is male"),
 ])
 def test_contradictory_flags_are_input_errors(run, args, needle):
-    r = run("check", "--weight", "70", *args)
+    r = run("check", "--weight", "70kg", *args)
     assert r.exit_code == 2 and needle in r.stderr and len(r.stderr.splitlines()) == 1
 
 
@@ -188,7 +188,7 @@ def test_explicit_tags_in_a_regimen_file_are_refused(run, write):
 
     text = template_text().replace("days: 10 ", "days: !!int 10 ")
     path = write(text)
-    r = run("plan", path, "--weight", "70")
+    r = run("plan", path, "--weight", "70kg")
     assert r.exit_code == 2 and "regimen.yaml:20:9: explicit tag '!!int'" in r.stderr
     r = run("validate", path)  # validate reports it like any syntax error: a finding, exit 1
     assert r.exit_code == 1 and "regimen.yaml:20:9: error KD-V001 explicit tag" in r.stdout
@@ -239,13 +239,13 @@ def test_jsonl_duplicate_keys_are_refused(run, write):
 
 
 def test_csv_duplicate_columns_are_refused(run, write):
-    path = write("id,sex,pregnant,pregnant,weight\na,female,true,false,70\n", "p.csv")
+    path = write("id,sex,pregnant,pregnant,weight\na,female,true,false,70 kg\n", "p.csv")
     r = run("check", "--patients", path, "--format", "jsonl")
     assert r.exit_code == 2 and "pregnant given twice" in r.stderr
 
 
 def test_csv_quoted_newline_stays_in_its_field(run, write):
-    path = write('id,sex,weight,allergies\na,female,70,"penicillin\nKetalar"\nb,male,70,none\n',
+    path = write('id,sex,weight,allergies\na,female,70 kg,"penicillin\nKetalar"\nb,male,70 kg,none\n',
                  "p.csv")
     r = run("check", "--patients", path, "--format", "jsonl")
     recs = [json.loads(x) for x in r.stdout.splitlines()]
@@ -254,7 +254,7 @@ def test_csv_quoted_newline_stays_in_its_field(run, write):
 
 
 def test_csv_unclosed_quote_is_a_bad_record(run, write):
-    path = write('id,sex,weight,allergies\na,female,70,"penicillin\n', "p.csv")
+    path = write('id,sex,weight,allergies\na,female,70 kg,"penicillin\n', "p.csv")
     r = run("check", "--patients", path, "--format", "jsonl")
     rec = json.loads(r.stdout)
     assert rec["exit"] == 2 and "not closed" in rec["error"]

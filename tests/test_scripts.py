@@ -25,7 +25,7 @@ def jsonl_and_csv(tmp_path, n=30):
                "medications": [{"name": m.split(":")[0], "dose": m.split(":")[1]} for m in meds],
                "allergies": [], "liver": {"alt": "30 U/L", "alt_uln": "45 U/L"}, "previous_courses": []}
         rows_j.append(json.dumps(rec))
-        rows_c.append(f"p{i},{rec['age']},{rec['sex']},{weight},170 cm,false,false,120/80,70,none,"
+        rows_c.append(f"p{i},{rec['age']},{rec['sex']},{weight} kg,170 cm,false,false,120/80,70,none,"
                       f"{';'.join(meds) or 'none'},none,30 U/L,45 U/L,none\n")
     j = tmp_path / "p.jsonl"
     c = tmp_path / "p.csv"
@@ -76,7 +76,7 @@ def test_batch_from_stdin_and_usage(run):
     r = run("check", "--patients", "-", "--format", "jsonl", input=json.dumps(PATIENT) + "\n")
     assert r.exit_code == 0 and lines(r.stdout)[0]["status"] in ("clear", "caution")
     assert run("check", "--patients", "-", "--format", "json", input="").exit_code == 2
-    assert run("check", "--patients", "-", "--weight", "70", "--format", "jsonl", input="").exit_code == 2
+    assert run("check", "--patients", "-", "--weight", "70kg", "--format", "jsonl", input="").exit_code == 2
 
 
 def test_bad_csv_header_is_an_input_error(run, tmp_path):

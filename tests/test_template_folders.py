@@ -53,7 +53,7 @@ def test_naming_a_bad_template_is_the_error(run, clinic):
     last = r.stderr.splitlines()[-1]
     assert r.exit_code == 2 and last.startswith(f"ketadose: error: {clinic}/broken.yaml:3:1: invalid YAML")
     assert all("broken.yaml" not in w for w in warnings(r))  # the error, not also a warning
-    r = run("plan", "clinic-good", "--regimens", str(clinic), "--weight", "70")
+    r = run("plan", "clinic-good", "--regimens", str(clinic), "--weight", "70kg")
     assert r.exit_code == 2 and "'clinic-good' is defined twice" in r.stderr
     assert "good.bak.yaml" in r.stderr and f"{clinic}/good.yaml" in r.stderr
     r = run("show", "clinic-over", "--regimens", str(clinic))

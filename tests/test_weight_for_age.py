@@ -134,7 +134,7 @@ def cli(*args):
 
 def test_refused_through_the_entry_point():
     # 19 years (an adult: no screening contraindication), 250 kg, no height: only the CDC check
-    proc = cli("plan", "crps-schwartzman-2009", "--weight", "250", "--age", "19", "--format",
+    proc = cli("plan", "crps-schwartzman-2009", "--weight", "250kg", "--age", "19", "--format",
                "json")
     assert proc.returncode == 1, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -146,7 +146,7 @@ def test_refused_through_the_entry_point():
 
 @pytest.mark.parametrize("fmt", ["table", "json", "yaml", "csv", "fhir", "html"])
 def test_confirmed_finding_reaches_every_format(fmt):
-    proc = cli("plan", "crps-schwartzman-2009", "--weight", "250", "--age", "19", "--override",
+    proc = cli("plan", "crps-schwartzman-2009", "--weight", "250kg", "--age", "19", "--override",
                "weighed twice today", "--format", fmt)
     assert proc.returncode == 0, proc.stderr
     assert "KD-GATE-004" in proc.stdout, fmt

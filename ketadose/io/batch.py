@@ -6,7 +6,7 @@ CSV columns (all optional; an empty cell means "not asked"):
                                          a medication is NAME or NAME:DOSE (e.g. morphine:60 mg/day)
   alt, alt_uln, ast, ast_uln, alp, alp_uln, ggt, ggt_uln, bilirubin   -- liver tests with units
   previous_courses  -- ';'-separated ENDED[|HOURS[|liver_injury]], e.g. 2026-09-01|100 h|false
-Booleans are true/false. A bare weight number means kg, as on the command line.
+Booleans are true/false. A weight needs its unit (72 kg, 160 lb), as on the command line.
 """
 
 from __future__ import annotations
@@ -434,8 +434,6 @@ def csv_record(row: dict) -> dict:
                 raise RecordError(f"{key}: expected a whole number, got {value!r}") from None
         elif key in ("pregnant", "breastfeeding"):
             data[key] = _bool(value, key)
-        elif key == "weight":
-            data[key] = value  # a bare number means kg, in every input (patient.bare_weight_kg)
         elif key in ("conditions", "allergies"):
             data[key] = _list(value)
         elif key == "medications":

@@ -20,7 +20,9 @@ def flags_to_data(flags: dict) -> dict:
     data: dict = {}
     weight = flags.get("weight")
     if weight is not None:
-        data["weight"] = weight  # a bare number means kg, in every input (patient.bare_weight_kg)
+        # a bare number is refused like any quantity without its unit (units._no_unit): kg
+        # and lb both occur, and 160 meant as lb would give a 160 kg plan
+        data["weight"] = weight
     for key in ("height", "age", "sex", "pregnant", "breastfeeding", "heart_rate"):
         if flags.get(key) is not None:
             data[key] = flags[key]
