@@ -196,7 +196,8 @@ def _jsonl_records(stream, limit, first=1):
     # kept. A line is taken when that sum is its number of key separators (the colons outside
     # strings): no key was written twice. Else (a duplicate key, or any doubt) the line is
     # decoded again by _jsonl_record, which says what is wrong.
-    scan = json.JSONDecoder(parse_constant=_no_constant, object_hook=counted).scan_once
+    scan = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite,
+                            object_hook=counted).scan_once
     number = first - 1
     while raw := readline(limit + 1):
         number += 1
@@ -259,7 +260,7 @@ def _jsonl_record(text):
     """The record of one JSON line, or the RecordError saying why it is not one."""
     try:
         data = _DECODER.decode(text)
-    except DuplicateKey as exc:
+    except (DuplicateKey, NotFinite) as exc:
         return RecordError(str(exc))
     except (ValueError, RecursionError) as exc:
         return RecordError(f"invalid JSON: {str(exc).splitlines()[0]}")
@@ -403,8 +404,22 @@ def _no_constant(name):
     raise ValueError(f"{name} is not a number")
 
 
+class NotFinite(ValueError):
+    pass
+
+
+def _finite(text):
+    """A JSON number as a float, refused when it is too large to be one (1e400 would become
+    inf): worded as `--patient FILE` words it (io.yamlsrc._scalar), with the number as written."""
+    value = float(text)
+    if value - value != 0:
+        raise NotFinite(f"{text!r} is not a finite number")
+    return value
+
+
 # one decoder for every line (json.loads with options makes a new one per call)
-_DECODER = json.JSONDecoder(parse_constant=_no_constant, object_pairs_hook=_no_duplicates)
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite,
+                            object_pairs_hook=_no_duplicates)
 
 
 def _bool(text, key):

@@ -267,6 +267,7 @@ def _scalar(node, where):
         except ValueError:
             raise KetadoseError("not a number (plain decimal notation only)", where) from None
         if number != number or number in (float("inf"), float("-inf")):
-            raise KetadoseError("not a finite number", where)
+            # the number as written, as a batch line words it (io.batch._finite)
+            raise KetadoseError(f"{value[:20]!r} is not a finite number", where)
         return number
     return value
