@@ -93,7 +93,7 @@ def stdout_failure(exc: OSError) -> str:
 
 
 class _WholeWrites(io.RawIOBase):
-    """File descriptor 1, written whole or not at all: a write the system cuts short (a disk
+    """A file descriptor written whole or not at all: a write the system cuts short (a disk
     filling up, `ulimit -f`) is tried again for the rest, which then fails with its error.
 
     Python's own sys.stdout loses the rest silently: its BufferedWriter returns the short count
@@ -101,44 +101,32 @@ class _WholeWrites(io.RawIOBase):
     the help with exit 0 (3.11, 3.12 and 3.13 alike). ketadose.io.writer loops on short writes
     itself; this covers what click and the stored answers write through sys.stdout."""
 
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
     def writable(self) -> bool:
         return True
 
     def fileno(self) -> int:
-        return 1
+        return self._fd
 
     def isatty(self) -> bool:
-        return os.isatty(1)
+        return os.isatty(self._fd)
 
     def write(self, data) -> int:
         view = memoryview(data).cast("B")
         done = 0
         while done < len(view):
-            done += os.write(1, view[done:])
+            done += os.write(self._fd, view[done:])
         return done
 
-    def close(self) -> None:  # fd 1 stays open: Python flushes and closes sys.stdout at exit
+    def close(self) -> None:  # the fd stays open: Python flushes and closes sys.std* at exit
         super().close()
 
 
-def whole_writes_to_stdout() -> None:
-    """Make sys.stdout write whole (see _WholeWrites), keeping its encoding and buffering.
-    Only the process's own standard output: a test runner's capture is left as it is."""
-    out = sys.stdout
-    if out is None or id(out) != id(sys.__stdout__):
-        return
-    try:
-        if out.fileno() != 1:
-            return
-        out.flush()
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        return  # closed or not a file: plug_std_fds and the writer's checks answer for it
-    sys.stdout = io.TextIOWrapper(io.BufferedWriter(_WholeWrites()), encoding=out.encoding,
-                                  errors=out.errors, line_buffering=bool(out.line_buffering))
-
-
-class _BestEffort(io.RawIOBase):
-    """File descriptor 2, where a failed write is dropped rather than raised.
+class _BestEffort(_WholeWrites):
+    """A file descriptor where a failed write is dropped rather than raised: standard error.
 
     Diagnostics are best effort: the document went to its own stream, and the exit code is the
     run's verdict. An error raised while writing to a full or broken stderr escaped the error
@@ -146,43 +134,37 @@ class _BestEffort(io.RawIOBase):
     ... -o plan.json 2>/dev/full` committed the plan and exited 1, and an unknown regimen id
     with stderr on /dev/full exited 1 instead of 2."""
 
-    def writable(self) -> bool:
-        return True
-
-    def fileno(self) -> int:
-        return 2
-
-    def isatty(self) -> bool:
-        return os.isatty(2)
-
     def write(self, data) -> int:
-        view = memoryview(data).cast("B")
-        done = 0
         try:
-            while done < len(view):
-                done += os.write(2, view[done:])
+            return super().write(data)
         except OSError:
-            pass  # nowhere left to say it
-        return len(view)
+            return memoryview(data).nbytes  # nowhere left to say it
 
-    def close(self) -> None:  # fd 2 stays open
-        super().close()
+
+def _rewrap(name: str, fd: int, raw: type[_WholeWrites], **options) -> None:
+    """Put sys.<name> (the process's own stdout or stderr, not a test runner's capture) over
+    ``raw``, keeping its encoding and error handler."""
+    stream = getattr(sys, name)
+    if stream is None or id(stream) != id(getattr(sys, f"__{name}__")):
+        return
+    try:
+        if stream.fileno() != fd:
+            return
+        stream.flush()
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        return  # closed or not a file: plug_std_fds and the writer's checks answer for it
+    setattr(sys, name, io.TextIOWrapper(io.BufferedWriter(raw(fd)), encoding=stream.encoding,
+                                        errors=stream.errors, **options))
+
+
+def whole_writes_to_stdout() -> None:
+    """sys.stdout writes whole or fails (see _WholeWrites), line-buffered as before."""
+    _rewrap("stdout", 1, _WholeWrites, line_buffering=bool(sys.stdout and sys.stdout.line_buffering))
 
 
 def best_effort_stderr() -> None:
-    """Make sys.stderr best effort (see _BestEffort), keeping its encoding and error handler.
-    Only the process's own standard error: a test runner's capture is left as it is."""
-    err = sys.stderr
-    if err is None or id(err) != id(sys.__stderr__):
-        return
-    try:
-        if err.fileno() != 2:
-            return
-        err.flush()
-    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
-        return
-    sys.stderr = io.TextIOWrapper(io.BufferedWriter(_BestEffort()), encoding=err.encoding,
-                                  errors=err.errors, line_buffering=True, write_through=True)
+    """sys.stderr drops what it cannot write (see _BestEffort)."""
+    _rewrap("stderr", 2, _BestEffort, line_buffering=True, write_through=True)
 
 
 def quiet_stdout() -> None:
