@@ -384,3 +384,31 @@ def test_any_damaged_bundle_is_an_input_error_or_a_record_never_a_crash(data):
     except KetadoseError:
         return
     build(out.record, vocabulary())  # findings or a Patient; never an exception
+
+
+@pytest.mark.parametrize("n, text, code, value", [
+    (0, "kg", "[lb_av]", 160),  # the EHR shows 160 kg; the code would make it 72.6 kg
+    (0, "lb", "kg", 72),
+    (1, "cm", "[in_i]", 66),
+    (1, "in", "cm", 168),
+])
+def test_a_unit_text_that_names_another_unit_than_the_code_is_refused(n, text, code, value):
+    b = example()
+    entry(b, "Observation", n)["valueQuantity"] = {
+        "value": value, "unit": text, "system": "http://unitsofmeasure.org", "code": code}
+    with pytest.raises(KetadoseError) as exc:
+        from_fhir(b, DAY, "p.json")
+    assert f"unit text {text!r} and UCUM code {code!r}" in exc.value.message
+    assert exc.value.where == f"p.json: Observation/{entry(b, 'Observation', n)['id']}"
+
+
+@pytest.mark.parametrize("n, text, code, want", [
+    (0, "lbs", "[lb_av]", "160 lb"), (0, "Kilogramm", "kg", "160 kg"),  # display only
+    (0, "kg", "kg", "160 kg"), (1, "in", "[in_i]", "406.4 cm"), (1, "m", "m", "160 m"),
+])
+def test_a_unit_text_that_agrees_with_the_code_or_is_not_a_unit_is_display_only(n, text, code,
+                                                                                  want):
+    b = example()
+    entry(b, "Observation", n)["valueQuantity"] = {
+        "value": 160, "unit": text, "system": "http://unitsofmeasure.org", "code": code}
+    assert from_fhir(b, DAY).record["weight" if n == 0 else "height"] == want

@@ -499,6 +499,7 @@ class _Reader:
             raise KetadoseError(f"{what} unit {q.get('code') or q.get('unit')!r} is not one "
                                 f"ketadose reads here (UCUM: {', '.join(units)})", where)
         target = units[code]
+        _same_unit(q.get("unit"), code, target, what, where)
         original = f"{_num(q['value'])} {code}"
         if isinstance(target, dict):  # an exact conversion (e.g. [in_i] -> cm, 2.54 by definition)
             value = Decimal(repr(q["value"])) * Decimal(str(target["factor"]))
@@ -719,3 +720,26 @@ def _vocabulary():
     from ketadose.io.library import vocabulary
 
     return vocabulary()
+
+
+def _same_unit(text, code, target, what, where) -> None:
+    """A Quantity's display text (``unit``) must not name another unit than its code: the
+    clinician's EHR shows the text ("160 kg") while the code is what is computed ("[lb_av]", so
+    72.6 kg). Which one the record meant cannot be known, so neither is taken. A text that is
+    not a unit ketadose reads ("Kilogramm", "beats per minute") is display only and left alone."""
+    from fractions import Fraction
+
+    from ketadose.errors import UnitError
+    from ketadose.units import parse_unit
+
+    if not isinstance(text, str) or text == code:
+        return
+    symbol, factor = (target["unit"], Fraction(str(target["factor"]))) \
+        if isinstance(target, dict) else (target, Fraction(1))
+    try:
+        shown, coded = parse_unit(text), parse_unit(symbol)
+    except UnitError:
+        return
+    if shown.kind == coded.kind and shown.factor != coded.factor * factor:
+        raise KetadoseError(f"{what} unit text {text!r} and UCUM code {code!r} name different "
+                            "units; correct the record at its source", where)
