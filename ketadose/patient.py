@@ -16,8 +16,9 @@ from marshal import dumps as _marshal
 from ketadose.allergies import REACTIONS, SEVERITIES, Matcher
 from ketadose.allergies import read as read_allergy
 from ketadose.findings import Finding
-from ketadose.spec import BAD_VALUE, Checker, Field, Node
-from ketadose.text import suggest
+from ketadose.spec import BAD_VALUE, Checker, Field, Node, _name
+from ketadose.text import UNSAFE as _UNSAFE
+from ketadose.text import suggest, unsafe_message
 from ketadose.units import Quantity
 
 _EMPTY_LIST = _marshal([], 2)  # Builder.read's key of an empty list
@@ -207,6 +208,11 @@ def build(data, vocab: Vocabulary, today: dt.date | None = None) -> tuple:
     course that ends after ``today`` (the screening date).
     """
     today = today or dt.date.today()
+    refused = _unsafe(data, ())
+    if refused:
+        path, message, at_key = refused
+        return None, [Finding(BAD_VALUE, "error", message, "ketadose patient format", path,
+                              at_key=at_key)]
     checker = Checker()
     clean = checker.check(PATIENT, data)
     if clean is None or checker.findings:
@@ -224,6 +230,36 @@ def build(data, vocab: Vocabulary, today: dt.date | None = None) -> tuple:
     if fail:
         return None, fail
     return Patient(**out), []
+
+
+def _unsafe(value, path):
+    """(path, message, at_key) of the first key that is not text, or text holding a character
+    io.yamlsrc.UNSAFE finds (a control, a bidirectional mark, a lone surrogate), or None. Here,
+    where every input path meets (flags, files, batch lines, FHIR imports, ketadose.api), so
+    that none takes what another refuses: `--allergy` took U+202E that a batch refused, and
+    ``build({1: 40})`` raised TypeError."""
+    if value.__class__ is str:
+        found = _UNSAFE.search(value)
+        return found and (path, f"{_name(path)}: {unsafe_message(found)}", False)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return (path, f"key {key!r} in {_name(path)} is not text; keys are field names "
+                        "such as 'weight'", False)
+            found = _UNSAFE.search(key)
+            if found:
+                return (path + (key,), f"a key in {_name(path)}: {unsafe_message(found)}", True)
+            refused = _unsafe(item, path + (key,))
+            if refused:
+                return refused
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            refused = _unsafe(item, path + (index,))
+            if refused:
+                return refused
+    elif isinstance(value, str):
+        return _unsafe(str(value), path)
+    return None
 
 
 class Entry:
@@ -245,7 +281,8 @@ class _Ids(dict):
     as in the other caches (build() refuses it)."""
 
     def __missing__(self, value):
-        if value.__class__ is str and value.strip():
+        if value.__class__ is str and value.strip() and (value.isprintable()
+                                                          or not _UNSAFE.search(value)):
             return ID
         raise KeyError(value)
 
@@ -349,8 +386,9 @@ class Builder:
             if got is None:
                 if name == "id" and cls is str:
                     # unique per record: not worth a cache; a non-empty text
-                    if not value.strip():
-                        return None
+                    if not value.strip() or (not value.isprintable()
+                                             and _UNSAFE.search(value)):
+                        return None  # build() refuses it
                     got = ID
                 else:
                     got = self._new(name, value, cache, key)

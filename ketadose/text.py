@@ -39,3 +39,32 @@ def suggest(word: str, options, *, many: bool = False, otherwise: str = "") -> s
     if not close:
         return otherwise
     return f"; did you mean {', '.join(close) if many else repr(close[0])}?"
+
+
+BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def bidi_message(found: re.Match) -> str:
+    """The one wording for a bidirectional control character, for files and batch records."""
+    return (f"bidirectional control character U+{ord(found.group(0)):04X} "
+            "(it can reorder the text a reader sees); remove it")
+
+
+# Refused in every text of a patient record and in every file, on every input path (flags,
+# files, batch lines, the API): control characters but tab, line feed and carriage return
+# (C0, DEL, C1: a terminal acts on them, a reader does not see them), the bidirectional
+# embedding, override and isolate marks (BIDI), and lone surrogates (an invalid byte on the
+# command line, half of a broken \u escape). A batch refused them where a flag took them.
+UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069"
+                    "\ud800-\udfff]")
+
+
+def unsafe_message(found: re.Match) -> str:
+    """The one wording for a character UNSAFE finds (bidi_message for a bidirectional one)."""
+    char = found.group(0)
+    if BIDI.match(char):
+        return bidi_message(found)
+    if "\ud800" <= char <= "\udfff":
+        return (f"U+{ord(char):04X} is not a character (an invalid byte, or half of a broken "
+                "\\u escape); remove it")
+    return f"control character U+{ord(char):04X} (a reader cannot see it); remove it"

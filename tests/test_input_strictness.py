@@ -150,3 +150,106 @@ def test_a_number_too_large_for_a_float_has_one_message_in_a_file_and_in_a_batch
         assert recs[2]["exit"] == 2 and "age" in recs[2]["error"]  # 4e1 is a float, not an age
     r = run("plan", REGIMEN, "--weight", "1e400 kg")
     assert r.exit_code == 2 and r.stderr.endswith(f"weight: {message}\n"), r.stderr
+
+
+# ---------------------------------------------------------------- control characters in text
+
+_UNSAFE_CHARS = ["\u202e", "\u2066", "\x01", "\x1b", "\x7f", "\x85", "\x9f"]
+
+
+def _text_outcomes(tmp, field, char) -> dict:
+    """The error (or None) of a record whose ``field`` text holds ``char``, each way in."""
+    flag = {"allergies": "--allergy", "conditions": "--condition", "medications": "--medication"}
+    text = f"keta{char}mine"
+    value = [{"name": text}] if field == "medications" else [text]
+    record = {"weight": "70 kg", field: value}
+    out = {}
+    r = _invoke("check", "--weight", "70kg", flag[field], text, "--format", "json")
+    out["flag"] = r.exit_code, r.stderr.count("\n"), r.stderr
+    path = tmp / "p.json"
+    path.write_text(json.dumps(record))  # the character as a \u escape
+    r = _invoke("check", "--patient", str(path), "--format", "json")
+    out["json"] = r.exit_code, r.stderr.count("\n"), r.stderr
+    path = tmp / "p.yaml"
+    path.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")  # as it is
+    r = _invoke("check", "--patient", str(path), "--format", "json")
+    out["yaml"] = r.exit_code, r.stderr.count("\n"), r.stderr
+    for ascii_only in (True, False):
+        path = tmp / "b.jsonl"
+        path.write_text(json.dumps(record, ensure_ascii=ascii_only) + "\n", encoding="utf-8")
+        r = _invoke("check", "--patients", str(path), "--format", "jsonl")
+        out[f"jsonl{ascii_only}"] = json.loads(r.stdout)["exit"], 0, json.loads(r.stdout)["error"]
+    if field != "medications":
+        path = tmp / "b.csv"
+        path.write_text(f"weight,{field}\n70 kg,{text}\n", encoding="utf-8")
+        r = _invoke("check", "--patients", str(path), "--format", "jsonl")
+        out["csv"] = json.loads(r.stdout)["exit"], 0, json.loads(r.stdout)["error"]
+    return out
+
+
+@settings(max_examples=budget(20), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(field=st.sampled_from(["allergies", "conditions", "medications"]),
+       char=st.sampled_from(_UNSAFE_CHARS))
+def test_a_control_character_in_a_text_is_refused_on_every_input_path(tmp_path, field, char):
+    got = _text_outcomes(tmp_path, field, char)
+    assert all(code == 2 for code, _, _ in got.values()), got
+    assert all(lines == 1 for code, lines, _ in got.values() if lines), got
+    word = f"U+{ord(char):04X}"
+    assert all(word in message and message.rstrip().endswith("remove it")
+               for _, _, message in got.values()), got
+
+
+def test_a_control_character_through_the_real_entry_point():
+    line = one_line_error(cli("check", "--weight", "70kg", "--allergy", "keta\u202emine"))
+    assert line == ("ketadose: error: --allergy: invalid patient: allergies[0]: bidirectional "
+                    "control character U+202E (it can reorder the text a reader sees); remove it")
+    line = one_line_error(cli("check", "--weight", "70kg", "--medication", "morph\x01ine"))
+    assert line.endswith("medications[0].name: control character U+0001 (a reader cannot see "
+                         "it); remove it")
+
+
+def test_an_invalid_argv_byte_is_refused_not_dropped(tmp_path):
+    """A byte that is not UTF-8 (surrogateescape in argv): an --override reason is recorded in
+    the audit, so it must be what was typed; a patient text must be a text."""
+    for args in (["crps-schwartzman-2009", "--weight", "70kg", "--allergy", "ketamine",
+                  "--override", b"patient consents \xff, discussed".decode("utf-8",
+                                                                          "surrogateescape")],
+                 ["--weight", "70kg", "--allergy", b"pen\xffcillin".decode("utf-8",
+                                                                         "surrogateescape")]):
+        proc = subprocess.run([sys.executable, "-m", "ketadose", "check",
+                               *[a.encode("utf-8", "surrogateescape") for a in args]],
+                              capture_output=True, timeout=120)
+        line = one_line_error(proc)
+        assert "U+DCFF is not a character" in line, line
+
+
+def test_an_escaped_surrogate_pair_is_one_character_in_a_file_and_a_batch(tmp_path):
+    """JSON writes a character beyond the BMP (an emoji) as two \\u escapes: a batch line and a
+    JSON patient file both read the one character; a lone half is refused by both."""
+    record = {"weight": "70 kg", "id": "p\U0001f600"}
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(record))
+    assert "\\ud83d\\ude00" in path.read_text()
+    r = _invoke("check", "--patient", str(path), "--format", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["patient"]["id"] == "p\U0001f600", r.stderr
+    path = tmp_path / "b.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    r = _invoke("check", "--patients", str(path), "--format", "jsonl")
+    assert json.loads(r.stdout)["exit"] == 0
+    path = tmp_path / "q.json"
+    path.write_text('{"weight": "70 kg", "id": "\\ud83d"}')
+    assert _invoke("check", "--patient", str(path)).exit_code == 2
+
+
+def test_a_key_that_is_not_text_is_a_finding_not_a_type_error():
+    from ketadose import api
+    from ketadose.io.library import vocabulary
+    from ketadose.patient import build
+
+    patient, findings = build({1: 40}, vocabulary())
+    assert patient is None and "key 1 in the document is not text" in findings[0].message
+    patient, findings = build({"liver": {2: "40 U/L"}}, vocabulary())
+    assert patient is None and findings[0].path == ("liver",)
+    doc = api.Batch("check").document({1: 40})
+    assert doc["exit"] == 2 and doc["error"].startswith("1: "), doc  # a finding, no TypeError

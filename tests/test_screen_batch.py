@@ -23,7 +23,7 @@ from conftest import budget
 from ketadose.commands.batch import _encode, make_job
 from ketadose.io.batch import RecordError, _jsonl_record
 from ketadose.io.library import vocabulary
-from ketadose.io.yamlsrc import BIDI
+from ketadose.io.yamlsrc import UNSAFE
 from ketadose.patient import Builder, build
 from ketadose.rules import screening_reads, screening_rules
 
@@ -131,9 +131,9 @@ def test_the_fast_check_line_is_the_general_path_line(data, which, number):
     text = json.dumps(data, ensure_ascii=False)
     parsed = _jsonl_record(text)
     if isinstance(parsed, RecordError):
-        # a bidirectional control character: the reader refuses the record (as --patient FILE
-        # refuses the file) before any checking, on either path
-        assert BIDI.search(text) and str(parsed).startswith("bidirectional control character")
+        # a bidirectional control or a control character: the reader refuses the record (as
+        # --patient FILE refuses the file) before any checking, on either path
+        assert UNSAFE.search(text) and str(parsed).endswith("; remove it")
         return
     fast = job.fast(number, parsed)
     if fast is not None:  # the line as the batch writes it: UTF-8 bytes

@@ -21,7 +21,13 @@ def override_reason(text: str | None) -> str | None:
     zero-width characters removed; at least MIN_REASON visible characters or an input error."""
     if text is None:
         return None
-    from ketadose.text import printable, visible_length
+    from ketadose.text import UNSAFE, printable, unsafe_message, visible_length
+
+    found = UNSAFE.search(text)
+    if found and "\ud800" <= found.group(0) <= "\udfff":
+        # an argv byte that is not UTF-8 (surrogateescape): printable() dropped it, and the
+        # audit recorded a reason that was not what was typed
+        raise KetadoseError(f"--override: {unsafe_message(found)}")
 
     if visible_length(text) < MIN_REASON:
         raise KetadoseError(f"--override needs a reason a clinician can read: at least {MIN_REASON} "

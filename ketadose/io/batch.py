@@ -15,7 +15,7 @@ import csv
 import io
 import json
 
-from ketadose.io.yamlsrc import BIDI, bidi_message
+from ketadose.io.yamlsrc import UNSAFE, unsafe_message
 
 # JSON Lines: one line is one patient record or one FHIR Bundle. A whole-record FHIR export of a
 # single patient is commonly several MiB (every encounter, claim and observation), so the default
@@ -279,12 +279,12 @@ def _bidi_error(text, decoded=None):
     refuses it (io.yamlsrc.decode): the batch screened such records where one patient's file
     was refused (review of issue 18). ``decoded`` gives the text with JSON escapes resolved,
     asked for only when the line has an escape."""
-    found = BIDI.search(text)
+    found = UNSAFE.search(text)
     if found is None and decoded is not None and "\\u" in text:
-        found = BIDI.search(decoded())
+        found = UNSAFE.search(decoded())
     if found is None:
         return None
-    return RecordError(bidi_message(found))
+    return RecordError(unsafe_message(found))
 
 
 def _csv_items(stream):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ketadose.errors import KetadoseError
 from ketadose.io.files import read_bytes
 from ketadose.io.library import vocabulary
-from ketadose.io.yamlsrc import BIDI, Document, bidi_message, decode, load_text
+from ketadose.io.yamlsrc import UNSAFE, Document, decode, load_text, unsafe_message
 from ketadose.patient import build
 
 
@@ -87,23 +87,24 @@ def patient_from_data(data: dict, where: str):
     return patient, data
 
 
-def _refuse_escaped_bidi(doc: Document, path: tuple, value) -> None:
-    """A bidirectional control character written as an escape ("\\u202e" in JSON or YAML)
-    is refused where it is, as io.yamlsrc.decode refuses a literal one and a batch record
-    refuses both (io.batch._bidi_error): one patient's file took it (review of issue 18)."""
+def _refuse_escaped(doc: Document, path: tuple, value) -> None:
+    """A character io.yamlsrc.UNSAFE finds written as an escape ("\\u202e", "\\x7f" in JSON or
+    YAML) is refused where it is, as io.yamlsrc.decode refuses one written as it is and a batch
+    record refuses both (io.batch._bidi_error): one patient's file took it (review of issue 18).
+    (patient.build refuses them too, with the field's path; this gives the file's place.)"""
     if isinstance(value, str):
-        found = BIDI.search(value)
+        found = UNSAFE.search(value)
         if found:
-            raise KetadoseError(bidi_message(found), doc.where(path))
+            raise KetadoseError(unsafe_message(found), doc.where(path))
     elif isinstance(value, dict):
         for key, item in value.items():
-            found = BIDI.search(key) if isinstance(key, str) else None
+            found = UNSAFE.search(key) if isinstance(key, str) else None
             if found:
-                raise KetadoseError(bidi_message(found), doc.where(path + (key,), True))
-            _refuse_escaped_bidi(doc, path + (key,), item)
+                raise KetadoseError(unsafe_message(found), doc.where(path + (key,), True))
+            _refuse_escaped(doc, path + (key,), item)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _refuse_escaped_bidi(doc, path + (index,), item)
+            _refuse_escaped(doc, path + (index,), item)
 
 
 def load_patient(path: str | None, flags: dict, today=None):
@@ -122,7 +123,7 @@ def load_patient(path: str | None, flags: dict, today=None):
         if not isinstance(doc.data, dict):
             raise KetadoseError("a patient record is a mapping of keys", doc.where(()))
         if "\\" in text:  # and one written as an escape, as a batch record refuses it
-            _refuse_escaped_bidi(doc, (), doc.data)
+            _refuse_escaped(doc, (), doc.data)
         data = dict(doc.data)
         if "resourceType" in data:  # FHIR: positions in it do not map onto record keys
             from ketadose.io.fhir_in import record_from_fhir

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from ketadose.errors import KetadoseError
+from ketadose.text import BIDI, UNSAFE, bidi_message, unsafe_message  # noqa: F401 (used here and re-exported)
 
 MAX_BYTES = 1 << 20  # 1 MiB: a regimen or patient file is a few kB
 MAX_NODES = 20_000  # after alias expansion: stops "billion laughs"
@@ -132,15 +133,6 @@ def _check_depth(text: str, name: str) -> None:
 _ALLOWED_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "map", "seq")}
 
 
-BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
-
-
-def bidi_message(found: re.Match) -> str:
-    """The one wording for a bidirectional control character, for files and batch records."""
-    return (f"bidirectional control character U+{ord(found.group(0)):04X} "
-            "(it can reorder the text a reader sees); remove it")
-
-
 def decode(raw: bytes, name: str) -> str:
     if len(raw) > MAX_BYTES:
         raise KetadoseError(f"file is larger than {MAX_BYTES // 1024} KiB; refusing to read it",
@@ -153,18 +145,36 @@ def decode(raw: bytes, name: str) -> str:
         raise KetadoseError(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})", f"{name}:{line}:{col}") from None
     if "\x00" in text:
         raise KetadoseError("file contains NUL bytes; is it a binary file?", f"{name}:1:1")
-    bidi = BIDI.search(text)
+    bidi = UNSAFE.search(text)
     if bidi:
         # Embedding, override and isolate marks reorder what a reader sees ("Trojan Source"):
-        # a dose or a warning could read differently from what is computed.
+        # a dose or a warning could read differently from what is computed. Control
+        # characters: PyYAML refused most with its own words and no place; said here as a
+        # batch and the flags say it.
         line = text.count("\n", 0, bidi.start()) + 1
         col = bidi.start() - (text.rfind("\n", 0, bidi.start()) + 1) + 1
-        raise KetadoseError(bidi_message(bidi), f"{name}:{line}:{col}")
+        raise KetadoseError(unsafe_message(bidi), f"{name}:{line}:{col}")
     return text
+
+
+# JSON's escape of a character beyond the BMP (an emoji): two \u escapes, a surrogate pair,
+# not preceded by an odd number of backslashes (an escaped backslash)
+_PAIR = re.compile(r"(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.I)
+
+
+def _joined_pair(match) -> str:
+    high, low = int(match.group(2), 16), int(match.group(3), 16)
+    return f"{match.group(1)}\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
 
 
 def load_text(text: str, name: str) -> Document:
     """Parse one YAML (or JSON) document into a Document, or raise KetadoseError."""
+    if "\\u" in text and text.lstrip()[:1] == "{":
+        # JSON (every string double-quoted): a surrogate pair escape, which PyYAML refuses
+        # ("invalid Unicode character escape code"), becomes YAML's \U escape of the same
+        # character, so that a patient file reads what a JSON Lines line of a batch reads
+        # (json joins the pair). A lone half stays refused.
+        text = _PAIR.sub(_joined_pair, text)
     try:
         _check_depth(text, name)
         loader = (_CLoader or _Loader)(text)
@@ -243,7 +253,14 @@ def _scalar(node, where):
     digits is refused (no quantity needs one, and int() of thousands of digits is slow)."""
     tag, value = node.tag, node.value
     if _SURROGATE.search(value):
-        raise KetadoseError("text contains a lone surrogate escape (not a character)", where)
+        # PyYAML reads "\ud83d\ude00" (JSON's escape of one character beyond the BMP, e.g. an
+        # emoji) as two halves; joined here as a JSON reader (a batch line) joins them. A
+        # lone half is refused.
+        try:
+            value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        except UnicodeDecodeError:
+            raise KetadoseError("text contains a lone surrogate escape (not a character)",
+                                where) from None
     if tag == _STD + "null":
         if value not in ("", "~", "null", "Null", "NULL"):
             raise KetadoseError("a !!null value must be empty, ~ or null", where)
