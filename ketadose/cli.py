@@ -255,6 +255,29 @@ def new(ctx, template, from_id, new_id, fmt):
 
 
 # ----------------------------------------------------------------------------- patients
+class _Digits(click.ParamType):
+    """A click number type (int, float, a range) that refuses digits other than 0-9 (int() and
+    float() take "٤٠" as 40) with the message every other input path gives (units.foreign_digit)."""
+
+    def __init__(self, base: click.ParamType):
+        self.base, self.name = base, base.name
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str):
+            from ketadose.units import foreign_digit
+
+            foreign = foreign_digit(value)
+            if foreign:
+                self.fail(foreign, param, ctx)
+        return self.base.convert(value, param, ctx)
+
+    def get_metavar(self, *args, **kwargs):
+        return self.base.get_metavar(*args, **kwargs)
+
+
+WHOLE_NUMBER = _Digits(click.INT)
+
+
 def patient_options(fn):
     """The patient flags shared by check and plan (a file via --patient, or flags, or both)."""
     opts = [
@@ -262,14 +285,14 @@ def patient_options(fn):
                      help="Patient record, YAML or JSON ('-' for stdin)."),
         click.option("--weight", help="Body weight with its unit, e.g. 72kg or 160lb (a bare number is refused)."),
         click.option("--height", help="Height with its unit, e.g. 168cm or 1.68m."),
-        click.option("--age", type=int, help="Age in years."),
+        click.option("--age", type=WHOLE_NUMBER, help="Age in years."),
         click.option("--sex", type=click.Choice(["female", "male"]),
                      help="Sex (ideal and adjusted body weight; pregnancy questions)."),
         click.option("--pregnant/--not-pregnant", default=None, help="Pregnancy status."),
         click.option("--breastfeeding/--not-breastfeeding", default=None,
                      help="Breastfeeding status (an information finding for the infant)."),
         click.option("--bp", metavar="SYS/DIA", help="Resting blood pressure in mmHg, e.g. 128/82."),
-        click.option("--heart-rate", type=int, help="Resting heart rate, beats/min."),
+        click.option("--heart-rate", type=WHOLE_NUMBER, help="Resting heart rate, beats/min."),
         click.option("--condition", "conditions", multiple=True, metavar="ID",
                      help="Condition id (repeatable); see `ketadose vocabulary`."),
         click.option("--no-conditions", is_flag=True, help="Asked: the patient has none."),
@@ -436,7 +459,7 @@ def _concentration(value):
 @click.option("--start", "--date", "start", metavar="DATETIME",
               help="First session, e.g. 2026-12-01T09:00 (clock times; the screen is as of "
                    "that day). --date is the same option.")
-@click.option("--priming", type=click.FloatRange(min=0, max=500), metavar="ML",
+@click.option("--priming", type=_Digits(click.FloatRange(min=0, max=500)), metavar="ML",
               help="Giving-set priming volume in mL, added to the bag.")
 @click.option("--override", metavar="REASON", help="Plan despite a contraindication; recorded.")
 @click.option("--reproducible", is_flag=True, help="Leave the time of computation out of the audit.")
@@ -486,14 +509,14 @@ def _resolution(value) -> float:
 @click.option("--model", help="PK model id (`ketadose models`) [default: by drug form].")
 @click.option("--resolution", default="1 min", show_default=True,
               help="Output time step, 6 s to 1 h, e.g. 6s, 30s, 1min, 1h.")
-@click.option("--f", "bio_f", type=float, help="Bioavailability (0-1) for SC/oral; overrides the default.")
-@click.option("--ka", type=float, help="Absorption rate constant, 1/min, for SC/oral.")
+@click.option("--f", "bio_f", type=_Digits(click.FLOAT), help="Bioavailability (0-1) for SC/oral; overrides the default.")
+@click.option("--ka", type=_Digits(click.FLOAT), help="Absorption rate constant, 1/min, for SC/oral.")
 @click.option("--plot", metavar="FILE.png|FILE.svg", help="Also write the chart as an image.")
 @click.option("--explain", is_flag=True, help="Show how the model's parameters and summaries were derived.")
-@click.option("--population", type=int, is_flag=False, flag_value=1000, default=None, metavar="N",
+@click.option("--population", type=WHOLE_NUMBER, is_flag=False, flag_value=1000, default=None, metavar="N",
               help="Simulate N virtual patients like this one (default 1000 when given without N) "
                    "from the model's published between-patient variability.")
-@click.option("--seed", type=int, default=1, show_default=True,
+@click.option("--seed", type=WHOLE_NUMBER, default=1, show_default=True,
               help="Random seed for --population (same seed, same virtual patients).")
 @format_option("table", "json", "csv")
 @click.pass_context
@@ -520,9 +543,9 @@ def simulate(ctx, regimen, patient_path, model, resolution, bio_f, ka, plot, exp
               help="Dose on this weight instead of each regimen's basis.")
 @click.option("--explain", is_flag=True,
               help="Show how each number was derived (weight, concentration, totals, model).")
-@click.option("--population", type=int, is_flag=False, flag_value=1000, default=None, metavar="N",
+@click.option("--population", type=WHOLE_NUMBER, is_flag=False, flag_value=1000, default=None, metavar="N",
               help="Compare on the same N virtual patients (default 1000 when given without N).")
-@click.option("--seed", type=int, default=1, show_default=True,
+@click.option("--seed", type=WHOLE_NUMBER, default=1, show_default=True,
               help="Random seed for --population (same seed, same virtual patients).")
 @click.option("--plot", metavar="FILE.png|FILE.svg",
               help="Also write the chart (one line per regimen and its model) as an image.")

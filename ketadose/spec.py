@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ketadose.errors import UnitError
 from ketadose.findings import Finding
 from ketadose.text import suggest
-from ketadose.units import CANONICAL, parse_quantity
+from ketadose.units import CANONICAL, foreign_digit, parse_quantity
 
 
 @dataclass(frozen=True)
@@ -97,12 +97,20 @@ class Checker:
             self.fail(BAD_VALUE, f"{_name(path)} {value.strip()!r} is a placeholder, not a "
                       "source; name where the numbers come from (authors, year, PMID)", path)
             return None
+        foreign = node.pattern and foreign_digit(value)  # a blood pressure, a date
+        if foreign:
+            self.fail(BAD_VALUE, f"{_name(path)}: {foreign}", path)
+            return None
         if node.pattern and not re.fullmatch(node.pattern, value):
             self.fail(BAD_VALUE, f"{_name(path)} {value!r} is not "
                       f"{node.hint or 'of the form ' + node.pattern}", path)
         return value
 
     def _integer(self, node, value, path):
+        foreign = isinstance(value, str) and foreign_digit(value)
+        if foreign:  # "٤٠" in a file: said as on every other input path
+            self.fail(BAD_VALUE, f"{_name(path)}: {foreign}", path)
+            return None
         if isinstance(value, bool) or not isinstance(value, int):
             return self._wrong(node, value, path)
         return self._range(node, value, path, str(value))

@@ -246,6 +246,22 @@ _OVER = re.compile(r"^(.*?)\s+over\s+(.*)$", re.IGNORECASE)
 _DECIMAL_COMMA = re.compile(r"^\s*[+-]?\d+,\d+")
 
 
+# A decimal digit other than 0-9 (Arabic-Indic, full-width, Devanagari ...): Python's float()
+# and int() and the regular expressions' \d take them, so "٧٠ kg" and "７０kg" were 70 kg.
+# Refused in every numeric field, on every input path, with this one message.
+_FOREIGN_DIGIT = re.compile(r"(?![0-9])\d")
+
+
+def foreign_digit(text: str) -> str | None:
+    """The message for a number written with a digit other than 0-9, or None."""
+    found = None if text.isascii() else _FOREIGN_DIGIT.search(text)
+    if found is None:
+        return None
+    char = found.group(0)
+    return (f"{text.strip()!r}: {char!r} (U+{ord(char):04X}) is not one of the digits 0-9; "
+            "write numbers with the digits 0-9")
+
+
 def parse_number(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
@@ -262,6 +278,9 @@ def parse_quantity(text, kinds: tuple[str, ...] | None = None):
         raise UnitError(f"expected a quantity with a unit, e.g. '0.35 mg/kg/h'; got {text!r}")
     if isinstance(text, (int, float)):
         raise _no_unit(repr(text).strip("'"), kinds)
+    foreign = foreign_digit(text)
+    if foreign:
+        raise UnitError(foreign)
     over = _OVER.match(text)
     if over:
         amount = parse_quantity(over.group(1), ("mass", "mass_per_kg"))

@@ -253,3 +253,52 @@ def test_a_key_that_is_not_text_is_a_finding_not_a_type_error():
     assert patient is None and findings[0].path == ("liver",)
     doc = api.Batch("check").document({1: 40})
     assert doc["exit"] == 2 and doc["error"].startswith("1: "), doc  # a finding, no TypeError
+
+
+# ---------------------------------------------------------------- digits other than 0-9
+
+_DIGITS = {"arabic-indic": 0x0660, "extended arabic-indic": 0x06F0, "full-width": 0xFF10,
+           "devanagari": 0x0966}
+
+
+@settings(max_examples=budget(20), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(number=st.integers(10, 99), script=st.sampled_from(sorted(_DIGITS)),
+       field=st.sampled_from(["weight", "age", "blood_pressure"]))
+def test_a_digit_other_than_0_9_is_refused_in_every_numeric_field_and_path(tmp_path, number,
+                                                                          script, field):
+    digits = "".join(chr(_DIGITS[script] + int(d)) for d in str(number))
+    value = {"weight": f"{digits} kg", "age": digits, "blood_pressure": f"{digits}0/{digits}"}[field]
+    record = {"weight": "70 kg", field: value}
+    flag = {"weight": "--weight", "age": "--age", "blood_pressure": "--bp"}[field]
+    messages = []
+    r = _invoke("check", *(["--weight", "70kg"] if field != "weight" else []), flag, value)
+    messages.append((r.exit_code, r.stderr))
+    for name, text in (("p.yaml", yaml.safe_dump(record, allow_unicode=True)),
+                       ("p.json", json.dumps(record))):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        r = _invoke("check", "--patient", str(path))
+        messages.append((r.exit_code, r.stderr))
+    path = tmp_path / "b.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    rec = json.loads(_invoke("check", "--patients", str(path), "--format", "jsonl").stdout)
+    messages.append((rec["exit"], rec["error"]))
+    path = tmp_path / "b.csv"
+    path.write_text(f"weight,{field}\n70 kg,{value}\n" if field != "weight"
+                    else f"weight\n{value}\n", encoding="utf-8")
+    rec = json.loads(_invoke("check", "--patients", str(path), "--format", "jsonl").stdout)
+    messages.append((rec["exit"], rec["error"]))
+    first = chr(_DIGITS[script] + int(str(number)[0]))
+    want = (f"{value!r}: {first!r} (U+{ord(first):04X}) is not one of the digits 0-9; "
+            "write numbers with the digits 0-9")
+    assert all(code == 2 and want in message for code, message in messages), messages
+
+
+def test_a_foreign_digit_through_the_real_entry_point():
+    line = one_line_error(cli("check", "--weight", "\u0667\u0660 kg"))
+    assert line == ("ketadose: error: --weight: invalid patient: weight: '\u0667\u0660 kg': "
+                    "'\u0667' (U+0667) is not one of the digits 0-9; write numbers with the "
+                    "digits 0-9")
+    line = one_line_error(cli("plan", REGIMEN, "--weight", "70kg", "--priming", "\uff15"))
+    assert "(U+FF15) is not one of the digits 0-9" in line

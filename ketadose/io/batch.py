@@ -16,6 +16,7 @@ import io
 import json
 
 from ketadose.io.yamlsrc import UNSAFE, unsafe_message
+from ketadose.units import foreign_digit
 
 # JSON Lines: one line is one patient record or one FHIR Bundle. A whole-record FHIR export of a
 # single patient is commonly several MiB (every encounter, claim and observation), so the default
@@ -443,6 +444,9 @@ def csv_record(row: dict) -> dict:
             continue
         value = value.strip()
         if key in ("age", "heart_rate"):
+            foreign = foreign_digit(value)
+            if foreign:
+                raise RecordError(f"{key}: {foreign}")
             try:
                 data[key] = int(value)
             except ValueError:
