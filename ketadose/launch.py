@@ -79,9 +79,10 @@ def main(argv=None):
     sys.exit(0)
 
 
-WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO, errno.EROFS})
+WRITE_FAILURES = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO, errno.EROFS,
+                            errno.EBADF})
 """Errors of a write that the system refused (a full disk, `ulimit -f`, a quota, a failing
-device): input of the environment (exit 2), never a bug of ours (exit 3). The commands' own
+device, a standard output opened for reading (`1<file`) or closed (`>&-`)): input of the environment (exit 2), never a bug of ours (exit 3). The commands' own
 output goes through ketadose.io.writer, which names its file; these reach the entry points from
 what click or the stored answers write straight to standard output (a command's --help)."""
 
@@ -157,8 +158,28 @@ def _rewrap(name: str, fd: int, raw: type[_WholeWrites], **options) -> None:
                                         errors=stream.errors, **options))
 
 
+class _Closed(_WholeWrites):
+    """Standard output closed when the process started (`>&-`; Python then sets sys.stdout to
+    None): every write fails, so that `--help >&-` is one line and exit 2 (not a traceback,
+    exit 1) and `plan --help >&-` is not exit 0 with the help lost (click drops text written
+    to a None stdout). The first write fails the run; later ones (the flush at exit of what
+    was left in the buffer) are dropped: there is nowhere to write them, and the run has
+    already said so."""
+
+    failed = False
+
+    def write(self, data) -> int:
+        if self.failed:
+            return memoryview(data).nbytes
+        self.failed = True
+        raise OSError(errno.EBADF, "standard output is closed; nothing could be written")
+
+
 def whole_writes_to_stdout() -> None:
     """sys.stdout writes whole or fails (see _WholeWrites), line-buffered as before."""
+    if sys.stdout is None and sys.__stdout__ is None:
+        sys.stdout = io.TextIOWrapper(io.BufferedWriter(_Closed(1)), encoding="utf-8")
+        return
     _rewrap("stdout", 1, _WholeWrites, line_buffering=bool(sys.stdout and sys.stdout.line_buffering))
 
 
