@@ -499,7 +499,7 @@ class _Reader:
             raise KetadoseError(f"{what} unit {q.get('code') or q.get('unit')!r} is not one "
                                 f"ketadose reads here (UCUM: {', '.join(units)})", where)
         target = units[code]
-        _same_unit(q.get("unit"), code, target, what, where)
+        _same_unit(q.get("unit"), code, units, what, where)
         original = f"{_num(q['value'])} {code}"
         if isinstance(target, dict):  # an exact conversion (e.g. [in_i] -> cm, 2.54 by definition)
             value = Decimal(repr(q["value"])) * Decimal(str(target["factor"]))
@@ -722,24 +722,42 @@ def _vocabulary():
     return vocabulary()
 
 
-def _same_unit(text, code, target, what, where) -> None:
+def _same_unit(text, code, units, what, where) -> None:
     """A Quantity's display text (``unit``) must not name another unit than its code: the
     clinician's EHR shows the text ("160 kg") while the code is what is computed ("[lb_av]", so
-    72.6 kg). Which one the record meant cannot be known, so neither is taken. A text that is
-    not a unit ketadose reads ("Kilogramm", "beats per minute") is display only and left alone."""
-    from fractions import Fraction
-
+    72.6 kg). Which one the record meant cannot be known, so neither is taken. The text is
+    read as one of this field's UCUM codes ("[lb_av]"), as a unit ketadose reads, or as one in
+    other capitals ("KG", "LB": an EHR's display, not a different unit). A text that is none of
+    these ("Kilogramm", "beats per minute") is display only and left alone."""
     from ketadose.errors import UnitError
     from ketadose.units import parse_unit
 
     if not isinstance(text, str) or text == code:
         return
-    symbol, factor = (target["unit"], Fraction(str(target["factor"]))) \
-        if isinstance(target, dict) else (target, Fraction(1))
+    symbol, factor = _unit_of(units[code])
     try:
-        shown, coded = parse_unit(text), parse_unit(symbol)
-    except UnitError:
+        coded = parse_unit(symbol)
+    except UnitError:  # mmHg, /min: not units of a dose; no other text names them here
         return
-    if shown.kind == coded.kind and shown.factor != coded.factor * factor:
-        raise KetadoseError(f"{what} unit text {text!r} and UCUM code {code!r} name different "
-                            "units; correct the record at its source", where)
+    if text.strip() in units:
+        shown_symbol, shown_factor = _unit_of(units[text.strip()])
+    else:
+        shown_symbol, shown_factor = text, 1
+    for candidate in dict.fromkeys((shown_symbol, shown_symbol.lower())):
+        try:
+            shown = parse_unit(candidate)
+        except UnitError:
+            continue
+        if shown.kind == coded.kind and shown.factor * shown_factor != coded.factor * factor:
+            raise KetadoseError(f"{what} unit text {text!r} and UCUM code {code!r} name "
+                                "different units; correct the record at its source", where)
+        return
+
+
+def _unit_of(target) -> tuple:
+    """(ketadose unit symbol, exact factor) of an entry of fhir_map.yaml's units table."""
+    from fractions import Fraction
+
+    if isinstance(target, dict):  # an exact conversion (e.g. [in_i] -> cm, 2.54 by definition)
+        return target["unit"], Fraction(str(target["factor"]))
+    return target, Fraction(1)
