@@ -222,3 +222,23 @@ def test_api_numpy_integer_is_read_or_refused_with_ketadose_error():
     except KetadoseError:
         return
     assert doc["exit"] in (0, 2)
+
+
+# --- still open: 1e400 parity and batch error records ------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="click's FloatRange reads --priming 1e400 as inf and "
+                   "says \"inf is not in the range 0<=x<=500\", not the number as written")
+def test_priming_1e400_message_names_the_number_as_written():
+    r = _run(["plan", "crps-schwartzman-2009", *FLAGS, "--weight", "70kg", "--priming", "1e400"])
+    assert r.returncode == 2
+    assert b"'1e400' is not a finite number" in r.stderr, r.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="a CSV batch's error record for a bad cell leaves out "
+                   "the record's id, though its id cell was read")
+def test_csv_error_record_keeps_the_id(tmp_path):
+    batch = tmp_path / "b.csv"
+    batch.write_text("id,age,sex,weight,height\npatient-7,abc,female,70kg,168cm\n")
+    r = _run(["check", "--patients", str(batch)])
+    record = json.loads(r.stdout.decode().splitlines()[0])
+    assert record["exit"] == 2 and record.get("id") == "patient-7", record
