@@ -65,6 +65,6 @@ def unsafe_message(found: re.Match) -> str:
     if BIDI.match(char):
         return bidi_message(found)
     if "\ud800" <= char <= "\udfff":
-        return (f"U+{ord(char):04X} is not a character (an invalid byte, or half of a broken "
+        return (f"U+{ord(char):04X} is not a character (a lone surrogate: an invalid byte, or half of a broken "
                 "\\u escape); remove it")
     return f"control character U+{ord(char):04X} (a reader cannot see it); remove it"

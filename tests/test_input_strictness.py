@@ -302,3 +302,17 @@ def test_a_foreign_digit_through_the_real_entry_point():
                     "digits 0-9")
     line = one_line_error(cli("plan", REGIMEN, "--weight", "70kg", "--priming", "\uff15"))
     assert "(U+FF15) is not one of the digits 0-9" in line
+
+
+def test_a_lone_surrogate_has_one_message_in_a_file_a_batch_and_a_flag(tmp_path):
+    message = "U+D83D is not a character (a lone surrogate: an invalid byte, or half of a broken \\u escape); remove it"
+    path = tmp_path / "p.json"
+    path.write_text('{"weight": "70 kg",\n "notes": "ab\\ud83d", "id": "\\\\ud83d"}')
+    r = _invoke("check", "--patient", str(path))
+    assert r.exit_code == 2 and r.stderr == f"ketadose: error: {path}:2:14: {message}\n"
+    path = tmp_path / "b.jsonl"
+    path.write_text('{"weight": "70 kg", "notes": "ab\\ud83d"}\n')
+    rec = json.loads(_invoke("check", "--patients", str(path), "--format", "jsonl").stdout)
+    assert rec["exit"] == 2 and rec["error"] == message
+    r = _invoke("check", "--weight", "70kg", "--allergy", "ab\ud83d")
+    assert r.exit_code == 2 and r.stderr.endswith(f"allergies[0]: {message}\n"), r.stderr

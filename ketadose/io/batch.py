@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 from ketadose.io.yamlsrc import UNSAFE, unsafe_message
 from ketadose.units import foreign_digit
@@ -270,8 +271,10 @@ def _jsonl_record(text):
     if "\\u" not in text:
         if text.isascii():  # no bidirectional control character can be in it (fast)
             return data
-    elif _has_surrogate(data):  # only an escape makes one
-        return RecordError("a lone surrogate escape (\\ud800-\\udfff) is not a character")
+    else:
+        found = _has_surrogate(data)  # only an escape makes one
+        if found:
+            return RecordError(unsafe_message(found))
     return _bidi_error(text, lambda: json.dumps(data, ensure_ascii=False)) or data
 
 
@@ -346,14 +349,24 @@ def _csv_header(row, number) -> list:
     return header
 
 
-def _has_surrogate(data) -> bool:
+def _has_surrogate(data):
+    """The match of the first lone surrogate in a record's keys and texts, or None."""
     if isinstance(data, str):
-        return any("\ud800" <= ch <= "\udfff" for ch in data)
+        return _SURROGATE.search(data)
     if isinstance(data, dict):
-        return any(_has_surrogate(k) or _has_surrogate(v) for k, v in data.items())
-    if isinstance(data, list):
-        return any(_has_surrogate(v) for v in data)
-    return False
+        for key, value in data.items():
+            found = _has_surrogate(key) or _has_surrogate(value)
+            if found:
+                return found
+    elif isinstance(data, list):
+        for value in data:
+            found = _has_surrogate(value)
+            if found:
+                return found
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _csv_records(stream):

@@ -162,6 +162,9 @@ def decode(raw: bytes, name: str) -> str:
 _PAIR = re.compile(r"(?<!\\)((?:\\\\)*)\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.I)
 
 
+_LONE = re.compile(r"(?<!\\)((?:\\\\)*)\\u(d[89a-f][0-9a-f]{2})", re.I)  # after _PAIR
+
+
 def _joined_pair(match) -> str:
     high, low = int(match.group(2), 16), int(match.group(3), 16)
     return f"{match.group(1)}\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
@@ -175,6 +178,12 @@ def load_text(text: str, name: str) -> Document:
         # character, so that a patient file reads what a JSON Lines line of a batch reads
         # (json joins the pair). A lone half stays refused.
         text = _PAIR.sub(_joined_pair, text)
+        lone = _LONE.search(text)
+        if lone:  # worded as a batch line and a flag word it (text.unsafe_message)
+            char = re.match(".", chr(int(lone.group(2), 16)))
+            line = text.count("\n", 0, lone.start(2)) + 1
+            col = lone.start(2) - 2 - (text.rfind("\n", 0, lone.start(2)) + 1) + 1
+            raise KetadoseError(unsafe_message(char), f"{name}:{line}:{col}")
     try:
         _check_depth(text, name)
         loader = (_CLoader or _Loader)(text)
