@@ -180,7 +180,8 @@ def load_text(text: str, name: str) -> Document:
         text = _PAIR.sub(_joined_pair, text)
         lone = _LONE.search(text)
         if lone:  # worded as a batch line and a flag word it (text.unsafe_message)
-            char = re.match(".", chr(int(lone.group(2), 16)))
+            char = UNSAFE.match(chr(int(lone.group(2), 16)))
+            assert char is not None  # every surrogate is UNSAFE
             line = text.count("\n", 0, lone.start(2)) + 1
             col = lone.start(2) - 2 - (text.rfind("\n", 0, lone.start(2)) + 1) + 1
             raise KetadoseError(unsafe_message(char), f"{name}:{line}:{col}")
