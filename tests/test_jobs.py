@@ -855,3 +855,48 @@ def test_how_far_a_worker_works_ahead_of_the_turn(tmp_path, mode, settings):
              for k in range(1, 2 * chunks, 2)]
     assert sum(sizes[:held - 1]) < parallel.AHEAD <= sum(sizes[:held])
     assert held < parallel.MAX_IN_FLIGHT
+
+
+def test_a_worker_gone_before_its_chunk_leaves_no_pickled_chunk_in_a_garbage_cycle(
+        tmp_path, monkeypatch):
+    """The workers fail as they start (their receive thread cannot start, as under ulimit -v)
+    and are gone before the parent sends them a chunk: the send's EPIPE was the context of the
+    error raised next, and its traceback held multiprocessing's memoryview over the pickled
+    chunk's BytesIO in a reference cycle. Collected at exit, the BytesIO was finalized before
+    the view: CPython 3.13 printed 'Exception ignored ... BufferError: Existing exports of
+    data' under the one-line message. Here the collector keeps what it finds (DEBUG_SAVEALL):
+    no memoryview among it, on any Python."""
+    import gc
+    import threading
+
+    from ketadose.commands import parallel
+
+    parent = os.getpid()
+    real_start, real_workers = threading.Thread.start, parallel._start
+
+    def start(self):
+        if os.getpid() != parent:
+            raise RuntimeError("can't start new thread")
+        return real_start(self)
+
+    def gone(*args):  # the workers have ended before the first chunk is sent
+        workers = real_workers(*args)
+        for proc, _conn in workers:
+            proc.join(60)
+        return workers
+
+    monkeypatch.setattr(threading.Thread, "start", start)
+    monkeypatch.setattr(parallel, "_start", gone)
+    path = tmp_path / "p.jsonl"
+    path.write_text(jsonl(40))
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        with pytest.raises(parallel.WorkerFailed, match="can't start new thread"):
+            _run_in_process(path, "jsonl", 2, monkeypatch)
+        gc.collect()
+        views = [x for x in gc.garbage if isinstance(x, memoryview)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert views == []

@@ -439,16 +439,14 @@ def run_parallel(job: LineJob, items: Iterable[tuple[int, Any, int]], jobs: int,
                 worst = max(worst, _receive(workers[i], out))
                 queued[i] -= 1
                 queued_bytes[i] -= n
-            try:
-                workers[w][1].send(chunk)
-            except OSError:
+            if not _send_chunk(workers[w][1], chunk):
                 # The worker has ended (its write failed, or it was killed). Its answers before
                 # say why; this EPIPE must not reach click, which makes it a silent exit 1.
                 while pending:
                     _receive(workers[pending.popleft()[0]], out)
                 _receive(workers[w], out)  # the error it sent as it ended, if it sent one
                 raise WorkerFailed(f"a worker process (pid {workers[w][0].pid}) ended without "
-                                   "answering") from None
+                                   "answering")
             pending.append((w, size))
             queued[w] += 1
             queued_bytes[w] += size
@@ -458,6 +456,19 @@ def run_parallel(job: LineJob, items: Iterable[tuple[int, Any, int]], jobs: int,
     finally:
         _stop(workers, clean)
     return worst
+
+
+def _send_chunk(conn: Connection, chunk: Chunk) -> bool:
+    """Send a chunk to a worker; False when the worker has ended (EPIPE). The OSError is not
+    kept: its traceback holds multiprocessing's memoryview over the pickled chunk's BytesIO, and
+    as the context of the error raised next it went into a reference cycle; collected at exit
+    (CPython 3.13), the BytesIO was finalized before the view and printed 'Exception ignored
+    ... BufferError: Existing exports of data' under the one-line message."""
+    try:
+        conn.send(chunk)
+    except OSError:
+        return False
+    return True
 
 
 def _direct_fd(out: TextIO) -> int | None:
