@@ -523,11 +523,23 @@ def many(tmp_path_factory):
 
 
 def _started(p, marker: str, workers: int = 2) -> list:
+    """The run's workers once they are all alive, in the order they were started: worker 0
+    first. The kernel lists a process's children in the order it forked them
+    (/proc/PID/task/PID/children); not by pid, which wraps around (pid_max is 32768 here)."""
     deadline = time.monotonic() + 60
     while len(_alive(marker)) < workers + 1 and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.3)  # working
-    return [pid for pid in _alive(marker) if pid != p.pid]
+    alive = set(_alive(marker))
+    workers = [pid for pid in _children(p.pid) if pid in alive]
+    started = [_start_time(pid) for pid in workers]  # clock ticks since boot: ties possible
+    assert started == sorted(started), (workers, started)
+    return workers
+
+
+def _start_time(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as fh:
+        return int(fh.read().rsplit(") ", 1)[1].split()[19])  # field 22, starttime
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs /proc")
@@ -563,8 +575,12 @@ def test_the_workers_end_when_the_parent_is_killed(many, tmp_path):
 
 def _rest_after_one_worker_ended(p, marker: str, rest: bytes) -> int:
     """Once one of the two workers has ended (two processes left: the parent and the other
-    worker) while the run still waits for input, feed it the rest; its exit code."""
+    worker) while the run still waits for input, feed it the rest; its exit code. Both workers
+    must have been forked first (an ended one stays the run's child, a zombie, until it is
+    reaped): between the two forks, too, two processes are alive."""
     deadline = time.monotonic() + 60
+    while len(_children(p.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     while len(_alive(marker)) != 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(_alive(marker)) == 2 and p.poll() is None
@@ -623,7 +639,7 @@ def test_a_worker_gone_while_the_input_waits_is_still_reported(tmp_path):
     p.stdin.flush()
     workers = _started(p, marker)
     assert len(workers) == 2
-    os.kill(min(workers), signal.SIGKILL)  # the first started: worker 0, next chunk's
+    os.kill(workers[0], signal.SIGKILL)  # the first started: worker 0, next chunk's
     assert _rest_after_one_worker_ended(p, marker, rest) == 3
     err = p.stderr.read().decode()
     assert len(err.splitlines()) == 1 and "internal error" in err and "worker" in err
