@@ -14,7 +14,7 @@ import click
 
 from ketadose import __version__
 from ketadose.commands.help import Command
-from ketadose.errors import KetadoseError
+from ketadose.errors import KetadoseError, OutOfResources
 from ketadose.fastpath import one_line as _safe  # the error lines of both paths are one code
 from ketadose.launch import WRITE_FAILURES, Terminated, catch_signals, quiet_stdout, stdout_failure
 
@@ -718,19 +718,23 @@ def main(argv=None):
             quiet_stdout()  # what is left in sys.stdout's buffer would fail again at exit
             rc = INPUT_ERROR
         else:
-            _internal(exc)
-            rc = INTERNAL
+            rc = _internal(exc)
     except Exception as exc:
-        _internal(exc)
-        rc = INTERNAL
+        rc = _internal(exc)
     if rc == PIPE_CLOSED:
         quiet_stdout()
     sys.exit(rc if isinstance(rc, int) else OK)
 
 
-def _internal(exc: Exception) -> None:
+def _internal(exc: Exception) -> int:
+    """Our bug (exit 3), or the system refusing memory or a thread (a limit: exit 2)."""
+    limit = OutOfResources.of(exc)
+    if limit is not None:
+        click.echo(f"ketadose: error: {_safe(str(limit))}", err=True)
+        return INPUT_ERROR
     click.echo(f"ketadose: internal error (please report): {type(exc).__name__}: "
                f"{_safe(str(exc))[:200]}", err=True)
+    return INTERNAL
 
 
 _FILE_LIMITS = (errno.EMFILE, errno.ENFILE)

@@ -140,7 +140,7 @@ def run_fast(args: list) -> None:
         return
     command, arguments, values = parsed
     from ketadose import runmeta
-    from ketadose.errors import KetadoseError
+    from ketadose.errors import KetadoseError, OutOfResources
     from ketadose.io.writer import PipeClosed, StdoutStream, plug_std_fds
     from ketadose.launch import Terminated, catch_signals, quiet_stdout
 
@@ -175,9 +175,14 @@ def run_fast(args: list) -> None:
         echo("ketadose: aborted")
         rc = 2
     except Exception as exc:
-        echo(f"ketadose: internal error (please report): {type(exc).__name__}: "
-             f"{one_line(str(exc))[:200]}")
-        rc = 3
+        limit = OutOfResources.of(exc)  # the system refusing memory or a thread: a limit
+        if limit is not None:
+            echo(f"ketadose: error: {one_line(str(limit))}")
+            rc = 2
+        else:
+            echo(f"ketadose: internal error (please report): {type(exc).__name__}: "
+                 f"{one_line(str(exc))[:200]}")
+            rc = 3
     if rc == 141:
         quiet_stdout()
     sys.exit(rc if isinstance(rc, int) else 0)

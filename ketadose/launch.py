@@ -54,14 +54,16 @@ def main(argv=None):
     best_effort_stderr()
     text = _stored_answer(args)
     if text is None:
-        from ketadose.codecache import install
-        from ketadose.fastpath import run_fast
+        try:
+            from ketadose.codecache import install
+            from ketadose.fastpath import run_fast
 
-        install()  # before the first dataclass is made: precompiled methods (start-up)
+            install()  # before the first dataclass is made: precompiled methods (start-up)
 
-        run_fast(args)  # exits when it answers; returns for anything it does not handle
-        from ketadose.cli import main as cli_main
-
+            run_fast(args)  # exits when it answers; returns for anything it does not handle
+            from ketadose.cli import main as cli_main
+        except MemoryError:  # importing the program: before any handler of ours is in place
+            _out_of_memory()
         cli_main(argv)
         return
     try:
@@ -186,6 +188,22 @@ def whole_writes_to_stdout() -> None:
 def best_effort_stderr() -> None:
     """sys.stderr drops what it cannot write (see _BestEffort)."""
     _rewrap("stderr", 2, _BestEffort, line_buffering=True, write_through=True)
+
+
+def _out_of_memory() -> None:
+    """One line and exit 2, as for any other limit of the system (`ulimit -v`), not a
+    traceback."""
+    try:
+        from ketadose.errors import OutOfResources
+
+        text = str(OutOfResources.of(MemoryError()))
+    except MemoryError:
+        text = "out of memory; raise the limit"
+    try:
+        os.write(2, f"ketadose: error: {text}\n".encode())
+    except OSError:
+        pass
+    os._exit(2)  # nothing to flush or remove yet; an exit handler would need memory too
 
 
 def quiet_stdout() -> None:

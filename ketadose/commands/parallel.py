@@ -58,6 +58,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 if TYPE_CHECKING:
     from ketadose.io.writer import Rollback
 
+from ketadose.errors import OutOfResources
+
 CHUNK = 256  # records per task: large enough that sending them costs little, small for latency
 # How far a worker may run ahead of the others (the slack between them). The output's order
 # ties the workers together: a worker whose next chunk's turn has not come works on its later
@@ -78,6 +80,11 @@ AHEAD = 16 << 20  # bytes of finished lines a worker holds before it stops worki
 # worker. Counted by valgrind (10,000 records, instructions of every process against one
 # process): check +20% without, +15% with one chunk; plan +10% without, +4% with one chunk.
 WARM = 1
+# The stack of a worker's receive thread (bytes). It only unpickles flat lists of records
+# (pickle's loader keeps its own stack, not the C one) and puts them in the inbox; the system's
+# default (8 MiB, from `ulimit -s`) was reserved in each worker's address space, so that
+# `ulimit -v` stopped `--jobs 3` at limits where one process ran (RLIMIT_AS counts reservations).
+RECEIVE_STACK = 256 << 10
 _STOP = {signal.SIGTERM, signal.SIGHUP}  # a worker's writes are never cut by these
 STOP_WAIT = 2.0  # seconds a stopped worker may take to finish its write (a slow pipe reader)
 
@@ -126,7 +133,11 @@ def _worker(job: LineJob, expand: Expand, conn: Connection, inherited: list[Conn
     # (_write_in_turn blocks it there), where it would leave a cut line in the output. The
     # receive thread starts with it blocked, so that only this thread takes it.
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOP)
-    threading.Thread(target=receive, daemon=True).start()
+    stack = threading.stack_size(RECEIVE_STACK)  # see RECEIVE_STACK
+    try:
+        threading.Thread(target=receive, daemon=True).start()
+    finally:
+        threading.stack_size(stack)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP)
     if ring is not None:
         ring.keep_own()
@@ -151,8 +162,8 @@ def _run_worker(job: LineJob, expand: Expand, conn: Connection, inherited: list[
     except BaseException as exc:
         if isinstance(exc, Exception):
             try:
-                conn.send(("error", WorkerFailed(f"a worker process (pid {os.getpid()}) "
-                                                 f"failed: {exc!r}")))
+                conn.send(("error", OutOfResources.of(exc, jobs=True) or WorkerFailed(
+                    f"a worker process (pid {os.getpid()}) failed: {exc!r}")))
             except Exception:  # the parent is gone, or the pipe broke: it sees the worker end
                 pass
         sys.exit(1)
@@ -357,9 +368,12 @@ def _start(job: LineJob, expand: Expand, jobs: int, ring: _Ring | None) -> list[
                 signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             child_end.close()
             workers.append((proc, parent_end))
-    except BaseException:
+    except BaseException as exc:
         _stop(workers, False)
-        raise
+        limit = OutOfResources.of(exc, jobs=True)  # a fork refused for want of memory
+        if limit is None:
+            raise
+        raise limit from None
     finally:
         if ring is not None:
             ring.close()
@@ -378,7 +392,7 @@ def _receive(worker: Worker, out: TextIO) -> int:
         return value if value.__class__ is int else _write(value, out)
     if status == "oserror":  # the worker's write failed: as if this process's had
         raise out.failed_write(OSError(*value))  # type: ignore[attr-defined]
-    raise value
+    raise OutOfResources.of(value, jobs=True) or value  # a limit (exit 2), or our bug
 
 
 def _stop(workers: list[Worker], clean: bool) -> None:
