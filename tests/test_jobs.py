@@ -349,7 +349,8 @@ def test_the_workers_run_with_the_batch_collector_and_the_parent_gets_its_own_ba
     path.write_text(jsonl(40))
     before = gc.get_threshold(), gc.get_freeze_count()
     _run_in_process(path, "jsonl", 2, monkeypatch)
-    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+    # frozen or not as before (the count itself falls as frozen objects die)
+    assert (gc.get_threshold(), gc.get_freeze_count() > 0) == (before[0], before[1] > 0)
     seen = [line.split() for line in log.read_text().splitlines()]
     workers = [(int(t), int(f)) for pid, t, f in seen if pid != str(os.getpid())]
     assert len(workers) >= 30

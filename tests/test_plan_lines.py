@@ -564,22 +564,34 @@ def test_the_weight_memo_switched_off_is_exact():
     assert not j.fast.weighing and not j.fast.weights
 
 
+_FROZEN_BEFORE = """
+import gc
+from ketadose.commands import batch
+gc.unfreeze()  # CPython 3.12 starts with objects of its own frozen: first, from none
+collector = batch._Collector()
+assert gc.get_freeze_count() > 0
+collector.restore()
+assert gc.get_freeze_count() == 0, "restore() left frozen what the batch froze"
+gc.freeze()  # then, as a program using the API that froze its own
+before = gc.get_freeze_count()
+batch._Collector().restore()
+assert gc.get_freeze_count() == before, "restore() unfroze what was frozen before the batch"
+print("ok")
+"""
+
+
 def test_the_collector_leaves_what_was_frozen_before_it_frozen():
     """CPython 3.12 starts with 375 objects of its own frozen (3.11 and 3.13 with none), and a
     program using the API may freeze its own: a batch must not unfreeze them afterwards
-    (gc.unfreeze() unfreezes everything)."""
-    import gc
+    (gc.unfreeze() unfreezes everything). In a process of its own: this test, run in the
+    suite's, froze everything alive (some 265,000 objects) and could not unfreeze it on 3.12
+    without unfreezing CPython's own, which broke the freeze count of later tests."""
+    import subprocess
+    import sys
 
-    started = gc.get_freeze_count()
-    gc.freeze()
-    try:
-        before = gc.get_freeze_count()
-        assert before > 0
-        cbatch._Collector().restore()
-        assert gc.get_freeze_count() == before
-    finally:
-        if not started:
-            gc.unfreeze()
+    r = subprocess.run([sys.executable, "-c", _FROZEN_BEFORE], capture_output=True, text=True,
+                       timeout=120, check=False)
+    assert (r.returncode, r.stdout) == (0, "ok\n"), r.stderr
 
 
 def test_a_plan_batch_makes_no_garbage_cycles_and_the_collector_is_set_back():
@@ -606,4 +618,6 @@ def test_a_plan_batch_makes_no_garbage_cycles_and_the_collector_is_set_back():
     finally:
         gc.enable()
         collector.restore()
-    assert gc.get_threshold() == old and gc.get_freeze_count() == frozen
+    # Frozen or not as before: not the same count, which falls as frozen objects die (the
+    # suite's other tests leave objects alive that may die here)
+    assert gc.get_threshold() == old and (gc.get_freeze_count() > 0) == (frozen > 0)
