@@ -17,6 +17,7 @@ is caught here rather than mirrored.
 from __future__ import annotations
 
 import math
+import re
 import types
 
 from ketadose.units import Quantity, parse_unit
@@ -121,8 +122,22 @@ def check_bag(plan) -> None:
         raise PropertyViolation(f"{r.id}: the bag holds {held} mg ({prep.drug_mg} said) for {need}")
 
 
-def render_all(plan, screen, patient) -> None:
-    """Every output format of a plan, as the CLI makes them (data, CSV, FHIR, HTML, table)."""
+NEGATIVE_ZERO = re.compile(r"(?<![\w])-0(?:\.0*)?(?![.\d])")
+"""A number printed as a negative zero ('-0', '-0.0', '-0.00'), not part of a word or an id
+('KD-LIM-010', 'P-0', a date)."""
+
+
+def check_no_negative_zero(name: str, text: str) -> None:
+    """A zero is printed as 0: a clinician reads '-0.0' as a sign that means something."""
+    found = NEGATIVE_ZERO.search(text)
+    if found:
+        raise PropertyViolation(f"{name} prints a negative zero: "
+                                f"...{text[max(0, found.start() - 80):found.end() + 20]}...")
+
+
+def render_all(plan, screen, patient) -> dict:
+    """Every output format of a plan, as the CLI makes them (data, CSV, FHIR, HTML, table),
+    by name; none may print a negative zero."""
     import io
 
     from ketadose.planning import PlanOptions, PlanResult, Versions
@@ -136,13 +151,18 @@ def render_all(plan, screen, patient) -> None:
     result = PlanResult(src, plan.regimen, patient, {}, PlanOptions(explain=True), screen, plan,
                         Versions("fuzz", "fuzz", "fuzz"))
     # the whole body, even of a refused plan (whose document keeps only the findings)
-    to_json(plan_body(result, explain=True))
-    to_yaml(plan_body(result, explain=True))
-    for write in (plan_data.write_json, plan_data.write_yaml):
-        write(result, io.StringIO())
+    texts = {"body json": to_json(plan_body(result, explain=True)),
+             "body yaml": to_yaml(plan_body(result, explain=True))}
+    writers = [plan_data.write_json, plan_data.write_yaml]
     if not plan.blocked:
-        for write in (plan_data.write_csv, write_bundle, write_page, plan_table.render_plan):
-            write(result, io.StringIO())
+        writers += [plan_data.write_csv, write_bundle, write_page, plan_table.render_plan]
+    for write in writers:
+        out = io.StringIO()
+        write(result, out)
+        texts[f"{write.__module__}.{write.__name__}"] = out.getvalue()
+    for name, text in texts.items():
+        check_no_negative_zero(name, text)
+    return texts
 
 
 # ------------------------------------------------------------------ implausible body measures

@@ -167,12 +167,20 @@ class Pump:
 
     @property
     def error_mg_h(self) -> float:
-        """Delivered minus asked: what pump rounding changes."""
-        return self.mg_h_delivered - self.mg_h
+        """Delivered minus asked: what pump rounding changes. Float noise of an exact step
+        (4.9 mL/h x 3 mg/mL is 14.700000000000001, not 14.7) is no error: 0, as the
+        derivation (pump_rate's "delivered" step) says; it once printed -0.0 in plans."""
+        err = self.mg_h_delivered - self.mg_h
+        return 0.0 if _noise(err, self.mg_h) else err
 
     @property
     def error_pct(self) -> float:
         return 100.0 * self.error_mg_h / self.mg_h if self.mg_h else 0.0
+
+
+def _noise(err: float, mg_h: float) -> bool:
+    """Whether a rounding error is float noise of an exact pump step, not an error."""
+    return abs(err) <= 1e-9 * max(1.0, abs(mg_h))
 
 
 def pump_rate(mg_h: float, conc_mg_ml: float, ceiling_mg_h: float | None = None,
@@ -201,7 +209,7 @@ def pump_rate(mg_h: float, conc_mg_ml: float, ceiling_mg_h: float | None = None,
                        + ("rounded down (never above the rate asked)" if down else "rounded")
                        + " to the pump's 0.1 mL/h", ml_h, "mL/h"))
         err = ml_h * conc_mg_ml - mg_h
-        if abs(err) <= 1e-9 * max(1.0, mg_h):  # float noise of an exact step, not an error
+        if _noise(err, mg_h):
             err = 0.0
         pct = 100 * err / mg_h if mg_h else 0.0
         why.append(Why("delivered", f"{ml_h:g} mL/h x {_g(conc_mg_ml)} mg/mL "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
 from importlib import resources
 from pathlib import Path
@@ -37,7 +38,8 @@ GOLDEN = Path(__file__).parent / "golden"
 def _differences(approved, got, path="") -> list:
     """Every place where two JSON values differ, as (path, approved, got), depth first.
 
-    Booleans are not numbers here (JSON's ``true`` is not ``1``), so types are compared too."""
+    Booleans are not numbers here (JSON's ``true`` is not ``1``), so types are compared too,
+    and so are the signs of zeros."""
     if isinstance(approved, dict) and isinstance(got, dict):
         out = []
         for key in list(approved) + [k for k in got if k not in approved]:
@@ -62,6 +64,8 @@ def _differences(approved, got, path="") -> list:
         return out
     if type(approved) is not type(got) or approved != got:
         return [(path, approved, got)]
+    if isinstance(got, float) and math.copysign(1.0, approved) != math.copysign(1.0, got):
+        return [(path, approved, got)]  # -0.0 == 0.0, but a plan prints them differently
     return []
 
 

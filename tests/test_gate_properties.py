@@ -9,7 +9,7 @@ the limit library allows. For every plan that is printed (not refused):
 - every delivered number is finite and > 0, and within every hard limit in every basis;
 - no pump delivers more than the rate asked, and no rate is programmed at 0 mL/h;
 - every bag holds what the session (or the day) needs plus priming;
-- every output format renders.
+- every output format renders, and none prints a negative zero (-0.0).
 
 A refusal (KetadoseError, exit 2) or a blocked plan (exit 1) is an allowed outcome; an
 invariant failure of the gate (GateError, exit 3) is a bug and fails the test. The checks are

@@ -552,12 +552,15 @@ def _number(x, nd: int) -> str:
         # conversion, mode 3 of CPython's dtoa), and that decimal, with at most 15 significant
         # digits here (|x| < 1e13, nd <= 2), is the shortest text that reads back as that
         # double (decimals of up to 15 digits map to distinct doubles), which is what repr
-        # writes, positionally (it is 0 or at least 0.01), with trailing zeros dropped but one
+        # writes, positionally (it is 0 or at least 0.01), with trailing zeros dropped but one;
+        # machine() writes a value that rounds to 0 from below as 0.0, not -0.0
         text = (_FIXED[nd] % x).rstrip("0")
-        return text + "0" if text[-1] == "." else text
+        if text[-1] == ".":
+            return "0.0" if text == "-0." else text + "0"
+        return text
     if x is None or x != x:
         return "null"
-    r = round(x, nd)  # another class, or a float too large for the short cut
+    r = round(x, nd) + 0  # another class, or a float too large for the short cut
     cls = r.__class__
     if cls is float:
         if r - r != 0.0:  # an infinity: the reference refuses it

@@ -41,7 +41,7 @@ class Rounded:
 
     def __iter__(self):
         digits = self.digits
-        return (round(v, digits) for v in self.values.tolist())
+        return (round(v, digits) + 0 for v in self.values.tolist())  # + 0: no negative zero
 
     def json_texts(self) -> list | None:
         """repr(round(v, digits)) for each value, or None where this short cut may differ
@@ -70,7 +70,9 @@ class Rounded:
         text = ((f"%.{digits}f\n") * len(values)) % tuple(values.tolist())
         for _ in range(digits - 1):  # drop the trailing zeros, one a pass, keeping one digit
             text = text.replace("0\n", "\n")
-        return text.split("\n")[:-1]
+        texts = text.split("\n")[:-1]
+        # a value that rounds to 0 from below is written 0.0, as __iter__ gives it (no -0.0)
+        return ["0.0" if t == "-0.0" else t for t in texts] if "-0.0" in texts else texts
 
 
 class Rows:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 
+from ketadose.render.numbers import machine
+
 _PMID = re.compile(r"PMID\s*(\d{6,9})")
 _DOI = re.compile(r"doi:\s*(10\.\S+?)(?=[;,)\s]|$)")
 
 
 def why_data(whys) -> list:
     return [{"what": w.what, "expression": w.expression,
-             "value": None if w.value is None else round(w.value, 6), "unit": w.unit,
+             "value": machine(w.value, 6), "unit": w.unit,
              "source": w.source} for w in whys]
 
 

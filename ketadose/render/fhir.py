@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from ketadose.render.marks import caption, short
+from ketadose.render.numbers import machine
 
 UCUM = "http://unitsofmeasure.org"
 SNOMED = "http://snomed.info/sct"
@@ -34,7 +35,7 @@ def check_fhir_id(patient_id) -> None:
 
 
 def _qty(value, unit):
-    return {"value": round(value, 4), "unit": unit, "system": UCUM, "code": unit}
+    return {"value": machine(value), "unit": unit, "system": UCUM, "code": unit}
 
 
 def _delivered(pump, asked):
@@ -69,7 +70,7 @@ def _timing(plan, start, p, course_days):
     if plan.regimen.pattern == "daily":
         repeat.update(frequency=p.times_per_day or 1, period=1, periodUnit="d")
     if p.duration_h:
-        repeat.update(duration=round(p.duration_h, 4), durationUnit="h")
+        repeat.update(duration=machine(p.duration_h), durationUnit="h")
     return {"repeat": repeat}
 
 

@@ -8,7 +8,7 @@ import re
 
 from ketadose import __version__
 from ketadose.render.marks import mark, rest
-from ketadose.render.numbers import machine, mg_range, number
+from ketadose.render.numbers import machine, mg_range, number, signed
 
 
 def _n(x, digits=1, unit=""):
@@ -142,7 +142,7 @@ def _phase_row(p) -> list:
     if p.cap_binds:
         rate += " (capped)"
     pump = (f"{_q(f'{p.pump.ml_h:.1f} mL/h')} = {_n(p.pump.mg_h_delivered, 3, 'mg/h')} delivered "
-            f"({p.pump.error_pct:+.2f}%)" if p.pump and p.bolus is None else "–")
+            f"({signed(p.pump.error_pct)}%)" if p.pump and p.bolus is None else "–")
     return [txt(p.name) + (" <i>(conditional)</i>" if p.conditional else ""),
             txt(p.written) + _b(mark(p.unverified)), rate,
             pump, _n(p.duration_h, 2, "h") if p.duration_h else "per day", _dose(p),

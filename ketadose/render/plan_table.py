@@ -9,7 +9,7 @@ import re
 from ketadose import __version__
 from ketadose.describe import hours_text
 from ketadose.render.marks import caption, short
-from ketadose.render.numbers import machine, mg_range, number
+from ketadose.render.numbers import machine, mg_range, number, signed
 from ketadose.render.screen import render_screen
 from ketadose.render.table import SEVERITY_STYLE, console, line, styled, table
 from ketadose.units import Quantity, parse_unit
@@ -121,7 +121,7 @@ def _pump_text(p) -> str:
     if p.pump is not None and p.bolus is None:
         pump = f"{p.pump.ml_h:.1f} mL/h = {number(p.pump.mg_h_delivered, 3, 'mg/h')} delivered"
         if abs(p.pump.error_mg_h) > 1e-9:
-            pump += f" ({p.pump.error_pct:+.2f}%)"
+            pump += f" ({signed(p.pump.error_pct)}%)"
         if p.pump.rounded_down:
             pump += " rounded down: never above the rate asked"
     return pump
@@ -134,7 +134,7 @@ def _titration_steps(out, plan, start) -> None:
                 ("step", {"no_wrap": True}), "rate as written", "mg/h", "pump", "time"],
                 [(str(i + 1), s.written, number(s.mg_h, 2, "mg/h"),
                   f"{s.pump.ml_h:.1f} mL/h = {number(s.pump.mg_h_delivered, 3, 'mg/h')} "
-                  f"({s.pump.error_pct:+.2f}%)" if s.pump else "-",
+                  f"({signed(s.pump.error_pct)}%)" if s.pump else "-",
                   (_clock(start, p.start_h + s.t_h) or f"+{number(s.t_h, 1, 'h')}")
                   if not math.isnan(s.t_h) else "when the titration criteria allow")
                  for i, s in enumerate(p.steps)]))

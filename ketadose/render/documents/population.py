@@ -10,7 +10,9 @@ FORMAT_VERSION = 1
 
 
 def r4(v, nd=4):
-    return round(float(v), nd)
+    """``v`` rounded to ``nd`` decimals; a negative zero (a value that rounds to 0 from below)
+    becomes 0.0."""
+    return round(float(v), nd) + 0.0
 
 
 def pct_dict(d) -> dict:

@@ -25,9 +25,10 @@ def document(run: Simulation, series: bool = True) -> dict:
                   "weight_kg": plan.weight.actual_kg, "parameters": params,
                   "absorption_source": res.absorption_source},
         "route": res.route,
-        "days": [{k: (round(v, 4) if isinstance(v, float) else v) for k, v in d.items()}
+        "days": [{k: (round(v, 4) + 0.0 if isinstance(v, float) else v) for k, v in d.items()}
                  for d in res.days],
-        "thresholds": [{**t, "hours_above": round(t["hours_above"], 4)} for t in res.thresholds],
+        "thresholds": [{**t, "hours_above": round(t["hours_above"], 4) + 0.0}
+                       for t in res.thresholds],
         "bands_note": "display bands are a synthesis, not a source (docs/evidence.md PK2)",
         "notes": list(res.notes), "warnings": list(res.warnings),
         "unverified": list(_marks(run)),
@@ -44,15 +45,16 @@ def document(run: Simulation, series: bool = True) -> dict:
 
 def series_columns(res, missing) -> dict:
     """t_h, ketamine and norketamine as Python floats, each rounded by round() (correctly
-    rounded decimals, unlike numpy's round); `missing` where the model has no norketamine.
+    rounded decimals, unlike numpy's round; + 0.0 turns a negative zero, a value that rounds
+    to 0 from below, into 0.0); `missing` where the model has no norketamine.
     Written column-wise (render.data.Rows): the same text as a list of dicts, without encoding
     each point in Python (issue 18)."""
-    t_h = [round(t, 6) for t in res.t_h.tolist()]
+    t_h = [round(t, 6) + 0.0 for t in res.t_h.tolist()]
     nk = res.norketamine
     return {"t_h": t_h,
-            "ketamine_ng_per_ml": [round(c, 4) for c in res.ketamine.tolist()],
+            "ketamine_ng_per_ml": [round(c, 4) + 0.0 for c in res.ketamine.tolist()],
             "norketamine_ng_per_ml": [missing] * len(t_h) if nk is None else
-            [round(c, 4) for c in nk.tolist()]}
+            [round(c, 4) + 0.0 for c in nk.tolist()]}
 
 
 def _marks(run: Simulation) -> tuple:
