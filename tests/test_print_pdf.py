@@ -256,7 +256,7 @@ def session_values(plan: dict) -> list:
             if p["rate_ml_per_h"] is not None:
                 values += [f"{p['rate_ml_per_h']:.1f} mL/h",
                            fmt(p["rate_mg_per_h_delivered"], 3, "mg/h"),
-                           f"({p['rounding_error_pct']:+.2f}%)"]
+                           f"({_change(p['rounding_error_pct'])}%)"]
             if p["times_per_day"] is not None:
                 values.append((fmt(p["per_dose_mg"], 1, "mg") if p["per_dose_mg"]
                                else p["amount"] or "amount to prescribe")
@@ -264,6 +264,12 @@ def session_values(plan: dict) -> list:
             else:
                 values.append(fmt(p["dose_mg"], 1, "mg"))
     return values
+
+
+def _change(pct: float) -> str:
+    """A percentage change as the page prints it: signed, but a zero without a sign."""
+    text = f"{pct:+.2f}"
+    return "0.00" if text in ("+0.00", "-0.00") else text
 
 
 def unverified_notes(plan: dict) -> list:
