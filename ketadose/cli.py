@@ -407,7 +407,9 @@ def _date(value):
 @click.option("--start", "--date", "on_date", metavar="DATE[THH:MM]",
               help="First day of the course: the screen is as of that day (washouts, earlier "
                    "courses) [default: today]. --date is the same option.")
-@click.option("--reproducible", is_flag=True, help="Leave the time of computation out of the audit.")
+@click.option("--reproducible", is_flag=True,
+              help="Leave the time of computation out of the audit (a batch, --patients, "
+                   "never carries the time: accepted, the same lines).")
 @click.option("--explain", is_flag=True, help="Show every rule evaluated and the inputs used.")
 @batch_options
 @batch_format_option("table", "json", "yaml", "jsonl")
@@ -462,7 +464,9 @@ def _concentration(value):
 @click.option("--priming", type=_Digits(click.FloatRange(min=0, max=500)), metavar="ML",
               help="Giving-set priming volume in mL, added to the bag.")
 @click.option("--override", metavar="REASON", help="Plan despite a contraindication; recorded.")
-@click.option("--reproducible", is_flag=True, help="Leave the time of computation out of the audit.")
+@click.option("--reproducible", is_flag=True,
+              help="Leave the time of computation out of the audit (a batch, --patients, "
+                   "never carries the time: accepted, the same lines).")
 @click.option("--explain", is_flag=True,
               help="Derive every number step by step, with the limits and rules consulted.")
 @batch_options

@@ -304,3 +304,24 @@ def test_what_counts_as_a_limit_of_the_system(exc, what):
     assert str(OutOfResources.of(exc, jobs=True)).endswith(
         "raise the limit, or run with fewer --jobs")
     assert found.exit_code == 2
+
+
+@pytest.mark.parametrize("mode", ["check", "plan"])
+def test_reproducible_is_accepted_by_a_batch_whose_lines_carry_no_time(tmp_path, mode):
+    """A batch line carries no time of computation: runs a second apart, with and without
+    --reproducible (accepted, as a script author passes it), give the same bytes; the option's
+    help says so."""
+    import time
+
+    path = tmp_path / "p.jsonl"
+    rnd = random.Random(3)
+    path.write_text("".join(json.dumps(_record(rnd, i)) + "\n" for i in range(20)))
+    args = [mode, REGIMEN, "--patients", str(path), *START]
+    runs = []
+    for extra in ([], ["--reproducible"], [], ["--reproducible", "--jobs", "2"]):
+        runs.append(ketadose(*args, *extra))
+        time.sleep(1.1)
+    assert all(r.returncode in (0, 1) and r.stderr == b"" for r in runs), runs[0].stderr
+    assert len({r.stdout for r in runs}) == 1 and len(runs[0].stdout.splitlines()) == 20
+    assert "a batch, --patients, never carries the time" in " ".join(
+        ketadose(mode, "--help").stdout.decode().split())

@@ -337,6 +337,8 @@ def _may_wait(stream) -> bool:
 
 
 def _is_terminal(out) -> bool:
+    # io.writer's streams guard isatty themselves, but without the CLI's context output() is
+    # sys.stdout, which may be None (AttributeError) or closed (ValueError): the guard stays
     try:
         return bool(out.isatty())
     except (AttributeError, OSError, ValueError):

@@ -197,19 +197,20 @@ def _write_in_turn(job: LineJob, expand: Expand, conn: Connection,
     and only when there is nothing else to do does the worker wait for its turn. A write error
     goes to the parent (which ends the run as its own write would) and the turn is not passed:
     the parent stops the workers."""
-    ready: deque[tuple[str, Any]] = deque()  # this worker's finished chunks, in order
+    # this worker's finished chunks, in order, each with the bytes of its lines (summed once)
+    ready: deque[tuple[str, Any, int]] = deque()
     held = 0  # bytes of their lines
     more = True
     while more or ready:
         if ready and (not more or held >= AHEAD or inbox.empty() or ring.my_turn(wait=False)):
-            status, value = ready.popleft()
+            status, value, size = ready.popleft()
             if status != "ok":
                 _send(conn, (status, value))
                 return
             if not ring.my_turn(wait=True):
                 return  # the worker before this one ended without passing the turn
             code, data = value
-            held -= _size(data)
+            held -= size
             signal.pthread_sigmask(signal.SIG_BLOCK, _STOP)  # whole lines, even when stopped
             try:
                 _write_all(ring.out, data, ring.mark)
@@ -226,9 +227,10 @@ def _write_in_turn(job: LineJob, expand: Expand, conn: Connection,
         if chunk is None:
             more = False
         else:
-            ready.append(result := _result(job, expand, chunk))
-            if result[0] == "ok":
-                held += _size(result[1][1])
+            status, value = _result(job, expand, chunk)
+            size = _size(value[1]) if status == "ok" else 0
+            ready.append((status, value, size))
+            held += size
 
 
 def _size(lines: list[bytes]) -> int:
