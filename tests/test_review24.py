@@ -120,8 +120,6 @@ def test_fhir_unit_text_that_agrees_or_is_display_only_is_read(tmp_path, text, c
     assert json.loads(r.stdout)["weight"] == ("72 kg" if code == "kg" else "72 lb")
 
 
-@pytest.mark.xfail(strict=True, reason="fhir_in._same_unit reads no spelled-out unit: "
-                   "'pounds', 'kilograms' are display only, so the code alone decides")
 @pytest.mark.parametrize("text,code,value", [("pounds", "kg", 70),
                                              ("kilograms", "[lb_av]", 160)])
 def test_fhir_unit_text_spelled_out_is_not_ignored(tmp_path, text, code, value):
@@ -130,8 +128,6 @@ def test_fhir_unit_text_spelled_out_is_not_ignored(tmp_path, text, code, value):
     assert b"name different units" in r.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="fhir_in._quantity ignores Quantity.comparator: "
-                   "'< 70 kg' is read as exactly 70 kg")
 def test_fhir_weight_with_a_comparator_is_not_taken_as_exact(tmp_path):
     r = _fhir_weight(tmp_path, {"value": 70, "comparator": "<", "unit": "kg", "system": UCUM,
                                 "code": "kg"})

@@ -495,6 +495,10 @@ class _Reader:
         units = self.t["units"][kind]
         code = q.get("code") if q.get("system") in (UCUM, None) else None
         code = code if code is not None else q.get("unit")
+        if q.get("comparator") is not None:  # "<", "<=", ">=", ">", "ad": not a measurement
+            raise KetadoseError(f"{what} is {q.get('comparator')!r} {_num(q['value'])}, a bound "
+                                "and not a measured value (Quantity.comparator); record the "
+                                "measured value", where)
         if code not in units:
             raise KetadoseError(f"{what} unit {q.get('code') or q.get('unit')!r} is not one "
                                 f"ketadose reads here (UCUM: {', '.join(units)})", where)
@@ -742,7 +746,7 @@ def _same_unit(text, code, units, what, where) -> None:
     if text.strip() in units:
         shown_symbol, shown_factor = _unit_of(units[text.strip()])
     else:
-        shown_symbol, shown_factor = text, 1
+        shown_symbol, shown_factor = _SPELLED.get(text.strip().lower(), text), 1
     for candidate in dict.fromkeys((shown_symbol, shown_symbol.lower())):
         try:
             shown = parse_unit(candidate)
@@ -752,6 +756,14 @@ def _same_unit(text, code, units, what, where) -> None:
             raise KetadoseError(f"{what} unit text {text!r} and UCUM code {code!r} name "
                                 "different units; correct the record at its source", where)
         return
+
+
+_SPELLED = {"pound": "lb", "pounds": "lb", "kilogram": "kg", "kilograms": "kg", "kilo": "kg",
+            "kilos": "kg", "kilogramme": "kg", "kilogrammes": "kg", "gram": "g", "grams": "g",
+            "centimeter": "cm", "centimeters": "cm", "centimetre": "cm", "centimetres": "cm",
+            "meter": "m", "meters": "m", "metre": "m", "metres": "m", "inch": "in", "inches": "in"}
+"""English unit names an EHR may display as a Quantity's text: read so that "pounds" beside the
+code kg is refused like "lb" is (review 24), not passed as display only."""
 
 
 def _unit_of(target) -> tuple:
