@@ -92,13 +92,25 @@ class Batch:
     def document(self, record: dict, line: int = 1) -> dict:
         """The output record for one patient record (a dict as read from a JSON line): what
         the command line writes on that line, as plain data. An invalid record gives an error
-        record (exit 2), as in a batch; it does not raise."""
+        record (exit 2), as in a batch; it does not raise. Values are JSON data; numpy's (or
+        any) integers and floats are numbers and numpy's bool is true/false (a pandas row's
+        values); other types (Decimal, dates, arrays) give an error record (_plain)."""
         import json
 
         from ketadose.io.batch import RecordError, _jsonl_record
 
-        data = _jsonl_record(json.dumps(record)) if isinstance(record, dict) else \
-            RecordError("a record must be a JSON object")
+        if not isinstance(record, dict):
+            data = RecordError("a record must be a JSON object")
+        else:
+            try:
+                data = _jsonl_record(json.dumps(record, default=_plain))
+            except RecordError as exc:  # _plain: a value that is not JSON data
+                data = exc
+            except (TypeError, ValueError, RecursionError) as exc:
+                # json.dumps: a key that is not text (a tuple), a list that contains itself
+                data = RecordError(f"not JSON data: {exc}")
+            if isinstance(data, RecordError):  # NaN, a bidirectional mark: the id is at hand
+                data.with_id(record)
         return self._job.record(line, data)
 
     def lines(self, stream: IO[bytes] | bytes, kind: str = "jsonl") -> Iterator[str]:
@@ -115,3 +127,24 @@ class Batch:
                 yield self._job.line(number, data)[1]
         except RecordError as exc:  # a bad CSV header: as the command line's exit 2
             raise KetadoseError(str(exc)) from None
+
+
+def _plain(value):
+    """A value json.dumps does not know, as JSON data: a numpy (or other) integer or float, as
+    a pandas row gives (numpy.int64 age) is that number; numpy's bool is true or false, not
+    the number 1 or 0 (it is not an integer to Python's numbers either); anything else (a
+    Decimal, a date, an array) is refused with the record's error, as on a JSON line."""
+    import numbers
+
+    from ketadose.io.batch import RecordError
+    from ketadose.render.text import quote_token
+
+    cls = type(value)
+    if cls.__module__ == "numpy" and cls.__name__ in ("bool_", "bool"):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)  # NaN and infinity are refused as in a JSON line
+    raise RecordError(f"{quote_token(repr(value))} ({cls.__name__}) is not JSON data: give "
+                      "text, a number, true/false, null, a list or an object")

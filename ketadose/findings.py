@@ -33,6 +33,17 @@ class Finding:
     def located(self, where: str) -> Finding:
         return replace(self, where=where)
 
+    def with_path(self) -> str:
+        """The message led by where it is ("conditions.0: unknown condition 'x'"), for outputs
+        without a file's place (batch records, cards, import reports), naming the field once:
+        most messages already start with it ("weight: '70' has no unit" was "weight: weight:")."""
+        if not self.path:
+            return self.message
+        name = path_name(self.path)
+        if self.message.startswith(name) and self.message[len(name):len(name) + 1] in (":", " "):
+            return self.message
+        return f"{'.'.join(str(p) for p in self.path)}: {self.message}"
+
     def as_dict(self) -> dict:
         file, line, col = _split_where(self.where)
         return {
@@ -40,6 +51,16 @@ class Finding:
             "severity": self.severity, "indicator": self.indicator,
             "message": self.message, "source": self.source, "unverified": self.unverified,
         }
+
+
+def path_name(path) -> str:
+    """A path in a document as messages name it: ``medications[0].dose``."""
+    if not path:
+        return "the document"
+    text = ""
+    for p in path:
+        text += f"[{p}]" if isinstance(p, int) else (f".{p}" if text else str(p))
+    return text
 
 
 def _split_where(where):

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from ketadose.errors import UnitError
-from ketadose.findings import Finding
+from ketadose.findings import Finding, path_name
 from ketadose.text import suggest
 from ketadose.units import CANONICAL, foreign_digit, parse_quantity
 
@@ -236,13 +236,7 @@ class Checker:
         return None
 
 
-def _name(path) -> str:
-    if not path:
-        return "the document"
-    text = ""
-    for p in path:
-        text += f"[{p}]" if isinstance(p, int) else (f".{p}" if text else str(p))
-    return text
+_name = path_name  # the field a message is about, as messages name it
 
 
 # What people write for a source they have not found yet: the whole text, or its first word.

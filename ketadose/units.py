@@ -104,8 +104,17 @@ UNITS_OF_KIND = {
 }
 
 
+_ZERO = re.compile(r"\s*[+-]?(?:0+(?:\.0*)?|\.0+)(?:[eE][+-]?\d+)?\s*")
+
+
 def _no_unit(number: str, kinds) -> UnitError:
     """A bare number: say what this field takes, suggesting a unit of its own dimension."""
+    units = "; ".join(f"{k.replace('_', ' ')}: {UNITS_OF_KIND.get(k, CANONICAL.get(k, k))}"
+                      for k in kinds or ())
+    if _ZERO.fullmatch(number):  # -0.0 is zero, not negative (a JSON line's -0.0 was "negative")
+        what = kinds[0].replace("_", " ") if kinds else "quantity"
+        return UnitError(f"{number!r} is zero; a {what} must be greater than zero, with its "
+                         "unit" + (f" ({units})" if units else ""))
     if number.lstrip().startswith("-"):
         return UnitError(f"{number!r} is negative; a negative quantity is never valid here")
     if not kinds:
@@ -115,9 +124,18 @@ def _no_unit(number: str, kinds) -> UnitError:
                else "'80 mg over 5 h'")
     if first == "body_weight":  # kg and lb both occur: say both, the writer knows which
         example += f" or '{number} lb'"
-    units = "; ".join(f"{k.replace('_', ' ')}: {UNITS_OF_KIND.get(k, CANONICAL.get(k, k))}"
-                      for k in kinds)
     return UnitError(f"{number!r} has no unit; write it with one, e.g. {example} ({units})")
+
+
+def _for_kinds(exc: UnitError, kinds) -> UnitError:
+    """A refused unit of a field that takes ``kinds``: the units of those kinds, not the whole
+    vocabulary (a weight's 'kgs' listed some 240 characters of doses and rates)."""
+    tail = f"accepted: {ACCEPTED}"
+    if not kinds or not exc.message.endswith(tail):
+        return exc
+    units = "; ".join(f"{k.replace('_', ' ')} {UNITS_OF_KIND.get(k, CANONICAL.get(k, k))}"
+                      for k in kinds)
+    return UnitError(exc.message[:-len(tail)] + f"accepted here: {units}")
 
 
 @dataclass(frozen=True)
@@ -188,6 +206,7 @@ class OverTime:
 
 
 _unit_cache: dict[str, Unit] = {}
+_TWENTY_FOUR_H = re.compile(r"24 h")  # the only unit written with a space inside (mg/24 h)
 _ratio_cache: dict = {}
 
 
@@ -216,6 +235,12 @@ def parse_unit(text: str) -> Unit:
         factor = Fraction(1)
         symbols = []
         for i, part in enumerate(parts):
+            if " " in part and not _TWENTY_FOUR_H.fullmatch(part):
+                # "k g" was read as kg: a unit is one word (spaces only around '/', and the
+                # one documented form "24 h"); a split word is refused, not guessed
+                raise UnitError(f"unknown unit {text!r} ({part!r} has a space inside; a unit "
+                                f"is written as one word, e.g. 'kg', 'mg/kg/h'); accepted: "
+                                f"{ACCEPTED}")
             key = part.replace(" ", "")
             alias = ALIASES.get(key.lower() if key.lower() in ("ml", "l") else key)
             if alias is None and key.lower() in ("iu", "u"):
@@ -306,7 +331,11 @@ def parse_quantity(text, kinds: tuple[str, ...] | None = None):
         value = parse_number(number)
         if value < 0:
             raise UnitError(f"{text!r}: a negative quantity is never valid here")
-        result = Quantity(value, parse_unit(unit_text))
+        try:
+            unit = parse_unit(unit_text)
+        except UnitError as exc:
+            raise _for_kinds(exc, kinds) from None
+        result = Quantity(value, unit)
     return _check_kind(text, result, kinds)
 
 

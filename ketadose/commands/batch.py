@@ -68,6 +68,8 @@ class _Job:
         """The output record (plain data) for one input record or RecordError."""
         record = {"line": number}
         if isinstance(data, RecordError):
+            if data.id is not None:
+                record["id"] = data.id
             record.update(exit=2, error=shorten_quoted(str(data)))
         else:
             record["id"] = data.get("id") if isinstance(data.get("id"), str) else None
@@ -365,9 +367,7 @@ def _one(mode, data, vocab, regimen, src, findings, opts, today, screen_for, scr
 
     patient, errors = build(data, vocab, today)
     if patient is None:
-        first = errors[0]
-        where = ".".join(str(p) for p in first.path)
-        return {"exit": 2, "error": f"{where + ': ' if where else ''}{first.message}"
+        return {"exit": 2, "error": errors[0].with_path()
                 + (f" ({len(errors)} problems)" if len(errors) > 1 else "")}
     try:
         if mode == "check":

@@ -35,6 +35,6 @@ def run_import(path, today, fmt, stale_after, record_only) -> int:
     report = imported.record if record_only else imported.report()
     if not record_only:
         report["valid"] = not problems
-        report["problems"] = [f"{'.'.join(str(p) for p in f.path)}: {f.message}" for f in problems]
+        report["problems"] = [f.with_path() for f in problems]
     emit(to_json(report) if fmt == "json" else to_yaml(report))
     return 2 if problems else 0

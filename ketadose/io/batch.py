@@ -38,7 +38,20 @@ _LIVER = ("alt", "alt_uln", "ast", "ast_uln", "alp", "alp_uln", "ggt", "ggt_uln"
 
 
 class RecordError(Exception):
-    """A bad record: reported as an error record, and the batch goes on."""
+    """A bad record: reported as an error record, and the batch goes on. ``id`` is the
+    record's id when it could be read (a CSV record whose age cell is bad), so that the error
+    record names the patient as every other record does."""
+
+    def __init__(self, message: str, id: str | None = None):
+        super().__init__(message)
+        self.id = id
+
+    def with_id(self, data) -> RecordError:
+        """This error, carrying the id of ``data`` when it is a text that can be shown."""
+        found = data.get("id") if isinstance(data, dict) else None
+        if isinstance(found, str) and found.strip() and not UNSAFE.search(found):
+            self.id = found
+        return self
 
 
 def open_records(path: str, kind: str | None):
@@ -274,8 +287,9 @@ def _jsonl_record(text):
     else:
         found = _has_surrogate(data)  # only an escape makes one
         if found:
-            return RecordError(unsafe_message(found))
-    return _bidi_error(text, lambda: json.dumps(data, ensure_ascii=False)) or data
+            return RecordError(unsafe_message(found)).with_id(data)
+    refused = _bidi_error(text, lambda: json.dumps(data, ensure_ascii=False))
+    return data if refused is None else refused.with_id(data)
 
 
 def _bidi_error(text, decoded=None):
@@ -330,10 +344,11 @@ def _csv_row(header, text):
         return row
     if len(row) != len(header):
         return RecordError(f"{len(row)} cells for {len(header)} columns")
+    cells = dict(zip(header, row))
     try:
-        return csv_record(dict(zip(header, row)))
+        return csv_record(cells)
     except RecordError as exc:
-        return exc
+        return exc.with_id({"id": (cells.get("id") or "").strip()})
 
 
 def _csv_header(row, number) -> list:

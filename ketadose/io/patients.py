@@ -81,9 +81,7 @@ def patient_from_data(data: dict, where: str):
     """(Patient, data) from recorded data (e.g. an audit block); KetadoseError if invalid."""
     patient, findings = build(data, vocabulary())
     if patient is None:
-        first = findings[0]
-        key = ".".join(str(p) for p in first.path) or "patient"
-        raise KetadoseError(f"invalid patient at {key}: {first.message}", where)
+        raise KetadoseError(f"invalid patient: {findings[0].with_path()}", where)
     return patient, data
 
 

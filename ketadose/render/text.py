@@ -75,13 +75,16 @@ def quote_token(text: str, limit: int = 40) -> str:
     return repr(terminal_safe(short, newlines=False))
 
 
-_LONG_QUOTED = re.compile(r"'([^'\n]{61,})'")
+# Every quoted token, short ones too, paired from the left: a pattern for long ones alone paired
+# a closing quote with the next opening one ("'kgs' ...; accepted: ... 'N mg over T h'") and cut
+# the text between two tokens as if it were one.
+_QUOTED = re.compile(r"'([^'\n]*)'")
 _LONG_NUMBER = re.compile(r"\d{41,}")
 
 
 def shorten_quoted(message: str) -> str:
     """An error message with any quoted token (or bare number) longer than 60 characters cut
     to its start: the token is named, a 5,000-digit number or a pasted file is not echoed."""
-    message = _LONG_QUOTED.sub(lambda m: f"'{m.group(1)[:40]}…' ({len(m.group(1))} characters)",
-                               message)
+    message = _QUOTED.sub(lambda m: m.group(0) if len(m.group(1)) <= 60
+                          else f"'{m.group(1)[:40]}…' ({len(m.group(1))} characters)", message)
     return _LONG_NUMBER.sub(lambda m: f"{m.group(0)[:20]}… ({len(m.group(0))} digits)", message)

@@ -233,8 +233,7 @@ def _order_cards(service, order, context, prefetch, settings) -> list:
     patient, problems = build(imported.record, vocabulary())
     if patient is None:
         first = problems[0]
-        where = ".".join(str(p) for p in first.path)
-        cards.append(_card(f"ketadose could not read the patient record: {where}: {first.message}",
+        cards.append(_card(f"ketadose could not read the patient record: {first.with_path()}",
                            "warning", "ketadose patient format", _md(first.message),
                            "KD-CDS-RECORD"))
         return cards

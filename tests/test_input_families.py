@@ -1,0 +1,232 @@
+"""Review 24's input defects as families, over generated inputs: a unit with a space inside,
+a message with quoted tokens, a zero quantity, a field named twice, a CSV error record's id,
+numpy values through ketadose.api. The single reproducers are in tests/test_review24.py."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_input_strictness import outcomes
+
+from conftest import budget
+from ketadose.cli import cli as main
+from ketadose.errors import UnitError
+from ketadose.io.library import vocabulary
+from ketadose.patient import build
+from ketadose.render.text import shorten_quoted
+from ketadose.units import ALIASES, parse_quantity, parse_unit
+
+REGIMEN = "crps-schwartzman-2009"
+SLOW = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                  HealthCheck.too_slow])
+
+
+# ------------------------------------------------------------ a unit with a space inside
+
+_SPLITTABLE = sorted({a for a in ALIASES if len(a) > 1 and a != "24h"} | {"mL", "U/L"})
+
+
+@pytest.mark.parametrize("alias", _SPLITTABLE)
+def test_no_unit_is_read_with_a_space_inside_a_word(alias):
+    """'k g' was kg: every split of every spelling is refused (and names the space)."""
+    for i in range(1, len(alias)):
+        if "/" in alias[i - 1:i + 1]:
+            continue  # a space beside '/' separates the parts, as in 'mg / kg'
+        text = alias[:i] + " " + alias[i:]
+        with pytest.raises(UnitError, match="has a space inside"):
+            parse_unit(text)
+
+
+@pytest.mark.parametrize("text, symbol", [("mg/24 h", "mg/24 h"), ("mg/24  h", "mg/24 h"),
+                                          ("mg/24\th", "mg/24 h"), ("mg / kg / h", "mg/kg/h"),
+                                          (" kg ", "kg"), ("mg/24h", "mg/24 h")])
+def test_what_is_written_with_spaces_today_still_reads(text, symbol):
+    assert parse_unit(text).symbol == symbol
+
+
+@settings(max_examples=budget(10), **SLOW)
+@given(number=st.sampled_from(["70", "72.5", "160"]), unit=st.sampled_from(["kg", "lb"]),
+       cut=st.integers(1, 1), spaces=st.sampled_from([" ", "  "]))
+def test_a_weight_unit_with_a_space_inside_is_refused_on_every_path(tmp_path, number, unit,
+                                                                     cut, spaces):
+    weight = f"{number} {unit[:cut]}{spaces}{unit[cut:]}"
+    got = outcomes(tmp_path, weight)
+    assert {code for code, _, _ in got.values()} == {2}, got
+    assert len({m for _, _, m in got.values()}) == 1, got
+    assert "has a space inside" in got["flag"][2]
+
+
+# ------------------------------------------------------------ messages with quoted tokens
+
+_PLAIN = st.text(st.characters(blacklist_characters="'\n", codec="utf-8",
+                               blacklist_categories=("Nd",)), max_size=90)
+_SHORT = st.text(st.characters(blacklist_characters="'\n", codec="utf-8",
+                               blacklist_categories=("Nd",)), max_size=60).map(lambda t: f"'{t}'")
+
+
+@settings(max_examples=budget(200), deadline=None)
+@given(st.lists(st.one_of(_PLAIN, _SHORT), max_size=8))
+def test_a_message_with_only_short_quoted_tokens_is_shown_whole(parts):
+    """The pattern for long tokens paired a closing quote with the next opening one and cut
+    the text between two tokens ("accepted: ma…' (210 characters)N mg over T h')."""
+    message = "".join(parts)
+    if message.count("'") % 2:
+        return
+    assert shorten_quoted(message) == message
+
+
+@settings(max_examples=budget(100), deadline=None)
+@given(_PLAIN, st.text(st.characters(blacklist_characters="'\n", codec="utf-8"),
+                       min_size=61, max_size=200), _SHORT)
+def test_a_long_quoted_token_is_cut_and_only_it(before, long, after):
+    got = shorten_quoted(f"{before}{after} '{long}' {after}")
+    assert got.startswith(f"{before}{after} '{long[:40]}…' ({len(long)} characters) ")
+    assert got.endswith(f" {after}") or re.search(r"\d{41,}", after + before)
+
+
+# ------------------------------------------------------------ zero is not negative, and not a weight
+
+ZEROS = [0, 0.0, -0.0, "0", "-0", "-0.0", "0e3", "-0.000", "+0"]
+QUANTITY_FIELDS = {
+    "weight": lambda v: {"weight": v},
+    "height": lambda v: {"height": v},
+    "liver.alt": lambda v: {"liver": {"alt": v}},
+    "liver.bilirubin": lambda v: {"liver": {"bilirubin": v}},
+    "medications[0].dose": lambda v: {"medications": [{"name": "morphine", "dose": v}]},
+    "previous_courses[0].hours": lambda v: {"previous_courses": [{"ended": "2020-01-01",
+                                                                  "hours": v}]},
+}
+
+
+@pytest.mark.parametrize("field", sorted(QUANTITY_FIELDS))
+@pytest.mark.parametrize("zero", ZEROS, ids=repr)
+def test_a_bare_zero_is_called_zero_not_negative(field, zero):
+    patient, errors = build(QUANTITY_FIELDS[field](zero), vocabulary())
+    assert patient is None
+    message = errors[0].message
+    assert "negative" not in message and "is zero" in message, message
+    assert message.startswith(f"{field}: "), message
+
+
+@pytest.mark.parametrize("zero", [-0.0, "-0", 0])
+def test_a_zero_weight_has_one_message_on_every_path(tmp_path, zero):
+    got = outcomes(tmp_path, zero)
+    assert {code for code, _, _ in got.values()} == {2}, got
+    assert all("is zero" in m and "negative" not in m for _, _, m in got.values()), got
+
+
+# ------------------------------------------------------------ the field is named once
+
+BAD_VALUES = {"weight": ["70", "70 kgs", "-3 kg", "0 kg", "700 kg", True],
+              "height": ["168", "1 furlong", "10 cm"], "age": ["forty", 400, -1],
+              "sex": ["f"], "blood_pressure": ["120-80", "80/120"],
+              "heart_rate": [5, "x"], "pregnant": ["yes"], "conditions": [["nope"]],
+              "liver": [{"alt": "40"}, {"alt": "4 mg"}],
+              "medications": [[{"name": "morphine", "dose": "60"}], [{"name": "xx"}]]}
+
+
+@pytest.mark.parametrize("field, value", [(f, v) for f, vs in BAD_VALUES.items() for v in vs],
+                         ids=repr)
+def test_a_batch_error_names_the_field_once(tmp_path, field, value):
+    path = tmp_path / "b.jsonl"
+    path.write_text(json.dumps({"id": "p", field: value}) + "\n")
+    r = CliRunner().invoke(main, ["check", "--patients", str(path)], catch_exceptions=False)
+    record = json.loads(r.stdout)
+    assert record["exit"] == 2 and record["id"] == "p", record
+    first = re.match(r"([\w.\[\]]+)[: ]", record["error"])
+    assert first, record["error"]
+    name = first.group(1)
+    assert not re.match(rf"{re.escape(name)}: {re.escape(name.split('.')[0])}\b",
+                        record["error"]), record["error"]
+
+
+# ------------------------------------------------------------ a CSV error record keeps its id
+
+_IDS = st.text(st.characters(whitelist_categories=("L", "N", "P"), codec="utf-8",
+                             blacklist_characters='",;|\x85'), min_size=1, max_size=20) \
+    .filter(lambda t: t.strip() == t)
+_BAD_CELLS = [("age", "abc"), ("age", "\u09ea5"), ("heart_rate", "7x"),
+              ("pregnant", "maybe"), ("previous_courses", "2020-01-01|3 h|perhaps")]
+
+
+@settings(max_examples=budget(40), **SLOW)
+@given(ident=_IDS, bad=st.sampled_from(_BAD_CELLS))
+def test_a_csv_error_record_keeps_the_id_it_could_read(tmp_path, ident, bad):
+    column, cell = bad
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\n").writerows([["id", "weight", column],
+                                                     [ident, "70 kg", cell]])
+    path = tmp_path / "b.csv"
+    path.write_text(text.getvalue(), encoding="utf-8")
+    for jobs in ("1", "2"):
+        r = CliRunner().invoke(main, ["check", "--patients", str(path), "--jobs", jobs],
+                               catch_exceptions=False)
+        record = json.loads(r.stdout)
+        assert record["exit"] == 2 and record.get("id") == ident, record
+
+
+def test_an_id_that_could_not_be_read_is_left_out(tmp_path):
+    path = tmp_path / "b.jsonl"
+    path.write_text('{"id": "a\\u202eb", "age": 40}\n{"id": 7, "notes": "\\u202e"}\n')
+    r = CliRunner().invoke(main, ["check", "--patients", str(path)], catch_exceptions=False)
+    records = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [rec.get("id") for rec in records] == [None, None], records
+
+
+# ------------------------------------------------------------ numpy values through the API
+
+np = pytest.importorskip("numpy")
+
+_INTS = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]
+_FLOATS = [np.float16, np.float32, np.float64]
+
+
+@pytest.fixture(scope="module")
+def batch():
+    from ketadose import api
+
+    return api.Batch("check", api.load_regimen(REGIMEN), date="2026-11-21")
+
+
+@pytest.mark.parametrize("cls", _INTS + _FLOATS, ids=lambda c: c.__name__)
+def test_a_numpy_number_is_the_number_it_is(batch, cls):
+    plain = {"id": "p", "age": 40, "heart_rate": 70, "weight": "70 kg"}
+    given_ = {**plain, "age": cls(40), "heart_rate": cls(70)}
+    if cls in _FLOATS:  # a float is not an age, from numpy or from a JSON line
+        plain = {**plain, "age": 40.0, "heart_rate": 70.0}
+    assert batch.document(given_) == batch.document(plain)
+
+
+def test_numpy_bool_is_true_or_false_never_a_number(batch):
+    base = {"id": "p", "weight": "70 kg", "sex": "female"}
+    assert batch.document({**base, "pregnant": np.bool_(False)}) == \
+        batch.document({**base, "pregnant": False})
+    assert batch.document({**base, "age": np.bool_(True)}) == \
+        batch.document({**base, "age": True})  # refused: true/false is not an age
+    assert batch.document({**base, "age": True})["exit"] == 2
+
+
+@pytest.mark.parametrize("value", [__import__("decimal").Decimal("40"),
+                                   __import__("datetime").date(2020, 1, 1),
+                                   np.array([40]), object()], ids=lambda v: type(v).__name__)
+def test_other_types_are_an_error_record_with_the_id(batch, value):
+    doc = batch.document({"id": "p", "age": value})
+    assert doc["exit"] == 2 and doc["id"] == "p" and "is not JSON data" in doc["error"], doc
+
+
+def test_not_finite_numpy_values_are_refused_as_in_a_json_line(batch):
+    for value in (np.float64("nan"), np.float32("inf")):
+        doc = batch.document({"id": "p", "weight": "70 kg", "age": value})
+        assert doc["exit"] == 2 and doc["id"] == "p", doc
+
+
+def test_parse_quantity_still_refuses_a_numpy_number_without_unit():
+    with pytest.raises(UnitError, match="has no unit"):
+        parse_quantity(np.float64(70.0), ("body_weight",))
