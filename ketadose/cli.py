@@ -269,7 +269,22 @@ class _Digits(click.ParamType):
             foreign = foreign_digit(value)
             if foreign:
                 self.fail(foreign, param, ctx)
+            if isinstance(self.base, click.types.FloatParamType):
+                self._finite(value, param, ctx)
         return self.base.convert(value, param, ctx)
+
+    def _finite(self, value: str, param, ctx) -> None:
+        """click's float() reads 1e400 as inf and says "inf is not in the range 0<=x<=500": the
+        number as written, as a file and a batch line word it (units.parse_number)."""
+        from ketadose.errors import UnitError
+        from ketadose.units import parse_number
+
+        try:
+            parse_number(value.strip())
+        except UnitError as exc:
+            self.fail(exc.message, param, ctx)
+        except ValueError:  # not a number at all: click words it
+            pass
 
     def get_metavar(self, *args, **kwargs):
         return self.base.get_metavar(*args, **kwargs)

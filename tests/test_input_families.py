@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_input_strictness import outcomes
+from test_input_strictness import cli, one_line_error, outcomes
 
 from conftest import budget
 from ketadose.cli import cli as main
@@ -230,3 +230,32 @@ def test_not_finite_numpy_values_are_refused_as_in_a_json_line(batch):
 def test_parse_quantity_still_refuses_a_numpy_number_without_unit():
     with pytest.raises(UnitError, match="has no unit"):
         parse_quantity(np.float64(70.0), ("body_weight",))
+
+
+# ------------------------------------------------------------ float options: the number as written
+
+def _float_options():
+    """(command, option) of every click option read as a float, found in the command tree, so
+    that an option added later is checked too."""
+    import click
+
+    found = []
+    for name, command in main.commands.items():
+        for param in command.params:
+            base = getattr(param.type, "base", param.type)
+            if isinstance(param, click.Option) and isinstance(base, click.types.FloatParamType):
+                found.append((name, param.opts[-1]))
+    return found
+
+
+def test_the_float_options_are_found():
+    assert {("plan", "--priming"), ("simulate", "--f"), ("simulate", "--ka")} <= \
+        set(_float_options())
+
+
+@pytest.mark.parametrize("command, option", _float_options())
+@pytest.mark.parametrize("written", ["1e400", "-1e999", "inf", "NaN", " 2e308"])
+def test_a_float_option_names_a_number_that_is_not_finite_as_written(command, option, written):
+    """click's float() read 1e400 as inf: "inf is not in the range 0<=x<=500"."""
+    line = one_line_error(cli(command, REGIMEN, "--weight", "70 kg", option, written))
+    assert f"{written.strip()!r} is not a finite number" in line, line

@@ -212,8 +212,6 @@ def test_api_numpy_integer_is_read_or_refused_with_ketadose_error():
 
 # --- still open: 1e400 parity and batch error records ------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="click's FloatRange reads --priming 1e400 as inf and "
-                   "says \"inf is not in the range 0<=x<=500\", not the number as written")
 def test_priming_1e400_message_names_the_number_as_written():
     r = _run(["plan", "crps-schwartzman-2009", *FLAGS, "--weight", "70kg", "--priming", "1e400"])
     assert r.returncode == 2
