@@ -259,3 +259,32 @@ def test_a_float_option_names_a_number_that_is_not_finite_as_written(command, op
     """click's float() read 1e400 as inf: "inf is not in the range 0<=x<=500"."""
     line = one_line_error(cli(command, REGIMEN, "--weight", "70 kg", option, written))
     assert f"{written.strip()!r} is not a finite number" in line, line
+
+
+# ------------------------------------------------------------ --override: refused, not cleaned
+
+_CONTROLS = st.one_of(st.characters(min_codepoint=0, max_codepoint=0x1f)
+                      .filter(lambda c: c not in "\t\n\r"),
+                      st.characters(min_codepoint=0x7f, max_codepoint=0x9f),
+                      st.sampled_from(["\u202a", "\u202e", "\u2066", "\u2069"]))
+
+
+@settings(max_examples=budget(15), **SLOW)
+@given(char=_CONTROLS, at=st.integers(0, 25))
+def test_an_override_with_a_control_character_is_refused_on_every_path(tmp_path, char, at):
+    from ketadose import api
+    from ketadose.errors import KetadoseError
+
+    text = "neurology agreed, see notes"
+    reason = text[:at] + char + text[at:]
+    flags = ["--weight", "70 kg", "--medication", "memantine", "--override", reason]
+    batch = tmp_path / "b.jsonl"
+    batch.write_text('{"id": "p", "weight": "70 kg"}\n')
+    for args in (["check", REGIMEN, *flags], ["plan", REGIMEN, *flags, "--format", "json"],
+                 ["check", REGIMEN, "--patients", str(batch), "--override", reason]):
+        r = CliRunner().invoke(main, args, catch_exceptions=False)
+        assert r.exit_code == 2 and r.stdout == "", (args[0], r.stdout[:200])
+        assert "--override: " in r.stderr and f"U+{ord(char):04X}" in r.stderr, r.stderr
+    for mode in ("check", "plan"):
+        with pytest.raises(KetadoseError, match=f"U\\+{ord(char):04X}"):
+            api.Batch(mode, api.load_regimen(REGIMEN), override=reason)

@@ -113,20 +113,32 @@ def test_theophylline_cannot_be_overridden_but_a_relative_finding_can(run):
     assert r.exit_code == 0 and data["override_applied"] and not data["blocking"]
 
 
-@pytest.mark.parametrize("reason", ["\u200b" * 10, "\x1b[31m" * 10, " " * 12, "\x00\x07" * 8,
-                                    "\u202e\u2066" * 6, "ok ok ok"])
+@pytest.mark.parametrize("reason", ["\u200b" * 10, " " * 12, "ok ok ok", "ok\u200b" * 4])
 def test_an_override_needs_ten_visible_characters(run, reason):
     r, _ = _check(run, *FLAGS, "--no-allergies", "--override", reason)
     assert r.exit_code == 2 and "printable" in r.stderr and len(r.stderr.splitlines()) == 1
 
 
-def test_the_recorded_reason_has_no_control_characters(run):
+@pytest.mark.parametrize("reason, words", [
+    ("\x1b[31m" * 10, "control character U+001B"), ("\x00\x07" * 8, "control character U+0000"),
+    ("\u202e\u2066" * 6, "bidirectional control character U+202E"),
+    ("\x1b[2Jneurology agreed today", "control character U+001B"),
+    ("neurology agreed\x07 today", "control character U+0007"),
+    ("neurology agreed today\x9b", "control character U+009B")])
+def test_an_override_with_a_control_character_is_refused_not_cleaned(run, reason, words):
+    """printable() dropped them and the audit recorded a reason that was not what was typed."""
+    r, _ = _check(run, *FLAGS, "--no-allergies", "--override", reason)
+    assert r.exit_code == 2 and len(r.stderr.splitlines()) == 1, r.stderr
+    assert f"--override: {words}" in r.stderr, r.stderr
+
+
+def test_the_recorded_reason_has_no_invisible_characters(run):
     flags = [f for f in FLAGS if f != "--no-medications"]
     r, data = _check(run, *flags, "--no-allergies", "--medication", "memantine",
-                     "--override", "\x1b[2Jneurology\u200b agreed\x07 today")
+                     "--override", "neurology\u200b agreed \t today")
     assert data["override"] == "neurology agreed today"
     r = run("check", *flags, "--no-allergies", "--medication", "memantine",
-            "--override", "\x1b[2Jneurology [red]agreed[/red] today")
+            "--override", "neurology [red]agreed[/red] today")
     assert "\x1b" not in r.stdout and "[red]agreed[/red]" in r.stdout
 
 
@@ -479,6 +491,14 @@ def test_the_installed_entry_point_never_writes_a_reasons_escapes_to_a_pipe(tmp_
     for fmt in ("table", "json"):
         r = subprocess.run([sys.executable, "-m", "ketadose", "check", "--patient", str(path),
                             "--override", reason, "--format", fmt],
+                           capture_output=True, text=True, timeout=60)
+        # refused whole (one line naming the first control character, itself escaped)
+        assert r.returncode == 2 and r.stdout == "", r.stderr
+        assert "\x1b" not in r.stderr and "\u202e" not in r.stderr
+        assert r.stderr == "ketadose: error: --override: control character U+001B (a reader " \
+            "cannot see it); remove it\n", r.stderr
+        r = subprocess.run([sys.executable, "-m", "ketadose", "check", "--patient", str(path),
+                            "--override", "neurology\u200b agreed today", "--format", fmt],
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0, r.stderr
         assert "\x1b" not in r.stdout and "\u200b" not in r.stdout and "\u202e" not in r.stdout

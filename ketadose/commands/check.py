@@ -17,16 +17,19 @@ MIN_REASON = 10  # printable characters, spaces not counted
 
 
 def override_reason(text: str | None) -> str | None:
-    """The override reason as it will be recorded and shown: escape sequences, control and
-    zero-width characters removed; at least MIN_REASON visible characters or an input error."""
+    """The override reason as it will be recorded and shown: a control character, a
+    bidirectional mark or an invalid byte refused (text.UNSAFE, as in every text of a patient
+    record); zero-width characters dropped and white space runs made one space; at least
+    MIN_REASON visible characters or an input error."""
     if text is None:
         return None
     from ketadose.text import UNSAFE, printable, unsafe_message, visible_length
 
     found = UNSAFE.search(text)
-    if found and "\ud800" <= found.group(0) <= "\udfff":
-        # an argv byte that is not UTF-8 (surrogateescape): printable() dropped it, and the
-        # audit recorded a reason that was not what was typed
+    if found:
+        # refused, not stripped: printable() dropped them (an escape sequence whole), and the
+        # audit recorded a reason that was not what was typed (an argv byte that is not UTF-8
+        # too, as a lone surrogate)
         raise KetadoseError(f"--override: {unsafe_message(found)}")
 
     if visible_length(text) < MIN_REASON:
