@@ -320,8 +320,8 @@ def patient_options(fn):
         click.option("--no-allergies", is_flag=True, help="Asked: no allergies."),
         click.option("--no-previous-courses", is_flag=True, help="Asked: no earlier ketamine course."),
         *[click.option(f"--{t}", metavar="VALUE/ULN",
-                       help=f"{t.upper()} and the laboratory's upper limit of normal, e.g. 40/45 "
-                            "(bare numbers are U/L) or '0.7 ukat/L/0.8 ukat/L'.")
+                       help=f"{t.upper()} and the laboratory's upper limit of normal with the "
+                            "unit, e.g. '40/45 U/L' or '40 U/L/45 U/L' (a bare number is refused).")
           for t in ("alt", "ast", "alp", "ggt")],
         click.option("--bilirubin", metavar="VALUE", help="Bilirubin with its unit, e.g. 12umol/L."),
     ]

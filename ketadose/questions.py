@@ -30,7 +30,7 @@ ANSWERS: dict[str, tuple[str, str]] = {
     "blood_pressure": ("e.g. 128/82", "--bp SYS/DIA, e.g. --bp 128/82"),
     "heart_rate": ("beats/min", "--heart-rate, beats/min"),
     "liver": ("ALT, AST, ALP, GGT with upper limits",
-              "--alt, --ast, --alp and --ggt as VALUE/ULN, e.g. --alt 40/45"),
+              "--alt, --ast, --alp and --ggt as VALUE/ULN, e.g. --alt '40/45 U/L'"),
     "liver_test": ("{test}; with {test}_uln", "--{test} VALUE/ULN"),
     "liver_uln": ("{test}_uln", "--{test} VALUE/ULN"),
 }

@@ -294,6 +294,13 @@ def parse_number(text: str) -> float:
     return value
 
 
+def split_number(text: str) -> tuple[str, str] | None:
+    """(number, unit text) of a text that starts with a number ("45 U/L" -> ("45", "U/L"),
+    "45" -> ("45", "")), or None; nothing is checked but the form."""
+    m = _QTY.match(text)
+    return (m.group(1), m.group(2)) if m else None
+
+
 def parse_quantity(text, kinds: tuple[str, ...] | None = None):
     """Parse ``"0.35 mg/kg/h"`` or ``"80 mg over 5 h"``; check the kind if ``kinds`` given.
 

@@ -288,3 +288,27 @@ def test_an_override_with_a_control_character_is_refused_on_every_path(tmp_path,
     for mode in ("check", "plan"):
         with pytest.raises(KetadoseError, match=f"U\\+{ord(char):04X}"):
             api.Batch(mode, api.load_regimen(REGIMEN), override=reason)
+
+
+# ------------------------------------------------------------ no field takes a bare number
+
+@pytest.mark.parametrize("test", ["alt", "ast", "alp", "ggt"])
+def test_a_bare_liver_value_is_refused_on_every_path(tmp_path, test):
+    """The flags read '--alt 40/45' as U/L where a file, a JSON line and a CSV cell refused
+    'alt: 40': now each path refuses it (3ede947 did the same for a bare weight)."""
+    liver = {test: "40", f"{test}_uln": "45"}
+    runs = {"flag": ["check", "--weight", "70 kg", f"--{test}", "40/45"]}
+    path = tmp_path / "p.yaml"
+    path.write_text(json.dumps({"weight": "70 kg", "liver": {test: 40, f"{test}_uln": 45}}))
+    runs["file"] = ["check", "--patient", str(path)]
+    for name, args in runs.items():
+        r = CliRunner().invoke(main, args, catch_exceptions=False)
+        assert r.exit_code == 2 and "has no unit" in r.stderr, (name, r.stderr)
+    jsonl = tmp_path / "b.jsonl"
+    jsonl.write_text(json.dumps({"id": "p", "weight": "70 kg", "liver": liver}) + "\n")
+    table = tmp_path / "b.csv"
+    table.write_text(f"id,weight,{test},{test}_uln\np,70 kg,40,45\n")
+    for batch in (jsonl, table):
+        r = CliRunner().invoke(main, ["check", "--patients", str(batch)], catch_exceptions=False)
+        record = json.loads(r.stdout)
+        assert record["exit"] == 2 and "has no unit" in record["error"], record

@@ -315,7 +315,7 @@ def test_the_installed_entry_point_refuses_a_tagged_pregnancy(tmp_path):
 
 
 # ---------------------------------------------------------------- liver tests
-PANEL = ["--alt", "40/45", "--ast", "35/40", "--alp", "90/130", "--ggt", "30/40"]
+PANEL = ["--alt", "40/45 U/L", "--ast", "35 U/L/40 U/L", "--alp", "90/130 IU/L", "--ggt", "30/40U/L"]
 NO_LIVER = [f for f in FLAGS] + ["--no-allergies"]
 
 
@@ -346,6 +346,16 @@ def test_liver_flags_make_a_flags_only_screen_complete(run):
     assert json.loads(r.stdout)["status"] == "contraindicated"
     r = run("check", *NO_LIVER, "--alt", "40")
     assert r.exit_code == 2 and "VALUE/ULN" in r.stderr
+
+
+@pytest.mark.parametrize("flag", ["--alt", "--ast", "--alp", "--ggt"])
+@pytest.mark.parametrize("given", ["40/45", "40 U/L/45", "40/45 ", " 4e1/45"])
+def test_a_liver_flag_with_a_bare_number_is_refused_not_taken_as_u_l(run, flag, given):
+    """--alt 40/45 was read as 40 U/L / 45 U/L: a default unit no file or batch line gives
+    (their 'alt: 40' is refused), and laboratories also report µkat/L."""
+    r = run("check", *NO_LIVER, flag, given, "--format", "json")
+    assert r.exit_code == 2 and r.stdout == "" and len(r.stderr.splitlines()) == 1, r.stderr
+    assert "has no unit" in r.stderr and r.stderr.startswith(f"ketadose: error: {flag}"), r.stderr
 
 
 # ---------------------------------------------------------------- stopped medicines

@@ -58,14 +58,26 @@ def flags_to_data(flags: dict) -> dict:
 
 def _enzyme(test: str, text: str) -> tuple:
     """--alt VALUE/ULN: split at the '/' that starts the second number ("40 U/L/45 U/L" has
-    three); liver enzyme activities are reported in U/L, so a bare number means U/L."""
+    three). The unit is written, as for every quantity: once after both numbers ("40/45 U/L",
+    for both) or after each. A bare number is refused: it was taken as U/L, a default no other
+    input path makes (a file's or a batch's "alt: 40" is refused), and laboratories also
+    report these in µkat/L (1 µkat/L = 60 U/L)."""
     import re
+
+    from ketadose.units import split_number
 
     parts = [p.strip() for p in re.split(r"/(?=\s*[0-9.])", text.strip())]
     if len(parts) != 2 or not all(parts):
         raise KetadoseError(f"--{test} {text!r}: give the value and the laboratory's upper limit "
-                            "of normal as VALUE/ULN, e.g. 40/45 (U/L)")
-    return tuple(f"{p} U/L" if re.fullmatch(r"[0-9]+(?:\.[0-9]+)?", p) else p for p in parts)
+                            "of normal as VALUE/ULN with the unit, e.g. 40/45 U/L")
+    value, uln = (split_number(p) for p in parts)
+    if value and uln and not value[1] and uln[1]:  # "40/45 U/L": the unit once, for both
+        parts[0] = f"{value[0]} {uln[1]}"
+    elif (value and not value[1]) or (uln and not uln[1]):
+        raise KetadoseError(f"--{test} {text!r} has no unit; write it, e.g. --{test} "
+                            f"'{parts[0]}/{parts[1]} U/L' (a bare number is refused, not "
+                            "taken as U/L)")
+    return tuple(parts)
 
 
 _FLAG_NAMES = {"liver": "--alt/--ast/--alp/--ggt/--bilirubin", "blood_pressure": "--bp", "conditions": "--condition", "allergies": "--allergy",
@@ -142,6 +154,8 @@ def load_patient(path: str | None, flags: dict, today=None):
             where = doc.where(first.path, first.at_key)
         else:
             where = _FLAG_NAMES.get(key, f"--{str(key).replace('_', '-')}") if key else "patient"
+            if key == "liver" and len(first.path) > 1:  # the one flag: --alt, not all five
+                where = f"--{str(first.path[1]).removesuffix('_uln')}"
         more = f" ({len(findings)} problems)" if len(findings) > 1 else ""
         raise KetadoseError(f"invalid patient: {first.message}{more}", where)
     return patient, data
