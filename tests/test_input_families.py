@@ -312,3 +312,24 @@ def test_a_bare_liver_value_is_refused_on_every_path(tmp_path, test):
         r = CliRunner().invoke(main, ["check", "--patients", str(batch)], catch_exceptions=False)
         record = json.loads(r.stdout)
         assert record["exit"] == 2 and "has no unit" in record["error"], record
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_an_error_record_keeps_an_id_read_past_the_error(tmp_path, jobs):
+    """A JSON line refused for 1e400 or a key given twice, and a CSV record refused for a
+    bidirectional mark in another cell, still name their patient; an id given twice, or
+    holding the mark itself, or in a record whose cells do not fit the header, is left out."""
+    jsonl = tmp_path / "b.jsonl"
+    jsonl.write_text('{"id": "a", "weight": 1e400}\n{"id": "b", "id": "c"}\n'
+                     '{"id": "d", "age": 1, "age": 2}\n{"id": "e\\u202e", "weight": 1e400}\n')
+    table = tmp_path / "b.csv"
+    table.write_text('id,allergies,weight\ng,"a\u202eb",70 kg\n"h\u202e",x,70 kg\ni,x\n',
+                     encoding="utf-8")
+    got = []
+    for path in (jsonl, table):
+        r = CliRunner().invoke(main, ["check", "--patients", str(path), "--jobs", jobs],
+                               catch_exceptions=False)
+        records = [json.loads(line) for line in r.stdout.splitlines()]
+        assert {rec["exit"] for rec in records} == {2}, records
+        got += [rec.get("id") for rec in records]
+    assert got == ["a", None, "d", None, "g", None, None]

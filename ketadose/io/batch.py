@@ -276,7 +276,7 @@ def _jsonl_record(text):
     try:
         data = _DECODER.decode(text)
     except (DuplicateKey, NotFinite) as exc:
-        return RecordError(str(exc))
+        return RecordError(str(exc)).with_id(_lenient_id(text, exc))
     except (ValueError, RecursionError) as exc:
         return RecordError(f"invalid JSON: {str(exc).splitlines()[0]}")
     if not isinstance(data, dict):
@@ -290,6 +290,19 @@ def _jsonl_record(text):
             return RecordError(unsafe_message(found)).with_id(data)
     refused = _bidi_error(text, lambda: json.dumps(data, ensure_ascii=False))
     return data if refused is None else refused.with_id(data)
+
+
+def _lenient_id(text, exc) -> dict:
+    """{"id": ...} of a JSON line refused for a number too large (1e400) or a key given twice,
+    read without those checks, so that its error record names the patient; {} when the id
+    itself is what was given twice."""
+    if isinstance(exc, DuplicateKey) and exc.key == "id":
+        return {}
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _bidi_error(text, decoded=None):
@@ -340,7 +353,13 @@ def _csv_cells(text):
 def _csv_row(header, text):
     """The record of one CSV record after the header, or its RecordError."""
     row = _csv_cells(text)
-    if isinstance(row, RecordError):
+    if isinstance(row, RecordError):  # a bidirectional mark: the id, if its own cell is clean
+        try:
+            cells = next(csv.reader(io.StringIO(text), strict=True))
+        except (csv.Error, StopIteration):
+            return row
+        if len(cells) == len(header):
+            row.with_id({"id": dict(zip(header, cells)).get("id", "").strip()})
         return row
     if len(row) != len(header):
         return RecordError(f"{len(row)} cells for {len(header)} columns")
@@ -413,7 +432,9 @@ def _csv_records(stream):
 
 
 class DuplicateKey(ValueError):
-    pass
+    def __init__(self, message: str, key=None):
+        super().__init__(message)
+        self.key = key
 
 
 def _no_duplicates(pairs):
@@ -424,7 +445,7 @@ def _no_duplicates(pairs):
     for key, value in pairs:
         if key in out:
             raise DuplicateKey(f"duplicate key {key!r}: a second value would silently replace "
-                               "the first")
+                               "the first", key)
         out[key] = value
     return out
 
