@@ -76,8 +76,6 @@ class Batch:
             raise KetadoseError("start, concentration, weight_basis and priming are plan options")
         if mode == "plan" and date is not None:
             raise KetadoseError("a plan's screening date is the day of `start` (or today)")
-        if priming is not None and not 0 <= priming <= 500:
-            raise KetadoseError("priming must be between 0 and 500 mL")
         if mode == "plan":
             opts = {"concentration": options.concentration(concentration),
                     "weight_basis": weight_basis, "start": options.start(start),

@@ -333,3 +333,30 @@ def test_an_error_record_keeps_an_id_read_past_the_error(tmp_path, jobs):
         assert {rec["exit"] for rec in records} == {2}, records
         got += [rec.get("id") for rec in records]
     assert got == ["a", None, "d", None, "g", None, None]
+
+
+@pytest.mark.parametrize("value", [5, 5.5, np.int64(5), np.float32(5.5), np.float64(5.5),
+                                   np.uint16(5)], ids=repr)
+def test_api_priming_reads_any_number_as_the_command_line_does(value):
+    from ketadose import api
+
+    record = {"id": "p", "weight": "70 kg", "age": 40, "sex": "female"}
+    given_ = api.Batch("plan", api.load_regimen(REGIMEN), priming=value, reproducible=True)
+    plain = api.Batch("plan", api.load_regimen(REGIMEN), priming=float(value), reproducible=True)
+    assert given_.document(record) == plain.document(record)
+    assert given_.document(record)["exit"] == 0  # a numpy float32 failed the gate: exit 3
+
+
+@pytest.mark.parametrize("value", [True, np.bool_(True), "5", 600, -1, float("nan"),
+                                   np.float64("inf"), [5]], ids=repr)
+def test_api_priming_that_is_not_a_volume_raises_ketadose_error(value):
+    from ketadose import api
+    from ketadose.errors import KetadoseError
+
+    with pytest.raises(KetadoseError, match="priming must be a volume in mL"):
+        api.Batch("plan", api.load_regimen(REGIMEN), priming=value)
+
+
+def test_a_priming_of_minus_zero_is_zero(run):
+    r = run("plan", REGIMEN, "--weight", "70 kg", "--priming", "-0.0", "--format", "json")
+    assert '"priming_ml": 0.0' in r.stdout and "-0.0" not in r.stdout

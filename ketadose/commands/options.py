@@ -68,9 +68,20 @@ def bioavailability(value) -> float | None:
 
 
 def priming(value) -> float | None:
+    """The priming volume in mL as a float. ketadose.api passes what its caller gave: a numpy
+    number is the number it is (a numpy float32 reached the safety gate as itself and failed
+    its invariant, exit 3), true/false and text are not volumes (True was 1 mL, '5' a bare
+    TypeError)."""
+    import numbers
+
     if value is None:
         return None
-    if not math.isfinite(value):
+    if isinstance(value, bool) or type(value).__name__ in ("bool_", "bool") \
+            or not isinstance(value, numbers.Real):
+        raise KetadoseError(f"--priming must be a volume in mL (0 to 500), not "
+                            f"{quote_token(repr(value))}")
+    value = float(value) + 0.0  # -0.0 is 0 mL (no output prints a negative zero)
+    if not math.isfinite(value) or not 0 <= value <= 500:
         raise KetadoseError(f"--priming must be a volume in mL (0 to 500), not {value!r}")
     return value
 
