@@ -222,6 +222,25 @@ def test_orjson_differs_from_the_reference_only_where_the_encoder_looks(value):
     assert got == want or small(value)
 
 
+@pytest.mark.parametrize("version, exact", [
+    ("3.9.15", False), ("3.11.5", False), ("3.11.6", False), ("3.11.7", True), ("3.11.10", True),
+    ("3.13.0", True), ("4.0", True), ("3.12.0rc1", False), ("x", False)])
+def test_an_orjson_older_than_3_11_7_is_not_used(version, exact, monkeypatch):
+    """orjson before 3.11.7 wrote 1e16 where json writes 1e+16 (its changelog, 3.11.7): such a
+    release, still present when installed without pip's dependency check, is left out."""
+    orjson = pytest.importorskip("orjson")
+    assert rbatch.orjson_is_exact(version) is exact
+    monkeypatch.setattr(orjson, "__version__", version)
+    monkeypatch.setattr(rbatch, "_orjson", rbatch._UNSET)
+    assert (rbatch._fast() is orjson) is exact
+
+
+def test_the_installed_orjson_is_used():
+    """setup.cfg's floor: the orjson that pip installs takes the fast path."""
+    orjson = pytest.importorskip("orjson")
+    assert rbatch.orjson_is_exact(orjson.__version__), orjson.__version__
+
+
 def test_a_lone_surrogate_nan_or_huge_int_takes_the_reference_path():
     for record in ({"line": 1, "id": "\ud800"}, {"line": 2**80}):
         assert rbatch.encode(record) == rbatch.reference(record)

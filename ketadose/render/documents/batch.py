@@ -154,17 +154,27 @@ _orjson = _UNSET
 
 
 def _fast():
-    """orjson (imported on the batch path only, once), or None when it is not installed or too
-    old to splice encoded fragments."""
+    """orjson (imported on the batch path only, once), or None when it is not installed or
+    older than 3.11.7 (setup.cfg's floor; an older one can still be there when installed
+    without pip's dependency check): before 3.11.7 orjson wrote 1e16 where json writes 1e+16,
+    and it could not splice encoded fragments before 3.9."""
     global _orjson
     if _orjson is _UNSET:
         try:
             import orjson
 
-            _orjson = orjson if hasattr(orjson, "Fragment") else None
+            _orjson = orjson if orjson_is_exact(orjson.__version__) else None
         except ImportError:
             _orjson = None
     return _orjson
+
+
+def orjson_is_exact(version: str) -> bool:
+    """Whether this orjson release writes every float of 1e-4 and above as json does."""
+    try:
+        return tuple(int(part) for part in version.split(".")[:3]) >= (3, 11, 7)
+    except ValueError:  # a development version ("3.12.0.dev1" parses; "3.12.0rc1" does not)
+        return False
 
 
 # The parts of a plan that come from the regimen alone are the same for every patient: encoded
