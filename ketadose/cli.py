@@ -283,8 +283,8 @@ class _Digits(click.ParamType):
             parse_number(value.strip())
         except UnitError as exc:
             self.fail(exc.message, param, ctx)
-        except ValueError:  # not a number at all: click words it
-            pass
+        except ValueError:  # click's words were "'abc' is not a valid float range."
+            self.fail(f"{value!r} is not a number", param, ctx)
 
     def get_metavar(self, *args, **kwargs):
         return self.base.get_metavar(*args, **kwargs)

@@ -360,3 +360,10 @@ def test_api_priming_that_is_not_a_volume_raises_ketadose_error(value):
 def test_a_priming_of_minus_zero_is_zero(run):
     r = run("plan", REGIMEN, "--weight", "70 kg", "--priming", "-0.0", "--format", "json")
     assert '"priming_ml": 0.0' in r.stdout and "-0.0" not in r.stdout
+
+
+@pytest.mark.parametrize("command, option", _float_options())
+def test_a_float_option_that_is_not_a_number_says_so(command, option):
+    """click said "'abc' is not a valid float range." for --priming."""
+    line = one_line_error(cli(command, REGIMEN, "--weight", "70 kg", option, "abc"))
+    assert "'abc' is not a number" in line and "range" not in line, line
