@@ -16,6 +16,7 @@ from marshal import dumps as _marshal
 from ketadose.allergies import REACTIONS, SEVERITIES, Matcher
 from ketadose.allergies import read as read_allergy
 from ketadose.findings import Finding
+from ketadose.isotime import parse_date
 from ketadose.spec import BAD_VALUE, Checker, Field, Node, _name
 from ketadose.text import UNSAFE as _UNSAFE
 from ketadose.text import suggest, unsafe_message
@@ -615,7 +616,7 @@ def adjunct_medicine(name: str, route: str | None, vocab: Vocabulary):
 
 def _date(text, path, bad):
     try:
-        return dt.date.fromisoformat(text)
+        return parse_date(text)
     except ValueError:
         bad(path, f"{text!r} is not a date (YYYY-MM-DD)")
         return None

@@ -13,6 +13,7 @@ import math
 import sys
 
 from ketadose.errors import KetadoseError
+from ketadose.isotime import parse_date, parse_datetime
 from ketadose.render.text import quote_token
 
 _TINY = sys.float_info.min  # smallest normal float; below it 1/x overflows
@@ -90,14 +91,14 @@ def start(value: str | None):
     if value is None:
         return None
     try:  # a date alone would silently mean midnight: the sessions are at clock times
-        day = dt.date.fromisoformat(value.strip())
+        day = parse_date(value.strip())
     except ValueError:
         day = None
     if day is not None:
         raise KetadoseError(f"--start {quote_token(value)} has no time of day: the sessions are "
                             f"at clock times; write the date and time, e.g. {day.isoformat()}T09:00")
     try:
-        moment = dt.datetime.fromisoformat(value)
+        moment = parse_datetime(value)
     except ValueError:
         raise KetadoseError(f"--start {quote_token(value)} is not a date and time "
                             "(e.g. 2026-12-01T09:00)") from None
@@ -112,10 +113,10 @@ def date(value: str | None) -> dt.date:
     if value is None:
         return dt.date.today()
     try:
-        day = dt.date.fromisoformat(value)
+        day = parse_date(value)
     except ValueError:
         try:
-            day = dt.datetime.fromisoformat(value).date()
+            day = parse_datetime(value).date()
         except ValueError:
             raise KetadoseError(f"--start {quote_token(value)} is not a date (YYYY-MM-DD, or "
                                 "YYYY-MM-DDTHH:MM)") from None

@@ -11,7 +11,6 @@ so what is compared is what the command delivers; a check through `check_documen
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import json
 import math
@@ -20,6 +19,7 @@ import os
 from ketadose.errors import KetadoseError
 from ketadose.io.files import read_bytes
 from ketadose.io.library import limit_library, thresholds, vocabulary
+from ketadose.isotime import parse_date, parse_datetime
 from ketadose.render.data import to_json
 from ketadose.render.diag import emit, emit_line
 from ketadose.render.text import quote_token
@@ -121,7 +121,7 @@ class _Audit:
     def opt(self, key, kind, optional=True):
         return self.field(self.options, key, kind, "inputs.options.", optional)
 
-    def date(self, key, parse=dt.date.fromisoformat):
+    def date(self, key, parse=parse_date):
         text = self.opt(key, str)
         if text is None:
             return None
@@ -254,7 +254,7 @@ def _recompute(audit: _Audit, src) -> dict:
         raise KetadoseError("malformed audit block: audit.inputs.options.weight_basis",
                             audit.name)
     opts = {"concentration": parse_quantity(conc, ("concentration",)) if conc else None,
-            "weight_basis": basis, "start": audit.date("start", dt.datetime.fromisoformat),
+            "weight_basis": basis, "start": audit.date("start", parse_datetime),
             "date": audit.date("date"), "priming": priming, "override": override,
             "reproducible": True, "explain": explain, "format": audit.opt("format", str),
             "from_flags": set(from_flags)}
