@@ -35,20 +35,38 @@ class OutOfResources(KetadoseError):
         --jobs run); None otherwise."""
         if isinstance(exc, OutOfResources):
             return exc
-        if isinstance(exc, MemoryError):
-            what = "out of memory"
-        elif isinstance(exc, RuntimeError) and "can't start new thread" in str(exc):
-            what = f"out of memory or threads: {exc}"  # the message of CPython 3.9 to 3.13
-        elif isinstance(exc, OSError) and exc.errno == errno.ENOMEM:
-            what = f"out of memory: {exc.strerror}"
-        elif isinstance(exc, ImportError) and any(
-                text in str(exc) for text in _NO_ROOM_TO_LOAD):
-            what = f"out of memory: cannot load {exc.name or 'a module'}"
-        else:
+        what = None
+        cause: BaseException | None = exc
+        for _depth in range(20):  # or an error raised while handling one (hashlib's import
+            if cause is None:     # of OpenSSL's hashes failed, then its fallback's import)
+                break
+            what = _refused(cause)
+            if what is not None:
+                break
+            cause = cause.__cause__ or cause.__context__
+        if what is None:
             return None
         where = " in a --jobs worker" if jobs else ""
         hint = "raise the limit, or run with fewer --jobs" if jobs else "raise the limit"
         return cls(f"{what}{where}{_address_space()}; {hint}")
+
+
+def _refused(exc: BaseException) -> str | None:
+    """What the system refused, when ``exc`` says it did; None otherwise."""
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    if isinstance(exc, RuntimeError) and "can't start new thread" in str(exc):
+        return f"out of memory or threads: {exc}"  # the message of CPython 3.9 to 3.13
+    if isinstance(exc, SystemError) and "without" in str(exc) and _address_space():
+        # "returned NULL without setting an exception", "error return without exception set":
+        # CPython's word for a C function (compile(), an extension) whose allocation failed,
+        # seen under `ulimit -v` only
+        return "out of memory"
+    if isinstance(exc, OSError) and exc.errno == errno.ENOMEM:
+        return f"out of memory: {exc.strerror}"
+    if isinstance(exc, ImportError) and any(text in str(exc) for text in _NO_ROOM_TO_LOAD):
+        return f"out of memory: cannot load {exc.name or 'a module'}"
+    return None
 
 
 # glibc's dlopen() errors when the library's segments could not be mapped: a compiled module

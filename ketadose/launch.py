@@ -49,21 +49,59 @@ def _stored_answer(args: list) -> str | None:
 
 
 def main(argv=None):
+    try:
+        _main(argv)
+    except SystemExit:
+        raise
+    except BaseException as exc:
+        # the system refused memory (`ulimit -v`) where no handler of ours stood, or inside
+        # one (cli.main's own handler may need memory to word its message, and fails with
+        # another error whose context is the MemoryError): one line, exit 2, not a traceback
+        if _out_of_memory_in(exc):
+            _out_of_memory()
+        raise
+
+
+def _out_of_memory_in(exc: BaseException | None) -> bool:
+    """Whether ``exc``, or an exception it was raised while handling, is a MemoryError (or
+    CPython's SystemError for a C function that failed without saying why, which is what an
+    allocation that failed inside compile() or an extension looks like under `ulimit -v`)."""
+    seen = 0
+    while exc is not None and seen < 20:
+        if isinstance(exc, MemoryError):
+            return True
+        if isinstance(exc, SystemError) and "without" in str(exc) and _memory_limited():
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def _memory_limited() -> bool:
+    """An address-space or data-size limit is set (`ulimit -v`, `ulimit -d`)."""
+    try:
+        import resource
+
+        return any(resource.getrlimit(limit)[0] != resource.RLIM_INFINITY
+                   for limit in (resource.RLIMIT_AS, resource.RLIMIT_DATA))
+    except Exception:  # no resource module, or no memory left to load it
+        return True
+
+
+def _main(argv=None):
     args = sys.argv[1:] if argv is None else list(argv)
     whole_writes_to_stdout()
     best_effort_stderr()
     text = _stored_answer(args)
     if text is None:
-        try:
-            from ketadose.codecache import install
-            from ketadose.fastpath import run_fast
+        from ketadose.codecache import install
+        from ketadose.fastpath import run_fast
 
-            install()  # before the first dataclass is made: precompiled methods (start-up)
+        install()  # before the first dataclass is made: precompiled methods (start-up)
 
-            run_fast(args)  # exits when it answers; returns for anything it does not handle
-            from ketadose.cli import main as cli_main
-        except MemoryError:  # importing the program: before any handler of ours is in place
-            _out_of_memory()
+        run_fast(args)  # exits when it answers; returns for anything it does not handle
+        from ketadose.cli import main as cli_main
+
         cli_main(argv)
         return
     try:
@@ -107,6 +145,9 @@ class _WholeWrites(io.RawIOBase):
     def __init__(self, fd: int) -> None:
         super().__init__()
         self._fd = fd
+        # a regular file: where our bytes there begin and end (see _undo); None: not known yet
+        self._floor: int | None = None
+        self._end = -1
 
     def writable(self) -> bool:
         return True
@@ -120,9 +161,49 @@ class _WholeWrites(io.RawIOBase):
     def write(self, data) -> int:
         view = memoryview(data).cast("B")
         done = 0
-        while done < len(view):
-            done += os.write(self._fd, view[done:])
+        try:
+            while done < len(view):
+                n = os.write(self._fd, view[done:])
+                done += n
+                self._wrote(n)
+        except OSError:
+            self._undo()
+            raise
         return done
+
+    def _wrote(self, n: int) -> None:
+        """Note where this write ended in a regular file (one lseek; a pipe or a terminal
+        refuses it, and is then never asked again)."""
+        if self._floor == -1 or n == 0:
+            return
+        try:
+            end = os.lseek(self._fd, 0, os.SEEK_CUR)
+        except OSError:
+            self._floor = -1  # not seekable: what was sent stays sent
+            return
+        if self._floor is None or end - n != self._end:
+            self._floor = end - n  # our first bytes, or someone else wrote since: keep theirs
+        self._end = end
+
+    def _undo(self) -> None:
+        """A write failed (`ulimit -f`, a full disk): cut a regular file back to where our
+        output began, so that a failed `--help > file` leaves no cut help there (as
+        ketadose.io.writer.Rollback does for a document). What the file held before, and a
+        file that does not end with our last bytes (another writer appended), are left alone."""
+        floor = self._floor
+        if floor is None or floor < 0:
+            return
+        try:
+            import stat
+
+            st = os.fstat(self._fd)
+            if (stat.S_ISREG(st.st_mode) and st.st_size == self._end
+                    and os.lseek(self._fd, 0, os.SEEK_CUR) == self._end):
+                os.ftruncate(self._fd, floor)
+                os.lseek(self._fd, floor, os.SEEK_SET)
+                self._end = floor
+        except OSError:  # not truncatable after all: the run fails as it would have
+            pass
 
     def close(self) -> None:  # the fd stays open: Python flushes and closes sys.std* at exit
         super().close()
@@ -136,6 +217,10 @@ class _BestEffort(_WholeWrites):
     handlers and Python ended with exit 1, which a script reads as "blocking findings": `plan
     ... -o plan.json 2>/dev/full` committed the plan and exited 1, and an unknown regimen id
     with stderr on /dev/full exited 1 instead of 2."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__(fd)
+        self._floor = -1  # what reached stderr stays there (a cut diagnostic harms nobody)
 
     def write(self, data) -> int:
         try:
@@ -193,17 +278,22 @@ def best_effort_stderr() -> None:
 def _out_of_memory() -> None:
     """One line and exit 2, as for any other limit of the system (`ulimit -v`), not a
     traceback."""
+    line = _OUT_OF_MEMORY
     try:
         from ketadose.errors import OutOfResources
 
-        text = str(OutOfResources.of(MemoryError()))
-    except MemoryError:
-        text = "out of memory; raise the limit"
+        line = f"ketadose: error: {OutOfResources.of(MemoryError())}\n".encode()
+    except Exception:  # no memory left to load or word it: the words made in advance
+        pass
     try:
-        os.write(2, f"ketadose: error: {text}\n".encode())
+        os.write(2, line)
     except OSError:
         pass
-    os._exit(2)  # nothing to flush or remove yet; an exit handler would need memory too
+    os._exit(2)  # an exit handler would need memory too; -o's temporary went with its handler
+
+
+# made when this module is loaded: at the moment it is needed there may be no memory to make it
+_OUT_OF_MEMORY = b"ketadose: error: out of memory; raise the limit\n"
 
 
 def quiet_stdout() -> None:

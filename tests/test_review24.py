@@ -226,8 +226,6 @@ def test_csv_error_record_keeps_the_id(tmp_path):
     assert record["exit"] == 2 and record.get("id") == "patient-7", record
 
 
-@pytest.mark.xfail(strict=True, reason="click's and the stored help go through sys.stdout, not "
-                   "io.writer's Rollback: at 'ulimit -f' the file keeps a cut line of the help")
 @pytest.mark.parametrize("args", [["--help"], ["plan", "--help"]])
 def test_help_to_a_full_regular_file_leaves_no_cut_line(tmp_path, args):
     import resource
