@@ -258,6 +258,13 @@ class StdoutStream(_Stream):
 
     def _drain(self) -> None:
         super()._drain()
+        if getattr(self._raw, "closed", False):
+            # At exit Python closes sys.stdout before io's finalizer closes (so flushes) this
+            # stream, which has nothing left to write then (anything left would have failed
+            # above). Python 3.13 prints that finalizer's "ValueError: flush of closed file"
+            # with a traceback on stderr after every validate/simulate on the fast path to a
+            # pipe or a file; 3.11 dropped it silently.
+            return
         try:
             self._raw.flush()
         except OSError as exc:
