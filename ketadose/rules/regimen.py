@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 
 from ketadose.findings import Finding
 from ketadose.rules import rule
@@ -323,7 +324,21 @@ def confirm_known(regimen, library):
     return out
 
 
-_ESKETAMINE_WORDS = re.compile(r"\b(es-?ketamine|s\(\+\)-ketamine|s-ketamine|ketanest)\b", re.I)
+# The ways a title names the S-enantiomer: esketamine (Esketamin), S-ketamine written with the
+# stereo prefix as chemists and papers do ((S)-, S(+)-, S-(+)-, S+, S ketamine, any dash), and the
+# brands Ketanest (S) and Spravato. Review 25: "(S)-ketamine", "S-(+)-ketamine", "S(+) ketamine",
+# "S-Ketamin" and "S–ketamine" (an en dash) passed under drug: racemic-ketamine. The S must
+# stand alone: "patients ketamine" or "Children's ketamine" are no prefix; (R,S)- is racemic.
+_ESKETAMINE_WORDS = re.compile(
+    r"(?<![\w'’])(?:es-?ketamin|\(?s\)?[\s-]*(?:\(\+\)|\+)?[\s-]*ketamin|ketanest|spravato)")
+_RACEMIC_PREFIX = re.compile(r"\(?\s*r\s*[,/]\s*s\s*\)?")
+
+
+def names_esketamine(title: str) -> bool:
+    """Whether a title names esketamine (KD-V018): case, accents and dash forms ignored."""
+    text = unicodedata.normalize("NFKC", title).casefold()
+    text = "".join("-" if unicodedata.category(c) == "Pd" else c for c in text)
+    return bool(_ESKETAMINE_WORDS.search(_RACEMIC_PREFIX.sub("rs", text)))
 
 
 def drug_form_mismatch(regimen, library):
@@ -337,7 +352,7 @@ def drug_form_mismatch(regimen, library):
     PASS:
         drug: esketamine
     """
-    says_s = bool(_ESKETAMINE_WORDS.search(regimen.title))
+    says_s = names_esketamine(regimen.title)
     if says_s != (regimen.drug == "esketamine"):
         return [Finding("KD-V018", "error", f"the title says {'esketamine' if says_s else 'racemic '}"
                         f"{'' if says_s else 'ketamine'} but drug is {regimen.drug}; esketamine is "

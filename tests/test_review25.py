@@ -1,0 +1,61 @@
+"""Review 25: adversarial reproducers (a pain specialist's, a pharmacist's and an attacker's
+custom regimens and patients), through the real entry point where the defect shows there.
+
+Each test fails on the defect it names. The ones still open are xfail(strict=True): when a fix
+lands they pass, strict turns that into a failure, and the marker is to be removed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ketadose.rules.regimen import names_esketamine
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHWARTZMAN = ROOT / "regimens" / "crps-schwartzman-2009.yaml"
+FLAGS = ["--age", "45", "--sex", "female", "--weight", "72kg", "--height", "168cm",
+         "--no-conditions", "--no-medications", "--no-allergies", "--no-previous-courses",
+         "--not-pregnant", "--not-breastfeeding"]
+
+
+def _run(args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "ketadose", *args], stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=120, cwd=cwd)
+
+
+def _custom(tmp_path, change, name="custom.yaml"):
+    data = yaml.safe_load(SCHWARTZMAN.read_text())
+    data["id"] = "review25-custom"
+    change(data)
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+# --- fixed in this review ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("title", [
+    "CRPS - (S)-ketamine infusion", "CRPS - S-(+)-ketamine 4 h", "CRPS - S(+) ketamine",
+    "CRPS - S+ketamine", "CRPS - S ketamine daily", "CRPS - Esketamin (S-Ketamin)",
+    "CRPS - S\u2013ketamine", "CRPS - (S)\u2010ketamine", "CRPS - Spravato", "CRPS - Ketanest S"])
+def test_a_title_naming_esketamine_under_racemic_is_refused(tmp_path, title):
+    """KD-V018 knew only 'esketamine', 'S-ketamine', 'S(+)-ketamine' and 'Ketanest': a regimen
+    titled '(S)-ketamine' (as the allergy vocabulary and the papers write it), 'S-(+)-ketamine',
+    'S(+) ketamine', 'Esketamin' or with an en dash validated with drug: racemic-ketamine, and
+    was dosed against the racemic limits, about twice the esketamine ones."""
+    path = _custom(tmp_path, lambda d: d.update(title=title))
+    r = _run(["validate", str(path), "--format", "json"])
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "KD-V018" in r.stdout.decode()
+
+
+@pytest.mark.parametrize("title", [
+    "CRPS - IV racemic ketamine", "CRPS - (R,S)-ketamine", "CRPS - (R, S)-ketamine",
+    "CRPS - RS-ketamine", "CRPS - patients ketamine", "CRPS - Children's ketamine",
+    "CRPS - Ketalar 4 h daily"])
+def test_a_racemic_title_is_not_read_as_esketamine(title):
+    assert not names_esketamine(title)
