@@ -59,3 +59,24 @@ def test_a_title_naming_esketamine_under_racemic_is_refused(tmp_path, title):
     "CRPS - Ketalar 4 h daily"])
 def test_a_racemic_title_is_not_read_as_esketamine(title):
     assert not names_esketamine(title)
+
+
+# --- still open: patient safety ---------------------------------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="review 25: ketamine given as a regimen adjunct escapes "
+                   "every dose limit and every total")
+@pytest.mark.parametrize("name", ["ketamine", "Ketalar", "esketamine"])
+def test_ketamine_as_an_adjunct_is_refused(tmp_path, name):
+    """An adjunct is free text with a dose: {name: Ketalar, dose: 500 mg, route: iv} validates
+    (0 errors) and plans with exit 0; the 500 mg IV ketamine per session is in no limit check
+    (bolus per kg, session and daily dose) and in no total (the plan's highest session stays
+    100 mg). Only a KD-DDI-008 question says the adjunct is 'not a medicine ketadose knows'.
+    Ketamine belongs in the schedule's phases, where the limits apply: the adjunct should be an
+    error (vocabulary substances of the ketamine family, as the allergy matcher reads them)."""
+    def add(d):
+        d["adjuncts"].append({"name": name, "dose": "500 mg", "route": "iv",
+                              "timing": "at the start of every session",
+                              "source": "Schwartzman 2009, PMID 19783371"})
+    path = _custom(tmp_path, add)
+    r = _run(["validate", str(path)])
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
