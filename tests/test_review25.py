@@ -80,3 +80,19 @@ def test_ketamine_as_an_adjunct_is_refused(tmp_path, name):
     path = _custom(tmp_path, add)
     r = _run(["validate", str(path)])
     assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+
+
+@pytest.mark.xfail(strict=True, reason="review 25: a blocked plan with -o FILE.html/.csv/.fhir "
+                   "leaves an empty file")
+@pytest.mark.parametrize("fmt", ["html", "csv", "fhir"])
+def test_a_blocked_plan_written_to_a_file_is_not_an_empty_file(tmp_path, fmt):
+    """An absolute contraindication (a Ketalar allergy) blocks the plan (exit 1, the reason on
+    stderr); with -o plan.html (or .csv, .fhir) a 0-byte file is put in place: a blank printable
+    plan that does not say it was refused (JSON writes blocked: true with the screen). Either
+    no file or one that says why there is no plan."""
+    out = tmp_path / f"plan.{fmt}"
+    flags = [f for f in FLAGS if f != "--no-allergies"]
+    r = _run(["plan", "crps-schwartzman-2009", *flags, "--allergy", "Ketalar", "--format", fmt,
+              "-o", str(out)])
+    assert r.returncode == 1, r.stderr
+    assert not out.exists() or out.stat().st_size > 0
