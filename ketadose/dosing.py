@@ -1001,11 +1001,14 @@ def totals(regimen, phases, days, why: list | None = None) -> dict:
     }
 
 
-def ceiling_findings(phases) -> list:
+def ceiling_findings(phases, unverified: str | None = None) -> list:
+    """KD-DOSE-003 per lowered titration; ``unverified`` is the note of the limit that set the
+    ceiling, so the number it shows carries the UNVERIFIED mark as KD-LIM findings do."""
     return [Finding("KD-DOSE-003", "warning",
                     f"{p.name}: the titration maximum ({p.steps[-1].written}) is above a hard rate "
                     f"limit for this patient; steps stop at {p.mg_h_max:.3g} mg/h",
-                    "ketadose limit library (`ketadose limits`)", title="Titration ceiling")
+                    "ketadose limit library (`ketadose limits`)", title="Titration ceiling",
+                    unverified=unverified)
             for p in phases if p.ceiling_lowered]
 
 

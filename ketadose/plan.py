@@ -142,15 +142,17 @@ def dose(weight, regimen, library, concentration, priming_ml, override, explain)
         raise KetadoseError(f"the patient's weight is required: the limits per kg for "
                             f"{regimen.route.upper()} {regimen.drug} are checked on every plan "
                             "(--weight or weight: in the patient file)")
-    phases = tuple(plan_phases(regimen, weight, conc, hard_rate_ceiling(library, ctx, weight),
-                               explain))
+    ceilings = hard_rate_ceilings(library, ctx, weight)
+    ceiling = min((mg_h for mg_h, _ in ceilings), default=None)
+    phases = tuple(plan_phases(regimen, weight, conc, ceiling, explain))
     days = tuple(calendar(regimen, phases))
     tot_why: list = []
     tot = totals(regimen, phases, days, tot_why if explain else None)
     prep = preparation(regimen, phases, tot, conc, origin, priming_ml)
     # the gate's checks of the dosing see the plan as delivered, with this weight
     plan = Plan(regimen, weight, conc, origin, phases, days, tot, prep)
-    return Dosed(phases, days, tot, prep, tuple(ceiling_findings(phases)), tuple(tot_why),
+    return Dosed(phases, days, tot, prep,
+                 tuple(ceiling_findings(phases, ceiling_unverified(ceilings, ceiling))), tuple(tot_why),
                  gate.dosing_verdict(plan, library, override, explain), (conc, origin))
 
 
@@ -280,8 +282,9 @@ def per_kg_limited(library, ctx) -> bool:
     return any(library.find(ctx.drug, ctx.route, m) for m in _PER_KG)
 
 
-def hard_rate_ceiling(library, ctx, weight) -> float | None:
-    """The lowest hard limit on the infusion rate for this patient, in mg/h (None if none).
+def hard_rate_ceilings(library, ctx, weight) -> list:
+    """The hard limits on the infusion rate for this patient: (mg/h, the limit's UNVERIFIED
+    note or None) each. The lowest is the titration ceiling.
 
     Per-kg limits are taken on the lower of the dosing and the actual weight, so a regimen
     written in mg/h is bounded per kg of the patient as well.
@@ -295,12 +298,27 @@ def hard_rate_ceiling(library, ctx, weight) -> float | None:
         for limit in library.find(ctx.drug, ctx.route, measure):
             if limit.direction != "max":
                 continue
-            _soft, hard, _note, _unv = limit.bounds(ctx.setting, ctx.confirmed)
+            _soft, hard, _note, unverified = limit.bounds(ctx.setting, ctx.confirmed)
             if hard is not None and not limit.hard_inclusive:
-                ceilings.append(Quantity(hard * scale, parse_unit(
+                ceilings.append((Quantity(hard * scale, parse_unit(
                     limit.unit.replace("/kg", "") if measure == "rate_per_kg" else limit.unit))
-                    .magnitude("mg/h"))
-    return min(ceilings) if ceilings else None
+                    .magnitude("mg/h"), unverified))
+    return ceilings
+
+
+def hard_rate_ceiling(library, ctx, weight) -> float | None:
+    """The lowest hard limit on the infusion rate for this patient, in mg/h (None if none)."""
+    return min((mg_h for mg_h, _ in hard_rate_ceilings(library, ctx, weight)), default=None)
+
+
+def ceiling_unverified(ceilings, ceiling) -> str | None:
+    """The UNVERIFIED notes of the limits that set the ceiling (the lowest), so the titration-
+    ceiling finding carries the mark beside the number it shows; None when all are verified."""
+    if ceiling is None:
+        return None
+    notes = dict.fromkeys(u for mg_h, u in ceilings
+                          if u and abs(mg_h - ceiling) <= 1e-9 * max(1.0, ceiling))
+    return "; ".join(notes) or None
 
 
 def preparation(regimen, phases, tot, conc, origin, priming_ml) -> Preparation:

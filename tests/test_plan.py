@@ -299,3 +299,56 @@ def test_titration_staircase_with_step_times(write):
     assert [s.mg_h for s in ph.steps] == [10, 20, 30] and [s.t_h for s in ph.steps] == [0, 1, 2]
     assert close(ph.dose_mg_max, 90) and close(ph.dose_mg_min, 40)
     assert [s.pump for s in ph.steps] == [None, None, None]  # no concentration given
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "yaml", "csv", "fhir", "html"])
+def test_titration_ceiling_carries_the_unverified_mark_in_every_format(fmt):
+    """KD-DOSE-003's 'steps stop at 30.2 mg/h' is the UNVERIFIED 7.2 mcg/kg/min hard limit
+    (KD-LIM-102, docs/evidence.md A1, G1): the finding carries the limit's note like the KD-LIM
+    findings do, so every format shows the mark beside the number. It had unverified: null."""
+    import subprocess
+    import sys
+
+    heavy = plan_for("crps-sigtermans-2009", "90 kg")
+    [f] = [f for f in heavy.findings if f.rule == "KD-DOSE-003"]
+    assert f.unverified and "7.2 mcg/kg/min" in f.unverified
+    out = subprocess.run([sys.executable, "-m", "ketadose", "plan", "crps-sigtermans-2009",
+                          "--weight", "90 kg", "--height", "175 cm", "--sex", "male",
+                          "--format", fmt, "--reproducible"],
+                         capture_output=True, text=True, env={**__import__("os").environ,
+                                                              "COLUMNS": "400"})
+    assert out.returncode == 0, out.stderr
+    if fmt in ("json", "yaml"):
+        doc = json.loads(out.stdout) if fmt == "json" else yaml.safe_load(out.stdout)
+        found: list = []
+
+        def walk(o):
+            if isinstance(o, dict):
+                if o.get("rule") == "KD-DOSE-003":
+                    found.append(o)
+                for v in o.values():
+                    walk(v)
+            elif isinstance(o, list):
+                for v in o:
+                    walk(v)
+        walk(doc)
+        assert found and all(x.get("unverified") == f.unverified
+                             or "UNVERIFIED" in x.get("detail", "") for x in found), found
+    elif fmt == "csv":
+        rows = [r for r in csv.DictReader(io.StringIO(out.stdout))
+                if "KD-DOSE-003" in r.get("findings", "")]
+        assert rows and all(r["unverified"] for r in rows)
+    else:
+        import re
+        text = " ".join(re.sub(r"<[^>]+>", "", out.stdout).split())
+        at = text.index("steps stop at 30.2 mg/h")
+        assert "UNVERIFIED" in text[at:at + 80], text[at:at + 200]
+
+
+def test_titration_ceiling_from_verified_limits_has_no_mark():
+    """A ceiling set only by limits without an UNVERIFIED note leaves the finding unmarked."""
+    from ketadose.plan import ceiling_unverified
+
+    assert ceiling_unverified([(30.0, None), (40.0, "x")], 30.0) is None
+    assert ceiling_unverified([(30.0, "a"), (30.0, "a"), (40.0, "x")], 30.0) == "a"
+    assert ceiling_unverified([], None) is None
