@@ -77,6 +77,8 @@ class Compared:
     auc_ng_h_per_ml: float | None = None
     note: str | None = None
     explain: dict | None = None  # the inputs behind the numbers (compare --explain)
+    # the model's status (verified, UNVERIFIED...): shown beside its id, as in --population
+    model_status: str | None = None
 
 
 @dataclass(frozen=True)
@@ -270,7 +272,7 @@ def compared_with_result(plan: Plan, screen_status: str, explain: bool = False) 
         return _replace(row, note=exc.message), None
     if row.explain is not None:
         row = _replace(row, explain={**row.explain, "model_status": res.model.status})
-    return _replace(row, model=res.model.id,
+    return _replace(row, model=res.model.id, model_status=res.model.status,
                     peak_ng_per_ml=round(max(d["cmax_ng_per_ml"] for d in res.days), 2),
                     auc_ng_h_per_ml=round(sum(d["auc_ng_h_per_ml"] for d in res.days), 1)), res
 

@@ -41,6 +41,11 @@ def chart_notes(curves: tuple[Curve, ...]) -> list[str]:
     return [NOT_ONE_TO_ONE] if len({c.drug for c in curves}) > 1 else []
 
 
+def _mixed_forms(rows) -> str:
+    """The caption's warning, only when the regimens mix esketamine and racemic ketamine."""
+    return f" {NOT_ONE_TO_ONE}" if len({r["drug"] for r in rows}) > 1 else ""
+
+
 def text_chart(comparison, width: int, shown=()) -> str:
     """The terminal's chart of the comparison (one line per regimen), ``width`` columns wide;
     marks already ``shown`` above it are not repeated."""
@@ -81,14 +86,15 @@ def comparison_table(comparison: Comparison, stream: TextIO) -> None:
     rows = document(comparison)["regimens"]
     console(file=stream).print(table("Regimens side by side for this patient", [
         ("regimen", {"no_wrap": True}), "drug / route", "screen", "course total", "infusion h",
-        "model", "peak ng/mL", "AUC ng.h/mL"],
+        "model (status)", "peak ng/mL", "AUC ng.h/mL"],
         [(r["id"], f"{r['drug']}\n{r['route']}", r["screen_status"] +
           (" (hard limit)" if r["blocked_by_limits"] else ""), _mg(r["course_mg_min"], r["course_mg_max"]),
-          f"{r['infusion_hours']:.0f}", r["model"] or r["note"],
+          f"{r['infusion_hours']:.0f}",
+          r["note"] if r["model"] is None else f"{r['model']} ({r['model_status']})",
           "-" if r["peak_ng_per_ml"] is None else f"{r['peak_ng_per_ml']:.0f}",
           "-" if r["auc_ng_h_per_ml"] is None else f"{r['auc_ng_h_per_ml']:.0f}") for r in rows],
-        "Peaks and AUC: the maximum case (every escalation, titration at its maximum); "
-        "esketamine and racemic concentrations are not comparable one to one."))
+        "Peaks and AUC: the maximum case (every escalation, titration at its maximum)."
+        + _mixed_forms(rows)))
     if comparison.curves:
         out = console(file=stream)
         out.print(text_chart(comparison, out.width), markup=False, highlight=False)
@@ -133,8 +139,8 @@ def population_comparison_table(comparison: PopulationComparison, stream: TextIO
           "; ".join(f"{t['ng_per_ml']:g}: {t['p_peak_above']:.0%}" for t in r["thresholds"]) or "-")
          for r in rows],
         "Same seed and model: the same virtual patients under each regimen (common random "
-        "numbers), so differences come from the regimen. Maximum case (every escalation). "
-        "Esketamine and racemic concentrations are not comparable one to one."), markup=False)
+        "numbers), so differences come from the regimen. Maximum case (every escalation)."
+        + _mixed_forms(rows)), markup=False)
     shown = sorted({m for r in rows for m in r["unverified"]})
     for mark in shown:
         out.print(f"UNVERIFIED/assumed: {mark}", markup=False, highlight=False)
