@@ -258,7 +258,10 @@ def session_values(plan: dict) -> list:
                            fmt(p["rate_mg_per_h_delivered"], 3, "mg/h"),
                            f"({_change(p['rounding_error_pct'])}%)"]
             if p["times_per_day"] is not None:
-                values.append((fmt(p["per_dose_mg"], 1, "mg") if p["per_dose_mg"]
+                top = p["per_dose_mg_max"]  # an oral titration: the per-intake range
+                values.append(((f"{fmt(p['per_dose_mg'], 1)}-{fmt(top, 1, 'mg')}"
+                                if top is not None and abs(top - p["per_dose_mg"]) > 1e-9
+                                else fmt(p["per_dose_mg"], 1, "mg")) if p["per_dose_mg"]
                                else p["amount"] or "amount to prescribe")
                               + f" × {p['times_per_day']}/day")
             else:

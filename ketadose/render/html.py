@@ -9,6 +9,7 @@ import re
 from ketadose import __version__
 from ketadose.render.marks import mark, rest
 from ketadose.render.numbers import machine, mg_range, number, signed
+from ketadose.render.phase_text import per_intake_text, starts_text
 
 
 def _n(x, digits=1, unit=""):
@@ -85,7 +86,7 @@ def write_page(result, stream, chart_svg: str | None = None) -> None:
 
 def page(result, chart_svg: str | None = None) -> str:
     r = result.plan.regimen
-    parts = [*_head(result), _patient(result), _screen(result.screen), _session(result.plan),
+    parts = [*_head(result), _patient(result), _screen(result.screen), _session(result.plan, result.options.start),
              _calendar(result.plan), *_preparation(result.plan.preparation), *_sections(r),
              *_findings(result.plan.findings), *_chart(chart_svg), _sources(r),
              "<div class='sign'><div>Prescriber (name, signature, date)</div>"
@@ -136,7 +137,7 @@ def _screen(screen) -> str:
             + (f"<p><b>Not assessed:</b></p><ul class='small'>{questions}</ul>" if questions else ""))
 
 
-def _phase_row(p) -> list:
+def _phase_row(p, start) -> list:
     rate = "–" if p.mg_h is None or p.bolus is not None else _n(p.mg_h, 2, "mg/h") + (
         f" → {_n(p.mg_h_max, 2, 'mg/h')}" if p.mg_h_max and abs(p.mg_h_max - p.mg_h) > 1e-9 else "")
     if p.cap_binds:
@@ -146,6 +147,8 @@ def _phase_row(p) -> list:
     return [txt(p.name) + (" <i>(conditional)</i>" if p.conditional else ""),
             txt(p.written) + _b(mark(p.unverified)), rate,
             pump, _n(p.duration_h, 2, "h") if p.duration_h else "per day", _dose(p),
+            # as the terminal table: the clock time with --start, else hours from the start
+            f"<span class='small'>{txt(starts_text(p, start))}</span>",
             f"<span class='small'>{txt(p.criteria or '')}</span>"]
 
 
@@ -156,15 +159,15 @@ def _dose(p) -> str:
         return _n(p.bolus.mg, 1, "mg") + (f" ({_n(p.bolus.ml, 2, 'mL')})" if p.bolus.ml else "")
     if p.intakes is not None:
         i = p.intakes
-        return _q((number(i.per_dose_mg, 1, "mg") if i.per_dose_mg
-                   else txt(i.amount or "amount to prescribe")) + f" × {i.times_per_day}/day")
+        return _q((per_intake_text(i) or txt(i.amount or "amount to prescribe"))
+                  + f" × {i.times_per_day}/day")
     return _n(p.dose_mg_max, 1, "mg")
 
 
-def _session(plan) -> str:
+def _session(plan, start) -> str:
     return "<h2>Session</h2>" + _table(
-        ["phase", "as written", "rate", "pump", "duration", "dose", "criteria"],
-        [_phase_row(p) for p in plan.phases])
+        ["phase", "as written", "rate", "pump", "duration", "dose", "starts", "criteria"],
+        [_phase_row(p, start) for p in plan.phases])
 
 
 def _calendar(plan) -> str:

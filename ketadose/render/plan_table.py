@@ -10,15 +10,11 @@ from ketadose import __version__
 from ketadose.describe import hours_text
 from ketadose.render.marks import caption, short
 from ketadose.render.numbers import machine, mg_range, number, signed
+from ketadose.render.phase_text import clock as _clock
+from ketadose.render.phase_text import per_intake_text, starts_text
 from ketadose.render.screen import render_screen
 from ketadose.render.table import SEVERITY_STYLE, console, line, styled, table
 from ketadose.units import Quantity, parse_unit
-
-
-def _clock(start, hours):
-    if start is None or hours is None or math.isnan(hours):
-        return None
-    return (start + dt.timedelta(hours=hours)).strftime("%a %d %b %H:%M")
 
 
 def render_plan(result, stream) -> None:
@@ -94,7 +90,7 @@ def _phase_row(p, start) -> tuple:
             rate += f" = {eff:.3g} {unit.group(0)}"
     pump = _pump_text(p)
     dose = _dose_text(p)
-    when = _clock(start, p.start_h) or (f"+{hours_text(p.start_h)}" if p.duration_h else "")
+    when = starts_text(p, start)
     return (line(p.name, (" (conditional)", "yellow") if p.conditional else ""),
             line(p.written, (short(p.unverified), "bold")), rate, pump,
             hours_text(p.duration_h) if p.duration_h else "per day", dose, when, p.criteria or "")
@@ -108,7 +104,7 @@ def _dose_text(p) -> str:
         return f"{number(b.mg, 1, 'mg')}" + (f" = {number(b.ml, 2, 'mL')}" if b.ml else "")
     if p.intakes is not None:
         i = p.intakes
-        per = number(i.per_dose_mg, 1, "mg") if i.per_dose_mg is not None else (i.amount or "amount not given")
+        per = per_intake_text(i) or (i.amount or "amount not given")
         return f"{per} x {i.times_per_day}/day" + (f" ({number(i.ml_per_dose, 2, 'mL')} each)"
                                                    if i.ml_per_dose else "")
     if p.titration is not None and p.dose_mg_min is not None and p.dose_mg_max is not None:
