@@ -49,3 +49,12 @@ def test_html_session_has_starts_and_the_oral_per_intake_maximum(run):
     assert (phase["per_dose_mg"], phase["per_dose_mg_max"]) == (35, 70)
     assert "35-70 mg × 3/day" in cells
     assert "35-70 mg x 3/day" in run("plan", "oral-marchetti-2015", "--weight", "70 kg").stdout
+
+
+def test_tables_do_not_pad_lines_with_trailing_spaces(run):
+    outputs = [run("plan", "crps-sigtermans-2009", "--weight", "90 kg").stdout,
+               run("compare", "crps-schwartzman-2009", "consensus-cohen-2018", "--weight", "70 kg").stdout,
+               run("check", "consensus-cohen-2018", "--weight", "70 kg").stdout]
+    for out in outputs:
+        assert out.count("\n") > 10
+        assert [ln for ln in out.splitlines() if ln.endswith(" ")] == []

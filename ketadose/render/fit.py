@@ -52,10 +52,29 @@ widen its column; a word with digits never is."""
 
 
 def shown(segments):
-    """Segments with the protected spaces printed as spaces (the console's last step)."""
+    """Segments with the protected spaces printed as spaces (the console's last step), and
+    without the spaces that pad a line at its end (a table's cells pad to the table's width):
+    only the end of a line is touched, so columns keep their places and no number is split."""
+    pending: list = []  # blank segments at the end of the line so far: dropped at its newline
     for seg in segments:
-        yield Segment(seg.text.replace(KEEP, " "), seg.style, seg.control) \
-            if KEEP in seg.text else seg
+        if seg.control:
+            yield from pending
+            pending = []
+            yield seg
+            continue
+        parts = seg.text.replace(KEEP, " ").split("\n")
+        for i, part in enumerate(parts):
+            if i:
+                pending = []
+                yield Segment("\n")
+            kept = part.rstrip(" ")
+            if kept:
+                yield from pending
+                pending = []
+                yield Segment(kept, seg.style)
+            if len(kept) < len(part):
+                pending.append(Segment(part[len(kept):], seg.style))
+    yield from pending
 
 
 def protect(text: str) -> str:
