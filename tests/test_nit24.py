@@ -58,3 +58,9 @@ def test_tables_do_not_pad_lines_with_trailing_spaces(run):
     for out in outputs:
         assert out.count("\n") > 10
         assert [ln for ln in out.splitlines() if ln.endswith(" ")] == []
+
+
+def test_simulate_population_explain_refusal_says_why_and_where(run):
+    r = run("simulate", "consensus-cohen-2018", "--weight", "70 kg", "--population", "20", "--explain")
+    assert r.exit_code == 2 and r.stdout == "" and r.stderr.count("\n") == 1
+    assert "one patient's parameters" in r.stderr and "compare ID --population N --explain" in r.stderr

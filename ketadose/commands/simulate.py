@@ -45,7 +45,11 @@ def run_simulate(dirs, ref, patient_path, flags, model, resolution, f, ka, fmt, 
         from ketadose.commands.population import run_population
 
         if explain:
-            raise KetadoseError("--explain is for one patient; leave it out with --population")
+            # the population run's derivations are written by compare's population explanation;
+            # simulate's --explain derives one patient's parameters, which N patients do not have
+            raise KetadoseError("--explain derives one patient's parameters, not N virtual patients'; "
+                                "for how the virtual patients are drawn, run `ketadose compare "
+                                "ID --population N --explain`")
         return run_population(plan, src, model, population, seed, resolution, f, ka, fmt, plot)
     from ketadose.simulation import simulation
 
