@@ -63,8 +63,6 @@ def test_a_racemic_title_is_not_read_as_esketamine(title):
 
 # --- still open: patient safety ---------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="review 25: ketamine given as a regimen adjunct escapes "
-                   "every dose limit and every total")
 @pytest.mark.parametrize("name", ["ketamine", "Ketalar", "esketamine"])
 def test_ketamine_as_an_adjunct_is_refused(tmp_path, name):
     """An adjunct is free text with a dose: {name: Ketalar, dose: 500 mg, route: iv} validates
@@ -80,6 +78,22 @@ def test_ketamine_as_an_adjunct_is_refused(tmp_path, name):
     path = _custom(tmp_path, add)
     r = _run(["validate", str(path)])
     assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    assert b"KD-V024" in r.stdout, r.stdout
+    # and a plan from it is refused as an invalid regimen, never printed
+    p = _run(["plan", str(path), *FLAGS, "--format", "json"])
+    assert p.returncode == 2 and not p.stdout and b"KD-V024" in p.stderr, (p.returncode, p.stderr)
+
+
+@pytest.mark.parametrize("name", ["midazolam", "Ketorolac", "clonidine 50 mcg"])
+def test_an_adjunct_that_is_not_ketamine_is_not_refused(tmp_path, name):
+    """The KD-V024 check reads names as the allergy matcher does: a word like ketorolac or
+    another medicine is not ketamine."""
+    def add(d):
+        d["adjuncts"].append({"name": name, "dose": "2 mg", "route": "iv",
+                              "timing": "at the start of every session",
+                              "source": "Schwartzman 2009, PMID 19783371"})
+    r = _run(["validate", str(_custom(tmp_path, add))])
+    assert b"KD-V024" not in r.stdout + r.stderr, r.stdout
 
 
 @pytest.mark.xfail(strict=True, reason="review 25: a blocked plan with -o FILE.html/.csv/.fhir "

@@ -383,6 +383,32 @@ def low_session(regimen, library):
     return out
 
 
+def ketamine_adjunct(regimen, library):
+    """An adjunct that is ketamine itself (any form, salt or brand).
+
+    Ketamine belongs in the schedule's phases, where every dose limit and every total applies;
+    an adjunct's dose is free text checked against none of them (review 25: 500 mg IV Ketalar
+    as an adjunct validated and planned with the session shown as 100 mg). Names are read as
+    an allergy is: the ketamine family of the vocabulary's substances.
+
+    FAIL:
+        adjuncts: [{name: Ketalar, dose: 500 mg, route: iv, ...}]
+    PASS:
+        adjuncts: [{name: midazolam, dose: 2 mg, route: iv, ...}]
+    """
+    # The shipped vocabulary (packaged, versioned data, read once) is the one list of ketamine
+    # names, the same the allergy screen uses; a copy here could fall behind it.
+    from ketadose.io.library import vocabulary
+
+    matcher = vocabulary().substances
+    return [Finding("KD-V024", "error", f"adjunct {a.name!r} is ketamine: give ketamine in the "
+                    "schedule's phases, where the dose limits and the session, daily and course "
+                    "totals apply (an adjunct's dose is checked against none of them)", _FMT,
+                    ("adjuncts", i, "name"))
+            for i, a in enumerate(regimen.adjuncts)
+            if any(matcher.is_ketamine(s) for s in matcher.match(a.name))]
+
+
 # Shape rules run first: the others assume every phase has a complete dose and duration.
 SHAPE_RULES = (
     rule("KD-V013", "infusion-dose-form", "error", _FMT, check=infusion_dose_form),
@@ -402,4 +428,5 @@ RULES = SHAPE_RULES + (
     rule("KD-V021", "iv-at-home", "error", _LABEL_21, check=iv_at_home),
     rule("KD-V022", "sc-at-home", "warning", _SC_HOME, check=sc_at_home),
     rule("KD-V023", "unit-slip", "warning", _SLIP, check=unit_slip),
+    rule("KD-V024", "ketamine-as-adjunct", "error", _FMT, check=ketamine_adjunct),
 )
