@@ -284,3 +284,17 @@ def test_orjson_is_imported_on_the_batch_path_only():
     code = ("import sys, ketadose.cli, ketadose.commands.batch, ketadose.commands.plan, "
             "ketadose.render.documents.batch; assert 'orjson' not in sys.modules")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_orjson_is_left_out_where_an_allocation_can_fail():
+    """orjson 3.13.0 dies of SIGSEGV when an allocation fails inside dumps(): under an address
+    space limit (`ulimit -v`) the batch lines are the standard encoder's (the same bytes,
+    test_a_batch_record_is_the_single_patient_plan_and_encodes_as_the_reference), which raises MemoryError (one line, exit 2)."""
+    pytest.importorskip("orjson")
+    code = ("import resource; resource.setrlimit(resource.RLIMIT_AS, (1 << 40, 1 << 40));"
+            "from ketadose.render.documents import batch; print(batch._fast() is None)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == "True", r.stderr
+    r = subprocess.run([sys.executable, "-c", code.split(";", 1)[1].split(";", 1)[1]],
+                       capture_output=True, text=True, check=True)
+    assert r.stdout.strip() == ("True" if rbatch.allocations_may_fail() else "False")

@@ -166,7 +166,32 @@ def _fast():
             _orjson = orjson if orjson_is_exact(orjson.__version__) else None
         except ImportError:
             _orjson = None
+        if _orjson is not None and allocations_may_fail():
+            _orjson = None
     return _orjson
+
+
+def allocations_may_fail() -> bool:
+    """Whether an allocation can be refused here rather than the process killed: an address
+    space or data limit (`ulimit -v`, `ulimit -d`), or strict overcommit accounting
+    (vm.overcommit_memory = 2). orjson 3.13.0 dies of SIGSEGV when an allocation fails inside
+    dumps() (reproduced without ketadose: `ulimit -v 60000`, dumps() in a loop), where the
+    standard encoder raises MemoryError (one line, exit 2); so there the batch lines are
+    written by the standard encoder, the same bytes (tests/test_batch_fast.py), slower.
+    docs/shell-boundary.md."""
+    try:
+        import resource
+
+        if any(resource.getrlimit(limit)[0] != resource.RLIM_INFINITY
+               for limit in (resource.RLIMIT_AS, resource.RLIMIT_DATA)):
+            return True
+    except (ImportError, OSError, ValueError, AttributeError):  # not a POSIX system
+        pass
+    try:
+        with open("/proc/sys/vm/overcommit_memory", "rb") as fh:
+            return fh.read().strip() == b"2"
+    except OSError:
+        return False
 
 
 def orjson_is_exact(version: str) -> bool:
