@@ -38,7 +38,7 @@ def exercise_regimen(text: str, simulate: bool = True) -> str:
         return "refused-load"
     if not isinstance(doc.data, dict):
         return "not-a-mapping"
-    regimen, findings = validate(doc.data, library)
+    regimen, findings = validate(doc.data, library, substances=vocabulary().substances)
     if regimen is None or any(f.severity == "error" for f in findings):
         return "invalid"
     reached = "accepted"  # "planned" once make_plan returned a plan (printed or refused)

@@ -7,18 +7,27 @@ checks the same library again on the patient-specific numbers.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ketadose import limits as lim
 from ketadose.regimen import build
 from ketadose.units import Quantity, parse_unit
+
+if TYPE_CHECKING:  # the caller's vocabulary builds it; nothing to load here
+    from ketadose.allergies import Matcher
 
 _MG = parse_unit("mg")
 _DAY = parse_unit("day")
 
 
-def validate(data, library: lim.LimitLibrary, explain: dict | None = None):
+def validate(data, library: lim.LimitLibrary, explain: dict | None = None, *,
+             substances: Matcher):
     """Return (regimen or None, findings). The regimen is None when the format fails.
 
-    ``explain`` (for --explain) receives the rules evaluated and the limits consulted.
+    ``substances`` is the vocabulary's allergy matcher (``vocabulary().substances``): KD-V024
+    reads an adjunct's name with it, as the allergy screen reads an allergy. Required: without
+    it a ketamine adjunct would pass unseen. ``explain`` (for --explain) receives the rules
+    evaluated and the limits consulted.
     """
     regimen, findings = build(data)
     evaluated = explain.setdefault("rules_evaluated", []) if explain is not None else []
@@ -30,7 +39,7 @@ def validate(data, library: lim.LimitLibrary, explain: dict | None = None):
 
     def apply(rules):
         for r in rules:
-            found = r.check(regimen, library)
+            found = r.check(regimen, library, substances)
             evaluated.append((r.id, "fired" if found else "not fired"))
             findings.extend(found)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from ketadose import regimen_format as fmt
-from ketadose.io.library import limit_library
+from ketadose.io.library import limit_library, vocabulary
 from ketadose.render.format_doc import REGENERATE, write_format_reference
 from ketadose.validate import validate
 
@@ -73,7 +73,8 @@ def test_every_key_and_option_of_the_format_is_documented():
 
 
 def test_the_documented_example_is_a_valid_regimen():
-    regimen, findings = validate(yaml.safe_load(fmt.EXAMPLE), limit_library())
+    regimen, findings = validate(yaml.safe_load(fmt.EXAMPLE), limit_library(),
+                                 substances=vocabulary().substances)
     assert regimen is not None
     assert [f for f in findings if f.severity == "error"] == []
     assert f"```yaml\n{fmt.EXAMPLE}```" in generated()

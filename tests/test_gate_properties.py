@@ -242,7 +242,7 @@ OPTIONS = st.fixed_dictionaries({
 
 def plan_and_check(doc, patient, opts) -> str:
     library = limit_library()
-    regimen, findings = validate(doc, library)
+    regimen, findings = validate(doc, library, substances=vocabulary().substances)
     if regimen is None or any(f.severity == "error" for f in findings):
         return "invalid"
     conc = parse_quantity(opts["concentration"]) if opts["concentration"] else None

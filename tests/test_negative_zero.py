@@ -104,7 +104,7 @@ def exact_step_regimens(draw):
 def test_plans_with_exact_pump_steps_print_no_negative_zero_in_any_format():
     """Every format of every printed plan (render_all checks each text); the rounding errors
     of exact steps are a positive 0.0 in the document."""
-    from ketadose.io.library import limit_library, thresholds
+    from ketadose.io.library import limit_library, thresholds, vocabulary
     from ketadose.plan import make_plan
     from ketadose.render.documents.plan import phase_data
     from ketadose.validate import validate
@@ -120,7 +120,7 @@ def test_plans_with_exact_pump_steps_print_no_negative_zero_in_any_format():
         from ketadose.rules import screening_rules
         from ketadose.screen import Context, run
 
-        regimen, findings = validate(doc, library)
+        regimen, findings = validate(doc, library, substances=vocabulary().substances)
         assert regimen is not None, findings
         try:
             plan = make_plan(regimen, patient, library, regimen_findings=findings,

@@ -13,7 +13,7 @@ import yaml
 
 from conftest import TEMPLATE_NAMES, template_text
 from ketadose.findings import Finding
-from ketadose.io.library import limit_library
+from ketadose.io.library import limit_library, vocabulary
 from ketadose.patient import Patient
 from ketadose.plan import make_plan
 from ketadose.render.data import to_json
@@ -30,7 +30,8 @@ from ketadose.validation import FileValidation, Validation
 
 def _template(name: str) -> Template:
     raw = template_text(name)
-    regimen, findings = validate(yaml.safe_load(raw), limit_library())
+    regimen, findings = validate(yaml.safe_load(raw), limit_library(),
+                                 substances=vocabulary().substances)
     assert regimen is not None
     return Template(name, "0" * 64, raw, regimen, tuple(findings))
 

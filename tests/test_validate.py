@@ -4,14 +4,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import budget, template_data, template_text
-from ketadose.io.library import limit_library
+from ketadose.io.library import limit_library, vocabulary
 from ketadose.io.yamlsrc import load_text
 from ketadose.units import format_number
 from ketadose.validate import validate
 
 
 def findings_of(data):
-    _regimen, findings = validate(data, limit_library())
+    _regimen, findings = validate(data, limit_library(), substances=vocabulary().substances)
     return findings
 
 
@@ -24,7 +24,7 @@ def phase(data, i=0):
 
 
 def test_shipped_template_is_valid():
-    regimen, findings = validate(template_data(), limit_library())
+    regimen, findings = validate(template_data(), limit_library(), substances=vocabulary().substances)
     assert regimen is not None
     assert not [f for f in findings if f.severity == "error"]
 

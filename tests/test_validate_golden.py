@@ -9,7 +9,7 @@ Regenerate after an intended change with
 from __future__ import annotations
 
 from conftest import TEMPLATE_NAMES, assert_approved, template_data
-from ketadose.io.library import limit_library
+from ketadose.io.library import limit_library, vocabulary
 from ketadose.validate import validate
 
 SRC = "test input"
@@ -157,7 +157,7 @@ _fill()
 
 
 def _findings(data):
-    _regimen, found = validate(data, limit_library())
+    _regimen, found = validate(data, limit_library(), substances=vocabulary().substances)
     return [[f.rule, f.severity, f.message, list(f.path), f.at_key, f.source, f.unverified]
             for f in found]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ketadose.errors import KetadoseError
 from ketadose.findings import Finding
-from ketadose.io.library import limit_library
+from ketadose.io.library import limit_library, vocabulary
 from ketadose.io.regimens import resolve
 from ketadose.render.diag import output, quiet
 from ketadose.validate import validate
@@ -31,7 +31,8 @@ def findings_for(ref: str, dirs, explain: dict | None = None) -> list:
         kind = "a list" if isinstance(doc.data, list) else "a single value"
         return [Finding("KD-V001", "error", f"the document is {kind}; a regimen is a mapping of keys",
                         "ketadose regimen format v1", where=doc.where(()))]
-    _regimen, findings = validate(doc.data, limit_library(), explain)
+    _regimen, findings = validate(doc.data, limit_library(), explain,
+                                  substances=vocabulary().substances)
     located = [f.located(doc.where(f.path, f.at_key)) for f in findings]
     return sorted(located, key=_order)
 

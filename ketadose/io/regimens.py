@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ketadose.errors import KetadoseError
 from ketadose.io.files import read_bytes
-from ketadose.io.library import limit_library, sha256
+from ketadose.io.library import limit_library, sha256, vocabulary
 from ketadose.io.yamlsrc import Document, decode, load_text
 
 ENV_VAR = "KETADOSE_REGIMENS"
@@ -228,7 +228,8 @@ def check_source(src: Source):
 
     if not isinstance(src.doc.data, dict):
         raise KetadoseError("a regimen is a mapping of keys", src.doc.where(()))
-    regimen, findings = validate(src.doc.data, limit_library())
+    regimen, findings = validate(src.doc.data, limit_library(),
+                                  substances=vocabulary().substances)
     errors = [f for f in findings if f.severity == "error"]
     if regimen is None or errors:
         first = errors[0]

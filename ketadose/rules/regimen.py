@@ -1,5 +1,7 @@
 """Regimen consistency rules (KD-V010...): a file of the right shape that still does not
-make sense as a regimen. Each check takes (regimen, library) and returns findings."""
+make sense as a regimen. Each check takes (regimen, library, substances) and returns findings:
+the limit library and the allergy vocabulary's substance matcher (allergies.Matcher) come from
+validate()'s caller, as the screen's vocabulary does (the rules read no file)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ def _phase_path(p, key=None):
     return ("schedule", "phases", p.index) + ((key,) if key else ())
 
 
-def weight_basis(regimen, library):
+def weight_basis(regimen, library, substances):
     """A per-kg dose needs the regimen to state its weight basis.
 
     No silent default: actual, ideal and adjusted weight give different doses.
@@ -43,7 +45,7 @@ ROUTE_KINDS = {
 }
 
 
-def phase_route(regimen, library):
+def phase_route(regimen, library, substances):
     """A phase kind that the regimen's route cannot deliver.
 
     FAIL:
@@ -61,7 +63,7 @@ def phase_route(regimen, library):
             for p in regimen.phases if p.kind not in allowed]
 
 
-def schedule_length(regimen, library):
+def schedule_length(regimen, library, substances):
     """The phases do not fit the schedule.
 
     A daily session must last under 24 h; a continuous session must end on the
@@ -89,7 +91,7 @@ def schedule_length(regimen, library):
     return []
 
 
-def infusion_dose_form(regimen, library):
+def infusion_dose_form(regimen, library, substances):
     """An infusion needs either a rate with a duration, or a fixed dose 'N mg over T h'.
 
     FAIL:
@@ -114,7 +116,7 @@ def infusion_dose_form(regimen, library):
     return out
 
 
-def titration_order(regimen, library):
+def titration_order(regimen, library, substances):
     """Titration and escalation steps must rise: start < max, steps in increasing order.
 
     An escalation's hold (time at the step reached, counted from the day it is
@@ -177,7 +179,7 @@ _PHASE_NUMBERS = ("rate", "dose", "duration", "max_rate", "over", "max_dose", "m
                   "strength", "applications_per_day", "amount")
 
 
-def unverified_fields(regimen, library):
+def unverified_fields(regimen, library, substances):
     """An 'unverified' note must name a number that the phase actually has.
 
     FAIL:
@@ -196,7 +198,7 @@ def unverified_fields(regimen, library):
     return out
 
 
-def primary_evidence(regimen, library):
+def primary_evidence(regimen, library, substances):
     """A template needs at least one evidence entry with role: primary.
 
     FAIL:
@@ -216,7 +218,7 @@ _SC_HOME = ("continuous SC ketamine by syringe driver in palliative care: Jackso
             "11576800; Hardy 2012, PMID 22965960 (supervised; docs/evidence.md A4)")
 
 
-def iv_at_home(regimen, library):
+def iv_at_home(regimen, library, substances):
     """An IV regimen cannot be given at home.
 
     The label requires continuous monitoring of vital signs and airway equipment at hand
@@ -237,7 +239,7 @@ def iv_at_home(regimen, library):
     return []
 
 
-def sc_at_home(regimen, library):
+def sc_at_home(regimen, library, substances):
     """A subcutaneous infusion at home must be confirmed with its source.
 
     Palliative syringe drivers do run at home, but the SC regimens in docs/evidence.md were
@@ -267,7 +269,7 @@ SLIP_MG_H_BELOW = 1.0  # docs/evidence.md F2: an "mg/h" value < 1 is likely a un
 SLIP_MG_KG_H_ABOVE = 5.0  # ... and an "mg/kg/h" value > 5
 
 
-def unit_slip(regimen, library):
+def unit_slip(regimen, library, substances):
     """A rate plausible only with the other unit: mg/h below 1 (a per-kg rate missing its /kg)
     or mg/kg/h above 5 (a per-hour rate given a /kg).
 
@@ -303,7 +305,7 @@ def unit_slip(regimen, library):
 CONFIRMABLE = ("KD-V022",)
 
 
-def confirm_known(regimen, library):
+def confirm_known(regimen, library, substances):
     """'confirm' may only name soft limits of the library (hard limits have no override).
 
     FAIL:
@@ -341,7 +343,7 @@ def names_esketamine(title: str) -> bool:
     return bool(_ESKETAMINE_WORDS.search(_RACEMIC_PREFIX.sub("rs", text)))
 
 
-def drug_form_mismatch(regimen, library):
+def drug_form_mismatch(regimen, library, substances):
     """The title names esketamine but the drug is racemic ketamine, or the reverse.
 
     Esketamine is about twice as potent as the racemate; a mix-up doubles or halves the dose.
@@ -360,7 +362,7 @@ def drug_form_mismatch(regimen, library):
     return []
 
 
-def low_session(regimen, library):
+def low_session(regimen, library, substances):
     """An IV session of a fixed amount under 80 mg or no longer than 2 h: likely subtherapeutic.
 
     The consensus recommends at least 80 mg infused over more than 2 h (efficacy, not safety).
@@ -383,7 +385,7 @@ def low_session(regimen, library):
     return out
 
 
-def ketamine_adjunct(regimen, library):
+def ketamine_adjunct(regimen, library, substances):
     """An adjunct that is ketamine itself (any form, salt or brand).
 
     Ketamine belongs in the schedule's phases, where every dose limit and every total applies;
@@ -396,17 +398,14 @@ def ketamine_adjunct(regimen, library):
     PASS:
         adjuncts: [{name: midazolam, dose: 2 mg, route: iv, ...}]
     """
-    # The shipped vocabulary (packaged, versioned data, read once) is the one list of ketamine
+    # ``substances`` (the caller's vocabulary: the shipped one) is the one list of ketamine
     # names, the same the allergy screen uses; a copy here could fall behind it.
-    from ketadose.io.library import vocabulary
-
-    matcher = vocabulary().substances
     return [Finding("KD-V024", "error", f"adjunct {a.name!r} is ketamine: give ketamine in the "
                     "schedule's phases, where the dose limits and the session, daily and course "
                     "totals apply (an adjunct's dose is checked against none of them)", _FMT,
                     ("adjuncts", i, "name"))
             for i, a in enumerate(regimen.adjuncts)
-            if any(matcher.is_ketamine(s) for s in matcher.match(a.name))]
+            if any(substances.is_ketamine(s) for s in substances.match(a.name))]
 
 
 # Shape rules run first: the others assume every phase has a complete dose and duration.
