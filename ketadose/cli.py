@@ -110,7 +110,8 @@ def cli(ctx, regimen_dirs):
     """Decision support for sub-anaesthetic ketamine regimens in chronic neuropathic pain.
 
     Not a substitute for clinical judgement: every number names its source so that
-    a clinician can check it.
+    a clinician can check it. The documents the sources cite (docs/evidence.md ...) are
+    shipped: `ketadose docs`.
     """
     ctx.obj = {"regimen_dirs": list(regimen_dirs)}
     from ketadose.render.diag import note
@@ -157,7 +158,8 @@ def schema(what, fmt):
     validate, batch: one JSON Lines record, simulate-population: simulate --population,
     compare-population: compare --population).
 
-    `schema regimen --format markdown` prints the format reference (docs/regimen-format.md)."""
+    `schema regimen --format markdown` prints the format reference (docs/regimen-format.md,
+    also `ketadose docs regimen-format`)."""
     if fmt == "markdown":
         if what != "regimen":
             raise click.UsageError("--format markdown is for `schema regimen` (the format reference)")
@@ -203,6 +205,17 @@ def rules(fmt, rule_id):
     from ketadose.commands.reference import show_rules
 
     show_rules(fmt, rule_id)
+
+
+@cli.command()
+@output_options
+@click.argument("name", required=False)
+def docs(name):
+    """List the documents shipped for users, or print the document NAME (e.g. evidence, or
+    docs/evidence.md as a source cites it) as Markdown."""
+    from ketadose.commands.docs import show_docs
+
+    show_docs(name)
 
 
 # ----------------------------------------------------------------------------- library
@@ -644,7 +657,8 @@ def import_(ctx, file, on_date, stale_after, record_only, fmt):
 def serve(ctx, host, port, jwks, no_auth, public_url, regimen, audit_log, cors_origin, workers):
     """Run the CDS Hooks 2.0 service (order-select, order-sign) for the EHR.
 
-    Needs the serve extra: pip install 'ketadose[serve]'. See docs/fhir-and-cds-hooks.md."""
+    Needs the serve extra: pip install 'ketadose[serve]'. Deployment guide:
+    `ketadose docs fhir-and-cds-hooks`."""
     from ketadose.commands.serve import run_serve
 
     ctx.exit(run_serve(_dirs(ctx), host, port, jwks, no_auth, public_url, regimen, audit_log,

@@ -62,6 +62,8 @@ EXAMPLES: dict[str, list[str]] = {
     "serve": ["ketadose serve --no-auth --port 8080",
               "ketadose serve --jwks issuers.json --public-url https://cds.example.org"],
     "vocabulary": ["ketadose vocabulary", "ketadose vocabulary --format json"],
+    "docs": ["ketadose docs", "ketadose docs evidence",
+             "ketadose docs docs/regimen-format.md -o format.md"],
 }
 
 
