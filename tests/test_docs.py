@@ -45,6 +45,16 @@ def test_setup_cfg_ships_the_documents_the_command_knows():
     assert all((ROOT / "docs" / f"{n}.md").is_file() for n in USER_DOCS)
 
 
+def test_an_editable_install_made_before_the_docs_package_reads_the_source_tree(monkeypatch):
+    """A source tree whose editable install predates setup.cfg's ketadose.docs (no such module
+    to import) still finds its docs/."""
+    from ketadose.io.docs import doc_text, folder
+
+    monkeypatch.setitem(sys.modules, "ketadose.docs", None)  # import raises ModuleNotFoundError
+    assert Path(folder()) == ROOT / "docs"
+    assert doc_text("scale") == (ROOT / "docs" / "scale.md").read_text(encoding="utf-8")
+
+
 def test_list_names_every_document_with_its_title():
     r = ketadose("docs")
     assert r.returncode == 0 and r.stderr == b"", r.stderr

@@ -29,7 +29,16 @@ def folder() -> str:
     """Where the documents are: the package ketadose.docs (docs/ in an editable install)."""
     import importlib  # the package's plain path, not importlib.resources (start-up cost)
 
-    return os.path.dirname(importlib.import_module("ketadose.docs").__file__ or "")
+    try:
+        return os.path.dirname(importlib.import_module("ketadose.docs").__file__ or "")
+    except ModuleNotFoundError:
+        # An editable install made before setup.cfg mapped docs/ to ketadose.docs does not know
+        # the package until it is installed again: the source tree's docs/, beside the package,
+        # and only in a source tree (setup.cfg beside it), never a stray docs/ in site-packages.
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        if not os.path.isfile(os.path.join(root, "setup.cfg")):
+            raise
+        return os.path.join(root, "docs")
 
 
 def doc_name(given: str) -> str:
