@@ -1012,6 +1012,15 @@ def ceiling_findings(phases, unverified: str | None = None) -> list:
             for p in phases if p.ceiling_lowered]
 
 
+def _weight_basis_words(basis: str) -> str:
+    """The dosing weight as a clinician reads it: "not-needed" is the internal name of a regimen
+    of fixed doses, never shown as a kind of weight. Short, so that the CDS card's summary (139
+    characters, else cut at the first "; ") keeps it for a typical obese patient."""
+    if basis == "not-needed":
+        return "no dosing weight: doses are fixed, not per kg"
+    return f"dosing on {basis} weight"
+
+
 def weight_findings(weight: DosingWeight) -> list:
     out = []
     if weight.bmi is not None and weight.bmi >= 30:
@@ -1019,7 +1028,7 @@ def weight_findings(weight: DosingWeight) -> list:
         adj = f"{weight.adjusted_kg:.1f} kg" if weight.adjusted_kg else "n/a"
         out.append(Finding("KD-DOSE-001", "warning",
                            f"BMI {weight.bmi:.1f} (obese): actual {weight.actual_kg:.1f} kg, ideal "
-                           f"{ideal}, adjusted {adj}; dosing on {weight.basis} weight"
+                           f"{ideal}, adjusted {adj}; " + _weight_basis_words(weight.basis)
                            + (" (consider ideal or adjusted weight; no chronic-pain-specific "
                               "guidance exists)" if weight.basis == "actual" else ""),
                            OBESITY, title="Obesity: dosing weight"))

@@ -135,6 +135,18 @@ def test_bmi_of_exactly_30_is_obese():
     assert weight_findings(w)[0].message.startswith("BMI 30.7 (obese): actual 94.0 kg, ideal 70.5 kg")
 
 
+def test_obesity_message_on_a_fixed_dose_regimen_names_no_internal_basis():
+    """A regimen of fixed doses (mg, or a topical strength; not per kg) has no dosing weight: the
+    message says so in words, not the internal basis name ("dosing on not-needed weight" was
+    shown to clinicians)."""
+    from ketadose.dosing import DosingWeight
+    fixed = DosingWeight(None, "not-needed", 125.0, 79.5, 97.7, 36.5, 185.0, "regimen")
+    [f] = weight_findings(fixed)
+    assert f.message == ("BMI 36.5 (obese): actual 125.0 kg, ideal 79.5 kg, adjusted 97.7 kg; "
+                         "no dosing weight: doses are fixed, not per kg")
+    assert "not-needed" not in f.message and "not_needed" not in f.message
+
+
 def test_obesity_without_height_based_weights_says_n_a():
     from ketadose.dosing import DosingWeight
     [f] = weight_findings(DosingWeight(100.0, "actual", 100.0, None, None, 31.0, None, "regimen"))
