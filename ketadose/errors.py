@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 
 
 class KetadoseError(Exception):
@@ -35,15 +36,7 @@ class OutOfResources(KetadoseError):
         --jobs run); None otherwise."""
         if isinstance(exc, OutOfResources):
             return exc
-        what = None
-        cause: BaseException | None = exc
-        for _depth in range(20):  # or an error raised while handling one (hashlib's import
-            if cause is None:     # of OpenSSL's hashes failed, then its fallback's import)
-                break
-            what = _refused(cause)
-            if what is not None:
-                break
-            cause = cause.__cause__ or cause.__context__
+        what = refused(exc)
         if what is None:
             return None
         where = " in a --jobs worker" if jobs else ""
@@ -51,19 +44,41 @@ class OutOfResources(KetadoseError):
         return cls(f"{what}{where}{_address_space()}; {hint}")
 
 
+def refused(exc: BaseException | None) -> str | None:
+    """What the system refused (memory, a thread), when ``exc`` or an error raised while
+    handling it says so (hashlib's import of OpenSSL's hashes failed, then its fallback's
+    import); None otherwise. Also the launcher's test, at the last moment (ketadose.launch):
+    it uses nothing that is not loaded already but `resource`, whose failure it survives."""
+    for _depth in range(20):
+        if exc is None:
+            break
+        what = _refused(exc)
+        if what is not None:
+            return what
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def _refused(exc: BaseException) -> str | None:
-    """What the system refused, when ``exc`` says it did; None otherwise."""
+    """What the system refused, when ``exc`` itself says it did; None otherwise."""
     if isinstance(exc, MemoryError):
         return "out of memory"
     if isinstance(exc, RuntimeError) and "can't start new thread" in str(exc):
         return f"out of memory or threads: {exc}"  # the message of CPython 3.9 to 3.13
-    if isinstance(exc, SystemError) and "without" in str(exc) and _address_space():
+    if isinstance(exc, SystemError) and "without" in str(exc) and _memory_limited():
         # "returned NULL without setting an exception", "error return without exception set":
         # CPython's word for a C function (compile(), an extension) whose allocation failed,
         # seen under `ulimit -v` only
         return "out of memory"
     if isinstance(exc, OSError) and exc.errno == errno.ENOMEM:
+        # Python 3.10 under `ulimit -v`: the import system's listdir() of a package, mmap()
+        # (3.11 raises MemoryError at the same points)
         return f"out of memory: {exc.strerror}"
+    if isinstance(exc, SyntaxError) and _ours(exc.filename) and _memory_limited():
+        # Python 3.10's parser, refused memory while it compiles one of our modules (no .pyc
+        # yet), can say "expected ':'" at a line that is well formed: ours are (the tests
+        # import every one), so under a memory limit it is the limit speaking
+        return "out of memory"
     if isinstance(exc, ImportError) and any(text in str(exc) for text in _NO_ROOM_TO_LOAD):
         return f"out of memory: cannot load {exc.name or 'a module'}"
     return None
@@ -72,6 +87,29 @@ def _refused(exc: BaseException) -> str | None:
 # glibc's dlopen() errors when the library's segments could not be mapped: a compiled module
 # (unicodedata, a library's extension) imported under a memory limit
 _NO_ROOM_TO_LOAD = ("failed to map segment from shared object", "Cannot allocate memory")
+
+
+def _ours(filename: str | None) -> bool:
+    """Whether ``filename`` is a module of this package."""
+    if not filename:
+        return False
+    folder = os.path.dirname(os.path.abspath(filename))
+    return folder == _PACKAGE or folder.startswith(_PACKAGE + os.sep)
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _memory_limited() -> bool:
+    """An address-space or data-size limit is set (`ulimit -v`, `ulimit -d`); also when that
+    cannot be known (no `resource` module, or no memory left to load it)."""
+    try:
+        import resource
+
+        return any(resource.getrlimit(limit)[0] != resource.RLIM_INFINITY
+                   for limit in (resource.RLIMIT_AS, resource.RLIMIT_DATA))
+    except Exception:
+        return True
 
 
 def _address_space() -> str:

@@ -16,6 +16,11 @@ import io
 import os
 import signal
 import sys
+from typing import NoReturn
+
+# loaded now, with everything else the last-moment handler in main() needs: when it runs there
+# may be no memory to load a module
+from ketadose.errors import OutOfResources, refused
 
 HELP_WIDTH = 80  # click's default max_content_width
 
@@ -56,36 +61,20 @@ def main(argv=None):
     except BaseException as exc:
         # the system refused memory (`ulimit -v`) where no handler of ours stood, or inside
         # one (cli.main's own handler may need memory to word its message, and fails with
-        # another error whose context is the MemoryError): one line, exit 2, not a traceback
-        if _out_of_memory_in(exc):
-            _out_of_memory()
+        # another error whose context is the MemoryError; Python 3.10 says OSError ENOMEM
+        # or an ImportError where 3.11 says MemoryError): one line, exit 2, not a traceback
+        try:
+            limit = refused(exc) is not None
+        except MemoryError:  # not even the memory to look: that says it
+            limit = True
+        if limit:
+            line = _OUT_OF_MEMORY
+            try:
+                line = _out_of_memory(exc)
+            except BaseException:  # no memory for that call either (3.10: its frame)
+                pass
+            _last_words(line)
         raise
-
-
-def _out_of_memory_in(exc: BaseException | None) -> bool:
-    """Whether ``exc``, or an exception it was raised while handling, is a MemoryError (or
-    CPython's SystemError for a C function that failed without saying why, which is what an
-    allocation that failed inside compile() or an extension looks like under `ulimit -v`)."""
-    seen = 0
-    while exc is not None and seen < 20:
-        if isinstance(exc, MemoryError):
-            return True
-        if isinstance(exc, SystemError) and "without" in str(exc) and _memory_limited():
-            return True
-        exc = exc.__cause__ or exc.__context__
-        seen += 1
-    return False
-
-
-def _memory_limited() -> bool:
-    """An address-space or data-size limit is set (`ulimit -v`, `ulimit -d`)."""
-    try:
-        import resource
-
-        return any(resource.getrlimit(limit)[0] != resource.RLIM_INFINITY
-                   for limit in (resource.RLIMIT_AS, resource.RLIMIT_DATA))
-    except Exception:  # no resource module, or no memory left to load it
-        return True
 
 
 def _main(argv=None):
@@ -275,21 +264,27 @@ def best_effort_stderr() -> None:
     _rewrap("stderr", 2, _BestEffort, line_buffering=True, write_through=True)
 
 
-def _out_of_memory() -> None:
-    """One line and exit 2, as for any other limit of the system (`ulimit -v`), not a
-    traceback."""
-    line = _OUT_OF_MEMORY
+def _out_of_memory(exc: BaseException) -> bytes:
+    """The one line saying what ran out (ketadose.errors words it), as for any other limit of
+    the system (`ulimit -v`), not a traceback; the words made in advance when there is no
+    memory left to word it."""
     try:
-        from ketadose.errors import OutOfResources
-
-        line = f"ketadose: error: {OutOfResources.of(MemoryError())}\n".encode()
-    except Exception:  # no memory left to load or word it: the words made in advance
+        limit = OutOfResources.of(exc)
+        if limit is not None:
+            return f"ketadose: error: {limit}\n".encode()
+    except BaseException:
         pass
+    return _OUT_OF_MEMORY
+
+
+def _last_words(line: bytes) -> NoReturn:
+    """``line`` on stderr as it is, and exit 2 at once: an exit handler would need memory too
+    (-o's temporary went with its handler)."""
     try:
         os.write(2, line)
-    except OSError:
+    except BaseException:
         pass
-    os._exit(2)  # an exit handler would need memory too; -o's temporary went with its handler
+    os._exit(2)
 
 
 # made when this module is loaded: at the moment it is needed there may be no memory to make it
