@@ -677,7 +677,10 @@ def test_a_run_stopped_while_a_worker_writes_leaves_whole_lines(patients, refere
             assert (rc, err) == (128 + sig, b"")
         else:  # Ctrl-C
             assert rc == 2 and b"aborted" in err
-        assert reference.startswith(data) and data.endswith(b"\n")
+        # whole lines; none at all when the signal came during (or just after) the first write,
+        # before it was counted: io.writer.Rollback cuts a write in progress back whole (seen
+        # under load, with the first chunk's 64 KiB block)
+        assert reference.startswith(data) and (data.endswith(b"\n") or data == b"")
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs /proc")
