@@ -671,7 +671,9 @@ def test_a_run_stopped_while_a_worker_writes_leaves_whole_lines(patients, refere
             rc = p.wait(timeout=60)
         err = p.stderr.read()
         data = out.read_bytes()
-        if finished:  # pragma: no cover - a machine faster than the polling
+        if finished or (rc, err, data) == (2, b"", reference):
+            # pragma: no cover - the run ended before the signal (a machine faster than the
+            # polling, or one so loaded that the run finished between the poll and the signal)
             assert (rc, data) == (2, reference)
         elif sig == signal.SIGTERM:
             assert (rc, err) == (128 + sig, b"")
