@@ -96,17 +96,64 @@ def test_an_adjunct_that_is_not_ketamine_is_not_refused(tmp_path, name):
     assert b"KD-V024" not in r.stdout + r.stderr, r.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="review 25: a blocked plan with -o FILE.html/.csv/.fhir "
-                   "leaves an empty file")
 @pytest.mark.parametrize("fmt", ["html", "csv", "fhir"])
 def test_a_blocked_plan_written_to_a_file_is_not_an_empty_file(tmp_path, fmt):
     """An absolute contraindication (a Ketalar allergy) blocks the plan (exit 1, the reason on
     stderr); with -o plan.html (or .csv, .fhir) a 0-byte file is put in place: a blank printable
     plan that does not say it was refused (JSON writes blocked: true with the screen). Either
-    no file or one that says why there is no plan."""
+    no file or one that says why there is no plan (each format says it: docs/output-format.md)."""
     out = tmp_path / f"plan.{fmt}"
     flags = [f for f in FLAGS if f != "--no-allergies"]
     r = _run(["plan", "crps-schwartzman-2009", *flags, "--allergy", "Ketalar", "--format", fmt,
               "-o", str(out)])
     assert r.returncode == 1, r.stderr
     assert not out.exists() or out.stat().st_size > 0
+    _says_blocked(out.read_text(encoding="utf-8"), fmt, "KD-CI-001")
+
+
+def _says_blocked(text, fmt, rule):
+    """``text`` (a blocked plan in ``fmt``) names the finding that blocks it, and no dose."""
+    assert rule in text
+    if fmt == "csv":
+        import csv
+        import io
+
+        rows = list(csv.DictReader(io.StringIO(text)))
+        assert rows and all(row["kind"] == "blocked" and row["dose_mg"] == "" for row in rows)
+        assert any(row["findings"].startswith(rule) for row in rows)
+    elif fmt == "fhir":
+        import json
+
+        from fhir.resources.R4B.bundle import Bundle
+
+        bundle = json.loads(text)
+        Bundle.model_validate(bundle)  # valid FHIR R4B
+        kinds = {e["resource"]["resourceType"] for e in bundle["entry"]}
+        assert kinds == {"DetectedIssue"}, kinds  # no MedicationRequest: nothing to give
+        assert "No plan" in bundle["entry"][0]["resource"]["detail"]
+    else:
+        assert "NO PLAN: BLOCKED" in text
+        for part in ("<h2>Session", "<h2>Course calendar", "<h2>Preparation", "<h2>Adjuncts",
+                     "Prescriber (name"):
+            assert part not in text, part  # no dose, nothing to sign
+
+
+@pytest.mark.parametrize("fmt", ["html", "csv", "fhir"])
+def test_a_plan_the_gate_refuses_written_to_a_file_says_why_and_gives_no_dose(tmp_path, fmt):
+    """The other way a plan is blocked: the safety gate refuses the plan it made (40 mg/h in
+    25 kg is 1.6 mg/kg/h, above the hard limit KD-LIM-001). The file says so, with no dose."""
+    from conftest import template_data
+
+    data = template_data("sci-amr-2010.yaml")
+    data["confirm"] = {"KD-LIM-002": "test input: reaching 40 mg/h on purpose"}
+    data["schedule"]["phases"] = [{"source": "test input (tests/test_review25.py)", "name": "i",
+                                   "kind": "infusion", "rate": "40 mg/h", "duration": "4 h"}]
+    regimen = tmp_path / "r.yaml"
+    regimen.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    out = tmp_path / f"plan.{fmt}"
+    r = _run(["plan", str(regimen), *FLAGS[2:], "--weight", "25kg", "--age", "30", "--height",
+              "120cm", "--sex", "female", "--override", "test: confirmed", "--format", fmt,
+              "-o", str(out)])
+    assert r.returncode == 1, r.stderr
+    assert b"refused KD-LIM-001" in r.stderr
+    _says_blocked(out.read_text(encoding="utf-8"), fmt, "KD-LIM-001")

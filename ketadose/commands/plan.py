@@ -97,33 +97,28 @@ def run_plan(dirs, ref, patient_path, flags, opts, fmt) -> int:
 
 
 def _refused(result: PlanResult, fmt: str) -> None:
-    """No plan: the document (json, yaml) or the screen (table) says why; so does stderr."""
-    from ketadose.render.plan_data import write_json, write_yaml
+    """No plan. Every format but the table says so in its own way and why (the document's
+    ``blocked: true``, the CSV's blocked rows, the FHIR DetectedIssues, the HTML page): a file
+    given with -o is never left empty, nor holding an earlier plan under --force. The table
+    shows the screen that refused; stderr says why."""
+    from ketadose.render.documents.plan import blocked_reason, blocking
 
-    if fmt in ("json", "yaml"):
-        (write_yaml if fmt == "yaml" else write_json)(result, output())
-    screen = result.screen
+    if fmt != "table":
+        render(result, fmt, output())
+    elif result.plan is None:
+        from ketadose.render.plan_table import render_refused_screen
+
+        render_refused_screen(result, output())
     if result.plan is None:
         if fmt in ("json", "yaml"):
             return  # the document says it all
-        if fmt == "table":
-            from ketadose.render.plan_table import render_refused_screen
-
-            render_refused_screen(result, output())
-        for f in screen.findings:
-            if f.severity in ("absolute", "relative") and fmt != "table":
+        if fmt != "table":
+            for f in blocking(result):
                 note(f"ketadose: {f.severity} contraindication {f.rule}: {f.message}")
-        if screen.absolute:
-            note("No plan: an absolute contraindication; no override can lift it.")
-        else:
-            note("No plan: the patient is contraindicated. A clinician may proceed only with "
-                 "--override \"reason\".")
-        return
-    for f in result.plan.findings:
-        if f.severity == "error":
+    else:
+        for f in blocking(result):
             note(f"ketadose: refused {f.rule}: {f.message}")
-    note("No plan: the delivered plan exceeds a hard limit (no override) or a soft limit "
-         "that is not confirmed (regimen confirm: or --override \"reason\").")
+    note(blocked_reason(result))
 
 
 def render(result: PlanResult, fmt: str, stream) -> None:
@@ -140,7 +135,7 @@ def render(result: PlanResult, fmt: str, stream) -> None:
     elif fmt == "html":
         from ketadose.render.html import write_page
 
-        write_page(result, stream, _chart(result.plan))
+        write_page(result, stream, None if result.blocked else _chart(result.plan))
     else:
         from ketadose.render.plan_table import render_plan
 

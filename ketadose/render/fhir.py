@@ -82,6 +82,8 @@ def write_bundle(result, stream) -> None:
 
 
 def bundle(result) -> dict:
+    if result.blocked:
+        return _blocked_bundle(result)
     plan, start = result.plan, result.options.start
     r = plan.regimen
     seed = uuid.UUID(int=int(result.src.sha256[:32], 16))
@@ -150,6 +152,31 @@ def bundle(result) -> dict:
             "note": [{"text": f"Adjunct of {r.id}. Source: {a.source}"}]
             + _marks([(f"adjunct '{a.name}'", a.unverified)]),
         })
+    return {"resourceType": "Bundle", "id": str(uuid.uuid5(seed, f"bundle|{patient_id}")),
+            "type": "collection", "entry": entries}
+
+
+def _blocked_bundle(result) -> dict:
+    """A blocked plan: no MedicationRequest, a DetectedIssue (severity high) for each finding
+    that blocks it, each saying that there is no plan and why."""
+    from ketadose.render.documents.plan import blocked_reason, blocking
+
+    seed = uuid.UUID(int=int(result.src.sha256[:32], 16))
+    patient_id = result.patient.id
+    check_fhir_id(patient_id)
+    subject = {"reference": f"Patient/{patient_id}"} if patient_id else {"display": "the patient"}
+    reason = blocked_reason(result)
+    entries = []
+    for f in blocking(result):
+        rid = str(uuid.uuid5(seed, f"blocked|{f.rule}|{patient_id}"))
+        entries.append({"fullUrl": f"urn:uuid:{rid}", "resource": {
+            "resourceType": "DetectedIssue", "id": rid, "status": "final",
+            "code": {"text": f"ketadose {f.rule} ({f.severity})"}, "severity": "high",
+            "patient": subject,
+            "detail": f"{f.message}"
+                      + (f" [UNVERIFIED: {f.unverified}]" if f.unverified else "")
+                      + f" {reason} Regimen {result.regimen.id}. "
+                      f"Source: {f.source}"}})
     return {"resourceType": "Bundle", "id": str(uuid.uuid5(seed, f"bundle|{patient_id}")),
             "type": "collection", "entry": entries}
 

@@ -85,19 +85,38 @@ def write_page(result, stream, chart_svg: str | None = None) -> None:
 
 
 def page(result, chart_svg: str | None = None) -> str:
+    if result.blocked:
+        return _blocked_page(result)
     r = result.plan.regimen
-    parts = [*_head(result), _patient(result), _screen(result.screen), _session(result.plan, result.options.start),
+    parts = [*_head(result, r), _patient(result), _screen(result.screen), _session(result.plan, result.options.start),
              _calendar(result.plan), *_preparation(result.plan.preparation), *_sections(r),
              *_findings(result.plan.findings), *_chart(chart_svg), _sources(r),
              "<div class='sign'><div>Prescriber (name, signature, date)</div>"
              "<div>Checked by (name, signature, date)</div></div>"]
+    return _html(f"{r.id} plan", parts)
+
+
+def _blocked_page(result) -> str:
+    """A blocked plan: a page that says there is no plan and why (the screen, the gate's
+    refusals), with no dose, no calendar and no place to sign."""
+    from ketadose.render.documents.plan import blocked_reason
+
+    r = result.regimen
+    parts = [*_head(result, r),
+             f"<h2><span class='status'>NO PLAN: BLOCKED</span></h2><p><b>{txt(blocked_reason(result))}</b></p>",
+             "<h2>Patient</h2>" + _table(["patient"], [[txt(result.patient.id or "—")]]),
+             _screen(result.screen), *_findings(result.plan.findings if result.plan else ()),
+             _sources(r)]
+    return _html(f"{r.id}: no plan (blocked)", parts)
+
+
+def _html(title: str, parts: list) -> str:
     return ("<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
-            f"<title>{e(r.id)} plan</title><style>{CSS}</style></head><body>"
+            f"<title>{e(title)}</title><style>{CSS}</style></head><body>"
             + "\n".join(parts) + "</body></html>\n")
 
 
-def _head(result) -> list:
-    r = result.plan.regimen
+def _head(result, r) -> list:
     audit = result.audit or {}
     return [f"<h1>{e(r.title)}</h1>",
             f"<div class='meta'>Regimen {e(r.id)} · {e(r.drug)} · {e(r.route)} · {e(r.setting)} · "

@@ -4,7 +4,7 @@ flattened to CSV rows. Each writer takes a PlanResult and the output stream."""
 from __future__ import annotations
 
 from ketadose.render.data import to_csv, to_json, to_yaml
-from ketadose.render.documents.plan import document
+from ketadose.render.documents.plan import blocking, document
 
 CSV_COLUMNS = ("day", "session", "phase", "kind", "conditional", "rate_mg_per_h",
                "rate_mg_per_h_max", "rate_per_kg_per_h", "rate_ml_per_h", "rounding_error_mg_per_h",
@@ -21,7 +21,16 @@ def write_yaml(result, stream) -> None:
 
 
 def write_csv(result, stream) -> None:
-    stream.write(to_csv(csv_rows(document(result)), CSV_COLUMNS))
+    rows = blocked_rows(result) if result.blocked else csv_rows(document(result))
+    stream.write(to_csv(rows, CSV_COLUMNS))
+
+
+def blocked_rows(result) -> list:
+    """A blocked plan has no phase to put in a row: one row per finding that blocks it, marked
+    ``kind`` "blocked" with no dose, the finding's rule, severity and message in ``findings``
+    (a script that reads phases sees none; one that reads the file alone still sees why)."""
+    return [{"phase": "no plan", "kind": "blocked",
+             "findings": f"{f.rule} {f.severity}: {f.message}"} for f in blocking(result)]
 
 
 def csv_rows(data: dict) -> list:

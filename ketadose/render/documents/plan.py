@@ -191,6 +191,28 @@ def plan_body(result, explain: bool = False) -> dict:
     return out
 
 
+def blocking(result) -> list:
+    """The findings that block ``result``'s plan: the screen's contraindications (no plan was
+    made), or the safety gate's refusals of the plan it made."""
+    from ketadose.screen import BLOCKING
+
+    if result.screen_blocked:
+        return [f for f in result.screen.findings if f.severity in BLOCKING]
+    return [f for f in result.plan.findings if f.severity == "error"]
+
+
+def blocked_reason(result) -> str:
+    """Why a blocked ``result`` has no plan, in one sentence (stderr, and each format's own
+    way of saying that the plan is blocked)."""
+    if not result.screen_blocked:
+        return ("No plan: the delivered plan exceeds a hard limit (no override) or a soft limit "
+                "that is not confirmed (regimen confirm: or --override \"reason\").")
+    if result.screen.absolute:
+        return "No plan: an absolute contraindication; no override can lift it."
+    return ("No plan: the patient is contraindicated. A clinician may proceed only with "
+            "--override \"reason\".")
+
+
 def document(result) -> dict:
     """The whole `plan --format json|yaml` document: the plan with its audit; when the screen
     blocks, the screen and no sessions; when the gate refuses, the findings and no sessions."""
