@@ -218,6 +218,25 @@ def pump_rate(mg_h: float, conc_mg_ml: float, ceiling_mg_h: float | None = None,
     return Pump(mg_h, exact, ml_h, ml_h * conc_mg_ml, down, conc_mg_ml)
 
 
+def given_mg_h(pump: Pump | None, asked: float) -> float:
+    """The rate the patient is given, in mg/h: what the pump delivers at its programmed mL/h
+    where one is programmed (a concentration is known), else the rate asked. Doses and totals
+    are computed on it: a rate rounded down to the pump's step gives less than asked, and the
+    plan shows (and the limits check) what is delivered."""
+    return pump.mg_h_delivered if pump is not None else asked
+
+
+def _given_text(pump: Pump | None, mg_h: float) -> str:
+    """The rate a dose is computed on, as the derivation shows it: the pump's step where a pump
+    rate is programmed ("delivered at 2.0 mL/h x 10 mg/mL = 20 mg/h; 20 mg/h"), else the
+    rate asked."""
+    if pump is None:
+        return f"{_g(mg_h)} mg/h"
+    given = pump.mg_h_delivered
+    return (f"delivered at {pump.ml_h:.1f} mL/h x {_g(pump.conc_mg_ml)} mg/mL = {_g(given)} mg/h; "
+            f"{_g(given)} mg/h")
+
+
 @dataclass(frozen=True)
 class Step:
     """One rate of a rising phase, from its time after the phase's start."""
@@ -440,7 +459,11 @@ class PhaseKind:
         of the phase: its highest rate throughout."""
         if pp.duration_h is None:
             return []
-        return [(0.0, pp.duration_h, pp.mg_h_max or 0)]
+        return [(0.0, pp.duration_h, self.top_mg_h(pp) or 0)]
+
+    def top_mg_h(self, pp) -> float | None:
+        """Its highest rate as given, in mg/h (None for a kind given per day)."""
+        return pp.mg_h_max
 
     def max_pieces(self, pp) -> list:
         """(start, duration, mg/h) of a planned phase in the maximum case, in session hours."""
@@ -478,9 +501,9 @@ def delivered_rate(p) -> float | None:
     rates = []
     for pump, asked in [(p.pump, p.mg_h)] + [(s.pump, s.mg_h) for s in p.steps]:
         if asked is not None:
-            rates.append(pump.mg_h_delivered if pump is not None else asked)
+            rates.append(given_mg_h(pump, asked))
     if p.mg_h_max is not None and not p.steps:
-        rates.append(p.pump.mg_h_delivered if p.pump is not None else p.mg_h_max)
+        rates.append(given_mg_h(p.pump, p.mg_h_max))
     return max(rates) if rates else None
 
 
@@ -494,6 +517,27 @@ def _rate_delivered(pp, weights) -> list:
     if ml:
         out.append(("pump_rate", max(ml), "mL/h", f"{pp.name}: pump rate"))
     return out
+
+
+class Programmed(PhaseKind):
+    """A kind whose rate is programmed on a pump in mL/h (an infusion, a titration, an
+    escalation): where a concentration is known, what it gives over time (the calendar, the
+    minimum, the PK inputs) is what the pump delivers at the programmed rate, not the rate
+    asked. (A bolus is given as a volume: its dose is exact, not a rounded rate.)"""
+
+    def delivered(self, pp, weights) -> list:
+        return _rate_delivered(pp, weights)
+
+    def top_mg_h(self, pp) -> float | None:
+        """Its highest rate as the pump delivers it."""
+        return delivered_rate(pp)
+
+    def min_mg(self, pp, t0: float, t1: float) -> float:
+        """A conditional phase is not given; anything else runs at its delivered (starting)
+        rate."""
+        if pp.conditional:
+            return 0.0
+        return _overlap(pp.start_h, pp.duration_h, t0, t1) * given_mg_h(pp.pump, pp.mg_h or 0.0)
 
 
 class PerDay(PhaseKind):
@@ -514,13 +558,10 @@ def _cap_measures(p) -> list:
     return [("rate", p.max_rate, "rate cap", "max_rate")] if p.max_rate is not None else []
 
 
-class FixedRate(PhaseKind):
+class FixedRate(Programmed):
     """A fixed infusion: a rate (per kg or not) or a dose over a duration."""
 
     kind = "infusion"
-
-    def delivered(self, pp, weights) -> list:
-        return _rate_delivered(pp, weights)
 
     def hours(self, p) -> float:
         return _given(p.dose.duration if isinstance(p.dose, OverTime) else p.duration).canonical()
@@ -547,14 +588,17 @@ class FixedRate(PhaseKind):
         mg_h, binds = _capped(_rate_mg_h(p.dose if p.dose is not None else p.rate, kg, why,
                                          source=p.source), s.cap, why, p.source)
         hours = p.hours()
+        pump = s.pump(mg_h)
+        given = given_mg_h(pump, mg_h)
         if why is not None:
-            why.append(Why("dose in this phase", f"{_g(mg_h)} mg/h x {_g(hours)} h", mg_h * hours, "mg"))
+            why.append(Why("dose in this phase", f"{_given_text(pump, mg_h)} x {_g(hours)} h",
+                           given * hours, "mg"))
         return [PhasePlan(start_h=t, duration_h=hours, written=str(p.dose or p.rate),
                           mg_h=mg_h, mg_h_max=mg_h, per_kg_h=s.per_kg(mg_h),
-                          cap_binds=binds, pump=s.pump(mg_h),
+                          cap_binds=binds, pump=pump,
                           # a conditional phase may not be given: none in the minimum
-                          dose_mg_min=0.0 if p.conditional else mg_h * hours,
-                          dose_mg_max=mg_h * hours, criteria=p.conditional,
+                          dose_mg_min=0.0 if p.conditional else given * hours,
+                          dose_mg_max=given * hours, criteria=p.conditional,
                           conditional=bool(p.conditional), **s.common(p))], hours or 0.0
 
 
@@ -624,13 +668,10 @@ class Bolus(PhaseKind):
                           **s.common(p))], hours or 0.0
 
 
-class RisingRate(PhaseKind):
+class RisingRate(Programmed):
     """A rate that rises to a top (titration, escalation): validated at its top and its cap."""
 
     top_what = top_key = ""
-
-    def delivered(self, pp, weights) -> list:
-        return _rate_delivered(pp, weights)
 
     def top(self, p) -> Quantity:
         raise NotImplementedError
@@ -692,15 +733,20 @@ class Titration(RisingRate):
             start = min(start, top)
         steps = self.steps(p, s, start, top, lowered, binds)
         hours = p.hours()
+        first, last = steps[0].pump, steps[-1].pump  # the start's pump: the phase's own
+        low = given_mg_h(first, start)
         if why is not None:
-            why.append(Why("dose range in this phase", f"{_g(start)} to {_g(top)} mg/h x {_g(hours)} h "
+            rates = f"{_g(start)} to {_g(top)} mg/h" if first is None or last is None else (
+                f"delivered at {first.ml_h:.1f} to {last.ml_h:.1f} mL/h x {_g(first.conc_mg_ml)} "
+                f"mg/mL = {_g(low)} to {_g(last.mg_h_delivered)} mg/h")
+            why.append(Why("dose range in this phase", f"{rates} x {_g(hours)} h "
                            "(at the start rate throughout, or at the maximum)",
                            _titration_max(steps, hours), "mg"))
         return [PhasePlan(start_h=t, duration_h=hours, written=display_titration(p),
                           mg_h=start, mg_h_max=top, per_kg_h=s.per_kg(top),
-                          cap_binds=binds or binds_s, pump=s.pump(start),
+                          cap_binds=binds or binds_s, pump=first,
                           titration=Titrated(tuple(steps), lowered),
-                          dose_mg_min=start * hours, dose_mg_max=_titration_max(steps, hours),
+                          dose_mg_min=low * hours, dose_mg_max=_titration_max(steps, hours),
                           criteria=p.titrate_to, **s.common(p))], hours or 0.0
 
     @staticmethod
@@ -747,11 +793,13 @@ class Escalation(RisingRate):
                 f"reached{_cap_text(p)}")
 
     def min_mg(self, pp, t0, t1) -> float:
-        """The minimum case stops at step 1 after the hold (its minimum dose at its rate)."""
+        """The minimum case stops at step 1 after the hold (its minimum dose at its delivered
+        rate)."""
         if pp.conditional:
             return 0.0
-        hold = pp.dose_mg_min / pp.mg_h if pp.mg_h else 0.0
-        return _overlap(pp.start_h, hold, t0, t1) * pp.mg_h
+        rate = given_mg_h(pp.pump, pp.mg_h)
+        hold = pp.dose_mg_min / rate if rate else 0.0
+        return _overlap(pp.start_h, hold, t0, t1) * rate
 
     def plan(self, p, s, t):
         kg, cap, conc = s.kg, s.cap, s.conc_mg_ml
@@ -764,14 +812,16 @@ class Escalation(RisingRate):
                                   p.source)
             last = i == n - 1
             hours = hold if last else sd
+            pump = pump_rate(mg_h, conc, cap, why) if conc else None
+            given = given_mg_h(pump, mg_h)
             if why is not None:
-                why.append(Why("dose at this step", f"{_g(mg_h)} mg/h x {_g(hours)} h"
-                               + (" (held at the step reached)" if last else ""), mg_h * hours, "mg"))
+                why.append(Why("dose at this step", f"{_given_text(pump, mg_h)} x {_g(hours)} h"
+                               + (" (held at the step reached)" if last else ""), given * hours,
+                               "mg"))
             out.append(PhasePlan(
                 start_h=t, duration_h=hours, written=str(q), mg_h=mg_h, mg_h_max=mg_h,
-                per_kg_h=s.per_kg(mg_h), cap_binds=binds, pump=pump_rate(
-                    mg_h, conc, cap, why) if conc else None,
-                dose_mg_min=(mg_h * hold if i == 0 else 0.0), dose_mg_max=mg_h * hours,
+                per_kg_h=s.per_kg(mg_h), cap_binds=binds, pump=pump,
+                dose_mg_min=(given * hold if i == 0 else 0.0), dose_mg_max=given * hours,
                 conditional=i > 0, criteria=p.escalate_if if i > 0 else
                 f"start; if effective, continue for {hours_text(hold)} in all",
                 **{**s.common(p), "derivation": why if why is not None else (),
@@ -912,11 +962,11 @@ def display_titration(p) -> str:
 
 def staircase(steps, hours):
     """(begin, end, mg/h) of each step of a timed titration, within the phase's hours, from the
-    start of the phase. The one staircase: the session maximum, the calendar and the PK inputs
-    all read it."""
+    start of the phase, at the rate each step delivers (given_mg_h). The one staircase: the
+    session maximum, the calendar and the PK inputs all read it."""
     for here, nxt in zip(steps, [*steps[1:], None]):
         begin = min(here.t_h, hours)
-        yield begin, (min(nxt.t_h, hours) if nxt else hours), here.mg_h
+        yield begin, (min(nxt.t_h, hours) if nxt else hours), given_mg_h(here.pump, here.mg_h)
 
 
 def timed(steps) -> bool:
@@ -927,7 +977,7 @@ def timed(steps) -> bool:
 def _titration_max(steps, hours) -> float:
     """The most a titration can give: the staircase if step times are known, else max throughout."""
     if not timed(steps):
-        return steps[-1].mg_h * hours
+        return given_mg_h(steps[-1].pump, steps[-1].mg_h) * hours
     return sum((end - begin) * mg_h for begin, end, mg_h in staircase(steps, hours))
 
 

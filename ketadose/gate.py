@@ -414,11 +414,18 @@ def weight_invariants(w) -> None:
 def dosing_invariants(plan) -> None:
     """The rest of ``invariants``: the concentration, the phases, the days, the totals, the bag."""
     _positive(plan.concentration_mg_ml, "the concentration")
+    # Doses are what the pumps deliver: a rate below the pump's step is programmed at 0 mL/h
+    # and gives nothing, which KD-GATE-003 refuses (an error finding, not our bug); the doses,
+    # days, totals and bag it empties may then be 0.
+    starved = False
     for p in plan.phases:
+        empty = any(x.ml_h <= 0 for x in p.phase_kind.pumps(p))
+        starved = starved or empty
         for name in _PHASE_NUMBERS:
             value = getattr(p, name)
-            if _bad(value):
-                _positive(value, f"{p.name}: {name}")
+            zero_ok = empty and name == "dose_mg_max"
+            if _bad(value, zero_ok):
+                _positive(value, f"{p.name}: {name}", allow_zero=zero_ok)
         # a conditional phase or a later escalation step may not be given: its minimum is 0
         if _bad(p.dose_mg_min, True):
             _positive(p.dose_mg_min, f"{p.name}: dose_mg_min", allow_zero=True)
@@ -436,22 +443,24 @@ def dosing_invariants(plan) -> None:
                 raise GateError(f"{p.name}: the pump delivers {pump.mg_h_delivered:g} mg/h, more "
                                 f"than the {pump.mg_h:g} mg/h asked")
     for d in plan.days:
-        if _bad(d.dose_mg_max, True) or _bad(d.cumulative_mg_max) or _bad(d.dose_mg_min, True):
+        if _bad(d.dose_mg_max, True) or _bad(d.cumulative_mg_max, starved) or \
+                _bad(d.dose_mg_min, True):
             _positive(d.dose_mg_max, f"day {d.day}: dose", allow_zero=True)
-            _positive(d.cumulative_mg_max, f"day {d.day}: cumulative dose")
+            _positive(d.cumulative_mg_max, f"day {d.day}: cumulative dose", allow_zero=starved)
             _positive(d.dose_mg_min, f"day {d.day}: minimum dose", allow_zero=True)
     for key, value in plan.totals.items():
-        _positive(value, key, allow_zero=key.endswith("_min") or key == "min_session_mg")
-    bag(plan)
+        _positive(value, key, allow_zero=starved or key.endswith("_min") or key == "min_session_mg")
+    bag(plan, starved)
 
 
-def bag(plan) -> None:
-    """The bag or syringe holds what the session (or the 24 h) needs, plus priming."""
+def bag(plan, starved: bool = False) -> None:
+    """The bag or syringe holds what the session (or the 24 h) needs, plus priming (which may
+    be nothing when ``starved``: every pump at 0 mL/h, refused by KD-GATE-003)."""
     prep = plan.preparation
     if prep.drug_mg is None or prep.concentration_mg_ml is None:
         return
-    _positive(prep.drug_mg, "the drug in the bag")
-    _positive(prep.final_volume_ml, "the bag volume")
+    _positive(prep.drug_mg, "the drug in the bag", allow_zero=starved)
+    _positive(prep.final_volume_ml, "the bag volume", allow_zero=starved)
     need = (prep.need_mg or 0.0) + (prep.priming_ml or 0.0) * prep.concentration_mg_ml
     if prep.final_volume_ml * prep.concentration_mg_ml < need * (1 - 1e-9):
         raise GateError(f"the bag holds {prep.final_volume_ml * prep.concentration_mg_ml:g} mg "

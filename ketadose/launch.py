@@ -20,7 +20,7 @@ from typing import NoReturn
 
 # loaded now, with everything else the last-moment handler in main() needs: when it runs there
 # may be no memory to load a module
-from ketadose.errors import OutOfResources, refused
+from ketadose.errors import OutOfResources, _memory_limited, refused
 
 HELP_WIDTH = 80  # click's default max_content_width
 
@@ -77,6 +77,23 @@ def main(argv=None):
         raise
 
 
+def _quiet_stdlib_logging_under_a_limit() -> None:
+    """Under a memory limit (`ulimit -v`), hashlib's import, refused the memory to load a
+    hash's module, logs a traceback for each hash through logging's last-resort handler
+    (stderr) before its import fails, and the one line that says what ran out then comes after
+    70 lines of tracebacks (seen with --jobs, tests/test_batch_shell_review). ketadose logs
+    nothing of its own: under a limit the root logger gets a handler that drops records, so
+    the last resort is not used. Without a limit nothing changes (logging is not imported)."""
+    if not _memory_limited():
+        return
+    try:
+        import logging
+
+        logging.getLogger().addHandler(logging.NullHandler())
+    except (MemoryError, ImportError):  # no room for logging: hashlib cannot log either
+        pass
+
+
 def _main(argv=None):
     args = sys.argv[1:] if argv is None else list(argv)
     whole_writes_to_stdout()
@@ -87,6 +104,7 @@ def _main(argv=None):
         from ketadose.fastpath import run_fast
 
         install()  # before the first dataclass is made: precompiled methods (start-up)
+        _quiet_stdlib_logging_under_a_limit()
 
         run_fast(args)  # exits when it answers; returns for anything it does not handle
         from ketadose.cli import main as cli_main

@@ -402,8 +402,9 @@ def _vials(drug_name, conc, drug, volume, notes) -> list:
 
 
 def _sc(regimen, phases, tot, conc, origin, priming_ml, notes) -> Preparation:
-    syringes = tuple((p.name, p.mg_h_max * 24, p.mg_h_max * 24 / conc if conc else None)
-                     for p in phases if p.mg_h_max is not None)
+    # what the driver delivers in 24 h at its programmed rate (the rate asked without one)
+    tops = [(p.name, p.phase_kind.top_mg_h(p)) for p in phases if p.mg_h_max is not None]
+    syringes = tuple((name, mg_h * 24, mg_h * 24 / conc if conc else None) for name, mg_h in tops)
     return Preparation("sc", conc, origin, per="24 h syringe", syringes=syringes,
                        notes=tuple(notes + ["Syringe driver contents per 24 h for each step."]))
 

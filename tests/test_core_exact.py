@@ -119,19 +119,24 @@ def _rows(phase):
 
 def test_derivation_of_a_capped_rate_exactly():
     [ph] = _plan("crps-schwartzman-2009", conc="0.16 mg/mL").phases
+    # the dose is what the pump delivers at its programmed rate (24.992 mg/h), not 25 mg/h
     assert _rows(ph) == [("rate", 35.0, "mg/h"), ("capped", 25.0, "mg/h"),
-                         ("dose in this phase", 100.0, "mg"), ("pump rate", 156.2, "mL/h"),
-                         ("delivered", 24.992, "mg/h")]
+                         ("pump rate", 156.2, "mL/h"), ("delivered", 24.992, "mg/h"),
+                         ("dose in this phase", 99.968, "mg")]
     assert ph.pump.rounded_down and ph.pump.ml_h == 156.2  # 156.3 mL/h would give 25.008 mg/h
-    assert "rounded down (never above the rate asked)" in ph.derivation[3].expression
+    assert "rounded down (never above the rate asked)" in ph.derivation[2].expression
     assert ph.derivation[0].expression == "0.35 mg/kg/h x 100 kg dosing weight"
     assert "PMID 19783371" in ph.derivation[0].source and "PMID 19783371" in ph.derivation[1].source
-    assert ph.derivation[4].expression == "156.2 mL/h x 0.16 mg/mL (-0.008 mg/h, -0.03% from rounding)"
+    assert ph.derivation[3].expression == "156.2 mL/h x 0.16 mg/mL (-0.008 mg/h, -0.03% from rounding)"
+    assert ph.derivation[4].expression == ("delivered at 156.2 mL/h x 0.16 mg/mL = 24.99 mg/h; "
+                                           "24.99 mg/h x 4 h")
+    assert ph.dose_mg_max == pytest.approx(99.968)
 
 
 def test_derivation_of_fixed_and_converted_rates_exactly():
     [ph] = _plan("sci-amr-2010").phases
-    assert _rows(ph)[:2] == [("rate from a fixed dose", 16.0, "mg/h"), ("dose in this phase", 80.0, "mg")]
+    assert _rows(ph)[:2] == [("rate from a fixed dose", 16.0, "mg/h"), ("pump rate", 100.0, "mL/h")]
+    assert _rows(ph)[-1] == ("dose in this phase", 80.0, "mg")  # 100 mL/h x 0.16 mg/mL: exact
     assert ph.derivation[0].expression == "80 mg / 5 h"
     [burst1, _b2, _b3] = _plan("cancer-pain-burst-ketamine").phases
     assert _rows(burst1)[0] == ("step 1", round(100 / 24, 6), "mg/h")

@@ -77,9 +77,13 @@ def test_burst_minimum_and_maximum_course():
     p = plan_for("cancer-pain-burst-ketamine", concentration="10 mg/mL")
     assert [round(ph.mg_h, 2) for ph in p.phases] == [4.17, 12.5, 20.83]
     assert [ph.conditional for ph in p.phases] == [False, True, True]
-    assert close(p.totals["course_mg_min"], 300) and close(p.totals["course_mg_max"], 1900)
+    # at 10 mg/mL the pump delivers 0.4, 1.2 and 2.0 mL/h = 4, 12 and 20 mg/h (96, 288 and
+    # 480 mg a day, not 100, 300 and 500): 3 days at step 1 = 288 mg, 96 + 288 + 3 x 480 mg
+    assert close(p.totals["course_mg_min"], 288) and close(p.totals["course_mg_max"], 1824)
     assert [d.conditional for d in p.days] == [False, True, True, True, True]
-    assert [round(mg) for _n, mg, _ml in p.preparation.syringes] == [100, 300, 500]
+    assert [round(mg) for _n, mg, _ml in p.preparation.syringes] == [96, 288, 480]
+    asked = plan_for("cancer-pain-burst-ketamine")  # no concentration: no pump, the rates asked
+    assert close(asked.totals["course_mg_min"], 300) and close(asked.totals["course_mg_max"], 1900)
 
 
 def test_consensus_bolus_and_session():
