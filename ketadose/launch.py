@@ -297,7 +297,7 @@ def _out_of_memory(exc: BaseException) -> bytes:
 
 def _last_words(line: bytes) -> NoReturn:
     """``line`` on stderr as it is, and exit 2 at once: an exit handler would need memory too
-    (-o's temporary went with its handler)."""
+    (-o's temporary: on Linux it has no name and goes with the process)."""
     try:
         os.write(2, line)
     except BaseException:

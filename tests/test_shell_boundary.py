@@ -108,8 +108,8 @@ def test_o_file_is_streamed_as_records_are_made(tmp_path):
         proc.stdin.flush()
         deadline, lines = time.time() + 60, 0
         while time.time() < deadline and lines < 5:
-            tmp = [n for n in os.listdir(tmp_path) if n.endswith(".tmp")]
-            lines = (tmp_path / tmp[0]).read_bytes().count(b"\n") if tmp else 0
+            tmp = being_written(proc.pid, tmp_path)
+            lines = Path(tmp).read_bytes().count(b"\n") if tmp else 0
             time.sleep(0.05)
         assert lines == 5 and proc.poll() is None  # written, and still waiting for input
         assert not (tmp_path / "out.jsonl").exists()  # not in place until the run ends
@@ -166,18 +166,90 @@ def test_closed_pipe_ends_quietly(fmt, tmp_path, batch):
     assert proc.stderr.read() == b""
 
 
-def test_sigterm_removes_the_temporary_file(tmp_path, batch):
+@pytest.mark.parametrize("sig, rc", [(signal.SIGTERM, 128 + signal.SIGTERM),
+                                     (signal.SIGKILL, -signal.SIGKILL)])
+def test_a_run_stopped_while_writing_leaves_no_file(tmp_path, batch, sig, rc):
+    """SIGTERM: the handler removes the temporary file. SIGKILL (or the OOM killer) runs no
+    handler: the named temporary file stayed beside the target (`.ketadose-*.tmp`); on Linux the
+    temporary has no name until commit (O_TMPFILE)."""
     path = batch(3000)
     proc = subprocess.Popen([*KETADOSE, "plan", "crps-schwartzman-2009", "--patients", path,
                              "--format", "jsonl", "-o", "out.jsonl"], cwd=tmp_path,
                             stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    while time.time() < deadline and not any(n.endswith(".tmp") for n in os.listdir(tmp_path)):
-        time.sleep(0.05)
-    assert any(n.endswith(".tmp") for n in os.listdir(tmp_path)), "never started writing"
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    _wait_for_writing(proc, tmp_path)
+    proc.send_signal(sig)
+    assert proc.wait(timeout=60) == rc
     assert sorted(os.listdir(tmp_path)) == ["b.jsonl"]
+
+
+@pytest.mark.skipif(not hasattr(os, "O_TMPFILE"), reason="O_TMPFILE is Linux's")
+@pytest.mark.parametrize("force", [False, True])
+def test_the_unnamed_temporary_is_linked_in_not_copied(tmp_path, force):
+    """The file written is the file put in place (the same inode), with no name meanwhile."""
+    from ketadose.io.writer import AtomicFile
+
+    target = tmp_path / "a.txt"
+    if force:
+        target.write_text("earlier")
+    out = AtomicFile(str(target), force=force)
+    out.write("plan")
+    assert out.tmp is None and os.listdir(tmp_path) == (["a.txt"] if force else [])
+    inode = os.fstat(out._raw.fileno()).st_ino
+    out.commit()
+    assert os.stat(target).st_ino == inode and target.read_text() == "plan"
+    assert os.listdir(tmp_path) == ["a.txt"]
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_where_there_is_no_unnamed_file_a_named_one_is_used_and_removed(tmp_path, monkeypatch,
+                                                                        force):
+    """No O_TMPFILE (another system, a file system that refuses it, no /proc): the named
+    `.ketadose-*.tmp` beside the target, gone after commit and after abort."""
+    from ketadose.io import writer
+
+    monkeypatch.setattr(writer, "_unnamed", lambda folder: None)
+    target = tmp_path / "a.txt"
+    if force:
+        target.write_text("earlier")
+    out = writer.AtomicFile(str(target), force=force)
+    out.write("plan")
+    assert out.tmp is not None and os.path.basename(out.tmp).startswith(".ketadose-")
+    out.commit()
+    assert target.read_text() == "plan" and os.listdir(tmp_path) == ["a.txt"]
+    out = writer.AtomicFile(str(tmp_path / "b.txt"), force=force)
+    out.write("half")
+    out.abort()
+    assert os.listdir(tmp_path) == ["a.txt"]
+
+
+def being_written(pid, folder):
+    """A path to read the -o temporary file that process ``pid`` writes in ``folder`` (by its
+    descriptor: on Linux it has no name), or None before it has one."""
+    folder = os.path.realpath(folder)
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    for fd in fds:
+        try:
+            link = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        # an unnamed file: "<folder>/#<inode> (deleted)"; a named one: .ketadose-<random>.tmp
+        if link.startswith(f"{folder}/#") or link.startswith(f"{folder}/.ketadose-"):
+            return f"/proc/{pid}/fd/{fd}"
+    return None
+
+
+def _wait_for_writing(proc, folder):
+    """Until the run has written a line of its -o file."""
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        tmp = being_written(proc.pid, folder)
+        if tmp and os.path.getsize(tmp) > 0:
+            return
+        time.sleep(0.05)
+    raise AssertionError("never started writing")
 
 
 # ------------------------------------------------------------------ 3. one writer, regular files

@@ -347,17 +347,33 @@ def check_target(path: str, force: bool, what: str = "output") -> str:
 
 class AtomicFile(_Stream):
     """A regular file written atomically: temporary file, fsync, then link (or replace with
-    --force). Use as a context manager, or call commit()/abort()."""
+    --force). Use as a context manager, or call commit()/abort().
+
+    On Linux the temporary file has no name (O_TMPFILE in the target's folder): a process killed
+    while it writes (SIGKILL, the OOM killer, `os._exit` when memory ran out) leaves nothing
+    behind; commit links it in by its descriptor (linkat through /proc/self/fd). Elsewhere, or
+    where the file system cannot make one, a named `.ketadose-<random>.tmp` beside the target,
+    removed on every exit path this process still runs."""
 
     def __init__(self, path: str, force: bool = False, what: str = "output") -> None:
         self.path = path
         self.force = force
         self.what = what
         self.target = check_target(path, force, what)
-        folder = os.path.dirname(os.path.abspath(self.target))
+        self.folder = os.path.dirname(os.path.abspath(self.target))
         self.tmp: str | None = None
+        fd = _unnamed(self.folder)
+        if fd is None:
+            fd = self._named()
+        super().__init__(io.FileIO(fd, "wb", closefd=True))
+        self.name = path
+        self.done = False
+
+    def _named(self) -> int:
+        """A new `.ketadose-<random>.tmp` in the target's folder (its name in self.tmp)."""
+        path = self.path
         for _attempt in range(20):
-            tmp = os.path.join(folder, f".ketadose-{os.urandom(6).hex()}.tmp")
+            tmp = os.path.join(self.folder, f".ketadose-{os.urandom(6).hex()}.tmp")
             try:
                 # 0o666 & ~umask, as any program creating a file (mkstemp's 0600 ignored the umask)
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
@@ -368,28 +384,32 @@ class AtomicFile(_Stream):
                 raise OutputError(f"cannot create a file in its folder: {_describe(exc)}",
                                   path) from None
             self.tmp = tmp
-            break
-        else:  # pragma: no cover - 20 collisions of 48 random bits
-            raise OutputError("cannot create a temporary file in its folder", path)
-        super().__init__(io.FileIO(fd, "wb", closefd=True))
-        self.name = path
-        self.done = False
+            return fd
+        # pragma: no cover - 20 collisions of 48 random bits
+        raise OutputError("cannot create a temporary file in its folder", path)
 
     def _error(self, exc: OSError) -> Exception:
         return OutputError(f"cannot write: {_describe(exc)}", self.path)
 
     def commit(self) -> None:
-        """Flush, fsync, close, then put the file in place (refusing to clobber without force)."""
+        """Flush, fsync, then put the file in place (refusing to clobber without force). A named
+        temporary is closed first (a close can report a write error); an unnamed one is linked
+        by its descriptor, so it is closed after."""
         if self.done:
             return
         try:
             self.flush()
             try:
                 os.fsync(self._raw.fileno())
-                self._raw.close()
+                if self.tmp is not None:
+                    self._raw.close()
             except OSError as exc:
                 raise self._error(exc) from None
             self._place()
+            try:
+                self._raw.close()
+            except OSError as exc:
+                raise self._error(exc) from None
             self._sync_folder()
         except BaseException:
             self.abort()
@@ -397,20 +417,24 @@ class AtomicFile(_Stream):
         self.done = True
 
     def _place(self) -> None:
-        tmp = self.tmp
-        if tmp is None:  # pragma: no cover - _place runs once, before the name is cleared
-            raise RuntimeError("atomic writer: the temporary file is gone")
+        unnamed = self.tmp is None
+        source = self.tmp if self.tmp is not None else _by_descriptor(self._raw.fileno())
         if self.force:
             # regular files only, even if something changed since check_target
             check_target(self.target, True, self.what)
+            if unnamed:  # a name of its own first: rename() is what replaces atomically
+                self.tmp = self._link_hidden(source)
             try:
-                os.replace(tmp, self.target)
+                os.replace(self.tmp or source, self.target)
             except OSError as exc:
                 raise self._error(exc) from None
             self.tmp = None
             return
         try:
-            os.link(tmp, self.target)
+            # linkat(AT_SYMLINK_FOLLOW) for the unnamed file: /proc/self/fd/N is a symlink whose
+            # own link would cross file systems (EXDEV). Fails if the name exists: no clobber,
+            # and two writers cannot both win.
+            _link(source, self.target)
         except FileExistsError:
             raise OutputError("exists (created while ketadose was writing); use --force to "
                               "overwrite it", self.path) from None
@@ -418,9 +442,24 @@ class AtomicFile(_Stream):
             if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV,
                                  errno.EMLINK):
                 raise self._error(exc) from None
-            self._copy_exclusive(tmp)  # a file system without hard links
-        os.unlink(tmp)
-        self.tmp = None
+            self._copy_exclusive(source)  # a file system without hard links
+        if not unnamed:
+            os.unlink(source)
+            self.tmp = None
+
+    def _link_hidden(self, source: str) -> str:
+        """The unnamed file linked in under a new `.ketadose-<random>.tmp` (for --force)."""
+        for _attempt in range(20):
+            hidden = os.path.join(self.folder, f".ketadose-{os.urandom(6).hex()}.tmp")
+            try:
+                _link(source, hidden)
+            except FileExistsError:
+                continue
+            except OSError as exc:
+                raise self._error(exc) from None
+            return hidden
+        # pragma: no cover - 20 collisions of 48 random bits
+        raise OutputError("cannot create a temporary file in its folder", self.path)
 
     def _copy_exclusive(self, tmp: str) -> None:
         try:
@@ -477,6 +516,40 @@ class AtomicFile(_Stream):
         else:
             self.abort()
         return False
+
+
+def _unnamed(folder: str) -> int | None:
+    """A file with no name in ``folder`` (O_TMPFILE, Linux 3.11+), writable, mode 0o666 less
+    the umask; None where there is none to be had: no O_TMPFILE on this system, a file system
+    that cannot make one (EOPNOTSUPP, EISDIR or EINVAL from an older kernel), or no /proc to
+    link it in from. Any other error is left to the named temporary, which words it."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag:
+        return None
+    try:
+        fd = os.open(folder, os.O_WRONLY | flag | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except OSError:
+        return None
+    if not os.path.exists(_by_descriptor(fd)):  # /proc not mounted
+        os.close(fd)
+        return None
+    return fd
+
+
+def _link(source: str, dest: str) -> None:
+    """A new name ``dest`` for the file ``source`` names, following a symlink: linkat() with
+    AT_SYMLINK_FOLLOW. os.link() calls plain link() unless given a folder's descriptor, and
+    link() of /proc/self/fd/N links /proc's own symlink: EXDEV."""
+    folder = os.open(os.path.dirname(dest) or ".", os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.link(source, os.path.basename(dest), dst_dir_fd=folder, follow_symlinks=True)
+    finally:
+        os.close(folder)
+
+
+def _by_descriptor(fd: int) -> str:
+    """The path that names this process's open file ``fd`` (Linux)."""
+    return f"/proc/self/fd/{fd}"
 
 
 def write_file(path: str, data, force: bool = False, what: str = "output") -> None:
