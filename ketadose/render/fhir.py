@@ -7,6 +7,7 @@ import re
 import uuid
 from typing import Any
 
+from ketadose.dosing import given_mg_h
 from ketadose.render.marks import caption, short
 from ketadose.render.numbers import machine
 
@@ -36,11 +37,6 @@ def check_fhir_id(patient_id) -> None:
 
 def _qty(value, unit):
     return {"value": machine(value), "unit": unit, "system": UCUM, "code": unit}
-
-
-def _delivered(pump, asked):
-    """The mg/h the pump delivers at its programmed mL/h, else the rate asked (no pump)."""
-    return pump.mg_h_delivered if pump is not None else asked
 
 
 def _asked(asked, delivered):
@@ -111,8 +107,8 @@ def bundle(result) -> dict:
         # The machine-readable rate is what the pump delivers (issue #13): where pump rounding
         # changes it, the rate asked stays visible in the text.
         if p.titration is not None:
-            low = _delivered(p.steps[0].pump if p.steps else p.pump, p.mg_h)
-            high = _delivered(p.steps[-1].pump if p.steps else p.pump, p.mg_h_max)
+            low = given_mg_h(p.steps[0].pump if p.steps else p.pump, p.mg_h)
+            high = given_mg_h(p.steps[-1].pump if p.steps else p.pump, p.mg_h_max)
             dosage["doseAndRate"] = [{"rateRange": {"low": _qty(low, "mg/h"),
                                                     "high": _qty(high, "mg/h")}}]
             dosage["text"] += f"; titrate: {p.criteria}"
@@ -123,7 +119,7 @@ def bundle(result) -> dict:
             if p.intakes.strength is None:  # oral: mg per intake (topical: strength, no mg)
                 dosage["doseAndRate"] = [{"doseQuantity": _qty(p.intakes.per_dose_mg, "mg")}]
         else:  # a fixed rate (an infusion, an escalation's step)
-            rate = _delivered(p.pump, p.mg_h_max)
+            rate = given_mg_h(p.pump, p.mg_h_max)
             dosage["doseAndRate"] = [{"rateQuantity": _qty(rate, "mg/h")}]
             dosage["text"] += _asked(p.mg_h_max, rate)
         pump = p.pump if p.bolus is None else None
